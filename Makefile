@@ -1,0 +1,61 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export FLASK_APP := dpa_tracker
+
+.PHONY: run test test-sqlite test-postgres deps dev-deps chromium lint bench clean-demo
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.deps: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.deps $@
+
+deps: $(VENV)/.deps
+dev-deps: $(VENV)/.dev-deps
+
+## run: install, migrate, load the demo into an empty SQLite database, print the sign-ins, serve.
+run: deps
+	$(BIN)/flask init-db
+	@$(BIN)/flask seed-demo --if-empty --credentials-file instance/demo-sign-ins.txt
+	@echo "Demo sign-ins (also in instance/demo-sign-ins.txt):"; cat instance/demo-sign-ins.txt 2>/dev/null || true
+	@echo "Serving on http://$(HOST):$(PORT)/"
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+## chromium: Debian's Chromium for the browser tests (never a downloaded browser).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@/usr/bin/chromium --version
+
+## test: the whole suite, on SQLite and then on PostgreSQL, browser tests included.
+test: dev-deps chromium test-sqlite test-postgres
+
+test-sqlite: dev-deps
+	$(BIN)/python -m pytest -p no:cacheprovider
+
+test-postgres: dev-deps
+	TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -p no:cacheprovider
+
+lint: dev-deps
+	$(BIN)/ruff check .
+
+## bench: the performance benchmark (see docs/performance.md).
+bench: dev-deps
+	$(BIN)/python bench/run.py
+
+clean-demo:
+	rm -rf instance/dpa_tracker.sqlite3* instance/evidence instance/demo-sign-ins.txt

@@ -1,0 +1,134 @@
+"""dpa_tracker: keep and prove the promises of GDPR Art. 28 data-processing agreements."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, request
+
+from dpa_tracker.config import Defaults, check_production, environment_overrides
+from dpa_tracker.extensions import csrf, db, limiter, login_manager, migrate, talisman
+
+ROOT = Path(__file__).resolve().parent.parent
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data:",
+    "font-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(environment_overrides())
+    if test_config:
+        app.config.update(test_config)
+    instance = Path(app.instance_path)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        instance.mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'dpa_tracker.sqlite3'}"
+    if not app.config.get("EVIDENCE_DIR"):
+        app.config["EVIDENCE_DIR"] = str(instance / "evidence")
+    if app.config["ENV_NAME"] == "production":
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+    check_production(app.config)
+
+    _init_extensions(app)
+    _register_request_hooks(app)
+    _register_blueprints(app)
+
+    from dpa_tracker.cli import register_cli
+    from dpa_tracker.http_errors import register_error_handlers
+
+    register_cli(app)
+    register_error_handlers(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.session_protection = "strong"
+    csrf.init_app(app)
+    limiter.init_app(app)
+    talisman.init_app(
+        app,
+        force_https=False,  # TLS ends at the reverse proxy; see README "Deploy"
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        frame_options="DENY",
+        referrer_policy="same-origin",
+        strict_transport_security=app.config["ENV_NAME"] == "production",
+    )
+
+    from dpa_tracker.extensions import db as _db
+    from dpa_tracker.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        if not user_id.isdigit():
+            return None
+        return _db.session.get(User, int(user_id))
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        @event.listens_for(Engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            if type(dbapi_connection).__module__.startswith("sqlite3"):
+                cursor = dbapi_connection.cursor()
+                cursor.execute("PRAGMA foreign_keys=ON")
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA busy_timeout=5000")
+                cursor.close()
+
+
+def _register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def assign_request_id() -> None:
+        supplied = request.headers.get("X-Request-ID", "")
+        g.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+
+    @app.after_request
+    def echo_request_id(response: Any) -> Any:
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        return response
+
+
+def _register_blueprints(app: Flask) -> None:
+    from dpa_tracker.admin.views import bp as admin_bp
+    from dpa_tracker.agreement.views import bp as agreement_bp
+    from dpa_tracker.api import register_api
+    from dpa_tracker.audit.views import bp as audit_bp
+    from dpa_tracker.auth.views import bp as auth_bp
+    from dpa_tracker.client.views import bp as client_bp
+    from dpa_tracker.dashboard.views import bp as dashboard_bp
+    from dpa_tracker.evidence.views import bp as evidence_bp
+    from dpa_tracker.obligation.views import bp as obligation_bp
+
+    for blueprint in (auth_bp, dashboard_bp, client_bp, agreement_bp, obligation_bp, evidence_bp, audit_bp, admin_bp):
+        app.register_blueprint(blueprint)
+    register_api(app)

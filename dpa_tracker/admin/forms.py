@@ -1,0 +1,29 @@
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from dpa_tracker.models import Role
+
+
+class UserCreateForm(FlaskForm):
+    email = EmailField("E-mail", validators=[DataRequired(), Email(), Length(max=254)])
+    name = StringField("Name", validators=[Optional(), Length(max=200)])
+    role = SelectField("Role", choices=[(r.value, r.value.capitalize()) for r in Role])
+    client_id = SelectField("Client (client users only)", coerce=str, validators=[Optional()])
+    audited_clients = SelectMultipleField("Clients to review (auditors only)", coerce=str, validators=[Optional()])
+    password = PasswordField("Initial password (12+ characters)", validators=[DataRequired(), Length(min=12, max=1024)])
+
+
+class UserEditForm(FlaskForm):
+    name = StringField("Name", validators=[Optional(), Length(max=200)])
+    active = BooleanField("Active")
+    audited_clients = SelectMultipleField("Clients to review (auditors only)", coerce=str, validators=[Optional()])
+
+
+class ProcessorForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    address = StringField("Address", validators=[Optional(), Length(max=2000)])
+    contact_email = EmailField("Contact e-mail", validators=[Optional(), Length(max=254)])
+    contact_phone = StringField("Contact phone", validators=[Optional(), Length(max=50)])
+    dpo_name = StringField("DPO name", validators=[Optional(), Length(max=200)])
+    dpo_email = EmailField("DPO e-mail", validators=[Optional(), Length(max=254)])

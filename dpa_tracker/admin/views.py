@@ -1,0 +1,117 @@
+"""User administration and the processor profile (admins only)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from dpa_tracker.admin.forms import ProcessorForm, UserCreateForm, UserEditForm
+from dpa_tracker.auth.services import create_user, revoke_token, update_user
+from dpa_tracker.client.services import ProcessorInput, get_processor, save_processor
+from dpa_tracker.errors import DomainError
+from dpa_tracker.extensions import db
+from dpa_tracker.models import ApiToken, Client, Role, User
+from dpa_tracker.permissions import admin_only, require_login
+from dpa_tracker.web import form_status, show_domain_error
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+require_login(bp)
+
+
+@bp.before_request
+@admin_only
+def _admins_only() -> None:
+    return None
+
+
+def _client_choices() -> list[tuple[str, str]]:
+    return [(str(c.id), c.legal_name) for c in db.session.scalars(select(Client).order_by(Client.legal_name))]
+
+
+def _clients(ids: list[str] | None) -> list[Client]:
+    wanted = [int(i) for i in ids or [] if i.isdigit()]
+    return list(db.session.scalars(select(Client).where(Client.id.in_(wanted)))) if wanted else []
+
+
+@bp.route("/users")
+def users() -> str:
+    rows = db.session.scalars(select(User).order_by(User.role, User.email)).all()
+    return render_template("admin/users.html", users=rows)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def create_user_page() -> str | Response | tuple[str, int]:
+    form = UserCreateForm()
+    form.client_id.choices = [("", "—")] + _client_choices()
+    form.audited_clients.choices = _client_choices()
+    if form.validate_on_submit():
+        role = Role(form.role.data)
+        client = db.session.get(Client, int(form.client_id.data)) if (form.client_id.data or "").isdigit() else None
+        try:
+            user = create_user(current_user, form.email.data or "", role, form.password.data or "",
+                               name=form.name.data or "", client=client,
+                               audited_clients=_clients(form.audited_clients.data))
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"User {user.email} created.", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=None), form_status(form)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def edit_user(user_id: int) -> str | Response | tuple[str, int]:
+    user = db.get_or_404(User, user_id)
+    form = UserEditForm()
+    form.audited_clients.choices = _client_choices()
+    if not form.is_submitted():
+        form.name.data = user.name
+        form.active.data = user.active
+        form.audited_clients.data = [str(c.id) for c in user.audited_clients]
+    if form.validate_on_submit():
+        try:
+            update_user(current_user, user, name=form.name.data or "", active=bool(form.active.data),
+                        audited_clients=_clients(form.audited_clients.data))
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("User updated.", "success")
+            return redirect(url_for("admin.users"))
+    tokens = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)).all()
+    return render_template("admin/user_form.html", form=form, user=user, tokens=tokens), form_status(form)
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+def revoke(token_id: int) -> Response:
+    token = db.get_or_404(ApiToken, token_id)
+    try:
+        revoke_token(current_user, token)
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(f"Token {token.prefix}… revoked.", "success")
+    return redirect(url_for("admin.edit_user", user_id=token.user_id))
+
+
+@bp.route("/processor", methods=["GET", "POST"])
+def processor() -> str | Response | tuple[str, int]:
+    profile = get_processor()
+    form = ProcessorForm(obj=profile)  # submitted data wins over the stored values
+    if form.validate_on_submit():
+        try:
+            save_processor(current_user, ProcessorInput(
+                name=form.name.data or "", address=form.address.data or "",
+                contact_email=form.contact_email.data or "", contact_phone=form.contact_phone.data or "",
+                dpo_name=form.dpo_name.data or "", dpo_email=form.dpo_email.data or ""))
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("Processor profile saved.", "success")
+            return redirect(url_for("admin.processor"))
+    return render_template("admin/processor.html", form=form), form_status(form)

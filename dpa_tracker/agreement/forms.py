@@ -1,0 +1,30 @@
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from dpa_tracker.models import AgreementStatus
+
+
+class AgreementForm(FlaskForm):
+    reference = StringField("Reference", validators=[DataRequired(), Length(max=60)])
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    template_key = SelectField("Clause template", validators=[DataRequired()])
+    status = SelectField("Status", choices=[(s.value, s.value.capitalize()) for s in AgreementStatus],
+                         default=AgreementStatus.ACTIVE.value)
+    signed_on = DateField("Signed on", validators=[InputRequired()])
+    effective_on = DateField("Effective on", validators=[InputRequired()])
+    ends_on = DateField("Ends on", validators=[Optional()])
+    subprocessor_objection_days = IntegerField("Sub-processor objection period (days, clause 6.1)", default=30,
+                                               validators=[InputRequired(), NumberRange(1, 365)])
+    breach_notice_hours = IntegerField("Breach notice target (hours, clause 8.1)", default=24,
+                                       validators=[InputRequired(), NumberRange(1, 720)])
+    deletion_days = IntegerField("Deletion period after the end (days, clause 13)", default=10,
+                                 validators=[InputRequired(), NumberRange(1, 365)])
+    confidentiality_years = IntegerField("Confidentiality after expiry (years, clause 2.2)", default=5,
+                                         validators=[InputRequired(), NumberRange(0, 50)])
+    permitted_locations = TextAreaField("Permitted data locations (one per line, clause 7.2)",
+                                        validators=[Optional(), Length(max=2000)])
+
+
+class EndAgreementForm(FlaskForm):
+    ends_on = DateField("Agreement ended on", validators=[InputRequired()])

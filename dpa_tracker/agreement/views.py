@@ -1,0 +1,100 @@
+"""Agreements: create, checklist (as of a date), end, re-sync with the template."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from dpa_tracker.agreement.forms import AgreementForm, EndAgreementForm
+from dpa_tracker.agreement.services import AgreementInput, create_agreement, end_agreement, sync_obligations
+from dpa_tracker.catalogue import load_templates
+from dpa_tracker.errors import DomainError
+from dpa_tracker.extensions import db
+from dpa_tracker.models import Agreement, AgreementStatus, Client, ObligationStatus
+from dpa_tracker.obligation.services import assess_agreement, today
+from dpa_tracker.permissions import ensure_client_visible, require_login, staff_only
+from dpa_tracker.web import as_of_from_request, form_status, show_domain_error
+
+bp = Blueprint("agreement", __name__)
+require_login(bp)
+
+
+@bp.route("/clients/<int:client_id>/agreements/new", methods=["GET", "POST"])
+@staff_only
+def create(client_id: int) -> str | Response | tuple[str, int]:
+    client = db.get_or_404(Client, client_id)
+    form = AgreementForm()
+    form.template_key.choices = [(t.key, f"{t.title} (v{t.version})") for t in load_templates().values()]
+    if form.validate_on_submit():
+        data = AgreementInput(
+            reference=form.reference.data or "",
+            title=form.title.data or "",
+            signed_on=form.signed_on.data,
+            effective_on=form.effective_on.data,
+            ends_on=form.ends_on.data,
+            status=AgreementStatus(form.status.data),
+            template_key=form.template_key.data,
+            subprocessor_objection_days=form.subprocessor_objection_days.data,
+            breach_notice_hours=form.breach_notice_hours.data,
+            deletion_days=form.deletion_days.data,
+            confidentiality_years=form.confidentiality_years.data,
+            permitted_locations=(form.permitted_locations.data or "").splitlines(),
+        )
+        try:
+            agreement = create_agreement(current_user, client, data)
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Agreement {agreement.reference} created with {len(agreement.obligations)} obligations.", "success")
+            return redirect(url_for("agreement.detail", agreement_id=agreement.id))
+    return render_template("agreement/form.html", form=form, client=client), form_status(form)
+
+
+@bp.route("/agreements/<int:agreement_id>")
+def detail(agreement_id: int) -> str:
+    agreement = db.get_or_404(Agreement, agreement_id)
+    ensure_client_visible(current_user, agreement.client_id)
+    as_of = as_of_from_request()
+    assessed = assess_agreement(agreement, as_of)
+    sections = [(section, list(items)) for section, items in groupby(assessed, key=lambda pair: pair[0].section)]
+    counts = {s: sum(1 for _, a in assessed if a.status is s) for s in ObligationStatus}
+    return render_template("agreement/detail.html", agreement=agreement, sections=sections, counts=counts,
+                           as_of=as_of or today(), past=as_of is not None and as_of != today(),
+                           end_form=EndAgreementForm(), statuses=list(ObligationStatus))
+
+
+@bp.route("/agreements/<int:agreement_id>/end", methods=["POST"])
+@staff_only
+def end(agreement_id: int) -> Response:
+    agreement = db.get_or_404(Agreement, agreement_id)
+    form = EndAgreementForm()
+    if not form.validate_on_submit():
+        flash("Give the date the agreement ended.", "error")
+        return redirect(url_for("agreement.detail", agreement_id=agreement.id))
+    try:
+        end_agreement(current_user, agreement, form.ends_on.data)
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(f"Agreement ended on {agreement.ends_on}; the clause 13 deletion clock has started.", "success")
+    return redirect(url_for("agreement.detail", agreement_id=agreement.id))
+
+
+@bp.route("/agreements/<int:agreement_id>/sync", methods=["POST"])
+@staff_only
+def sync(agreement_id: int) -> Response:
+    agreement = db.get_or_404(Agreement, agreement_id)
+    try:
+        added = sync_obligations(current_user, agreement)
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(f"{len(added)} obligation(s) added from the template." if added else "Already in line with the template.",
+              "success")
+    return redirect(url_for("agreement.detail", agreement_id=agreement.id))

@@ -1,0 +1,95 @@
+"""Clause templates as data: every ``*.yaml`` file in this folder is one template.
+
+A second template is added by dropping a file here; no code changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CATALOGUE_DIR = Path(__file__).parent
+DEFAULT_TEMPLATE = "altinsoft-dpa"
+RULE_TYPES = {"standing", "recurring", "deadline", "event", "on_request"}
+AGREEMENT_SETTINGS = {"subprocessor_objection_days", "breach_notice_hours", "deletion_days", "confidentiality_years"}
+
+
+class CatalogueError(ValueError):
+    """A template file is malformed."""
+
+
+@dataclass(frozen=True)
+class ClauseEntry:
+    number: str
+    section: str
+    title: str
+    summary: str
+    gdpr: str
+    rule: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Template:
+    key: str
+    version: int
+    title: str
+    clauses: tuple[ClauseEntry, ...]
+
+
+def _check_rule(number: str, rule: dict[str, Any]) -> None:
+    kind = rule.get("type")
+    if kind not in RULE_TYPES:
+        raise CatalogueError(f"clause {number}: unknown rule type {kind!r}")
+    for key, value in rule.items():
+        if key.endswith("_setting") and value not in AGREEMENT_SETTINGS:
+            raise CatalogueError(f"clause {number}: {key} names unknown agreement setting {value!r}")
+    if kind == "recurring" and int(rule.get("every_months", 0)) < 1:
+        raise CatalogueError(f"clause {number}: recurring rule needs every_months >= 1")
+    if kind == "deadline" and not ({"days", "days_setting"} & rule.keys()):
+        raise CatalogueError(f"clause {number}: deadline rule needs days or days_setting")
+    if kind in ("event", "on_request") and not ({"days", "hours", "hours_setting", "days_setting"} & rule.keys()):
+        raise CatalogueError(f"clause {number}: {kind} rule needs a clock (days or hours)")
+
+
+def parse_template(data: dict[str, Any]) -> Template:
+    try:
+        clauses = tuple(
+            ClauseEntry(
+                number=str(c["number"]),
+                section=str(c["section"]),
+                title=str(c["title"]),
+                summary=str(c["summary"]),
+                gdpr=str(c.get("gdpr", "")),
+                rule=dict(c["rule"]),
+            )
+            for c in data["clauses"]
+        )
+        template = Template(key=str(data["key"]), version=int(data["version"]), title=str(data["title"]), clauses=clauses)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CatalogueError(f"malformed template: {exc}") from exc
+    numbers = [c.number for c in clauses]
+    if len(set(numbers)) != len(numbers):
+        raise CatalogueError(f"template {template.key}: duplicate clause numbers")
+    for clause in clauses:
+        _check_rule(clause.number, clause.rule)
+    return template
+
+
+@cache
+def load_templates(directory: Path = CATALOGUE_DIR) -> dict[str, Template]:
+    templates = {}
+    for path in sorted(directory.glob("*.yaml")):
+        template = parse_template(yaml.safe_load(path.read_text(encoding="utf-8")))
+        templates[template.key] = template
+    return templates
+
+
+def get_template(key: str) -> Template:
+    try:
+        return load_templates()[key]
+    except KeyError:
+        raise CatalogueError(f"unknown clause template {key!r}") from None

@@ -1,0 +1,1 @@
+"""Clients (controllers) and the processor profile."""

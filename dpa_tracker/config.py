@@ -1,0 +1,77 @@
+"""Configuration layers: defaults here, then instance/config.py, then DPA_* environment
+variables, then the test overrides passed to create_app()."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+DEV_SECRET_KEY = "dev-insecure-change-me"
+
+
+class Defaults:
+    SECRET_KEY = DEV_SECRET_KEY
+    ENV_NAME = "development"  # "production" turns on the strict checks below
+    SQLALCHEMY_DATABASE_URI: str | None = None  # None: SQLite file in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    MAX_CONTENT_LENGTH = 50 * 1024 * 1024  # evidence upload limit (bytes)
+    EVIDENCE_DIR: str | None = None  # None: <instance>/evidence
+    DUE_SOON_DAYS = 30
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    LOGIN_RATE_LIMIT = "5 per minute"
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    PAGE_SIZE = 50
+    # flask-smorest / OpenAPI
+    API_TITLE = "dpa_tracker API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    # SMTP (used by notice e-mails)
+    MAIL_SERVER = "127.0.0.1"
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_SENDER = "dpa-tracker@localhost"
+
+
+def _coerce(raw: str) -> Any:
+    """Environment values are JSON when they parse as JSON (numbers, booleans), else text."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def environment_overrides(environ: dict[str, str] | os._Environ[str] = os.environ) -> dict[str, Any]:
+    overrides = {key[4:]: _coerce(value) for key, value in environ.items() if key.startswith("DPA_")}
+    if environ.get("DATABASE_URL"):
+        overrides["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(environ["DATABASE_URL"])
+    return overrides
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual postgres:// spellings and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unsafe or incomplete."""
+
+
+def check_production(config: dict[str, Any]) -> None:
+    if config.get("ENV_NAME") != "production":
+        return
+    if config.get("SECRET_KEY") in (None, "", DEV_SECRET_KEY):
+        raise ConfigError("Refusing to start in production with the development SECRET_KEY; set DPA_SECRET_KEY.")

@@ -1,0 +1,63 @@
+"""Dashboard: counts by status, what is overdue or due soon, a line per client."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from flask import Blueprint, render_template
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager
+
+from dpa_tracker.extensions import db
+from dpa_tracker.models import Agreement, AgreementStatus, Client, Obligation, ObligationStatus
+from dpa_tracker.obligation.services import assess_obligation, due_soon_days, obligation_loader, status_expression, today
+from dpa_tracker.permissions import client_filter, require_login
+
+bp = Blueprint("dashboard", __name__)
+require_login(bp)
+ATTENTION_LIMIT = 50
+
+
+@bp.route("/")
+def index() -> str:
+    day, window = today(), due_soon_days()
+    status = status_expression(day, window).label("status")
+    in_force = Agreement.status != AgreementStatus.DRAFT
+    visible = client_filter(current_user, Agreement.client_id)
+
+    rows = db.session.execute(
+        select(Agreement.client_id, status, func.count())
+        .select_from(Obligation).join(Obligation.agreement)
+        .where(in_force, visible)
+        .group_by(Agreement.client_id, status)
+    ).all()
+    totals: dict[str, int] = defaultdict(int)
+    per_client: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for client_id, state, count in rows:
+        totals[state] += count
+        per_client[client_id][state] += count
+    clients = db.session.scalars(
+        select(Client).where(client_filter(current_user, Client.id)).order_by(Client.legal_name)
+    ).all()
+
+    attention = db.session.scalars(
+        select(Obligation).join(Obligation.agreement).join(Agreement.client)
+        .where(in_force, visible, status_expression(day, window).in_(
+            [ObligationStatus.OVERDUE.value, ObligationStatus.DUE_SOON.value]))
+        .options(contains_eager(Obligation.agreement).contains_eager(Agreement.client), *obligation_loader())
+        .order_by(Obligation.cached_due_on, Obligation.id)
+        .limit(ATTENTION_LIMIT)
+    ).unique().all()
+    assessed = [(o, assess_obligation(o, day)) for o in attention]
+    return render_template(
+        "dashboard/index.html",
+        statuses=list(ObligationStatus),
+        totals=totals,
+        clients=clients,
+        per_client=per_client,
+        overdue=[(o, a) for o, a in assessed if a.status is ObligationStatus.OVERDUE],
+        due_soon=[(o, a) for o, a in assessed if a.status is ObligationStatus.DUE_SOON],
+        limit=ATTENTION_LIMIT,
+        today=day,
+    )

@@ -1,0 +1,130 @@
+"""A realistic demo installation, drawn from the reference documents in shared/reference/.
+
+The processor is the one of the reference agreement; its clients are the companies whose
+privacy policies sit beside it (Algerian hosting and cloud, a bilingual VoIP provider, a
+software vendor). Passwords are random and printed once by ``seed-demo``.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from dpa_tracker.agreement.services import AgreementInput, create_agreement
+from dpa_tracker.auth.services import create_user
+from dpa_tracker.client.services import ClientInput, ProcessorInput, create_client, save_processor
+from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
+from dpa_tracker.models import Obligation, Role, User
+from dpa_tracker.models.base import utcnow
+from dpa_tracker.obligation.events import record_event
+from dpa_tracker.obligation.services import refresh_cache
+
+CLIENTS = [
+    ClientInput(
+        legal_name="Mahliatov Hosting SARL",
+        country="DZ",
+        address="Alger, Algérie",
+        notice_emails=["privacy@mahliatov.com", "security@mahliatov.com"],
+        dpo_name="Délégué à la protection des données",
+        dpo_email="privacy@mahliatov.com",
+    ),
+    ClientInput(
+        legal_name="Armonika",
+        country="DZ",
+        address="Cité 08 Mai 45, Bt 5 N°5, Dar El Beïda, Alger, Algeria",
+        notice_emails=["privacy@armonika.dz"],
+        dpo_name="Privacy team",
+        dpo_email="privacy@armonika.dz",
+    ),
+    ClientInput(
+        legal_name="Mittal Cloud — ميتال كلاود",
+        country="DZ",
+        address="الجزائر العاصمة، الجزائر",
+        notice_emails=["privacy@mittalcloud.example"],
+        dpo_name="مسؤول حماية البيانات",
+        dpo_email="dpo@mittalcloud.example",
+        representative="Mittal Cloud Communications",
+    ),
+    ClientInput(
+        legal_name="Souftech",
+        country="FR",
+        address="Paris, France",
+        notice_emails=["contact@souftech.com"],
+        dpo_name="Souftech DPO",
+        dpo_email="contact@souftech.com",
+    ),
+]
+
+
+def _password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def _evidence(actor: User, obligation: Obligation, note: str, *, days_ago: int, valid_days: int | None = None,
+              file: tuple[str, bytes] | None = None, event_id: int | None = None) -> None:
+    added = utcnow() - timedelta(days=days_ago)
+    upload = Upload(io.BytesIO(file[1]), file[0]) if file else None
+    evidence = add_evidence(actor, obligation, EvidenceInput(
+        note=note,
+        period_end=added.date(),
+        valid_until=added.date() + timedelta(days=valid_days) if valid_days else None,
+        trigger_event_id=event_id,
+    ), upload)
+    evidence.added_at = added  # demo history: back-date creation (seeding only)
+    refresh_cache([obligation])
+
+
+def seed_demo() -> list[tuple[str, str, str]]:
+    """Create the demo data in the current transaction; return (email, role, password) sign-ins."""
+    sign_ins: list[tuple[str, str, str]] = []
+
+    def user(email: str, role: Role, **kwargs: object) -> User:
+        password = _password()
+        created = create_user(None, email, role, password, **kwargs)  # type: ignore[arg-type]
+        sign_ins.append((email, role.value, password))
+        return created
+
+    save_processor(None, ProcessorInput(
+        name="AltınSoft Information Technologies",
+        address="İstanbul, Türkiye",
+        contact_email="privacy@altinsoft.example",
+        contact_phone="+90 212 000 00 00",
+        dpo_name="Personal Data Protection Officer",
+        dpo_email="dpo@altinsoft.example",
+    ))
+    admin = user("admin@altinsoft.example", Role.ADMIN, name="Ayşe Admin")
+    compliance = user("compliance@altinsoft.example", Role.COMPLIANCE, name="Karim Compliance")
+    clients = [create_client(admin, data) for data in CLIENTS]
+    today = utcnow().date()
+    for index, client in enumerate(clients):
+        agreement = create_agreement(compliance, client, AgreementInput(
+            reference=f"DPA-{today.year - 1}-{index + 1:03d}",
+            title=f"Subcontracting agreement — {client.legal_name}",
+            signed_on=today - timedelta(days=400 - index * 30),
+            effective_on=today - timedelta(days=395 - index * 30),
+            breach_notice_hours=24 if index % 2 == 0 else 48,
+            permitted_locations=["DZ — Alger data centre"] if client.country == "DZ" else ["FR — Paris", "DE — Frankfurt"],
+        ))
+        by_clause = {o.clause_number: o for o in agreement.obligations}
+        # A mix of met, due-soon and overdue obligations, as a real installation has.
+        _evidence(compliance, by_clause["2.2"], "Signed confidentiality commitments of all 14 agents.", days_ago=200,
+                  file=("confidentiality-commitments.txt", "Engagements de confidentialité signés — 14 agents.\n".encode()))
+        _evidence(compliance, by_clause["5.2"], "Annual GDPR training session, attendance sheet.",
+                  days_ago=340 if index % 2 else 100)
+        _evidence(compliance, by_clause["7.1"], "Security policy v3 (ISO 27001 aligned).", days_ago=90,
+                  valid_days=100 + index * 200)
+        _evidence(compliance, by_clause["4.1"], "Record of processing reviewed with the client.", days_ago=60)
+        if index == 2:
+            breach = record_event(compliance, by_clause["8.1"],
+                                  occurred_at=datetime.combine(today - timedelta(days=20), datetime.min.time(), UTC)
+                                  .replace(hour=9), summary="Misdirected call recordings export (بيانات المكالمات)")
+            _evidence(compliance, by_clause["8.1"], "Notice e-mailed to privacy@mittalcloud.example at 14:10 UTC.",
+                      days_ago=19, event_id=breach.id)
+    user("client@mahliatov.example", Role.CLIENT, client=clients[0], name="Mahliatov DPO")
+    user("client@mittalcloud.example", Role.CLIENT, client=clients[2], name="Mittal Cloud DPO")
+    user("auditor@audit.example", Role.AUDITOR, audited_clients=[clients[0], clients[1]], name="External auditor")
+    return sign_ins
+
+
+__all__ = ["seed_demo"]

@@ -1,0 +1,1 @@
+"""Evidence: the file store, services and pages."""

@@ -1,0 +1,132 @@
+"""Adding, superseding and withdrawing evidence. Evidence rows are never edited or deleted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import urlparse
+
+from flask import current_app
+
+from dpa_tracker.audit.services import record
+from dpa_tracker.errors import DomainError
+from dpa_tracker.evidence.store import EvidenceStore
+from dpa_tracker.extensions import db
+from dpa_tracker.models import Evidence, EvidenceState, Obligation, TriggerEvent, User
+from dpa_tracker.models.base import utcnow
+from dpa_tracker.obligation.services import refresh_cache
+
+
+def evidence_store() -> EvidenceStore:
+    return EvidenceStore(Path(current_app.config["EVIDENCE_DIR"]))
+
+
+@dataclass(frozen=True)
+class Upload:
+    stream: BinaryIO
+    filename: str
+
+
+@dataclass(frozen=True)
+class EvidenceInput:
+    note: str = ""
+    link: str = ""
+    period_start: date | None = None
+    period_end: date | None = None
+    valid_until: date | None = None
+    trigger_event_id: int | None = None
+    supersedes_id: int | None = None
+
+
+def _clean_filename(name: str) -> str:
+    name = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    name = "".join(ch for ch in name if ch.isprintable() and ch not in '"')
+    return name[:255] or "evidence"
+
+
+def _validate(obligation: Obligation, data: EvidenceInput, has_file: bool) -> tuple[TriggerEvent | None, Evidence | None]:
+    if not (has_file or data.note.strip() or data.link.strip()):
+        raise DomainError("Give a file, a note or a link.", field="file")
+    if data.link.strip():
+        parsed = urlparse(data.link.strip())
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise DomainError("The link must be an http(s) address.", field="link")
+    if data.period_start and data.period_end and data.period_end < data.period_start:
+        raise DomainError("The period ends before it starts.", field="period_end")
+    if data.period_start and data.valid_until and data.valid_until < data.period_start:
+        raise DomainError("Evidence cannot expire before the period it covers starts.", field="valid_until")
+    event = None
+    if data.trigger_event_id is not None:
+        event = db.session.get(TriggerEvent, data.trigger_event_id)
+        if event is None or event.obligation_id != obligation.id:
+            raise DomainError("That event does not belong to this obligation.", field="trigger_event_id")
+    superseded = None
+    if data.supersedes_id is not None:
+        superseded = db.session.get(Evidence, data.supersedes_id)
+        if superseded is None or superseded.obligation_id != obligation.id:
+            raise DomainError("The evidence to supersede does not belong to this obligation.", field="supersedes_id")
+        if superseded.state is not EvidenceState.ACTIVE:
+            raise DomainError("Only active evidence can be superseded.", field="supersedes_id")
+    return event, superseded
+
+
+def add_evidence(actor: User, obligation: Obligation, data: EvidenceInput, upload: Upload | None = None) -> Evidence:
+    """Validate, store the file (atomically, by hash), then record the evidence row."""
+    event, superseded = _validate(obligation, data, upload is not None)
+    evidence = Evidence(
+        obligation=obligation,
+        trigger_event=event,
+        note=data.note.strip(),
+        link=data.link.strip(),
+        period_start=data.period_start,
+        period_end=data.period_end,
+        valid_until=data.valid_until,
+        added_by=actor,
+        added_at=utcnow(),
+        state=EvidenceState.ACTIVE,
+    )
+    if upload is not None:
+        blob = evidence_store().save(upload.stream, int(current_app.config["MAX_CONTENT_LENGTH"]))
+        evidence.sha256 = blob.sha256
+        evidence.size = blob.size
+        evidence.content_type = blob.content_type
+        evidence.filename = _clean_filename(upload.filename)
+    db.session.add(evidence)
+    db.session.flush()
+    if superseded is not None:
+        _end(actor, superseded, EvidenceState.SUPERSEDED, f"Superseded by evidence #{evidence.id}")
+        superseded.superseded_by_id = evidence.id
+    refresh_cache([obligation])
+    record(actor, "evidence.add", evidence, {
+        "obligation_id": obligation.id,
+        "clause": obligation.clause_number,
+        "sha256": evidence.sha256,
+        "filename": evidence.filename,
+        "note": evidence.note,
+        "link": evidence.link,
+        "valid_until": evidence.valid_until,
+        "supersedes": superseded.id if superseded else None,
+    }, client_id=obligation.agreement.client_id)
+    return evidence
+
+
+def _end(actor: User, evidence: Evidence, state: EvidenceState, reason: str) -> None:
+    evidence.state = state
+    evidence.ended_at = utcnow()
+    evidence.ended_by = actor
+    evidence.end_reason = reason
+
+
+def withdraw_evidence(actor: User, evidence: Evidence, reason: str) -> None:
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("Say why the evidence is withdrawn.", field="reason")
+    if evidence.state is not EvidenceState.ACTIVE:
+        raise DomainError("This evidence is no longer active.")
+    _end(actor, evidence, EvidenceState.WITHDRAWN, reason)
+    db.session.flush()
+    refresh_cache([evidence.obligation])
+    record(actor, "evidence.withdraw", evidence, {"reason": reason, "obligation_id": evidence.obligation_id},
+           client_id=evidence.obligation.agreement.client_id)

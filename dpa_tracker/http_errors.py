@@ -1,0 +1,61 @@
+"""Error pages for people, problem+json (RFC 9457) for the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from dpa_tracker.extensions import db
+
+
+def wants_problem_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> Any:
+        db.session.rollback()
+        return render_template("error.html", code=400, title="Form expired",
+                               detail="The form's security token is missing or expired. Reload the page and try again."), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Any:
+        db.session.rollback()
+        code = error.code or 500
+        if wants_problem_json():
+            extra = {}
+            data = getattr(error, "data", None)
+            if isinstance(data, dict) and "messages" in data:
+                extra["errors"] = data["messages"]
+            detail = error.description or ""
+            if code == 413:
+                detail = f"The request is larger than the {app.config['MAX_CONTENT_LENGTH'] // (1024 * 1024)} MB limit."
+            response = problem(code, error.name, detail, **extra)
+            if code == 401:
+                response.headers["WWW-Authenticate"] = 'Bearer realm="dpa_tracker"'
+            return response
+        detail = error.description
+        if code == 413:
+            detail = f"The file is larger than the {app.config['MAX_CONTENT_LENGTH'] // (1024 * 1024)} MB limit."
+        return render_template("error.html", code=code, title=error.name, detail=detail), code
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Any:
+        db.session.rollback()
+        app.logger.exception("Unhandled error")
+        if wants_problem_json():
+            return problem(500, "Internal Server Error", "An unexpected error occurred; it has been logged.")
+        return render_template("error.html", code=500, title="Internal Server Error",
+                               detail="An unexpected error occurred; it has been logged."), 500

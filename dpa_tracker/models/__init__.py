@@ -1,0 +1,27 @@
+"""Typed SQLAlchemy models, one module per entity family."""
+
+from dpa_tracker.models.agreement import Agreement, AgreementStatus, Obligation, ObligationStatus, TriggerEvent
+from dpa_tracker.models.audit import AuditEvent
+from dpa_tracker.models.base import Base, utcnow
+from dpa_tracker.models.client import Client, ProcessorProfile
+from dpa_tracker.models.evidence import Evidence, EvidenceState
+from dpa_tracker.models.user import ApiToken, Role, User, auditor_client
+
+__all__ = [
+    "Agreement",
+    "AgreementStatus",
+    "ApiToken",
+    "AuditEvent",
+    "Base",
+    "Client",
+    "Evidence",
+    "EvidenceState",
+    "Obligation",
+    "ObligationStatus",
+    "ProcessorProfile",
+    "Role",
+    "TriggerEvent",
+    "User",
+    "auditor_client",
+    "utcnow",
+]

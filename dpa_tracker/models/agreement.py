@@ -1,0 +1,130 @@
+"""Agreements, the obligations generated from their clause template, and trigger events."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from dpa_tracker.models.base import Base, utcnow
+
+if TYPE_CHECKING:
+    from dpa_tracker.models.client import Client
+    from dpa_tracker.models.evidence import Evidence
+    from dpa_tracker.models.user import User
+
+
+class AgreementStatus(enum.StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    TERMINATED = "terminated"
+
+
+class ObligationStatus(enum.StrEnum):
+    MET = "met"
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+    OPEN = "open"
+    NOT_APPLICABLE = "not_applicable"
+
+
+def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
+    # Stored as the value ("due_soon"), checked by a named constraint on every database.
+    return Enum(cls, name=name, native_enum=False, create_constraint=True, length=20,
+                values_callable=lambda members: [m.value for m in members])
+
+
+class Agreement(Base):
+    """One data-processing agreement signed with a client."""
+
+    __tablename__ = "agreement"
+    __table_args__ = (
+        CheckConstraint("ends_on IS NULL OR ends_on >= effective_on", name="ends_after_effective"),
+        CheckConstraint("subprocessor_objection_days BETWEEN 1 AND 365", name="objection_days_range"),
+        CheckConstraint("breach_notice_hours BETWEEN 1 AND 720", name="breach_hours_range"),
+        CheckConstraint("deletion_days BETWEEN 1 AND 365", name="deletion_days_range"),
+        CheckConstraint("confidentiality_years BETWEEN 0 AND 50", name="confidentiality_years_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="RESTRICT"), index=True)
+    reference: Mapped[str] = mapped_column(String(60), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    signed_on: Mapped[date]
+    effective_on: Mapped[date]
+    ends_on: Mapped[date | None]
+    status: Mapped[AgreementStatus] = mapped_column(_enum(AgreementStatus, "agreement_status"),
+                                                    default=AgreementStatus.ACTIVE)
+    template_key: Mapped[str] = mapped_column(String(60))
+    template_version: Mapped[int]
+    # Settings that parameterise deadlines (see docs/obligation-rules.md).
+    subprocessor_objection_days: Mapped[int] = mapped_column(default=30)  # clause 6.1
+    breach_notice_hours: Mapped[int] = mapped_column(default=24)  # clause 8.1
+    deletion_days: Mapped[int] = mapped_column(default=10)  # clause 13
+    confidentiality_years: Mapped[int] = mapped_column(default=5)  # clause 2.2
+    permitted_locations: Mapped[str] = mapped_column(Text, default="")  # clause 7.2(2), one per line
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    client: Mapped[Client] = relationship(back_populates="agreements")
+    obligations: Mapped[list[Obligation]] = relationship(back_populates="agreement", order_by="Obligation.position")
+
+    @property
+    def permitted_location_list(self) -> list[str]:
+        return [line.strip() for line in self.permitted_locations.splitlines() if line.strip()]
+
+
+class Obligation(Base):
+    """One binding clause of one agreement; its status is computed, never typed in."""
+
+    __tablename__ = "obligation"
+    __table_args__ = (
+        UniqueConstraint("agreement_id", "clause_number", name="agreement_clause"),
+        CheckConstraint("cached_base IN ('met', 'open')", name="cached_base_values"),
+        Index("ix_obligation_cached_due_on", "cached_due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id", ondelete="RESTRICT"), index=True)
+    clause_number: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int]
+    section: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+    gdpr_article: Mapped[str] = mapped_column(String(120), default="")
+    rule: Mapped[dict[str, Any]] = mapped_column(JSON)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"), index=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    na_reason: Mapped[str | None] = mapped_column(Text)
+    na_set_at: Mapped[datetime | None]
+    # Projection of the status engine as of cached_at, valid until new input arrives:
+    # status(D) follows from (base, due_on, lapses_on) for any D >= cached_at.
+    cached_base: Mapped[str] = mapped_column(String(10), default="open")
+    cached_due_on: Mapped[date | None]
+    cached_lapses_on: Mapped[date | None]
+    cached_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    agreement: Mapped[Agreement] = relationship(back_populates="obligations")
+    owner: Mapped[User | None] = relationship()
+    evidence: Mapped[list[Evidence]] = relationship(back_populates="obligation", order_by="Evidence.added_at")
+    events: Mapped[list[TriggerEvent]] = relationship(back_populates="obligation", order_by="TriggerEvent.occurred_at")
+
+
+class TriggerEvent(Base):
+    """An event that starts a clock on an event-driven or on-request obligation
+    (a breach for clause 8.1, a data-subject request for clause 9.1, a document request...)."""
+
+    __tablename__ = "trigger_event"
+    __table_args__ = (CheckConstraint("length(summary) > 0", name="summary_not_empty"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    obligation_id: Mapped[int] = mapped_column(ForeignKey("obligation.id", ondelete="RESTRICT"), index=True)
+    occurred_at: Mapped[datetime]
+    summary: Mapped[str] = mapped_column(Text)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    obligation: Mapped[Obligation] = relationship(back_populates="events")
+    recorded_by: Mapped[User | None] = relationship()

@@ -1,0 +1,1 @@
+"""Obligations: status engine, services and pages."""

@@ -1,0 +1,34 @@
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, URL
+
+
+class EvidenceForm(FlaskForm):
+    file = FileField("File (PDF, image, office document, ZIP or text)")
+    note = TextAreaField("Note", validators=[Optional(), Length(max=10000)])
+    link = StringField("Link", validators=[Optional(), URL(require_tld=False), Length(max=2000)])
+    period_start = DateField("Period covered: from", validators=[Optional()])
+    period_end = DateField("to", validators=[Optional()])
+    valid_until = DateField("Valid until", validators=[Optional()])
+    trigger_event_id = SelectField("Answers event", coerce=str, validators=[Optional()])
+    supersedes_id = SelectField("Supersedes evidence", coerce=str, validators=[Optional()])
+
+
+class EventForm(FlaskForm):
+    occurred_on = DateField("Date (UTC)", validators=[InputRequired()])
+    occurred_time = StringField("Time (UTC, HH:MM)", validators=[DataRequired(), Length(max=5)], default="09:00")
+    summary = TextAreaField("What happened", validators=[DataRequired(), Length(max=5000)])
+
+
+class NotApplicableForm(FlaskForm):
+    reason = TextAreaField("Why it does not apply", validators=[Optional(), Length(max=2000)])
+
+
+class ObligationForm(FlaskForm):
+    owner_id = SelectField("Owner", coerce=str, validators=[Optional()])
+    notes = TextAreaField("Notes", validators=[Optional(), Length(max=10000)])
+
+
+class WithdrawForm(FlaskForm):
+    reason = TextAreaField("Why is it withdrawn?", validators=[DataRequired(), Length(max=2000)])

@@ -1,0 +1,126 @@
+"""Assessing obligations, keeping their cached projection fresh, and user-set fields."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+from flask import current_app
+from sqlalchemy import ColumnElement, and_, case, literal
+from sqlalchemy.orm import selectinload
+
+from dpa_tracker.audit.services import record
+from dpa_tracker.errors import DomainError
+from dpa_tracker.extensions import db
+from dpa_tracker.models import Agreement, Obligation, ObligationStatus, User
+from dpa_tracker.models.base import utcnow
+from dpa_tracker.obligation.status import AgreementTerms, Assessment, assess
+
+
+def due_soon_days() -> int:
+    return int(current_app.config["DUE_SOON_DAYS"])
+
+
+def today() -> date:
+    return utcnow().date()
+
+
+def terms_of(agreement: Agreement) -> AgreementTerms:
+    return AgreementTerms(
+        effective_on=agreement.effective_on,
+        ends_on=agreement.ends_on,
+        settings={
+            "subprocessor_objection_days": agreement.subprocessor_objection_days,
+            "breach_notice_hours": agreement.breach_notice_hours,
+            "deletion_days": agreement.deletion_days,
+            "confidentiality_years": agreement.confidentiality_years,
+        },
+    )
+
+
+def assess_obligation(obligation: Obligation, as_of: date | None = None) -> Assessment:
+    """Status of one obligation; its agreement, evidence and events should already be loaded."""
+    return assess(
+        obligation.rule,
+        terms_of(obligation.agreement),
+        obligation.evidence,
+        obligation.events,
+        as_of or today(),
+        due_soon_days(),
+        na_reason=obligation.na_reason,
+        na_set_at=obligation.na_set_at,
+    )
+
+
+def obligation_loader() -> tuple[object, ...]:
+    """Loader options that fetch everything the engine needs in a fixed number of queries."""
+    return (
+        selectinload(Obligation.evidence),
+        selectinload(Obligation.events),
+    )
+
+
+def assess_agreement(agreement: Agreement, as_of: date | None = None) -> list[tuple[Obligation, Assessment]]:
+    obligations = db.session.scalars(
+        db.select(Obligation).where(Obligation.agreement_id == agreement.id)
+        .options(*obligation_loader()).order_by(Obligation.position)
+    ).all()
+    return [(o, assess_obligation(o, as_of)) for o in obligations]
+
+
+def refresh_cache(obligations: Sequence[Obligation]) -> None:
+    """Store today's projection so the dashboard can count statuses in SQL."""
+    now = utcnow()
+    for obligation in obligations:
+        result = assess_obligation(obligation, now.date())
+        obligation.cached_base = result.base
+        obligation.cached_due_on = result.due_on
+        obligation.cached_lapses_on = result.lapses_on
+        obligation.cached_at = now
+    db.session.flush()
+
+
+def status_expression(as_of: date, window: int) -> ColumnElement[str]:
+    """SQL twin of ``status.project`` over the cached projection (for today and later)."""
+    soon = as_of + timedelta(days=window)
+    return case(
+        (Obligation.na_reason.is_not(None), literal(ObligationStatus.NOT_APPLICABLE.value)),
+        (and_(Obligation.cached_lapses_on.is_not(None), Obligation.cached_lapses_on < as_of),
+         literal(ObligationStatus.NOT_APPLICABLE.value)),
+        (and_(Obligation.cached_due_on.is_not(None), Obligation.cached_due_on < as_of),
+         literal(ObligationStatus.OVERDUE.value)),
+        (and_(Obligation.cached_due_on.is_not(None), Obligation.cached_due_on <= soon),
+         literal(ObligationStatus.DUE_SOON.value)),
+        else_=Obligation.cached_base,
+    )
+
+
+def update_obligation(actor: User, obligation: Obligation, *, owner: User | None, notes: str) -> None:
+    if owner is not None and not owner.can_write:
+        raise DomainError("The owner must be a member of the compliance team.", field="owner_id")
+    changes = {}
+    if obligation.owner_id != (owner.id if owner else None):
+        changes["owner"] = [obligation.owner.email if obligation.owner else None, owner.email if owner else None]
+        obligation.owner = owner
+    if obligation.notes != notes:
+        changes["notes"] = [obligation.notes, notes]
+        obligation.notes = notes
+    if changes:
+        db.session.flush()
+        record(actor, "obligation.update", obligation, changes, client_id=obligation.agreement.client_id)
+
+
+def set_not_applicable(actor: User, obligation: Obligation, reason: str | None) -> None:
+    """Mark (reason given) or unmark (None) an obligation as not applicable."""
+    if reason is not None:
+        reason = reason.strip()
+        if not reason:
+            raise DomainError("Say why the obligation does not apply.", field="reason")
+    if reason == obligation.na_reason:
+        return
+    before = obligation.na_reason
+    obligation.na_reason = reason
+    obligation.na_set_at = utcnow() if reason is not None else None
+    refresh_cache([obligation])
+    record(actor, "obligation.not_applicable" if reason else "obligation.applicable", obligation,
+           {"reason": [before, reason]}, client_id=obligation.agreement.client_id)

@@ -1,0 +1,165 @@
+"""Obligation page: status and reason, evidence history, upload, events, applicability."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from dpa_tracker.errors import DomainError
+from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
+from dpa_tracker.extensions import db
+from dpa_tracker.models import EvidenceState, Obligation, Role, User
+from dpa_tracker.obligation.events import record_event
+from dpa_tracker.obligation.forms import EventForm, EvidenceForm, NotApplicableForm, ObligationForm
+from dpa_tracker.obligation.services import assess_obligation, set_not_applicable, today, update_obligation
+from dpa_tracker.permissions import ensure_client_visible, require_login, staff_only
+from dpa_tracker.web import as_of_from_request, show_domain_error
+
+bp = Blueprint("obligation", __name__, url_prefix="/obligations")
+require_login(bp)
+
+
+def _optional_id(raw: str | None) -> int | None:
+    return int(raw) if raw and raw.isdigit() else None
+
+
+def _forms(obligation: Obligation) -> dict[str, object]:
+    evidence_form = EvidenceForm(prefix="evidence")
+    evidence_form.trigger_event_id.choices = [("", "—")] + [
+        (str(e.id), f"{e.occurred_at:%Y-%m-%d %H:%M} — {e.summary[:60]}") for e in obligation.events
+    ]
+    evidence_form.supersedes_id.choices = [("", "—")] + [
+        (str(e.id), f"#{e.id} {e.filename or e.note[:40] or e.link[:40]}")
+        for e in obligation.evidence if e.state is EvidenceState.ACTIVE
+    ]
+    owner_form = ObligationForm(prefix="obligation")
+    staff = db.session.scalars(
+        select(User).where(User.role.in_([Role.ADMIN, Role.COMPLIANCE]), User.active.is_(True)).order_by(User.email)
+    ).all()
+    owner_form.owner_id.choices = [("", "— nobody —")] + [(str(u.id), u.display_name) for u in staff]
+    if not owner_form.is_submitted():
+        owner_form.owner_id.data = str(obligation.owner_id or "")
+        owner_form.notes.data = obligation.notes
+    return {
+        "evidence_form": evidence_form,
+        "event_form": EventForm(prefix="event"),
+        "na_form": NotApplicableForm(prefix="na"),
+        "owner_form": owner_form,
+    }
+
+
+def _load(obligation_id: int) -> Obligation:
+    obligation = db.get_or_404(Obligation, obligation_id)
+    ensure_client_visible(current_user, obligation.agreement.client_id)
+    return obligation
+
+
+def _page(obligation: Obligation, forms: dict[str, object], status: int = 200) -> tuple[str, int]:
+    as_of = as_of_from_request()
+    assessment = assess_obligation(obligation, as_of)
+    return render_template("obligation/detail.html", obligation=obligation, agreement=obligation.agreement,
+                           assessment=assessment, as_of=as_of or today(), **forms), status
+
+
+@bp.route("/<int:obligation_id>")
+def detail(obligation_id: int) -> tuple[str, int]:
+    obligation = _load(obligation_id)
+    return _page(obligation, _forms(obligation))
+
+
+@bp.route("/<int:obligation_id>/evidence", methods=["POST"])
+@staff_only
+def upload(obligation_id: int) -> Response | tuple[str, int]:
+    obligation = _load(obligation_id)
+    forms = _forms(obligation)
+    form: EvidenceForm = forms["evidence_form"]  # type: ignore[assignment]
+    if form.validate_on_submit():
+        file = form.file.data
+        data = EvidenceInput(
+            note=form.note.data or "",
+            link=form.link.data or "",
+            period_start=form.period_start.data,
+            period_end=form.period_end.data,
+            valid_until=form.valid_until.data,
+            trigger_event_id=_optional_id(form.trigger_event_id.data),
+            supersedes_id=_optional_id(form.supersedes_id.data),
+        )
+        upload_ = Upload(file.stream, file.filename or "evidence") if file and file.filename else None
+        try:
+            evidence = add_evidence(current_user, obligation, data, upload_)
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Evidence #{evidence.id} added. Status: {assess_obligation(obligation).reason}.", "success")
+            return redirect(url_for("obligation.detail", obligation_id=obligation.id))
+    return _page(obligation, forms, 422)
+
+
+@bp.route("/<int:obligation_id>/events", methods=["POST"])
+@staff_only
+def add_event(obligation_id: int) -> Response | tuple[str, int]:
+    obligation = _load(obligation_id)
+    forms = _forms(obligation)
+    form: EventForm = forms["event_form"]  # type: ignore[assignment]
+    if form.validate_on_submit():
+        try:
+            moment = time.fromisoformat(form.occurred_time.data or "")
+        except ValueError:
+            form.occurred_time.errors = [*form.occurred_time.errors, "Write the time as HH:MM."]
+        else:
+            occurred_at = datetime.combine(form.occurred_on.data, moment, tzinfo=UTC)
+            try:
+                record_event(current_user, obligation, occurred_at=occurred_at, summary=form.summary.data or "")
+            except DomainError as error:
+                db.session.rollback()
+                show_domain_error(form, error)
+            else:
+                db.session.commit()
+                flash("Event recorded; its clock has started.", "success")
+                return redirect(url_for("obligation.detail", obligation_id=obligation.id))
+    return _page(obligation, forms, 422)
+
+
+@bp.route("/<int:obligation_id>/applicability", methods=["POST"])
+@staff_only
+def applicability(obligation_id: int) -> Response | tuple[str, int]:
+    obligation = _load(obligation_id)
+    forms = _forms(obligation)
+    form: NotApplicableForm = forms["na_form"]  # type: ignore[assignment]
+    if form.validate_on_submit():
+        reason = (form.reason.data or "") if obligation.na_reason is None else None
+        try:
+            set_not_applicable(current_user, obligation, reason)
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("Marked not applicable." if reason else "The obligation applies again.", "success")
+            return redirect(url_for("obligation.detail", obligation_id=obligation.id))
+    return _page(obligation, forms, 422)
+
+
+@bp.route("/<int:obligation_id>", methods=["POST"])
+@staff_only
+def update(obligation_id: int) -> Response | tuple[str, int]:
+    obligation = _load(obligation_id)
+    forms = _forms(obligation)
+    form: ObligationForm = forms["owner_form"]  # type: ignore[assignment]
+    if form.validate_on_submit():
+        owner_id = _optional_id(form.owner_id.data)
+        owner = db.session.get(User, owner_id) if owner_id else None
+        try:
+            update_obligation(current_user, obligation, owner=owner, notes=form.notes.data or "")
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("Obligation updated.", "success")
+            return redirect(url_for("obligation.detail", obligation_id=obligation.id))
+    return _page(obligation, forms, 422)

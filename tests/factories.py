@@ -1,0 +1,52 @@
+"""Test data built through the services, committed, and returned as ids/objects."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+
+from dpa_tracker.agreement.services import AgreementInput, create_agreement
+from dpa_tracker.auth.services import create_user
+from dpa_tracker.client.services import ClientInput, create_client
+from dpa_tracker.extensions import db
+from dpa_tracker.models import Agreement, Client, Role, User
+from tests.conftest import PASSWORD
+
+_seq = itertools.count(1)
+
+
+def make_client(name: str | None = None, **kwargs: object) -> Client:
+    n = next(_seq)
+    client = create_client(None, ClientInput(
+        legal_name=name or f"Client {n}",
+        country=str(kwargs.pop("country", "DZ")),
+        notice_emails=list(kwargs.pop("notice_emails", [f"notice{n}@client{n}.example"])),  # type: ignore[arg-type]
+        **kwargs,  # type: ignore[arg-type]
+    ))
+    db.session.commit()
+    return client
+
+
+def make_user(role: Role | str, email: str | None = None, client: Client | None = None,
+              audits: list[Client] | None = None, password: str = PASSWORD) -> User:
+    role = Role(role)
+    user = create_user(None, email or f"{role.value}{next(_seq)}@example.com", role, password, client=client,
+                       audited_clients=audits or [])
+    db.session.commit()
+    return user
+
+
+def make_agreement(client: Client, actor: User | None = None, **kwargs: object) -> Agreement:
+    if actor is None:
+        actor = make_user(Role.COMPLIANCE)
+    n = next(_seq)
+    data = AgreementInput(
+        reference=str(kwargs.pop("reference", f"DPA-{n:04d}")),
+        title=str(kwargs.pop("title", f"Agreement {n}")),
+        signed_on=kwargs.pop("signed_on", date(2026, 1, 1)),  # type: ignore[arg-type]
+        effective_on=kwargs.pop("effective_on", date(2026, 1, 1)),  # type: ignore[arg-type]
+        **kwargs,  # type: ignore[arg-type]
+    )
+    agreement = create_agreement(actor, client, data)
+    db.session.commit()
+    return agreement
