@@ -7,7 +7,7 @@ import json
 import os
 from typing import Any
 
-DEV_SECRET_KEY = "dev-insecure-change-me"
+DEV_SECRET_KEY = "dev-insecure-change-me"  # noqa: S105 - refused in production
 
 
 class Defaults:

@@ -57,6 +57,9 @@ CLIENTS = [
 ]
 
 
+LOCATIONS = {"DZ": ["DZ — Alger data centre"], "FR": ["FR — Paris", "DE — Frankfurt"]}
+
+
 def _password() -> str:
     return secrets.token_urlsafe(12)
 
@@ -104,12 +107,14 @@ def seed_demo() -> list[tuple[str, str, str]]:
             signed_on=today - timedelta(days=400 - index * 30),
             effective_on=today - timedelta(days=395 - index * 30),
             breach_notice_hours=24 if index % 2 == 0 else 48,
-            permitted_locations=["DZ — Alger data centre"] if client.country == "DZ" else ["FR — Paris", "DE — Frankfurt"],
+            permitted_locations=LOCATIONS.get(client.country, []),
         ))
         by_clause = {o.clause_number: o for o in agreement.obligations}
         # A mix of met, due-soon and overdue obligations, as a real installation has.
+        commitments = ("confidentiality-commitments.txt",
+                       "Engagements de confidentialité signés — 14 agents.\n".encode())
         _evidence(compliance, by_clause["2.2"], "Signed confidentiality commitments of all 14 agents.", days_ago=200,
-                  file=("confidentiality-commitments.txt", "Engagements de confidentialité signés — 14 agents.\n".encode()))
+                  file=commitments)
         _evidence(compliance, by_clause["5.2"], "Annual GDPR training session, attendance sheet.",
                   days_ago=340 if index % 2 else 100)
         _evidence(compliance, by_clause["7.1"], "Security policy v3 (ISO 27001 aligned).", days_ago=90,

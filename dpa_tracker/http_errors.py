@@ -27,8 +27,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> Any:
         db.session.rollback()
-        return render_template("error.html", code=400, title="Form expired",
-                               detail="The form's security token is missing or expired. Reload the page and try again."), 400
+        detail = "The form's security token is missing or expired. Reload the page and try again."
+        return render_template("error.html", code=400, title="Form expired", detail=detail), 400
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:

@@ -44,7 +44,7 @@ def users() -> str:
 @bp.route("/users/new", methods=["GET", "POST"])
 def create_user_page() -> str | Response | tuple[str, int]:
     form = UserCreateForm()
-    form.client_id.choices = [("", "—")] + _client_choices()
+    form.client_id.choices = [("", "—"), *_client_choices()]
     form.audited_clients.choices = _client_choices()
     if form.validate_on_submit():
         role = Role(form.role.data)

@@ -19,7 +19,7 @@ from dpa_tracker.models.base import utcnow
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 12
-TOKEN_PREFIX = "dpa_"
+TOKEN_PREFIX = "dpa_"  # noqa: S105 - a prefix, not a secret
 # A fixed hash to verify against when the e-mail is unknown, so timing does not reveal accounts.
 _DUMMY_HASH = _hasher.hash("not-a-real-password-for-timing")
 

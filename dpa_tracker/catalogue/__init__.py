@@ -68,7 +68,9 @@ def parse_template(data: dict[str, Any]) -> Template:
             )
             for c in data["clauses"]
         )
-        template = Template(key=str(data["key"]), version=int(data["version"]), title=str(data["title"]), clauses=clauses)
+        template = Template(
+            key=str(data["key"]), version=int(data["version"]), title=str(data["title"]), clauses=clauses
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise CatalogueError(f"malformed template: {exc}") from exc
     numbers = [c.number for c in clauses]

@@ -11,7 +11,13 @@ from sqlalchemy.orm import contains_eager
 
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, AgreementStatus, Client, Obligation, ObligationStatus
-from dpa_tracker.obligation.services import assess_obligation, due_soon_days, obligation_loader, status_expression, today
+from dpa_tracker.obligation.services import (
+    assess_obligation,
+    due_soon_days,
+    obligation_loader,
+    status_expression,
+    today,
+)
 from dpa_tracker.permissions import client_filter, require_login
 
 bp = Blueprint("dashboard", __name__)

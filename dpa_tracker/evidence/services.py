@@ -46,7 +46,9 @@ def _clean_filename(name: str) -> str:
     return name[:255] or "evidence"
 
 
-def _validate(obligation: Obligation, data: EvidenceInput, has_file: bool) -> tuple[TriggerEvent | None, Evidence | None]:
+def _validate(
+    obligation: Obligation, data: EvidenceInput, has_file: bool
+) -> tuple[TriggerEvent | None, Evidence | None]:
     if not (has_file or data.note.strip() or data.link.strip()):
         raise DomainError("Give a file, a note or a link.", field="file")
     if data.link.strip():

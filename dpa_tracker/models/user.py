@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import Column, CheckConstraint, Enum, ForeignKey, String, Table
+from sqlalchemy import CheckConstraint, Column, Enum, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dpa_tracker.models.base import Base, utcnow

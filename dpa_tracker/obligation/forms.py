@@ -1,7 +1,7 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, URL
+from wtforms.validators import URL, DataRequired, InputRequired, Length, Optional
 
 
 class EvidenceForm(FlaskForm):

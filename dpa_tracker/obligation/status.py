@@ -212,8 +212,9 @@ def _assess_events(
     due_on = deadline.date()
     status = project("open", due_on, None, as_of, window)
     more = f" ({len(open_events)} open)" if len(open_events) > 1 else ""
+    what = f"{label.capitalize()} of {_fmt_at(first.occurred_at)}"
     if status is S.OVERDUE:
-        reason = f"{label.capitalize()} of {_fmt_at(first.occurred_at)} not handled; deadline was {_fmt_at(deadline)}{more}"
+        reason = f"{what} not handled; deadline was {_fmt_at(deadline)}{more}"
     else:
-        reason = f"{label.capitalize()} of {_fmt_at(first.occurred_at)} to handle by {_fmt_at(deadline)}{more}"
+        reason = f"{what} to handle by {_fmt_at(deadline)}{more}"
     return Assessment(status, reason, due_on, "open", None)
