@@ -28,7 +28,6 @@ dev-deps: $(VENV)/.dev-deps
 run: deps
 	$(BIN)/flask init-db
 	@$(BIN)/flask seed-demo --if-empty --credentials-file instance/demo-sign-ins.txt
-	@echo "Demo sign-ins (also in instance/demo-sign-ins.txt):"; cat instance/demo-sign-ins.txt 2>/dev/null || true
 	@echo "Serving on http://$(HOST):$(PORT)/"
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 

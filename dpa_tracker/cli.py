@@ -91,6 +91,9 @@ def seed_demo_command(if_empty: bool, credentials_file: str | None) -> None:
 
     if if_empty and db.session.scalar(select(Client.id).limit(1)) is not None:
         click.echo("Database already has data; demo not loaded.")
+        if credentials_file and Path(credentials_file).is_file():
+            click.echo("Demo sign-ins, from " + credentials_file + ":")
+            click.echo(Path(credentials_file).read_text(encoding="utf-8").rstrip())
         return
     sign_ins = seed_demo()
     db.session.commit()
