@@ -5,9 +5,47 @@ from dpa_tracker.models.audit import AuditEvent
 from dpa_tracker.models.base import Base, utcnow
 from dpa_tracker.models.client import Client, ProcessorProfile
 from dpa_tracker.models.evidence import Evidence, EvidenceState
+from dpa_tracker.models.record import (
+    DocumentKind,
+    MeasureHeading,
+    ProcessingActivity,
+    ProcessingCategory,
+    RecordVersion,
+    SecurityMeasure,
+    SupportingDocument,
+    Transfer,
+    TransferMechanism,
+)
+from dpa_tracker.models.subprocessor import (
+    AnswerState,
+    Authorisation,
+    ChangeKind,
+    ChangeNotice,
+    DeliveryState,
+    NoticeDelivery,
+    NoticeRecipient,
+    SubProcessor,
+)
 from dpa_tracker.models.user import ApiToken, Role, User, auditor_client
 
 __all__ = [
+    "AnswerState",
+    "Authorisation",
+    "ChangeKind",
+    "ChangeNotice",
+    "DeliveryState",
+    "DocumentKind",
+    "MeasureHeading",
+    "NoticeDelivery",
+    "NoticeRecipient",
+    "ProcessingActivity",
+    "ProcessingCategory",
+    "RecordVersion",
+    "SecurityMeasure",
+    "SubProcessor",
+    "SupportingDocument",
+    "Transfer",
+    "TransferMechanism",
     "Agreement",
     "AgreementStatus",
     "ApiToken",
