@@ -15,6 +15,7 @@ import yaml
 CATALOGUE_DIR = Path(__file__).parent
 DEFAULT_TEMPLATE = "altinsoft-dpa"
 RULE_TYPES = {"standing", "recurring", "deadline", "event", "on_request"}
+REQUIREMENTS = {"art30_record"}  # facts computed by the application (see obligation.services.blockers_for)
 AGREEMENT_SETTINGS = {"subprocessor_objection_days", "breach_notice_hours", "deletion_days", "confidentiality_years"}
 
 
@@ -47,6 +48,8 @@ def _check_rule(number: str, rule: dict[str, Any]) -> None:
     for key, value in rule.items():
         if key.endswith("_setting") and value not in AGREEMENT_SETTINGS:
             raise CatalogueError(f"clause {number}: {key} names unknown agreement setting {value!r}")
+    if "requires" in rule and rule["requires"] not in REQUIREMENTS:
+        raise CatalogueError(f"clause {number}: unknown requirement {rule['requires']!r}")
     if kind == "recurring" and int(rule.get("every_months", 0)) < 1:
         raise CatalogueError(f"clause {number}: recurring rule needs every_months >= 1")
     if kind == "deadline" and not ({"days", "days_setting"} & rule.keys()):

@@ -74,7 +74,9 @@ def _validate(
     return event, superseded
 
 
-def add_evidence(actor: User, obligation: Obligation, data: EvidenceInput, upload: Upload | None = None) -> Evidence:
+def add_evidence(
+    actor: User | None, obligation: Obligation, data: EvidenceInput, upload: Upload | None = None
+) -> Evidence:
     """Validate, store the file (atomically, by hash), then record the evidence row."""
     event, superseded = _validate(obligation, data, upload is not None)
     evidence = Evidence(

@@ -38,17 +38,30 @@ def terms_of(agreement: Agreement) -> AgreementTerms:
     )
 
 
-def assess_obligation(obligation: Obligation, as_of: date | None = None) -> Assessment:
+def blockers_for(obligation: Obligation, as_of: date) -> list[str]:
+    """Facts outside the evidence that the rule depends on (``requires`` in the catalogue)."""
+    if obligation.rule.get("requires") == "art30_record":
+        from dpa_tracker.record.builder import build_record
+
+        return build_record(obligation.agreement.client, as_of)["problems"]
+    return []
+
+
+def assess_obligation(
+    obligation: Obligation, as_of: date | None = None, blockers: list[str] | None = None
+) -> Assessment:
     """Status of one obligation; its agreement, evidence and events should already be loaded."""
+    day = as_of or today()
     return assess(
         obligation.rule,
         terms_of(obligation.agreement),
         obligation.evidence,
         obligation.events,
-        as_of or today(),
+        day,
         due_soon_days(),
         na_reason=obligation.na_reason,
         na_set_at=obligation.na_set_at,
+        blockers=blockers_for(obligation, day) if blockers is None else blockers,
     )
 
 
@@ -65,7 +78,17 @@ def assess_agreement(agreement: Agreement, as_of: date | None = None) -> list[tu
         db.select(Obligation).where(Obligation.agreement_id == agreement.id)
         .options(*obligation_loader()).order_by(Obligation.position)
     ).all()
-    return [(o, assess_obligation(o, as_of)) for o in obligations]
+    day = as_of or today()
+    record_problems: list[str] | None = None
+    results = []
+    for obligation in obligations:
+        blockers: list[str] = []
+        if obligation.rule.get("requires") == "art30_record":
+            if record_problems is None:
+                record_problems = blockers_for(obligation, day)
+            blockers = record_problems
+        results.append((obligation, assess_obligation(obligation, day, blockers)))
+    return results
 
 
 def refresh_cache(obligations: Sequence[Obligation]) -> None:

@@ -97,14 +97,24 @@ def assess(
     due_soon_days: int = 30,
     na_reason: str | None = None,
     na_set_at: datetime | None = None,
+    blockers: Sequence[str] = (),
 ) -> Assessment:
-    """Decide the status of one obligation on ``as_of`` from its rule and its inputs."""
+    """Decide the status of one obligation on ``as_of`` from its rule and its inputs.
+
+    ``blockers`` are facts outside the evidence that break the duty (for clause 4.1: what the
+    Art. 30(2) record lacks); any blocker makes a standing or recurring duty overdue.
+    """
     if na_reason is not None and (na_set_at is None or na_set_at.date() <= as_of):
         return Assessment(S.NOT_APPLICABLE, f"Marked not applicable: {na_reason}", None, "open", None)
     counted = [e for e in evidence if _counts_on(e, as_of)]
     kind = rule["type"]
     if kind in ("standing", "recurring"):
-        return _assess_continuous(rule, terms, counted, as_of, due_soon_days)
+        result = _assess_continuous(rule, terms, counted, as_of, due_soon_days)
+        if blockers and result.status is not S.NOT_APPLICABLE:
+            more = f" (+{len(blockers) - 1} more)" if len(blockers) > 1 else ""
+            # due yesterday: the projection stays overdue until the blocker is fixed (which refreshes it)
+            return Assessment(S.OVERDUE, f"{blockers[0]}{more}", as_of - timedelta(days=1), "open", result.lapses_on)
+        return result
     if kind == "deadline":
         return _assess_deadline(rule, terms, counted, as_of, due_soon_days)
     if kind in ("event", "on_request"):

@@ -1,0 +1,1 @@
+"""Art. 30(2) record of processing (clause 4)."""

@@ -1,0 +1,163 @@
+"""Builds a client's Art. 30(2) record as plain data (the documented JSON schema,
+docs/record-schema.md), and decides whether it is complete (clause 4.1)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from dpa_tracker.client.services import get_processor
+from dpa_tracker.extensions import db
+from dpa_tracker.models import Client, ProcessingActivity, SecurityMeasure, SupportingDocument, Transfer
+from dpa_tracker.models.record import MeasureHeading, TransferMechanism
+from dpa_tracker.subprocessor.authorised import authorised_for_client
+
+SCHEMA = "dpa-tracker/art30-2-record/v1"
+HEADING_TITLES = {
+    MeasureHeading.ENCRYPTION: "(a) Pseudonymisation and encryption of personal data",
+    MeasureHeading.RESILIENCE: "(b) Ongoing confidentiality, integrity, availability and resilience",
+    MeasureHeading.RESTORE: "(c) Timely restoration of availability and access after an incident",
+    MeasureHeading.TESTING: "(d) Regular testing, assessment and evaluation of the measures",
+}
+MECHANISM_TITLES = {
+    TransferMechanism.ADEQUACY: "Adequacy decision (Art. 45)",
+    TransferMechanism.SCC: "Standard contractual clauses (Art. 46(2)(c))",
+    TransferMechanism.BCR: "Binding corporate rules (Art. 47)",
+    TransferMechanism.CODE_OF_CONDUCT: "Code of conduct (Art. 46(2)(e))",
+    TransferMechanism.CERTIFICATION: "Certification (Art. 46(2)(f))",
+    TransferMechanism.AD_HOC: "Ad hoc contractual clauses (Art. 46(3)(a))",
+    TransferMechanism.DEROGATION: "Derogation (Art. 49(1) first subparagraph)",
+    TransferMechanism.COMPELLING_INTEREST: "Compelling legitimate interests (Art. 49(1) second subparagraph)",
+}
+
+
+def _end_of(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
+
+
+def _existing_on(column_created: Any, column_archived: Any, day: date) -> Any:
+    end = _end_of(day)
+    return (column_created < end) & or_(column_archived.is_(None), column_archived >= end)
+
+
+def _document(doc: SupportingDocument) -> dict[str, Any]:
+    return {"sha256": doc.sha256, "filename": doc.filename, "added_on": doc.added_at.date().isoformat(),
+            "valid_until": doc.valid_until.isoformat() if doc.valid_until else None}
+
+
+def _live_documents(documents: list[SupportingDocument], day: date) -> list[SupportingDocument]:
+    end = _end_of(day)
+    return [d for d in documents if d.added_at < end and (d.withdrawn_at is None or d.withdrawn_at >= end)]
+
+
+def build_record(client: Client, as_of: date) -> dict[str, Any]:
+    """The record of processing carried out for ``client`` as it stands on ``as_of``."""
+    activities = db.session.scalars(
+        select(ProcessingActivity)
+        .where(ProcessingActivity.client_id == client.id,
+               _existing_on(ProcessingActivity.created_at, ProcessingActivity.archived_at, as_of))
+        .options(selectinload(ProcessingActivity.transfers).selectinload(Transfer.documents),
+                 selectinload(ProcessingActivity.measures).selectinload(SecurityMeasure.documents),
+                 selectinload(ProcessingActivity.subprocessors))
+        .order_by(ProcessingActivity.name)
+    ).all()
+    processor = get_processor()
+    measures: dict[int, SecurityMeasure] = {}
+    activity_rows = []
+    for activity in activities:
+        for measure in activity.measures:
+            if measure.archived_at is None or measure.archived_at >= _end_of(as_of):
+                measures[measure.id] = measure
+        transfers = [t for t in activity.transfers if t.archived_at is None or t.archived_at >= _end_of(as_of)]
+        activity_rows.append({
+            "id": activity.id,
+            "name": activity.name,
+            "processing_categories": list(activity.processing_categories),
+            "data_subject_categories": list(activity.data_subject_categories),
+            "personal_data_categories": list(activity.personal_data_categories),
+            "special_categories": list(activity.special_categories),
+            "purposes": activity.purposes,
+            "retention": activity.retention,
+            "locations": [dict(loc) for loc in activity.locations],
+            "subprocessors": [{"id": s.id, "legal_name": s.legal_name, "country": s.country, "service": s.service,
+                               "contact_email": s.contact_email, "dpo_name": s.dpo_name, "dpo_email": s.dpo_email}
+                              for s in activity.subprocessors],
+            "transfers": [{
+                "id": t.id,
+                "destination": t.destination,
+                "is_international_organisation": t.is_international_organisation,
+                "recipient": t.recipient,
+                "mechanism": t.mechanism.value,
+                "mechanism_title": MECHANISM_TITLES[t.mechanism],
+                "mechanism_detail": t.mechanism_detail,
+                "safeguards_documents": [_document(d) for d in _live_documents(t.documents, as_of)],
+            } for t in transfers],
+            "security_measure_ids": sorted(m.id for m in activity.measures if m.id in measures),
+        })
+    record = {
+        "schema": SCHEMA,
+        "as_of": as_of.isoformat(),
+        "processor": None if processor is None else {
+            "name": processor.name, "address": processor.address, "contact_email": processor.contact_email,
+            "contact_phone": processor.contact_phone, "dpo_name": processor.dpo_name, "dpo_email": processor.dpo_email,
+        },
+        "client": {
+            "id": client.id, "legal_name": client.legal_name, "country": client.country, "address": client.address,
+            "contact_emails": client.notice_email_list, "dpo_name": client.dpo_name, "dpo_email": client.dpo_email,
+            "representative": client.representative,
+        },
+        "activities": activity_rows,
+        "security_measures": [{
+            "id": m.id, "heading": m.heading.value, "heading_title": HEADING_TITLES[m.heading], "title": m.title,
+            "description": m.description, "documents": [_document(d) for d in _live_documents(m.documents, as_of)],
+        } for m in sorted(measures.values(), key=lambda m: (m.heading.value, m.title))],
+        "subprocessors": [{
+            "id": e.subprocessor.id, "legal_name": e.subprocessor.legal_name, "country": e.subprocessor.country,
+            "service": e.subprocessor.service, "locations": list(e.subprocessor.locations),
+            "contact_email": e.subprocessor.contact_email, "dpo_name": e.subprocessor.dpo_name,
+            "dpo_email": e.subprocessor.dpo_email, "authorised_since": e.since_on.isoformat(),
+        } for e in authorised_for_client(client.id, as_of)],
+    }
+    record["problems"] = completeness_problems(record)
+    return record
+
+
+def completeness_problems(record: dict[str, Any]) -> list[str]:
+    """What keeps the record from meeting Art. 30(2) (a)-(d); empty when complete."""
+    problems = []
+    processor = record["processor"]
+    if processor is None or not processor["name"] or not (processor["contact_email"] or processor["contact_phone"]):
+        problems.append("Processor name and contact details are missing (Art. 30(2)(a)).")
+    if not record["client"]["contact_emails"]:
+        problems.append("The client's contact details are missing (Art. 30(2)(a)).")
+    if not record["activities"]:
+        problems.append("No processing activity is recorded for this client (Art. 30(2)(b)).")
+    for activity in record["activities"]:
+        name = activity["name"]
+        if not activity["processing_categories"]:
+            problems.append(f"{name}: no category of processing (Art. 30(2)(b)).")
+        if not activity["data_subject_categories"] or not activity["personal_data_categories"]:
+            problems.append(f"{name}: categories of data subjects and of personal data are required.")
+        if not activity["locations"]:
+            problems.append(f"{name}: no data location (clause 7.2).")
+        if not activity["security_measure_ids"]:
+            problems.append(f"{name}: no security measure described (Art. 30(2)(d)).")
+        for transfer in activity["transfers"]:
+            compelling = transfer["mechanism"] == TransferMechanism.COMPELLING_INTEREST.value
+            if compelling and not transfer["safeguards_documents"]:
+                problems.append(f"{name}: transfer to {transfer['destination']} under the second subparagraph of "
+                                "Art. 49(1) has no safeguards document (Art. 30(2)(c)).")
+    return problems
+
+
+def canonical_json(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False, sort_keys=True, indent=1)
+
+
+def content_hash(record: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(record).encode("utf-8")).hexdigest()

@@ -1,0 +1,1 @@
+"""Report renderers: data in, bytes out."""

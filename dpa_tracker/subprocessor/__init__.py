@@ -1,0 +1,1 @@
+"""Sub-processors and change notices (clause 6)."""

@@ -1,0 +1,99 @@
+"""Which sub-processors a client's agreements authorise on a date.
+
+One source of truth, computed, never stored twice: the authorisations entered directly, then
+every change notice in the order it took effect. A notice takes effect for an agreement on
+the day the client approved it, or the day after its objection deadline when the client stayed
+silent; an objection blocks it for that agreement (clause 6.1, Art. 28(2)).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from dpa_tracker.extensions import db
+from dpa_tracker.models import (
+    Agreement,
+    AgreementStatus,
+    AnswerState,
+    Authorisation,
+    ChangeKind,
+    NoticeRecipient,
+    SubProcessor,
+)
+
+
+@dataclass(frozen=True)
+class AuthorisedEntry:
+    agreement_id: int
+    subprocessor: SubProcessor
+    since_on: date
+    via_notice_id: int | None
+
+
+def effective_on(recipient: NoticeRecipient) -> date | None:
+    """The day the notice takes effect for this agreement, or None (objected)."""
+    if recipient.state is AnswerState.OBJECTED:
+        return None
+    if recipient.state is AnswerState.APPROVED and recipient.answered_at is not None:
+        return min(recipient.answered_at.date(), recipient.objection_deadline + timedelta(days=1))
+    return recipient.objection_deadline + timedelta(days=1)
+
+
+def authorised_for_agreements(agreement_ids: Iterable[int], as_of: date) -> dict[int, list[AuthorisedEntry]]:
+    ids = list(agreement_ids)
+    result: dict[int, dict[int, AuthorisedEntry]] = {aid: {} for aid in ids}
+    if not ids:
+        return {}
+    direct = db.session.scalars(
+        select(Authorisation).where(Authorisation.agreement_id.in_(ids)).options(selectinload(Authorisation.subprocessor))
+    ).all()
+    recipients = db.session.scalars(
+        select(NoticeRecipient).where(NoticeRecipient.agreement_id.in_(ids))
+        .options(selectinload(NoticeRecipient.notice))
+    ).all()
+    changes: list[tuple[date, int, object]] = []
+    for auth in direct:
+        changes.append((auth.since_on, 0, ("add", auth)))
+        if auth.until_on is not None:
+            changes.append((auth.until_on, 1, ("remove", auth)))
+    for recipient in recipients:
+        when = effective_on(recipient)
+        if when is not None:
+            changes.append((when, 2, ("notice", recipient)))
+    subprocessors = {s.id: s for s in db.session.scalars(select(SubProcessor))}
+    for when, _order, (action, item) in sorted(changes, key=lambda c: (c[0], c[1], getattr(c[2][1], "id", 0))):
+        if when > as_of:
+            continue
+        if action == "add":
+            result[item.agreement_id][item.subprocessor_id] = AuthorisedEntry(
+                item.agreement_id, item.subprocessor, item.since_on, None)
+        elif action == "remove":
+            result[item.agreement_id].pop(item.subprocessor_id, None)
+        else:
+            notice = item.notice
+            current = result[item.agreement_id]
+            if notice.kind in (ChangeKind.REMOVE, ChangeKind.REPLACE):
+                current.pop(notice.replaces_id if notice.kind is ChangeKind.REPLACE else notice.subprocessor_id, None)
+            if notice.kind in (ChangeKind.ADD, ChangeKind.REPLACE):
+                current[notice.subprocessor_id] = AuthorisedEntry(
+                    item.agreement_id, subprocessors[notice.subprocessor_id], when, notice.id)
+    return {aid: sorted(entries.values(), key=lambda e: e.subprocessor.legal_name) for aid, entries in result.items()}
+
+
+def authorised_for_client(client_id: int, as_of: date) -> list[AuthorisedEntry]:
+    """Sub-processors authorised on ``as_of`` under any of the client's agreements in force."""
+    agreement_ids = db.session.scalars(
+        select(Agreement.id).where(Agreement.client_id == client_id, Agreement.status != AgreementStatus.DRAFT)
+    ).all()
+    merged: dict[int, AuthorisedEntry] = {}
+    for entries in authorised_for_agreements(agreement_ids, as_of).values():
+        for entry in entries:
+            known = merged.get(entry.subprocessor.id)
+            if known is None or entry.since_on < known.since_on:
+                merged[entry.subprocessor.id] = entry
+    return sorted(merged.values(), key=lambda e: e.subprocessor.legal_name)

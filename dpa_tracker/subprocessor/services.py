@@ -1,0 +1,78 @@
+"""The sub-processor catalogue and direct authorisations per agreement (clause 6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import func, select
+
+from dpa_tracker.audit.services import record
+from dpa_tracker.client.services import check_email
+from dpa_tracker.errors import Conflict, DomainError
+from dpa_tracker.extensions import db
+from dpa_tracker.models import Agreement, Authorisation, SubProcessor, TransferMechanism, User
+
+
+@dataclass(frozen=True)
+class SubProcessorInput:
+    legal_name: str
+    country: str
+    service: str
+    data_categories: list[str] = field(default_factory=list)
+    locations: list[str] = field(default_factory=list)
+    transfer_mechanism: str = ""
+    contact_email: str = ""
+    dpo_name: str = ""
+    dpo_email: str = ""
+
+
+def create_subprocessor(actor: User | None, data: SubProcessorInput) -> SubProcessor:
+    name = data.legal_name.strip()
+    if not name:
+        raise DomainError("The legal name is required.", field="legal_name")
+    country = data.country.strip().upper()
+    if len(country) != 2 or not country.isalpha() or not country.isascii():
+        raise DomainError("The country must be a two-letter ISO code.", field="country")
+    if not data.service.strip():
+        raise DomainError("Describe the service.", field="service")
+    mechanism = None
+    if data.transfer_mechanism.strip():
+        try:
+            mechanism = TransferMechanism(data.transfer_mechanism.strip())
+        except ValueError:
+            raise DomainError(f"Unknown transfer mechanism {data.transfer_mechanism!r}.",
+                              field="transfer_mechanism") from None
+    if db.session.scalar(select(SubProcessor.id).where(func.lower(SubProcessor.legal_name) == name.lower())):
+        raise Conflict(f"A sub-processor named {name!r} already exists.", field="legal_name")
+    sub = SubProcessor(
+        legal_name=name, country=country, service=data.service.strip(),
+        data_categories=[c.strip() for c in data.data_categories if c.strip()],
+        locations=[loc.strip() for loc in data.locations if loc.strip()],
+        transfer_mechanism=mechanism,
+        contact_email=check_email(data.contact_email, "contact_email") if data.contact_email.strip() else "",
+        dpo_name=data.dpo_name.strip(),
+        dpo_email=check_email(data.dpo_email, "dpo_email") if data.dpo_email.strip() else "",
+    )
+    db.session.add(sub)
+    db.session.flush()
+    record(actor, "subprocessor.create", sub, {"legal_name": name, "country": country, "service": sub.service})
+    return sub
+
+
+def authorise(actor: User | None, agreement: Agreement, sub: SubProcessor, since_on: date) -> Authorisation:
+    """Record a sub-processor the client authorised directly (e.g. in the signed agreement)."""
+    if since_on < agreement.signed_on:
+        raise DomainError("An authorisation cannot predate the agreement's signature.", field="since_on")
+    open_auth = db.session.scalar(select(Authorisation.id).where(
+        Authorisation.agreement_id == agreement.id, Authorisation.subprocessor_id == sub.id,
+        Authorisation.until_on.is_(None)))
+    if open_auth is not None:
+        raise Conflict(f"{sub.legal_name} is already authorised for {agreement.reference}.", field="subprocessor_id")
+    auth = Authorisation(agreement=agreement, subprocessor=sub, since_on=since_on,
+                         created_by_id=actor.id if actor else None)
+    db.session.add(auth)
+    db.session.flush()
+    record(actor, "subprocessor.authorise", auth, {"agreement": agreement.reference, "subprocessor": sub.legal_name,
+                                                   "since_on": since_on}, client_id=agreement.client_id)
+    return auth
