@@ -128,7 +128,10 @@ def _register_blueprints(app: Flask) -> None:
     from dpa_tracker.dashboard.views import bp as dashboard_bp
     from dpa_tracker.evidence.views import bp as evidence_bp
     from dpa_tracker.obligation.views import bp as obligation_bp
+    from dpa_tracker.record.views import bp as record_bp
+    from dpa_tracker.subprocessor.views import bp as subprocessor_bp
 
-    for blueprint in (auth_bp, dashboard_bp, client_bp, agreement_bp, obligation_bp, evidence_bp, audit_bp, admin_bp):
+    for blueprint in (auth_bp, dashboard_bp, client_bp, agreement_bp, obligation_bp, evidence_bp, audit_bp, admin_bp,
+                      record_bp, subprocessor_bp):
         app.register_blueprint(blueprint)
     register_api(app)

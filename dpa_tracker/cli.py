@@ -136,6 +136,22 @@ def evidence_verify() -> None:
     click.echo(f"All {len(hashes)} evidence file(s) match their SHA-256.")
 
 
+@click.group("notices")
+def notices_group() -> None:
+    """Sub-processor change notice commands."""
+
+
+@notices_group.command("send")
+def notices_send() -> None:
+    """Send queued notice e-mails and retry failed ones (run it from cron); exit 1 if some still fail."""
+    from dpa_tracker.subprocessor.notices import send_pending
+
+    report = send_pending()
+    click.echo(f"{report.sent} e-mail(s) sent, {report.failed} failed.")
+    if report.failed:
+        raise click.ClickException("Some notices could not be delivered; they stay queued for the next run.")
+
+
 @click.group("audit")
 def audit_group() -> None:
     """Audit log commands."""
@@ -154,7 +170,7 @@ def audit_verify() -> None:
 
 def register_cli(app: Flask) -> None:
     for command in (init_db, create_user_command, create_token_command, seed_demo_command, sync_obligations_command,
-                    evidence_group, audit_group):
+                    evidence_group, audit_group, notices_group):
         app.cli.add_command(command)
 
 

@@ -26,23 +26,26 @@ def load_visible_evidence(evidence_id: int) -> Evidence:
 
 
 def send_evidence_file(evidence: Evidence) -> Response:
-    """Send the stored file as an attachment after checking it still matches its hash."""
     if evidence.sha256 is None:
         abort(404, description="This evidence has no file.")
+    return send_stored_file(evidence.sha256, evidence.content_type, evidence.filename or f"evidence-{evidence.id}")
+
+
+def send_stored_file(sha256: str, content_type: str | None, filename: str) -> Response:
+    """Send a stored file as an attachment after checking it still matches its hash."""
     store = evidence_store()
-    if not store.exists(evidence.sha256):
-        current_app.logger.error("evidence file %s is missing", evidence.sha256)
+    if not store.exists(sha256):
+        current_app.logger.error("evidence file %s is missing", sha256)
         abort(410, description="The stored file is missing; run `evidence verify` and restore it from backup.")
     digest = hashlib.sha256()
-    with store.open(evidence.sha256) as fh:
+    with store.open(sha256) as fh:
         while chunk := fh.read(1024 * 1024):
             digest.update(chunk)
-    if digest.hexdigest() != evidence.sha256:
-        current_app.logger.error("evidence file %s was altered", evidence.sha256)
+    if digest.hexdigest() != sha256:
+        current_app.logger.error("evidence file %s was altered", sha256)
         abort(409, description="The stored file no longer matches its recorded hash; it will not be served.")
-    response = send_file(store.path_for(evidence.sha256), mimetype=evidence.content_type or "application/octet-stream",
-                         as_attachment=True, download_name=evidence.filename or f"evidence-{evidence.id}",
-                         conditional=False, etag=evidence.sha256)
+    response = send_file(store.path_for(sha256), mimetype=content_type or "application/octet-stream",
+                         as_attachment=True, download_name=filename, conditional=False, etag=sha256)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response

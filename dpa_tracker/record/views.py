@@ -1,0 +1,370 @@
+"""The Art. 30(2) record pages: view, download (each download is a kept version), compare
+versions, review; processing activities, transfers and the security-measure library."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from dpa_tracker.errors import DomainError
+from dpa_tracker.evidence.services import Upload
+from dpa_tracker.extensions import db
+from dpa_tracker.models import (
+    Agreement,
+    AgreementStatus,
+    Client,
+    DocumentKind,
+    Obligation,
+    ProcessingActivity,
+    RecordVersion,
+    Role,
+    SecurityMeasure,
+    SubProcessor,
+    Transfer,
+)
+from dpa_tracker.obligation.events import record_event
+from dpa_tracker.obligation.services import today
+from dpa_tracker.permissions import ensure_client_visible, require_login, roles_required, staff_only
+from dpa_tracker.record.builder import build_record
+from dpa_tracker.record.forms import ActivityForm, DocumentForm, MeasureForm, RequestForm, ReviewForm, TransferForm
+from dpa_tracker.record.services import (
+    ActivityInput,
+    MeasureInput,
+    TransferInput,
+    add_document,
+    add_transfer,
+    create_activity,
+    create_measure,
+    diff_versions,
+    hand_out,
+    mark_reviewed,
+    update_activity,
+)
+from dpa_tracker.reports.record_csv import render_record_csv
+from dpa_tracker.web import as_of_from_request, form_status, show_domain_error
+
+bp = Blueprint("record", __name__)
+require_login(bp)
+
+MIMETYPES = {"pdf": "application/pdf", "json": "application/json", "csv": "text/csv; charset=utf-8"}
+
+
+def visible_client(client_id: int) -> Client:
+    client = db.get_or_404(Client, client_id)
+    ensure_client_visible(current_user, client.id)
+    return client
+
+
+def render_record(data: dict[str, Any], fmt: str, number: int, sha256: str) -> bytes:
+    if fmt == "json":
+        return json.dumps({"version": number, "sha256": sha256, "record": data}, ensure_ascii=False,
+                          indent=2, sort_keys=True).encode("utf-8")
+    if fmt == "csv":
+        return render_record_csv(data)
+    from dpa_tracker.reports.record_pdf import render_record_pdf
+
+    return render_record_pdf(data, number, sha256)
+
+
+def record_response(client: Client, data: dict[str, Any], fmt: str, version: RecordVersion) -> Response:
+    body = render_record(data, fmt, version.number, version.content_sha256)
+    safe_name = "".join(ch if ch.isalnum() else "-" for ch in client.legal_name.encode("ascii", "ignore").decode())
+    name = f"record-{safe_name.strip('-') or client.id}-v{version.number}-{version.as_of}.{fmt}"
+    response = Response(body, mimetype=MIMETYPES[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["X-Record-Version"] = str(version.number)
+    response.headers["X-Record-SHA256"] = version.content_sha256
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/clients/<int:client_id>/record")
+def show(client_id: int) -> str:
+    client = visible_client(client_id)
+    as_of = as_of_from_request() or today()
+    data = build_record(client, as_of)
+    versions = db.session.scalars(
+        select(RecordVersion).where(RecordVersion.client_id == client.id).order_by(RecordVersion.number.desc())
+    ).all()
+    return render_template("record/show.html", client=client, record=data, as_of=as_of, versions=versions,
+                           review_form=ReviewForm(prefix="review"), request_form=RequestForm(prefix="copy"),
+                           documents_form=RequestForm(prefix="docs"))
+
+
+@bp.route("/clients/<int:client_id>/record.<fmt>")
+def download(client_id: int, fmt: str) -> Response:
+    if fmt not in MIMETYPES:
+        abort(404)
+    client = visible_client(client_id)
+    as_of = as_of_from_request() or today()
+    if as_of > today():
+        abort(400, description="A record cannot be dated in the future.")
+    version, data = hand_out(current_user, client, as_of, fmt)
+    response = record_response(client, data, fmt, version)
+    db.session.commit()
+    return response
+
+
+@bp.route("/clients/<int:client_id>/record/versions/<int:number>.<fmt>")
+def download_version(client_id: int, number: int, fmt: str) -> Response:
+    """An earlier version exactly as it was handed out (no new version is created)."""
+    if fmt not in MIMETYPES:
+        abort(404)
+    client = visible_client(client_id)
+    version = db.session.scalar(select(RecordVersion).where(RecordVersion.client_id == client.id,
+                                                            RecordVersion.number == number))
+    if version is None:
+        abort(404)
+    return record_response(client, json.loads(version.content), fmt, version)
+
+
+@bp.route("/clients/<int:client_id>/record/diff")
+def diff(client_id: int) -> str:
+    client = visible_client(client_id)
+    numbers = []
+    for key in ("from", "to"):
+        raw = request.args.get(key, "")
+        if not raw.isdigit():
+            abort(400, description=f"'{key}' must be a version number.")
+        numbers.append(int(raw))
+    if numbers[0] == numbers[1]:
+        abort(400, description="Choose two different versions to compare.")
+    rows = db.session.scalars(select(RecordVersion).where(
+        RecordVersion.client_id == client.id, RecordVersion.number.in_(numbers))).all()
+    if len(rows) != 2:
+        abort(404)
+    older, newer = sorted(rows, key=lambda v: v.number)
+    lines = diff_versions(older, newer)
+    return render_template("record/diff.html", client=client, older=older, newer=newer, lines=lines)
+
+
+@bp.route("/clients/<int:client_id>/record/review", methods=["POST"])
+@staff_only
+def review(client_id: int) -> Response:
+    client = visible_client(client_id)
+    form = ReviewForm(prefix="review")
+    if form.validate_on_submit():
+        try:
+            count = mark_reviewed(current_user, client, form.note.data or "")
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(f"Review recorded on clause 4.1 of {count} agreement(s).", "success")
+    else:
+        flash("The review note is too long.", "error")
+    return redirect(url_for("record.show", client_id=client.id))
+
+
+def _client_request(client: Client, clause: str, prefix: str, label: str) -> Response:
+    form = RequestForm(prefix=prefix)
+    if not form.validate_on_submit():
+        flash("Describe what you need.", "error")
+        return redirect(url_for("record.show", client_id=client.id))
+    obligations = db.session.scalars(select(Obligation).join(Obligation.agreement).where(
+        Agreement.client_id == client.id, Agreement.status == AgreementStatus.ACTIVE,
+        Obligation.clause_number == clause)).all()
+    if not obligations:
+        flash("You have no agreement in force.", "error")
+        return redirect(url_for("record.show", client_id=client.id))
+    now = datetime.now(UTC)
+    try:
+        for obligation in obligations:
+            record_event(current_user, obligation, occurred_at=now, summary=f"{label}: {form.summary.data}")
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(f"{label} sent; the processor's clause {clause} clock has started.", "success")
+    return redirect(url_for("record.show", client_id=client.id))
+
+
+@bp.route("/clients/<int:client_id>/record/request-copy", methods=["POST"])
+@roles_required(Role.CLIENT)
+def request_copy(client_id: int) -> Response:
+    """Clause 4.2: the client asks for a copy of the record."""
+    return _client_request(visible_client(client_id), "4.2", "copy", "Request for a copy of the record")
+
+
+@bp.route("/clients/<int:client_id>/documents/request", methods=["POST"])
+@roles_required(Role.CLIENT)
+def request_documents(client_id: int) -> Response:
+    """Clause 11.1: the client asks for documents showing compliance."""
+    return _client_request(visible_client(client_id), "11.1", "docs", "Document request")
+
+
+def _activity_form(activity: ProcessingActivity | None) -> ActivityForm:
+    form = ActivityForm()
+    form.measure_ids.choices = [(str(m.id), m.title) for m in db.session.scalars(
+        select(SecurityMeasure).where(SecurityMeasure.archived_at.is_(None)).order_by(SecurityMeasure.title))]
+    form.subprocessor_ids.choices = [(str(s.id), s.legal_name) for s in db.session.scalars(
+        select(SubProcessor).order_by(SubProcessor.legal_name))]
+    if activity is not None and not form.is_submitted():
+        form.name.data = activity.name
+        form.processing_categories.data = list(activity.processing_categories)
+        form.data_subject_categories.data = "\n".join(activity.data_subject_categories)
+        form.personal_data_categories.data = "\n".join(activity.personal_data_categories)
+        form.special_categories.data = "\n".join(activity.special_categories)
+        form.purposes.data = activity.purposes
+        form.retention.data = activity.retention
+        form.locations.data = "\n".join(f"{loc['country']} {loc.get('site', '')}".strip() for loc in activity.locations)
+        form.measure_ids.data = [str(m.id) for m in activity.measures]
+        form.subprocessor_ids.data = [str(s.id) for s in activity.subprocessors]
+    return form
+
+
+def _activity_input(form: ActivityForm) -> ActivityInput:
+    def lines(value: str | None) -> list[str]:
+        return [line.strip() for line in (value or "").splitlines() if line.strip()]
+
+    locations = []
+    for line in lines(form.locations.data):
+        country, _, site = line.partition(" ")
+        locations.append({"country": country, "site": site.strip(" —-:")})
+    return ActivityInput(
+        name=form.name.data or "",
+        processing_categories=list(form.processing_categories.data or []),
+        data_subject_categories=lines(form.data_subject_categories.data),
+        personal_data_categories=lines(form.personal_data_categories.data),
+        special_categories=lines(form.special_categories.data),
+        purposes=form.purposes.data or "",
+        retention=form.retention.data or "",
+        locations=locations,
+        measure_ids=[int(i) for i in form.measure_ids.data or [] if i.isdigit()],
+        subprocessor_ids=[int(i) for i in form.subprocessor_ids.data or [] if i.isdigit()],
+    )
+
+
+@bp.route("/clients/<int:client_id>/activities/new", methods=["GET", "POST"])
+@staff_only
+def new_activity(client_id: int) -> Any:
+    client = visible_client(client_id)
+    form = _activity_form(None)
+    if form.validate_on_submit():
+        try:
+            create_activity(current_user, client, _activity_input(form))
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("Activity added to the record.", "success")
+            return redirect(url_for("record.show", client_id=client.id))
+    return render_template("record/activity_form.html", form=form, client=client, activity=None), form_status(form)
+
+
+@bp.route("/activities/<int:activity_id>", methods=["GET", "POST"])
+def edit_activity(activity_id: int) -> Any:
+    activity = db.get_or_404(ProcessingActivity, activity_id)
+    ensure_client_visible(current_user, activity.client_id)
+    if request.method == "POST" and not current_user.can_write:
+        abort(403)
+    form = _activity_form(activity)
+    if current_user.can_write and form.validate_on_submit():
+        try:
+            update_activity(current_user, activity, _activity_input(form))
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("Activity updated.", "success")
+            return redirect(url_for("record.edit_activity", activity_id=activity.id))
+    return render_template("record/activity_form.html", form=form, client=activity.client, activity=activity,
+                           transfer_form=TransferForm(prefix="transfer"), document_form=DocumentForm(prefix="doc")), \
+        form_status(form)
+
+
+@bp.route("/activities/<int:activity_id>/transfers", methods=["POST"])
+@staff_only
+def new_transfer(activity_id: int) -> Response:
+    activity = db.get_or_404(ProcessingActivity, activity_id)
+    form = TransferForm(prefix="transfer")
+    if form.validate_on_submit():
+        try:
+            add_transfer(current_user, activity, TransferInput(
+                destination=form.destination.data or "", recipient=form.recipient.data or "",
+                mechanism=form.mechanism.data or "", mechanism_detail=form.mechanism_detail.data or "",
+                is_international_organisation=bool(form.is_international_organisation.data)))
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash("Transfer recorded.", "success")
+    else:
+        flash("Give the destination, the recipient and the mechanism.", "error")
+    return redirect(url_for("record.edit_activity", activity_id=activity.id))
+
+
+def _upload_document(owner: Transfer | SecurityMeasure | SubProcessor, kind: DocumentKind) -> bool:
+    form = DocumentForm(prefix="doc")
+    file = form.file.data if form.validate_on_submit() else None
+    if file is None or not file.filename:
+        flash("Choose a file to upload.", "error")
+        return False
+    try:
+        add_document(current_user, owner, kind, Upload(file.stream, file.filename), note=form.note.data or "",
+                     valid_until=form.valid_until.data)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return False
+    db.session.commit()
+    flash("Document stored.", "success")
+    return True
+
+
+@bp.route("/transfers/<int:transfer_id>/documents", methods=["POST"])
+@staff_only
+def transfer_document(transfer_id: int) -> Response:
+    transfer = db.get_or_404(Transfer, transfer_id)
+    _upload_document(transfer, DocumentKind.SAFEGUARDS)
+    return redirect(url_for("record.edit_activity", activity_id=transfer.activity_id))
+
+
+@bp.route("/measures", methods=["GET", "POST"])
+def measures() -> Any:
+    if current_user.role not in (Role.ADMIN, Role.COMPLIANCE, Role.AUDITOR):
+        abort(403)
+    if request.method == "POST" and not current_user.can_write:
+        abort(403)
+    form = MeasureForm()
+    if current_user.can_write and form.validate_on_submit():
+        try:
+            create_measure(current_user, MeasureInput(heading=form.heading.data or "", title=form.title.data or "",
+                                                      description=form.description.data or ""))
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("Measure added to the library.", "success")
+            return redirect(url_for("record.measures"))
+    rows = db.session.scalars(select(SecurityMeasure).order_by(SecurityMeasure.heading, SecurityMeasure.title)).all()
+    return render_template("record/measures.html", measures=rows, form=form,
+                           document_form=DocumentForm(prefix="doc")), form_status(form)
+
+
+@bp.route("/measures/<int:measure_id>/documents", methods=["POST"])
+@staff_only
+def measure_document(measure_id: int) -> Response:
+    _upload_document(db.get_or_404(SecurityMeasure, measure_id), DocumentKind.MEASURE)
+    return redirect(url_for("record.measures"))
+
+
+@bp.route("/documents/<int:document_id>/download")
+def document_download(document_id: int) -> Response:
+    """Transfer documents belong to one client; measure and sub-processor documents are the processor's."""
+    from dpa_tracker.evidence.views import send_stored_file
+    from dpa_tracker.models import SupportingDocument
+
+    document = db.get_or_404(SupportingDocument, document_id)
+    if document.transfer_id is not None:
+        transfer = db.session.get(Transfer, document.transfer_id)
+        ensure_client_visible(current_user, transfer.activity.client_id)
+    elif current_user.role is Role.CLIENT:
+        abort(404)
+    return send_stored_file(document.sha256, document.content_type, document.filename)

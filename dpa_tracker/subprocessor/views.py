@@ -1,0 +1,239 @@
+"""Sub-processor catalogue, change notices, and the client's portal view of them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from dpa_tracker.errors import DomainError
+from dpa_tracker.extensions import db
+from dpa_tracker.models import (
+    Agreement,
+    AgreementStatus,
+    AnswerState,
+    ChangeKind,
+    ChangeNotice,
+    Client,
+    DocumentKind,
+    NoticeRecipient,
+    Role,
+    SubProcessor,
+)
+from dpa_tracker.obligation.services import today
+from dpa_tracker.permissions import ensure_client_visible, require_login, roles_required, staff_only
+from dpa_tracker.record.builder import content_hash
+from dpa_tracker.record.forms import DocumentForm
+from dpa_tracker.reports.record_csv import render_subprocessors_csv
+from dpa_tracker.subprocessor.authorised import authorised_for_client, effective_on
+from dpa_tracker.subprocessor.forms import AnswerForm, AuthoriseForm, NoticeForm, SubProcessorForm
+from dpa_tracker.subprocessor.notices import answer, propose_change, send_pending
+from dpa_tracker.subprocessor.services import SubProcessorInput, authorise, create_subprocessor
+from dpa_tracker.web import as_of_from_request, form_status, show_domain_error
+
+bp = Blueprint("subprocessor", __name__)
+require_login(bp)
+
+
+def _lines(value: str | None) -> list[str]:
+    return [line.strip() for line in (value or "").splitlines() if line.strip()]
+
+
+@bp.route("/subprocessors", methods=["GET", "POST"])
+@roles_required(Role.ADMIN, Role.COMPLIANCE, Role.AUDITOR)
+def catalogue() -> Any:
+    form = SubProcessorForm()
+    if form.is_submitted() and not current_user.can_write:
+        abort(403)
+    if form.validate_on_submit():
+        try:
+            sub = create_subprocessor(current_user, SubProcessorInput(
+                legal_name=form.legal_name.data or "", country=form.country.data or "", service=form.service.data or "",
+                data_categories=_lines(form.data_categories.data), locations=_lines(form.locations.data),
+                transfer_mechanism=form.transfer_mechanism.data or "", contact_email=form.contact_email.data or "",
+                dpo_name=form.dpo_name.data or "", dpo_email=form.dpo_email.data or ""))
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{sub.legal_name} added to the catalogue.", "success")
+            return redirect(url_for("subprocessor.detail", subprocessor_id=sub.id))
+    rows = db.session.scalars(select(SubProcessor).order_by(SubProcessor.legal_name)).all()
+    return render_template("subprocessor/catalogue.html", subprocessors=rows, form=form), form_status(form)
+
+
+@bp.route("/subprocessors/<int:subprocessor_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN, Role.COMPLIANCE, Role.AUDITOR)
+def detail(subprocessor_id: int) -> Any:
+    sub = db.get_or_404(SubProcessor, subprocessor_id)
+    form = AuthoriseForm(prefix="auth")
+    form.agreement_id.choices = [(str(a.id), f"{a.reference} — {a.client.legal_name}") for a in db.session.scalars(
+        select(Agreement).where(Agreement.status == AgreementStatus.ACTIVE).options(selectinload(Agreement.client))
+        .order_by(Agreement.reference))]
+    if form.is_submitted() and not current_user.can_write:
+        abort(403)
+    if form.validate_on_submit():
+        agreement = db.session.get(Agreement, int(form.agreement_id.data)) if form.agreement_id.data.isdigit() else None
+        if agreement is None:
+            form.agreement_id.errors = [*form.agreement_id.errors, "Choose an agreement."]
+        else:
+            try:
+                authorise(current_user, agreement, sub, form.since_on.data)
+            except DomainError as error:
+                show_domain_error(form, error)
+            else:
+                db.session.commit()
+                flash(f"{sub.legal_name} authorised for {agreement.reference}.", "success")
+                return redirect(url_for("subprocessor.detail", subprocessor_id=sub.id))
+    return render_template("subprocessor/detail.html", sub=sub, form=form, document_form=DocumentForm(prefix="doc"),
+                           kinds=[DocumentKind.GUARANTEE, DocumentKind.FLOW_DOWN]), form_status(form)
+
+
+@bp.route("/subprocessors/<int:subprocessor_id>/documents/<kind>", methods=["POST"])
+@staff_only
+def document(subprocessor_id: int, kind: str) -> Response:
+    from dpa_tracker.record.views import _upload_document
+
+    sub = db.get_or_404(SubProcessor, subprocessor_id)
+    if kind not in (DocumentKind.GUARANTEE.value, DocumentKind.FLOW_DOWN.value):
+        abort(404)
+    _upload_document(sub, DocumentKind(kind))
+    return redirect(url_for("subprocessor.detail", subprocessor_id=sub.id))
+
+
+@bp.route("/notices")
+@roles_required(Role.ADMIN, Role.COMPLIANCE, Role.AUDITOR)
+def notices() -> str:
+    rows = db.session.scalars(select(ChangeNotice).options(
+        selectinload(ChangeNotice.recipients).selectinload(NoticeRecipient.agreement).selectinload(Agreement.client),
+        selectinload(ChangeNotice.recipients).selectinload(NoticeRecipient.deliveries),
+        selectinload(ChangeNotice.subprocessor), selectinload(ChangeNotice.replaces),
+    ).order_by(ChangeNotice.id.desc()).limit(200)).all()
+    return render_template("subprocessor/notices.html", notices=rows, effective_on=effective_on, today=today())
+
+
+@bp.route("/notices/new", methods=["GET", "POST"])
+@staff_only
+def new_notice() -> Any:
+    form = NoticeForm()
+    subs = db.session.scalars(select(SubProcessor).order_by(SubProcessor.legal_name)).all()
+    form.subprocessor_id.choices = [(str(s.id), s.legal_name) for s in subs]
+    form.replaces_id.choices = [("", "—")] + [(str(s.id), s.legal_name) for s in subs]
+    form.agreement_ids.choices = [(str(a.id), f"{a.reference} — {a.client.legal_name}") for a in db.session.scalars(
+        select(Agreement).where(Agreement.status == AgreementStatus.ACTIVE).options(selectinload(Agreement.client))
+        .order_by(Agreement.reference))]
+    form.corrects_id.choices = [("", "—")] + [(str(n.id), f"#{n.id}") for n in db.session.scalars(
+        select(ChangeNotice).order_by(ChangeNotice.id.desc()).limit(100))]
+    if form.validate_on_submit():
+        sub = db.session.get(SubProcessor, int(form.subprocessor_id.data))
+        replaces = db.session.get(SubProcessor, int(form.replaces_id.data)) if form.replaces_id.data else None
+        corrects = db.session.get(ChangeNotice, int(form.corrects_id.data)) if form.corrects_id.data else None
+        agreements = list(db.session.scalars(select(Agreement).where(
+            Agreement.id.in_([int(i) for i in form.agreement_ids.data if i.isdigit()]))))
+        try:
+            notice = propose_change(current_user, ChangeKind(form.kind.data), sub, agreements, form.reason.data or "",
+                                    replaces=replaces, corrects=corrects)
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            report = send_pending()
+            if report.failed:
+                flash(f"Notice #{notice.id} saved; {report.sent} e-mail(s) sent, {report.failed} failed and will be "
+                      "retried (flask notices send).", "error")
+            else:
+                flash(f"Notice #{notice.id} sent: {report.sent} e-mail(s).", "success")
+            return redirect(url_for("subprocessor.notices"))
+    return render_template("subprocessor/notice_form.html", form=form), form_status(form)
+
+
+@bp.route("/notices/retry", methods=["POST"])
+@staff_only
+def retry() -> Response:
+    report = send_pending()
+    flash(f"{report.sent} e-mail(s) sent, {report.failed} still failing.", "success" if not report.failed else "error")
+    return redirect(url_for("subprocessor.notices"))
+
+
+# --- client portal --------------------------------------------------------------------------
+
+@bp.route("/clients/<int:client_id>/subprocessors")
+def client_list(client_id: int) -> str:
+    client = db.get_or_404(Client, client_id)
+    ensure_client_visible(current_user, client.id)
+    as_of = as_of_from_request() or today()
+    return render_template("subprocessor/client_list.html", client=client, as_of=as_of,
+                           entries=authorised_for_client(client.id, as_of))
+
+
+def subprocessor_rows(client: Client, as_of: Any) -> list[dict[str, Any]]:
+    return [{
+        "legal_name": e.subprocessor.legal_name, "country": e.subprocessor.country, "service": e.subprocessor.service,
+        "locations": list(e.subprocessor.locations), "contact_email": e.subprocessor.contact_email,
+        "dpo_name": e.subprocessor.dpo_name, "dpo_email": e.subprocessor.dpo_email,
+        "authorised_since": e.since_on.isoformat(),
+    } for e in authorised_for_client(client.id, as_of)]
+
+
+@bp.route("/clients/<int:client_id>/subprocessors.<fmt>")
+def client_list_download(client_id: int, fmt: str) -> Response:
+    client = db.get_or_404(Client, client_id)
+    ensure_client_visible(current_user, client.id)
+    if fmt not in ("pdf", "csv", "json"):
+        abort(404)
+    as_of = as_of_from_request() or today()
+    rows = subprocessor_rows(client, as_of)
+    digest = content_hash({"client": client.id, "as_of": as_of.isoformat(), "subprocessors": rows})
+    if fmt == "json":
+        body = json.dumps({"client": client.legal_name, "as_of": as_of.isoformat(), "sha256": digest,
+                           "subprocessors": rows}, ensure_ascii=False, indent=2).encode("utf-8")
+        mimetype = "application/json"
+    elif fmt == "csv":
+        body, mimetype = render_subprocessors_csv(rows), "text/csv; charset=utf-8"
+    else:
+        from dpa_tracker.reports.record_pdf import render_subprocessor_list_pdf
+
+        body, mimetype = render_subprocessor_list_pdf(client.legal_name, as_of.isoformat(), rows, digest), "application/pdf"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="subprocessors-{client.id}-{as_of}.{fmt}"'
+    return response
+
+
+@bp.route("/clients/<int:client_id>/notices")
+def client_notices(client_id: int) -> str:
+    client = db.get_or_404(Client, client_id)
+    ensure_client_visible(current_user, client.id)
+    recipients = db.session.scalars(select(NoticeRecipient).join(NoticeRecipient.agreement).where(
+        Agreement.client_id == client.id).options(
+        selectinload(NoticeRecipient.notice).selectinload(ChangeNotice.subprocessor),
+        selectinload(NoticeRecipient.notice).selectinload(ChangeNotice.replaces),
+        selectinload(NoticeRecipient.agreement)).order_by(NoticeRecipient.id.desc())).all()
+    day = today()
+    pending = [r for r in recipients if r.state is AnswerState.PENDING and r.objection_deadline >= day]
+    past = [r for r in recipients if r not in pending]
+    return render_template("subprocessor/client_notices.html", client=client, pending=pending, past=past,
+                           effective_on=effective_on, today=day, form=AnswerForm())
+
+
+@bp.route("/notice-recipients/<int:recipient_id>/answer", methods=["POST"])
+@roles_required(Role.CLIENT)
+def answer_notice(recipient_id: int) -> Response:
+    recipient = db.get_or_404(NoticeRecipient, recipient_id)
+    ensure_client_visible(current_user, recipient.agreement.client_id)
+    form = AnswerForm(prefix=f"answer-{recipient.id}")
+    if not form.validate_on_submit():
+        flash("Choose approve or object.", "error")
+    else:
+        try:
+            answer(current_user, recipient, form.decision.data == "approve", form.reason.data or "")
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash("Your objection is recorded; the change will not apply to your agreement."
+                  if recipient.state is AnswerState.OBJECTED else "Your approval is recorded.", "success")
+    return redirect(url_for("subprocessor.client_notices", client_id=recipient.agreement.client_id))
