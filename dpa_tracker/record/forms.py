@@ -11,8 +11,9 @@ class ActivityForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     processing_categories = SelectMultipleField(
         "Categories of processing (Art. 30(2)(b))",
-        choices=[(c.value, c.value.replace("_", " ")) for c in ProcessingCategory])
-    data_subject_categories = TextAreaField("Categories of data subjects (one per line)", validators=[Length(max=4000)])
+        choices=lambda: [(c.value, c.value.replace("_", " ")) for c in ProcessingCategory])
+    data_subject_categories = TextAreaField("Categories of data subjects (one per line)",
+                                            validators=[Length(max=4000)])
     personal_data_categories = TextAreaField("Categories of personal data (one per line)", validators=[Length(max=4000)])
     special_categories = TextAreaField("Special categories, Art. 9 (one per line)", validators=[Length(max=4000)])
     purposes = TextAreaField("Purposes, as instructed by the client", validators=[Length(max=4000)])
@@ -28,12 +29,12 @@ class TransferForm(FlaskForm):
                               validators=[DataRequired(), Length(max=200)])
     is_international_organisation = BooleanField("International organisation")
     recipient = StringField("Recipient", validators=[DataRequired(), Length(max=200)])
-    mechanism = SelectField("Mechanism", choices=[(m.value, MECHANISM_TITLES[m]) for m in TransferMechanism])
+    mechanism = SelectField("Mechanism", choices=lambda: [(m.value, MECHANISM_TITLES[m]) for m in TransferMechanism])
     mechanism_detail = TextAreaField("Detail", validators=[Optional(), Length(max=4000)])
 
 
 class MeasureForm(FlaskForm):
-    heading = SelectField("Art. 32(1) heading", choices=[(h.value, HEADING_TITLES[h]) for h in MeasureHeading])
+    heading = SelectField("Art. 32(1) heading", choices=lambda: [(h.value, HEADING_TITLES[h]) for h in MeasureHeading])
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     description = TextAreaField("General description", validators=[DataRequired(), Length(max=10000)])
 

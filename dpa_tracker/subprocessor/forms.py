@@ -12,8 +12,8 @@ class SubProcessorForm(FlaskForm):
     service = StringField("Service", validators=[DataRequired(), Length(max=200)])
     data_categories = TextAreaField("Data categories handled (one per line)", validators=[Length(max=4000)])
     locations = TextAreaField("Locations (one per line)", validators=[Length(max=4000)])
-    transfer_mechanism = SelectField("Transfer mechanism", choices=[("", "none (no transfer)")]
-                                     + [(m.value, MECHANISM_TITLES[m]) for m in TransferMechanism])
+    transfer_mechanism = SelectField("Transfer mechanism", choices=lambda: [("", "none (no transfer)"),
+                                                      *((m.value, MECHANISM_TITLES[m]) for m in TransferMechanism)])
     contact_email = EmailField("Contact e-mail", validators=[Optional(), Length(max=254)])
     dpo_name = StringField("DPO name", validators=[Optional(), Length(max=200)])
     dpo_email = EmailField("DPO e-mail", validators=[Optional(), Length(max=254)])
@@ -25,7 +25,7 @@ class AuthoriseForm(FlaskForm):
 
 
 class NoticeForm(FlaskForm):
-    kind = SelectField("Change", choices=[(k.value, k.value) for k in ChangeKind])
+    kind = SelectField("Change", choices=lambda: [(k.value, k.value) for k in ChangeKind])
     subprocessor_id = SelectField("Sub-processor (new one, or the one removed)", coerce=str,
                                   validators=[DataRequired()])
     replaces_id = SelectField("Replaces (for a replacement)", coerce=str, validators=[Optional()])
@@ -35,5 +35,5 @@ class NoticeForm(FlaskForm):
 
 
 class AnswerForm(FlaskForm):
-    decision = SelectField("Decision", choices=[("approve", "Approve"), ("object", "Object")])
+    decision = SelectField("Decision", choices=lambda: [("approve", "Approve"), ("object", "Object")])
     reason = TextAreaField("Reason (required to object)", validators=[Optional(), Length(max=4000)])

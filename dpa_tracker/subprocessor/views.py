@@ -197,7 +197,8 @@ def client_list_download(client_id: int, fmt: str) -> Response:
     else:
         from dpa_tracker.reports.record_pdf import render_subprocessor_list_pdf
 
-        body, mimetype = render_subprocessor_list_pdf(client.legal_name, as_of.isoformat(), rows, digest), "application/pdf"
+        body = render_subprocessor_list_pdf(client.legal_name, as_of.isoformat(), rows, digest)
+        mimetype = "application/pdf"
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="subprocessors-{client.id}-{as_of}.{fmt}"'
     return response
