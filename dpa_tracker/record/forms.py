@@ -14,7 +14,8 @@ class ActivityForm(FlaskForm):
         choices=lambda: [(c.value, c.value.replace("_", " ")) for c in ProcessingCategory])
     data_subject_categories = TextAreaField("Categories of data subjects (one per line)",
                                             validators=[Length(max=4000)])
-    personal_data_categories = TextAreaField("Categories of personal data (one per line)", validators=[Length(max=4000)])
+    personal_data_categories = TextAreaField("Categories of personal data (one per line)",
+                                             validators=[Length(max=4000)])
     special_categories = TextAreaField("Special categories, Art. 9 (one per line)", validators=[Length(max=4000)])
     purposes = TextAreaField("Purposes, as instructed by the client", validators=[Length(max=4000)])
     retention = TextAreaField("Retention, as instructed", validators=[Length(max=4000)])
