@@ -8,7 +8,7 @@ from dpa_tracker.models import Role
 class UserCreateForm(FlaskForm):
     email = EmailField("E-mail", validators=[DataRequired(), Email(), Length(max=254)])
     name = StringField("Name", validators=[Optional(), Length(max=200)])
-    role = SelectField("Role", choices=[(r.value, r.value.capitalize()) for r in Role])
+    role = SelectField("Role", choices=lambda: [(r.value, r.value.capitalize()) for r in Role])  # callable: no warning
     client_id = SelectField("Client (client users only)", coerce=str, validators=[Optional()])
     audited_clients = SelectMultipleField("Clients to review (auditors only)", coerce=str, validators=[Optional()])
     password = PasswordField("Initial password (12+ characters)", validators=[DataRequired(), Length(min=12, max=1024)])

@@ -9,7 +9,8 @@ class AgreementForm(FlaskForm):
     reference = StringField("Reference", validators=[DataRequired(), Length(max=60)])
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     template_key = SelectField("Clause template", validators=[DataRequired()])
-    status = SelectField("Status", choices=[(s.value, s.value.capitalize()) for s in AgreementStatus],
+    # Choices as a callable: WTForms 3.3 deprecates (and warns on) tuple choices passed at construction.
+    status = SelectField("Status", choices=lambda: [(s.value, s.value.capitalize()) for s in AgreementStatus],
                          default=AgreementStatus.ACTIVE.value)
     signed_on = DateField("Signed on", validators=[InputRequired()])
     effective_on = DateField("Effective on", validators=[InputRequired()])
