@@ -15,10 +15,20 @@ from dpa_tracker.agreement.services import AgreementInput, create_agreement
 from dpa_tracker.auth.services import create_user
 from dpa_tracker.client.services import ClientInput, ProcessorInput, create_client, save_processor
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
-from dpa_tracker.models import Obligation, Role, User
+from dpa_tracker.models import ChangeKind, Client, MeasureHeading, Obligation, Role, TransferMechanism, User
 from dpa_tracker.models.base import utcnow
 from dpa_tracker.obligation.events import record_event
 from dpa_tracker.obligation.services import refresh_cache
+from dpa_tracker.record.services import (
+    ActivityInput,
+    MeasureInput,
+    TransferInput,
+    add_transfer,
+    create_activity,
+    create_measure,
+)
+from dpa_tracker.subprocessor.notices import propose_change
+from dpa_tracker.subprocessor.services import SubProcessorInput, authorise, create_subprocessor
 
 CLIENTS = [
     ClientInput(
@@ -78,6 +88,51 @@ def _evidence(actor: User, obligation: Obligation, note: str, *, days_ago: int, 
     refresh_cache([obligation])
 
 
+def _seed_record(admin: User, compliance: User, clients: list[Client]) -> None:
+    """Security measures, sub-processors, processing activities, a transfer and a pending notice."""
+    measures = [create_measure(admin, MeasureInput(heading.value, title, text)) for heading, title, text in [
+        (MeasureHeading.ENCRYPTION, "Encryption at rest and in transit",
+         "AES-256 disk encryption on every storage node; TLS 1.2+ for all connections."),
+        (MeasureHeading.RESILIENCE, "Role-based access and redundancy",
+         "Least-privilege access for agents, two-factor sign-in, redundant power and network."),
+        (MeasureHeading.RESTORE, "Daily backups with tested restore",
+         "Encrypted daily backups kept 30 days in a second data centre; restore tested quarterly."),
+        (MeasureHeading.TESTING, "Yearly penetration test and ISO 27001 audit",
+         "External penetration test every year; findings tracked to closure."),
+    ]]
+    backup = create_subprocessor(admin, SubProcessorInput(
+        legal_name="Souftech", country="FR", service="Off-site encrypted backup storage",
+        data_categories=["backups of customer data"], locations=["FR — Paris"], contact_email="contact@souftech.com"))
+    mail = create_subprocessor(admin, SubProcessorInput(
+        legal_name="Armonika Cloud", country="DZ", service="Transactional e-mail relay",
+        data_categories=["e-mail addresses", "message headers"], locations=["DZ — Alger"],
+        contact_email="privacy@armonika.dz"))
+    for client in clients:
+        agreement = client.agreements[0]
+        authorise(admin, agreement, backup, agreement.effective_on)
+        categories = ["hosting", "backup", "support_access"]
+        if "Mittal" in client.legal_name:
+            categories = ["telephony", "storage", "support_access"]
+        activity = create_activity(compliance, client, ActivityInput(
+            name="Hébergement et sauvegarde" if client.country == "FR" else "Hosting of customer workloads",
+            processing_categories=categories,
+            data_subject_categories=["customers' end users", "customers' staff"],
+            personal_data_categories=["identification data", "connection logs", "content stored by the client"],
+            purposes="Provide the hosting service as instructed by the client.",
+            retention="For the duration of the agreement; deleted within 10 days of its end (clause 13).",
+            locations=[{"country": client.country, "site": "primary data centre"}],
+            measure_ids=[m.id for m in measures],
+            subprocessor_ids=[backup.id],
+        ))
+        if client.country == "FR":
+            add_transfer(compliance, activity, TransferInput(
+                destination="DZ", recipient="AltınSoft support team (Alger)",
+                mechanism=TransferMechanism.SCC.value, mechanism_detail="EU SCC 2021/914, module 3"))
+    active = [c.agreements[0] for c in clients]
+    propose_change(compliance, ChangeKind.ADD, mail, active[:3],
+                   "We will relay service notification e-mails through Armonika Cloud, hosted in Algeria.")
+
+
 def seed_demo() -> list[tuple[str, str, str]]:
     """Create the demo data in the current transaction; return (email, role, password) sign-ins."""
     sign_ins: list[tuple[str, str, str]] = []
@@ -126,6 +181,7 @@ def seed_demo() -> list[tuple[str, str, str]]:
                                   .replace(hour=9), summary="Misdirected call recordings export (بيانات المكالمات)")
             _evidence(compliance, by_clause["8.1"], "Notice e-mailed to privacy@mittalcloud.example at 14:10 UTC.",
                       days_ago=19, event_id=breach.id)
+    _seed_record(admin, compliance, clients)
     user("client@mahliatov.example", Role.CLIENT, client=clients[0], name="Mahliatov DPO")
     user("client@mittalcloud.example", Role.CLIENT, client=clients[2], name="Mittal Cloud DPO")
     user("auditor@audit.example", Role.AUDITOR, audited_clients=[clients[0], clients[1]], name="External auditor")
