@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from flask import Flask
+from flask.cli import AppGroup, with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy import select
 
@@ -24,6 +25,7 @@ def _fail(message: str) -> None:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db() -> None:
     """Create or upgrade the database schema (applies every migration)."""
     upgrade()
@@ -31,6 +33,7 @@ def init_db() -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("email")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option("--client", "client_id", type=int, help="Client id (required for --role client).")
@@ -65,6 +68,7 @@ def create_user_command(email: str, role: str, client_id: int | None, audited: t
 
 
 @click.command("create-token")
+@with_appcontext
 @click.argument("email")
 @click.option("--name", default="", help="What the token is for.")
 def create_token_command(email: str, name: str) -> None:
@@ -82,6 +86,7 @@ def create_token_command(email: str, name: str) -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has clients.")
 @click.option("--credentials-file", type=click.Path(dir_okay=False, writable=True),
               help="Also write the sign-ins to this file (readable by its owner only).")
@@ -108,6 +113,7 @@ def seed_demo_command(if_empty: bool, credentials_file: str | None) -> None:
 
 
 @click.command("sync-obligations")
+@with_appcontext
 def sync_obligations_command() -> None:
     """Add obligations for clauses that templates gained since agreements were created."""
     from dpa_tracker.agreement.services import sync_obligations
@@ -119,7 +125,7 @@ def sync_obligations_command() -> None:
     click.echo(f"{total} obligation(s) added.")
 
 
-@click.group("evidence")
+@click.group("evidence", cls=AppGroup)
 def evidence_group() -> None:
     """Evidence store commands."""
 
@@ -136,7 +142,7 @@ def evidence_verify() -> None:
     click.echo(f"All {len(hashes)} evidence file(s) match their SHA-256.")
 
 
-@click.group("notices")
+@click.group("notices", cls=AppGroup)
 def notices_group() -> None:
     """Sub-processor change notice commands."""
 
@@ -152,7 +158,7 @@ def notices_send() -> None:
         raise click.ClickException("Some notices could not be delivered; they stay queued for the next run.")
 
 
-@click.group("audit")
+@click.group("audit", cls=AppGroup)
 def audit_group() -> None:
     """Audit log commands."""
 

@@ -1,0 +1,189 @@
+"""The Art. 30(2) record: downloads, versions, completeness and clause 4.1/4.2."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from dpa_tracker.client.services import ProcessorInput, save_processor
+from dpa_tracker.evidence.services import Upload
+from dpa_tracker.extensions import db
+from dpa_tracker.models import DocumentKind, Obligation, RecordVersion, Role, Transfer, TriggerEvent
+from dpa_tracker.obligation.services import assess_obligation
+from dpa_tracker.record.services import (
+    ActivityInput,
+    MeasureInput,
+    TransferInput,
+    add_document,
+    add_transfer,
+    create_activity,
+    create_measure,
+)
+from tests.factories import make_agreement, make_client, make_user
+
+
+@pytest.fixture
+def setup(app):
+    """Two clients, each with an agreement; client A has a complete record; users for each role."""
+    with app.app_context():
+        admin = make_user(Role.ADMIN, "admin@example.com")
+        save_processor(admin, ProcessorInput(name="AltınSoft Information Technologies",
+                                             contact_email="privacy@altinsoft.example", dpo_name="Délégué DPO"))
+        a = make_client("Hébergeur Alpha", notice_emails=["dpo@alpha.example"])
+        b = make_client("Beta Hosting", notice_emails=["dpo@beta.example"])
+        agreement_a = make_agreement(a, admin, reference="DPA-A")
+        make_agreement(b, admin, reference="DPA-B")
+        measure = create_measure(admin, MeasureInput("a_pseudonymisation_encryption", "Chiffrement AES-256",
+                                                     "Disques chiffrés, TLS 1.3."))
+        activity = create_activity(admin, a, ActivityInput(
+            name="Hébergement des sites", processing_categories=["hosting", "backup"],
+            data_subject_categories=["clients finaux"], personal_data_categories=["identité", "journaux"],
+            purposes="Héberger les sites du client.", retention="Durée du contrat",
+            locations=[{"country": "DZ", "site": "Alger"}], measure_ids=[measure.id]))
+        add_transfer(admin, activity, TransferInput(destination="TR", recipient="Support team Istanbul",
+                                                    mechanism="standard_contractual_clauses"))
+        make_user(Role.CLIENT, "client-a@example.com", client=a)
+        make_user(Role.CLIENT, "client-b@example.com", client=b)
+        make_user(Role.AUDITOR, "auditor@example.com", audits=[b])
+        db.session.commit()
+        return {"a": a.id, "b": b.id, "activity": activity.id, "agreement_a": agreement_a.id}
+
+
+def _clause(app, agreement_id, number):
+    with app.app_context():
+        obligation = db.session.scalar(select(Obligation).where(Obligation.agreement_id == agreement_id,
+                                                                Obligation.clause_number == number))
+        return assess_obligation(obligation)
+
+
+def test_client_downloads_record_in_three_formats_and_each_download_is_a_version(app, client, auth, setup):
+    auth.login("client-a@example.com")
+    json_response = client.get(f"/clients/{setup['a']}/record.json")
+    assert json_response.status_code == 200
+    body = json.loads(json_response.data)
+    activity = body["record"]["activities"][0]
+    assert activity["name"] == "Hébergement des sites"
+    assert activity["processing_categories"] == ["hosting", "backup"]
+    assert activity["transfers"][0]["destination"] == "TR"
+    assert body["record"]["processor"]["name"] == "AltınSoft Information Technologies"
+    csv_response = client.get(f"/clients/{setup['a']}/record.csv")
+    rows = list(csv.DictReader(io.StringIO(csv_response.data.decode("utf-8-sig"))))
+    assert rows[0]["activity"] == "Hébergement des sites"
+    assert "Chiffrement AES-256" in rows[0]["security_measures"]
+    pdf_response = client.get(f"/clients/{setup['a']}/record.pdf")
+    assert pdf_response.status_code == 200
+    assert pdf_response.data.startswith(b"%PDF")
+    assert "attachment" in pdf_response.headers["Content-Disposition"]
+    with app.app_context():
+        versions = db.session.scalars(select(RecordVersion).order_by(RecordVersion.number)).all()
+        assert [(v.number, v.handed_out_as) for v in versions] == [(1, "json"), (2, "csv"), (3, "pdf")]
+        assert all(len(v.content_sha256) == 64 for v in versions)
+        assert versions[0].content_sha256 == body["sha256"]
+        assert versions[0].handed_out_by.email == "client-a@example.com"
+
+
+def test_pdf_text_has_every_art_30_2_item(app, client, auth, setup):
+    from pypdf import PdfReader
+
+    auth.login("client-a@example.com")
+    pdf = client.get(f"/clients/{setup['a']}/record.pdf").data
+    extracted = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    flat = " ".join(extracted.split())
+    for expected in ["AltınSoft Information Technologies", "privacy@altinsoft.example", "Hébergeur Alpha",
+                     "dpo@alpha.example", "Hébergement des sites", "hosting", "backup", "TR",
+                     "Support team Istanbul", "Chiffrement AES-256"]:
+        assert expected in flat, expected
+
+
+def test_another_clients_record_and_lists_answer_404(app, client, auth, setup):
+    auth.login("client-a@example.com")
+    for url in [f"/clients/{setup['b']}/record", f"/clients/{setup['b']}/record.pdf",
+                f"/clients/{setup['b']}/record.json", f"/clients/{setup['b']}/record.csv",
+                f"/clients/{setup['b']}/subprocessors", f"/clients/{setup['b']}/subprocessors.csv",
+                f"/clients/{setup['b']}/notices", f"/clients/{setup['b']}/record/versions/1.json"]:
+        assert client.get(url).status_code == 404, url
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(RecordVersion)) == 0
+
+
+def test_auditor_sees_only_assigned_clients_record(client, auth, setup):
+    auth.login("auditor@example.com")
+    assert client.get(f"/clients/{setup['b']}/record").status_code == 200
+    assert client.get(f"/clients/{setup['a']}/record").status_code == 404
+
+
+def test_versions_can_be_compared_and_never_changed(app, client, auth, setup):
+    auth.login("admin@example.com")
+    client.get(f"/clients/{setup['a']}/record.json")
+    with app.app_context():
+        activity_id = setup["activity"]
+        db.session.execute(text("UPDATE processing_activity SET retention = 'Cinq ans' WHERE id = :i"),
+                           {"i": activity_id})
+        db.session.commit()
+    client.get(f"/clients/{setup['a']}/record.json")
+    page = client.get(f"/clients/{setup['a']}/record/diff?from=1&to=2").get_data(as_text=True)
+    assert "Durée du contrat" in page and "Cinq ans" in page
+    again = json.loads(client.get(f"/clients/{setup['a']}/record/versions/1.json").data)
+    assert again["record"]["activities"][0]["retention"] == "Durée du contrat"
+    with app.app_context():
+        for statement in ("UPDATE record_version SET content = '{}' WHERE number = 1", "DELETE FROM record_version"):
+            with pytest.raises(DBAPIError):
+                db.session.execute(text(statement))
+            db.session.rollback()
+        assert db.session.scalar(select(func.count()).select_from(RecordVersion)) == 2
+
+
+def test_art_49_compelling_interest_transfer_without_safeguards_makes_4_1_overdue(app, client, auth, setup):
+    auth.login("admin@example.com")
+    assert auth.post(f"/clients/{setup['a']}/record/review", {"review-note": "Yearly review"},
+                     prefix="review").status_code == 302
+    assert _clause(app, setup["agreement_a"], "4.1").status.value == "met"
+    with app.app_context():
+        from dpa_tracker.models import ProcessingActivity, User
+
+        admin = db.session.scalar(select(User).where(User.email == "admin@example.com"))
+        activity = db.session.get(ProcessingActivity, setup["activity"])
+        transfer = add_transfer(admin, activity, TransferInput(
+            destination="US", recipient="Incident forensics firm", mechanism="art49_1_second_subparagraph"))
+        db.session.commit()
+        transfer_id = transfer.id
+    result = _clause(app, setup["agreement_a"], "4.1")
+    assert result.status.value == "overdue"
+    assert "second subparagraph of Art. 49(1) has no safeguards document" in result.reason
+    page = client.get(f"/agreements/{setup['agreement_a']}").get_data(as_text=True)
+    assert "no safeguards document" in page
+    with app.app_context():
+        admin = db.session.scalar(select(User).where(User.email == "admin@example.com"))
+        add_document(admin, db.session.get(Transfer, transfer_id), DocumentKind.SAFEGUARDS,
+                     Upload(io.BytesIO(b"%PDF-1.4 safeguards assessment"), "safeguards.pdf"))
+        db.session.commit()
+    assert _clause(app, setup["agreement_a"], "4.1").status.value == "met"
+
+
+def test_client_request_for_a_copy_starts_the_4_2_clock_and_a_download_answers_it(app, client, auth, setup):
+    auth.login("client-a@example.com")
+    response = auth.post(f"/clients/{setup['a']}/record/request-copy", {"copy-summary": "For our DPO"},
+                         prefix="copy")
+    assert response.status_code == 302
+    assert _clause(app, setup["agreement_a"], "4.2").status.value == "due_soon"
+    client.get(f"/clients/{setup['a']}/record.pdf")
+    result = _clause(app, setup["agreement_a"], "4.2")
+    assert result.status.value == "met"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(TriggerEvent)) == 1
+
+
+def test_bad_record_requests_answer_clear_errors(client, auth, setup):
+    auth.login("admin@example.com")
+    assert client.get(f"/clients/{setup['a']}/record.docx").status_code == 404
+    assert client.get(f"/clients/{setup['a']}/record.json?as_of=yesterday").status_code == 400
+    future = date(2100, 1, 1).isoformat()
+    assert client.get(f"/clients/{setup['a']}/record.json?as_of={future}").status_code == 400
+    assert client.get(f"/clients/{setup['a']}/record/diff?from=1&to=x").status_code == 400
+    assert client.get(f"/clients/{setup['a']}/record/diff?from=1&to=2").status_code == 404
