@@ -95,6 +95,7 @@ def app(database_url: str, _schema: None, tmp_path: Path) -> Iterator[Flask]:
     yield app
     with app.app_context():
         db.session.remove()
+        db.engine.dispose()  # close pooled connections now, not when garbage-collected
 
 
 @pytest.fixture

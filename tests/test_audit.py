@@ -1,0 +1,102 @@
+"""Every change made through the pages leaves an audit event, and the hash chain exposes tampering."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from sqlalchemy import select, text
+
+from dpa_tracker.extensions import db
+from dpa_tracker.models import Agreement, AuditEvent, Client, Evidence, Role
+from tests.factories import make_user
+
+AGREEMENT_FORM = {
+    "reference": "DPA-AUD-1", "title": "Hosting DPA", "template_key": "altinsoft-dpa", "status": "active",
+    "signed_on": "2026-01-01", "effective_on": "2026-01-01", "subprocessor_objection_days": "30",
+    "breach_notice_hours": "24", "deletion_days": "10", "confidentiality_years": "5",
+}
+
+
+@pytest.fixture(autouse=True)
+def _close_connections(app):
+    """Each test builds its own app and engine: close its pooled connections (PostgreSQL warns otherwise)."""
+    yield
+    with app.app_context():
+        db.engine.dispose()
+
+
+def actions(app) -> list[str]:
+    with app.app_context():
+        return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+
+
+def verify(app, runner):
+    with app.app_context():  # the test runner does not push one for nested command groups
+        return runner.invoke(args=["audit", "verify"])
+
+
+@pytest.fixture
+def history(app, client, auth):
+    """A day of work through the pages by an administrator."""
+    with app.app_context():
+        make_user(Role.ADMIN, "admin@example.com")
+    assert auth.login("admin@example.com").status_code == 302
+    assert auth.post("/clients/new", {"legal_name": "Acme Hosting", "country": "FR",
+                                      "notice_emails": "dpo@acme.example"}).status_code == 302
+    with app.app_context():
+        client_id = db.session.scalar(select(Client.id))
+    assert auth.post(f"/clients/{client_id}/agreements/new", AGREEMENT_FORM).status_code == 302
+    with app.app_context():
+        agreement = db.session.scalar(select(Agreement))
+        obligation_id = agreement.obligations[1].id
+    assert auth.post(f"/obligations/{obligation_id}/evidence",
+                     {"evidence-file": (io.BytesIO(b"Access policy, version 3\n"), "policy.txt")},
+                     prefix="evidence", content_type="multipart/form-data").status_code == 302
+    with app.app_context():
+        evidence_id = db.session.scalar(select(Evidence.id))
+    assert auth.post(f"/evidence/{evidence_id}/withdraw", {f"withdraw-{evidence_id}-reason": "Outdated"},
+                     prefix=f"withdraw-{evidence_id}").status_code == 302
+    assert auth.post("/admin/users/new", {"email": "lea@example.com", "role": "compliance",
+                                          "password": "a long enough password"}).status_code == 302
+    return {"client_id": client_id, "evidence_id": evidence_id}
+
+
+def test_every_change_leaves_an_audit_event(app, client, history):
+    logged = actions(app)
+    for action in ("client.create", "agreement.create", "evidence.add", "evidence.withdraw", "user.create"):
+        assert action in logged, (action, logged)
+    with app.app_context():
+        withdraw = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "evidence.withdraw"))
+        assert withdraw.actor_label == "admin@example.com"
+        assert withdraw.object_id == history["evidence_id"]
+        assert withdraw.changes["reason"] == "Outdated"
+        assert withdraw.client_id == history["client_id"]
+    page = client.get("/activity").get_data(as_text=True)
+    assert "evidence.withdraw" in page or "withdraw" in page
+
+
+def test_audit_verify_detects_an_edited_row(app, runner, history):
+    result = verify(app, runner)
+    assert result.exit_code == 0, result.output
+    assert "intact" in result.output
+    with app.app_context():
+        target = db.session.scalar(select(AuditEvent.id).where(AuditEvent.action == "evidence.withdraw"))
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE audit_event SET changes = :c WHERE id = :id"),
+                         {"c": json.dumps({"reason": "Never happened"}), "id": target})
+    result = verify(app, runner)
+    assert result.exit_code != 0
+    assert f"event {target}: row altered" in result.output
+
+
+def test_audit_verify_detects_a_deleted_row(app, runner, history):
+    with app.app_context():
+        ids = list(db.session.scalars(select(AuditEvent.id).order_by(AuditEvent.id)))
+        middle, after = ids[len(ids) // 2], ids[len(ids) // 2 + 1]
+        with db.engine.begin() as conn:
+            conn.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": middle})
+    result = verify(app, runner)
+    assert result.exit_code != 0
+    assert f"event {after}: link broken" in result.output
