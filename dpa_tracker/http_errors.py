@@ -23,6 +23,19 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
     return response
 
 
+def _flatten(messages: Any, prefix: str = "") -> list[str]:
+    """webargs messages ({location: {field: [msg]}}) as "field: msg" lines."""
+    if isinstance(messages, dict):
+        lines = []
+        for key, value in messages.items():
+            name = prefix if key in ("json", "form", "files", "query") else f"{prefix}{key}"
+            lines += _flatten(value, f"{name}." if isinstance(value, dict) and name else name)
+        return lines
+    if isinstance(messages, list):
+        return [f"{prefix.rstrip('.')}: {m}" if prefix else str(m) for m in messages if not isinstance(m, dict)]
+    return [f"{prefix}: {messages}"]
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> Any:
@@ -36,10 +49,11 @@ def register_error_handlers(app: Flask) -> None:
         code = error.code or 500
         if wants_problem_json():
             extra = {}
+            detail = error.description or ""
             data = getattr(error, "data", None)
             if isinstance(data, dict) and "messages" in data:
                 extra["errors"] = data["messages"]
-            detail = error.description or ""
+                detail = "Invalid input: " + "; ".join(_flatten(data["messages"]))
             if code == 413:
                 detail = f"The request is larger than the {app.config['MAX_CONTENT_LENGTH'] // (1024 * 1024)} MB limit."
             response = problem(code, error.name, detail, **extra)

@@ -67,7 +67,7 @@ def empty_tables() -> None:
                 for statement in drop_immutability_ddl("sqlite", table):
                     conn.execute(text(statement))
             for table in tables:
-                conn.execute(text(f'DELETE FROM "{table}"'))
+                conn.execute(text(f'DELETE FROM "{table}"'))  # noqa: S608 - table names come from metadata
             for table in IMMUTABLE_TABLES:
                 for statement in immutability_ddl("sqlite", table):
                     conn.execute(text(statement))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -221,3 +222,24 @@ def test_subprocessor_list(subprocessors: list[dict[str, Any]]) -> None:
         assert "Délégué à la protection des données" in text
     if not subprocessors:
         assert "No sub-processor is authorised." in text
+
+
+def test_contents_carry_page_numbers() -> None:
+    reader, _ = pdf_text(render_record_pdf(make_record(8, 2), 1, SHA))
+    contents = reader.pages[1].extract_text()
+    assert "Contents" in contents
+    # page numbers are PDF forms filled in after layout: each heading is followed by the page it starts on
+    last = len(reader.pages)
+    assert re.search(rf"6\. Completeness\s+{last}\b", contents)
+    assert re.search(r"1\. Controller and processor\s+3\b", contents)
+    assert "Activity 008 call routing" in contents
+
+
+def test_large_record_renders_quickly() -> None:
+    """200 activities and 40 sub-processors take about a second; a slip back to multi-pass layout takes ~10 s."""
+    record = make_record(200, 40)
+    start = time.perf_counter()
+    data = render_record_pdf(record, 1, SHA)
+    elapsed = time.perf_counter() - start
+    assert len(PdfReader(io.BytesIO(data)).pages) > 100
+    assert elapsed < 5, f"{elapsed:.2f}s"

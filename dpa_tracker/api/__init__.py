@@ -1,7 +1,28 @@
-"""JSON API /api/v1 (bearer tokens, problem+json errors, OpenAPI 3)."""
+"""JSON API /api/v1 (bearer tokens, problem+json errors, OpenAPI 3 at /api/v1/openapi.json)."""
+
+from __future__ import annotations
 
 from flask import Flask
+from flask_smorest import Api
+
+
+class ProblemJsonApi(Api):
+    """flask-smorest without its app-wide error handlers: http_errors answers problem+json."""
+
+    def _register_error_handlers(self) -> None:
+        return None
 
 
 def register_api(app: Flask) -> None:
-    """Placeholder until the API blueprint lands."""
+    from dpa_tracker.api.views import blp
+    from dpa_tracker.extensions import csrf
+
+    app.config.setdefault("API_SPEC_OPTIONS", {
+        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearerAuth": []}],
+        "info": {"description": "Bearer tokens come from `flask --app dpa_tracker create-token EMAIL`. "
+                                "Errors are application/problem+json (RFC 9457)."},
+    })
+    api = ProblemJsonApi(app)
+    api.register_blueprint(blp)
+    csrf.exempt(blp)

@@ -12,6 +12,7 @@ import io
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
+from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
@@ -31,7 +32,6 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
-from reportlab.platypus.tableofcontents import TableOfContents
 
 from dpa_tracker.reports.text import FONT, FONT_BOLD, RtlParagraph, is_rtl, para_text, register_fonts, visual
 
@@ -49,6 +49,7 @@ GRID = colors.HexColor("#b8bec6")
 HEAD_BG = colors.HexColor("#e8ecf1")
 SPECIAL_BG = colors.HexColor("#fde2e2")
 SPECIAL_FG = colors.HexColor("#a40000")
+SPECIAL_BANNER = "⚠ SPECIAL CATEGORIES OF DATA (Art. 9 / Art. 10 GDPR)"
 
 
 # ----------------------------------------------------------------------------------------------- styles
@@ -68,8 +69,6 @@ def _styles() -> dict[str, ParagraphStyle]:
                              spaceAfter=8, keepWithNext=1),
         "h2": ParagraphStyle("h2", parent=body, fontName=FONT_BOLD, fontSize=11, leading=14, spaceBefore=10,
                              spaceAfter=5, keepWithNext=1),
-        "toc0": ParagraphStyle("toc0", parent=body, fontName=FONT_BOLD, fontSize=10, leading=13, spaceBefore=4),
-        "toc1": ParagraphStyle("toc1", parent=body, fontSize=9, leading=11.5, leftIndent=14),
     }
     return styles
 
@@ -152,7 +151,7 @@ def _lines(items: Iterable[Any], width: float, style: str = "cell") -> Any:
     if len(values) == 1:
         return _cell(values[0], width, style)
     if any(is_rtl(v) for v in values):
-        return [_para(v, style) for v in values]
+        return [_para(f"• {v}", style) for v in values]
     font = FONT if style == "cell" else FONT_BOLD
     return "\n".join(_wrap(f"• {v}", width - 2 * CELL_PAD - 0.5, font, "   ") for v in values)
 
@@ -169,6 +168,7 @@ def _table(rows: list[list[Any]], widths: list[float], *, header: bool = False, 
         ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
     ]
     if header:
+        rows[0] = [_wrap(h, w - 2 * CELL_PAD - 0.5, FONT_BOLD) for h, w in zip(rows[0], widths, strict=True)]
         commands += [("FONT", (0, 0), (-1, 0), FONT_BOLD, BODY_SIZE, BODY_SIZE * 1.25),
                      ("BACKGROUND", (0, 0), (-1, 0), HEAD_BG)]
     if label_col:
@@ -183,33 +183,94 @@ VALUE_W = BODY_W - LABEL_W
 
 
 def _kv(pairs: list[tuple[str, Any]], extra: Iterable[tuple[Any, ...]] = ()) -> Table:
-    """A two-column table of our labels (plain strings, may hold newlines) and user values."""
-    rows = [[label, value if isinstance(value, Flowable | list) else _cell(value, VALUE_W)]
-            for label, value in pairs]
+    """A two-column table of our labels (plain strings, may hold newlines) and ready-made value cells."""
+    rows = [[_wrap(label, LABEL_W - 2 * CELL_PAD - 0.5, FONT_BOLD), value] for label, value in pairs]
     return _table(rows, [LABEL_W, VALUE_W], label_col=True, extra=extra)
 
 
-def _heading(text_markup: str, style: str, toc_level: int | None, key: str, outline: str) -> Paragraph:
-    p = Paragraph(text_markup, _styles()[style])
-    p._dpa_toc = (toc_level, text_markup, key, outline)  # type: ignore[attr-defined]
+def _heading(text: str, style: str, toc_level: int | None, key: str, prefix: str = "") -> Paragraph:
+    """A heading: bookmarked in the PDF outline and, with a ``toc_level``, listed in the contents."""
+    p = Paragraph(escape(prefix) + para_text(text), _styles()[style])
+    p._dpa_toc = (toc_level, prefix + visual(text), key, prefix + text)  # type: ignore[attr-defined]
     return p
+
+
+class _PageRef(Flowable):
+    """The page number of a heading, drawn as a PDF form that is only filled in once the page is known.
+
+    This keeps the contents in a single layout pass: ``multiBuild`` with a ``TableOfContents`` lays out and
+    draws the whole document three times, which is too slow for a record with hundreds of activities.
+    """
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        self.width = availWidth
+        return availWidth, BODY_SIZE * 1.25
+
+    def draw(self) -> None:
+        self.canv.saveState()
+        self.canv.translate(self.width, 0)
+        self.canv.doForm(_form_name(self.key))
+        self.canv.restoreState()
+
+
+def _form_name(key: str) -> str:
+    return f"pageref-{key}"
+
+
+TOC_W = [BODY_W - 1.6 * cm, 1.6 * cm]
+
+
+def _contents(story: list[Flowable]) -> Table:
+    """The table of contents of every heading in ``story`` that has a contents level."""
+    rows: list[list[Any]] = []
+    commands: list[tuple[Any, ...]] = [
+        ("FONT", (0, 0), (-1, -1), FONT, 9, 11.5),
+        ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 0),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+        ("TOPPADDING", (0, 0), (-1, -1), 1),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#dde1e6")),
+    ]
+    for flowable in story:
+        entry = getattr(flowable, "_dpa_toc", None)
+        if entry is None or entry[0] is None:
+            continue
+        level, text, key, _ = entry
+        indent = "" if level == 0 else "    "
+        if level == 0:
+            commands += [("FONT", (0, len(rows)), (0, len(rows)), FONT_BOLD, 9, 11.5),
+                         ("TOPPADDING", (0, len(rows)), (-1, len(rows)), 5)]
+        rows.append([indent + _wrap(text, TOC_W[0] - 20, FONT_BOLD, indent), _PageRef(key)])
+    return Table(rows, colWidths=TOC_W, style=TableStyle(commands), hAlign="LEFT")
 
 
 # ----------------------------------------------------------------------------------------------- document
 
 def _numbered_canvas(footer: Callable[[int, int], tuple[str, str]]) -> type[Canvas]:
-    """A canvas that holds its pages back until the end so each footer can say "Page X of Y"."""
+    """A canvas that holds its pages back until the end so each footer can say "Page X of Y", and fills in
+    the page numbers of the contents (``_PageRef`` forms) once every heading has been placed."""
 
     class NumberedCanvas(Canvas):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._held: list[dict[str, Any]] = []
+            self.heading_pages: dict[str, int] = {}
 
         def showPage(self) -> None:
             self._held.append(dict(self.__dict__))
             self._startPage()
 
         def save(self) -> None:
+            for key, page in self.heading_pages.items():
+                self.beginForm(_form_name(key), -60, -4, 0, 4 + BODY_SIZE * 1.25)
+                self.setFont(FONT, 9)
+                self.drawRightString(0, 2, str(page))
+                self.endForm()
             total = len(self._held)
             for state in self._held:
                 self.__dict__.update(state)
@@ -243,22 +304,16 @@ class _Doc(BaseDocTemplate):
         entry = getattr(flowable, "_dpa_toc", None)
         if entry is None:
             return
-        level, markup, key, outline = entry
+        level, _, key, outline = entry
         self.canv.bookmarkPage(key)
         self.canv.addOutlineEntry(outline, key, level=level or 0, closed=True)
-        if level is not None:
-            self.notify("TOCEntry", (level, markup, self.page, key))
+        self.canv.heading_pages[key] = self.page
 
 
-def _render(story: list[Flowable], title: str, subject: str, footer: Callable[[int, int], tuple[str, str]],
-            multi: bool) -> bytes:
+def _render(story: list[Flowable], title: str, subject: str, footer: Callable[[int, int], tuple[str, str]]) -> bytes:
     buf = io.BytesIO()
     doc = _Doc(buf, title, subject)
-    canvasmaker = _numbered_canvas(footer)
-    if multi:
-        doc.multiBuild(story, canvasmaker=canvasmaker)
-    else:
-        doc.build(story, canvasmaker=canvasmaker)
+    doc.build(story, canvasmaker=_numbered_canvas(footer))
     return buf.getvalue()
 
 
@@ -269,22 +324,25 @@ def _join_nonempty(*parts: Any, sep: str = " · ") -> str:
 
 
 def _party_rows(prefix: str, party: dict[str, Any] | None, *, client: bool) -> list[tuple[str, Any]]:
+    def v(value: Any) -> Any:
+        return _cell(value, VALUE_W)
+
     if party is None:
         return [(prefix, "Not recorded")]
     if client:
         return [
-            (prefix, _para(party.get("legal_name"))),
-            ("Country", party.get("country")),
-            ("Address", _para(party.get("address"))),
+            (prefix, v(party.get("legal_name"))),
+            ("Country", v(party.get("country"))),
+            ("Address", v(party.get("address"))),
             ("Contact", _lines(party.get("contact_emails") or [], VALUE_W)),
-            ("Data protection officer", _join_nonempty(party.get("dpo_name"), party.get("dpo_email"))),
-            ("Representative (Art. 27)", _para(party.get("representative"))),
+            ("Data protection officer", _lines([party.get("dpo_name"), party.get("dpo_email")], VALUE_W)),
+            ("Representative (Art. 27)", v(party.get("representative"))),
         ]
     return [
-        (prefix, _para(party.get("name"))),
-        ("Address", _para(party.get("address"))),
-        ("Contact", _join_nonempty(party.get("contact_email"), party.get("contact_phone"))),
-        ("Data protection officer", _join_nonempty(party.get("dpo_name"), party.get("dpo_email"))),
+        (prefix, v(party.get("name"))),
+        ("Address", v(party.get("address"))),
+        ("Contact", _lines([party.get("contact_email"), party.get("contact_phone")], VALUE_W)),
+        ("Data protection officer", _lines([party.get("dpo_name"), party.get("dpo_email")], VALUE_W)),
     ]
 
 
@@ -302,12 +360,12 @@ def _title_page(record: dict[str, Any], version: int, content_sha256: str) -> li
         _kv(_party_rows("Controller (client)", client, client=True)),
         Spacer(1, 10),
         _kv([
-            ("As of", record.get("as_of")),
+            ("As of", _cell(record.get("as_of"), VALUE_W)),
             ("Version", f"Version {version}"),
-            ("Content SHA-256", Paragraph(content_sha256, s["cell"])),
+            ("Content SHA-256", _cell(content_sha256, VALUE_W)),
             ("Processing activities", str(len(record["activities"]))),
             ("Completeness", "Complete" if not record.get("problems")
-             else f"{len(record['problems'])} problem(s), see the Completeness section"),
+             else f"{len(record['problems'])} problem(s), see section 6"),
         ]),
         PageBreak(),
     ]
@@ -317,11 +375,11 @@ def _title_page(record: dict[str, Any], version: int, content_sha256: str) -> li
 def _activity(index: int, activity: dict[str, Any], measures: dict[int, dict[str, Any]]) -> list[Flowable]:
     special = [c for c in activity.get("special_categories") or [] if c]
     extra: list[tuple[Any, ...]] = []
-    if special:
-        special_cell: Any = [Paragraph("⚠ SPECIAL CATEGORIES OF DATA (Art. 9 / Art. 10 GDPR)",
-                                       _styles()["special"])] + [_para(c, "special") for c in special]
-    else:
-        special_cell = "None"
+    special_cell: Any = "None"
+    if special and any(is_rtl(c) for c in special):
+        special_cell = [Paragraph(SPECIAL_BANNER, _styles()["special"])] + [_para(c, "special") for c in special]
+    elif special:
+        special_cell = SPECIAL_BANNER + "\n" + _lines(special, VALUE_W, "special")
     transfers = [
         _join_nonempty(t.get("destination"), t.get("mechanism_title"), sep=" — ")
         for t in activity.get("transfers") or []
@@ -331,7 +389,7 @@ def _activity(index: int, activity: dict[str, Any], measures: dict[int, dict[str
         ("Categories of data subjects", _lines(activity.get("data_subject_categories") or [], VALUE_W)),
         ("Categories of personal data", _lines(activity.get("personal_data_categories") or [], VALUE_W)),
         ("Special categories", special_cell),
-        ("Purposes", _para(activity.get("purposes")) if activity.get("purposes") else EMPTY),
+        ("Purposes", _cell(activity.get("purposes"), VALUE_W)),
         ("Retention", _cell(activity.get("retention"), VALUE_W)),
         ("Locations", _lines([_join_nonempty(loc.get("country"), loc.get("site"), sep=" — ")
                               for loc in activity.get("locations") or []], VALUE_W)),
@@ -344,10 +402,10 @@ def _activity(index: int, activity: dict[str, Any], measures: dict[int, dict[str
             measures[m]["title"] for m in activity.get("security_measure_ids") or [] if m in measures], VALUE_W)),
     ]
     if special:
-        extra = [("BACKGROUND", (1, 3), (1, 3), SPECIAL_BG), ("BACKGROUND", (0, 3), (0, 3), SPECIAL_BG)]
+        extra = [("BACKGROUND", (0, 3), (1, 3), SPECIAL_BG), ("TEXTCOLOR", (0, 3), (1, 3), SPECIAL_FG),
+                 ("FONT", (1, 3), (1, 3), FONT_BOLD, BODY_SIZE, BODY_SIZE * 1.25)]
     key = f"activity-{index}"
-    heading = _heading(f"2.{index} {para_text(activity.get('name'))}", "h2", 1, key,
-                       f"2.{index} {activity.get('name')}")
+    heading = _heading(activity.get("name") or "", "h2", 1, key, prefix=f"2.{index} ")
     return [heading, _kv(pairs, extra)]
 
 
@@ -371,8 +429,9 @@ def _transfers(record: dict[str, Any]) -> list[Flowable]:
         if not transfers:
             continue
         row = len(rows)
-        rows.append([_para(activity.get("name"), "label"), "", "", "", ""])
-        extra += [("SPAN", (0, row), (-1, row)), ("BACKGROUND", (0, row), (-1, row), colors.HexColor("#f4f6f8"))]
+        rows.append([_cell(activity.get("name"), BODY_W, "label"), "", "", "", ""])
+        extra += [("SPAN", (0, row), (-1, row)), ("BACKGROUND", (0, row), (-1, row), colors.HexColor("#f4f6f8")),
+                  ("FONT", (0, row), (-1, row), FONT_BOLD, BODY_SIZE, BODY_SIZE * 1.25)]
         for t in transfers:
             destination = t.get("destination") or ""
             if t.get("is_international_organisation"):
@@ -403,18 +462,19 @@ def _measures(record: dict[str, Any]) -> list[Flowable]:
     groups: dict[str, list[dict[str, Any]]] = {}
     for m in measures:
         groups.setdefault(m.get("heading_title") or m.get("heading") or "Other", []).append(m)
-    for n, (title, items) in enumerate(groups.items(), start=1):
-        story.append(_heading(para_text(title), "h2", 1, f"measures-{n}", title))
+    for n, (title, items) in enumerate(sorted(groups.items()), start=1):  # "(a) …" to "(d) …"
+        story.append(_heading(title, "h2", 1, f"measures-{n}"))
         rows: list[list[Any]] = [["Measure", "Description", "Documents"]]
         for m in items:
             docs = [_doc_lines(d, valid_until=True) for d in m.get("documents") or []]
-            rows.append([_para(m.get("title"), "label"), _para(m.get("description")),
+            rows.append([_cell(m.get("title"), MEASURE_W[0], "label"), _cell(m.get("description"), MEASURE_W[1]),
                          _lines(docs, MEASURE_W[2]) if docs else EMPTY])
-        story.append(_table(rows, MEASURE_W, header=True))
+        story.append(_table(rows, MEASURE_W, header=True,
+                            extra=[("FONT", (0, 1), (0, -1), FONT_BOLD, BODY_SIZE, BODY_SIZE * 1.25)]))
     return story
 
 
-SUBPROCESSOR_W = [w * cm for w in (3.4, 1.5, 3.0, 2.9, 4.2, 2.0)]
+SUBPROCESSOR_W = [w * cm for w in (3.1, 1.8, 3.0, 2.9, 4.2, 2.0)]
 
 
 def _subprocessor_table(subprocessors: list[dict[str, Any]]) -> Flowable:
@@ -443,10 +503,10 @@ def render_record_pdf(record: dict[str, Any], version: int, content_sha256: str)
 
     story = _title_page(record, version, content_sha256)
     if with_toc:
-        toc = TableOfContents(levelStyles=[s["toc0"], s["toc1"]], dotsMinLevel=0)
-        story += [Paragraph("Contents", s["h1"]), toc, PageBreak()]
+        toc_at = len(story)
+        story += [Paragraph("Contents", s["h1"]), PageBreak()]
 
-    story.append(_heading("1. Controller and processor", "h1", 0, "s1", "1. Controller and processor"))
+    story.append(_heading("1. Controller and processor", "h1", 0, "s1"))
     story.append(Paragraph("Art. 30(2)(a): name and contact details of the processor and of the controller on "
                            "whose behalf it acts, their representatives and data protection officers.", s["body"]))
     story.append(Spacer(1, 6))
@@ -454,23 +514,22 @@ def render_record_pdf(record: dict[str, Any], version: int, content_sha256: str)
     story.append(Spacer(1, 8))
     story.append(_kv(_party_rows("Controller (client)", record.get("client"), client=True)))
 
-    story.append(_heading("2. Processing activities", "h1", 0, "s2", "2. Processing activities"))
+    story.append(_heading("2. Processing activities", "h1", 0, "s2"))
     if not activities:
         story.append(Paragraph("No processing activity is recorded.", s["body"]))
     for i, activity in enumerate(activities, start=1):
         story += _activity(i, activity, measures)
 
-    story.append(_heading("3. Transfers (Art. 30(2)(c))", "h1", 0, "s3", "3. Transfers (Art. 30(2)(c))"))
+    story.append(_heading("3. Transfers (Art. 30(2)(c))", "h1", 0, "s3"))
     story += _transfers(record)
 
-    story.append(_heading("4. Security measures (Art. 30(2)(d))", "h1", 0, "s4",
-                          "4. Security measures (Art. 30(2)(d))"))
+    story.append(_heading("4. Security measures (Art. 30(2)(d))", "h1", 0, "s4"))
     story += _measures(record)
 
-    story.append(_heading("5. Sub-processors authorised", "h1", 0, "s5", "5. Sub-processors authorised"))
+    story.append(_heading("5. Sub-processors authorised", "h1", 0, "s5"))
     story.append(_subprocessor_table(record.get("subprocessors") or []))
 
-    story.append(_heading("6. Completeness", "h1", 0, "s6", "6. Completeness"))
+    story.append(_heading("6. Completeness", "h1", 0, "s6"))
     problems = record.get("problems") or []
     if problems:
         story.append(Paragraph(f"{len(problems)} problem(s) keep this record from meeting Art. 30(2):", s["body"]))
@@ -479,6 +538,8 @@ def render_record_pdf(record: dict[str, Any], version: int, content_sha256: str)
     else:
         story.append(Paragraph("Complete: every element required by Art. 30(2)(a)-(d) is recorded.", s["body"]))
 
+    if with_toc:
+        story.insert(toc_at + 1, _contents(story))
     footer_name = visual(client_name)
 
     def footer(page: int, total: int) -> tuple[str, str]:
@@ -486,18 +547,17 @@ def render_record_pdf(record: dict[str, Any], version: int, content_sha256: str)
                                f"as of {record.get('as_of')}", f"Version {version}"),
                 f"Record SHA-256: {content_sha256}")
 
-    return _render(story, RECORD_TITLE, f"{client_name} — as of {record.get('as_of')}", footer, with_toc)
+    return _render(story, RECORD_TITLE, f"{client_name} — as of {record.get('as_of')}", footer)
 
 
 def render_subprocessor_list_pdf(client_name: str, as_of: str, subprocessors: list[dict[str, Any]],
                                  content_sha256: str) -> bytes:
     """The sub-processors authorised for a client on ``as_of``, with the same footer as the record."""
-    s = _styles()
     story: list[Flowable] = [
-        _heading(para_text(LIST_TITLE), "title", None, "list", LIST_TITLE),
-        _kv([("Controller (client)", _para(client_name)), ("As of", as_of),
+        _heading(LIST_TITLE, "title", None, "list"),
+        _kv([("Controller (client)", _cell(client_name, VALUE_W)), ("As of", _cell(as_of, VALUE_W)),
              ("Sub-processors", str(len(subprocessors))),
-             ("Content SHA-256", Paragraph(content_sha256, s["cell"]))]),
+             ("Content SHA-256", _cell(content_sha256, VALUE_W))]),
         Spacer(1, 12),
         _subprocessor_table(subprocessors),
     ]
@@ -507,4 +567,4 @@ def render_subprocessor_list_pdf(client_name: str, as_of: str, subprocessors: li
         return (_join_nonempty(f"{LIST_TITLE} — {footer_name}" if footer_name else LIST_TITLE, f"as of {as_of}"),
                 f"List SHA-256: {content_sha256}")
 
-    return _render(story, LIST_TITLE, f"{client_name} — as of {as_of}", footer, False)
+    return _render(story, LIST_TITLE, f"{client_name} — as of {as_of}", footer)

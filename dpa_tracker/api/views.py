@@ -1,0 +1,283 @@
+"""/api/v1: bearer tokens, the same role and tenant rules as the pages, problem+json errors."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from flask import Response, g, request
+from flask_smorest import Blueprint
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import default_exceptions
+
+from dpa_tracker.agreement.services import AgreementInput, create_agreement
+from dpa_tracker.api import schemas as s
+from dpa_tracker.auth.services import user_for_token
+from dpa_tracker.client.services import ClientInput, create_client
+from dpa_tracker.errors import DomainError
+from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
+from dpa_tracker.evidence.views import send_evidence_file
+from dpa_tracker.extensions import db
+from dpa_tracker.models import (
+    Agreement,
+    AgreementStatus,
+    AuditEvent,
+    ChangeNotice,
+    Client,
+    Evidence,
+    NoticeRecipient,
+    Obligation,
+    RecordVersion,
+    Role,
+    User,
+)
+from dpa_tracker.obligation.services import assess_agreement, today
+from dpa_tracker.permissions import can_see_client, can_write, client_filter
+from dpa_tracker.record.services import hand_out
+from dpa_tracker.subprocessor.notices import answer
+
+blp = Blueprint("api_v1", __name__, url_prefix="/api/v1",
+                description="Agreements, obligations, evidence, the Art. 30(2) record and sub-processor notices.")
+
+
+def fail(status: int, detail: str, field: str | None = None) -> NoReturn:
+    error = default_exceptions[status](description=detail)
+    if field:
+        error.data = {"messages": {field: [detail]}}  # type: ignore[attr-defined]
+    raise error
+
+
+def domain_fail(error: DomainError) -> NoReturn:
+    fail(error.status_code, error.message, error.field)
+
+
+@blp.before_request
+def authenticate() -> None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        fail(401, "Send an API token: 'Authorization: Bearer <token>' (create one with flask create-token).")
+    user = user_for_token(token.strip())
+    if user is None:
+        fail(401, "The token is unknown, revoked, or its user is inactive.")
+    g.api_user = user
+
+
+def current() -> User:
+    return g.api_user
+
+
+def require_write() -> None:
+    if not can_write(current()):
+        fail(403, "This token's user may not change anything (read-only role).")
+
+
+def visible(model: Any, object_id: int, client_id_of: Any) -> Any:
+    obj = db.session.get(model, object_id)
+    if obj is None or not can_see_client(current(), client_id_of(obj)):
+        fail(404, f"No {model.__name__.lower()} with id {object_id}.")
+    return obj
+
+
+# --- clients --------------------------------------------------------------------------------
+
+@blp.route("/clients", methods=["GET"])
+@blp.response(200, s.ClientOut(many=True))
+def list_clients() -> Any:
+    """List the clients this token may see."""
+    return db.session.scalars(select(Client).where(client_filter(current(), Client.id)).order_by(Client.legal_name))
+
+
+@blp.route("/clients", methods=["POST"])
+@blp.arguments(s.ClientIn)
+@blp.response(201, s.ClientOut)
+def create_client_api(data: dict[str, Any]) -> Any:
+    """Create a client (compliance team and admins)."""
+    require_write()
+    try:
+        client = create_client(current(), ClientInput(**data))
+    except DomainError as error:
+        domain_fail(error)
+    db.session.commit()
+    return client
+
+
+@blp.route("/clients/<int:client_id>", methods=["GET"])
+@blp.response(200, s.ClientOut)
+def get_client(client_id: int) -> Any:
+    """One client."""
+    return visible(Client, client_id, lambda c: c.id)
+
+
+# --- agreements and obligations -------------------------------------------------------------
+
+@blp.route("/agreements", methods=["GET"])
+@blp.response(200, s.AgreementOut(many=True))
+def list_agreements() -> Any:
+    """List the agreements this token may see."""
+    return db.session.scalars(select(Agreement).where(client_filter(current(), Agreement.client_id))
+                              .options(selectinload(Agreement.obligations)).order_by(Agreement.reference))
+
+
+@blp.route("/agreements", methods=["POST"])
+@blp.arguments(s.AgreementIn)
+@blp.response(201, s.AgreementOut)
+def create_agreement_api(data: dict[str, Any]) -> Any:
+    """Create an agreement; one obligation is generated per binding clause of its template."""
+    require_write()
+    client = db.session.get(Client, data.pop("client_id"))
+    if client is None:
+        fail(422, "client_id names no client.", "client_id")
+    data["status"] = AgreementStatus(data["status"])
+    try:
+        agreement = create_agreement(current(), client, AgreementInput(**data))
+    except DomainError as error:
+        domain_fail(error)
+    db.session.commit()
+    return agreement
+
+
+@blp.route("/agreements/<int:agreement_id>", methods=["GET"])
+@blp.response(200, s.AgreementOut)
+def get_agreement(agreement_id: int) -> Any:
+    """One agreement."""
+    return visible(Agreement, agreement_id, lambda a: a.client_id)
+
+
+@blp.route("/agreements/<int:agreement_id>/obligations", methods=["GET"])
+@blp.arguments(s.AsOfQuery, location="query")
+@blp.response(200, s.ObligationOut(many=True))
+def list_obligations(query: dict[str, Any], agreement_id: int) -> Any:
+    """The agreement's obligations with status, reason and due date, as of a date (default today)."""
+    agreement = visible(Agreement, agreement_id, lambda a: a.client_id)
+    return [{
+        "id": o.id, "agreement_id": o.agreement_id, "clause_number": o.clause_number, "section": o.section,
+        "title": o.title, "summary": o.summary, "gdpr_article": o.gdpr_article, "rule_type": o.rule["type"],
+        "status": a.status.value, "reason": a.reason, "due_on": a.due_on,
+        "owner": o.owner.email if o.owner else None,
+    } for o, a in assess_agreement(agreement, query["as_of"])]
+
+
+# --- evidence --------------------------------------------------------------------------------
+
+@blp.route("/obligations/<int:obligation_id>/evidence", methods=["GET"])
+@blp.response(200, s.EvidenceOut(many=True))
+def list_evidence(obligation_id: int) -> Any:
+    """Every piece of evidence of the obligation, withdrawn and superseded ones included."""
+    obligation = visible(Obligation, obligation_id, lambda o: o.agreement.client_id)
+    return obligation.evidence
+
+
+@blp.route("/obligations/<int:obligation_id>/evidence", methods=["POST"])
+@blp.arguments(s.EvidenceForm, location="form")
+@blp.arguments(s.EvidenceFile, location="files")
+@blp.response(201, s.EvidenceOut)
+def add_evidence_api(form: dict[str, Any], files: dict[str, Any], obligation_id: int) -> Any:
+    """Add evidence: multipart with `file` and/or `note` and/or `link`, optional `valid_until`."""
+    obligation = visible(Obligation, obligation_id, lambda o: o.agreement.client_id)
+    require_write()
+    file = request.files.get("file")
+    upload = Upload(file.stream, file.filename or "evidence") if file is not None and file.filename else None
+    try:
+        evidence = add_evidence(current(), obligation, EvidenceInput(**form), upload)
+    except DomainError as error:
+        db.session.rollback()
+        domain_fail(error)
+    db.session.commit()
+    return evidence
+
+
+@blp.route("/evidence/<int:evidence_id>/download", methods=["GET"])
+@blp.response(200, description="The file, as an attachment")
+def download_evidence(evidence_id: int) -> Response:
+    """Download an evidence file (its SHA-256 is checked before it is sent)."""
+    evidence = visible(Evidence, evidence_id, lambda e: e.obligation.agreement.client_id)
+    return send_evidence_file(evidence)
+
+
+# --- audit -----------------------------------------------------------------------------------
+
+@blp.route("/audit-events", methods=["GET"])
+@blp.arguments(s.AuditQuery, location="query")
+@blp.response(200, s.AuditEventOut(many=True))
+def list_audit_events(query: dict[str, Any]) -> Any:
+    """Audit events, newest first; page with `before`."""
+    user = current()
+    stmt = select(AuditEvent)
+    if not can_write(user):
+        stmt = stmt.where(AuditEvent.client_id.is_not(None), client_filter(user, AuditEvent.client_id))
+    if query["client_id"] is not None:
+        stmt = stmt.where(AuditEvent.client_id == query["client_id"])
+    if query["action"]:
+        stmt = stmt.where(AuditEvent.action.startswith(query["action"], autoescape=True))
+    if query["before"] is not None:
+        stmt = stmt.where(AuditEvent.id < query["before"])
+    return db.session.scalars(stmt.order_by(AuditEvent.id.desc()).limit(query["limit"]))
+
+
+# --- Art. 30(2) record, sub-processors, notices -----------------------------------------------
+
+@blp.route("/clients/<int:client_id>/record.<fmt>", methods=["GET"])
+@blp.arguments(s.RecordQuery, location="query")
+@blp.response(200, description="The record; each call is kept as a numbered version")
+def download_record(query: dict[str, Any], client_id: int, fmt: str) -> Response:
+    """Download the client's Art. 30(2) record as pdf, json or csv (creates a version)."""
+    from dpa_tracker.record.views import MIMETYPES, record_response
+
+    client = visible(Client, client_id, lambda c: c.id)
+    if fmt not in MIMETYPES:
+        fail(404, "Formats: pdf, json, csv.")
+    as_of = query["as_of"] or today()
+    if as_of > today():
+        fail(422, "A record cannot be dated in the future.", "as_of")
+    version, data = hand_out(current(), client, as_of, fmt)
+    response = record_response(client, data, fmt, version)
+    db.session.commit()
+    return response
+
+
+@blp.route("/clients/<int:client_id>/record/versions", methods=["GET"])
+@blp.response(200, s.RecordVersionOut(many=True))
+def list_record_versions(client_id: int) -> Any:
+    """Every copy of the record handed out: when, by whom, and its hash."""
+    client = visible(Client, client_id, lambda c: c.id)
+    return db.session.scalars(select(RecordVersion).where(RecordVersion.client_id == client.id)
+                              .order_by(RecordVersion.number.desc()))
+
+
+@blp.route("/clients/<int:client_id>/subprocessors", methods=["GET"])
+@blp.arguments(s.AsOfQuery, location="query")
+@blp.response(200, s.SubProcessorEntryOut(many=True))
+def list_client_subprocessors(query: dict[str, Any], client_id: int) -> Any:
+    """Sub-processors authorised for the client on a date (default today)."""
+    from dpa_tracker.subprocessor.views import subprocessor_rows
+
+    client = visible(Client, client_id, lambda c: c.id)
+    return subprocessor_rows(client, query["as_of"] or today())
+
+
+@blp.route("/clients/<int:client_id>/notices", methods=["GET"])
+@blp.response(200, s.NoticeOut(many=True))
+def list_client_notices(client_id: int) -> Any:
+    """The client's sub-processor change notices with their answers."""
+    client = visible(Client, client_id, lambda c: c.id)
+    return db.session.scalars(select(NoticeRecipient).join(NoticeRecipient.agreement).where(
+        Agreement.client_id == client.id).options(
+        selectinload(NoticeRecipient.notice).selectinload(ChangeNotice.subprocessor),
+        selectinload(NoticeRecipient.notice).selectinload(ChangeNotice.replaces)).order_by(NoticeRecipient.id.desc()))
+
+
+@blp.route("/notice-recipients/<int:recipient_id>/answer", methods=["POST"])
+@blp.arguments(s.AnswerIn)
+@blp.response(200, s.NoticeOut)
+def answer_notice_api(data: dict[str, Any], recipient_id: int) -> Any:
+    """Approve or object to a notice (client users only; an objection needs a reason)."""
+    recipient = visible(NoticeRecipient, recipient_id, lambda r: r.agreement.client_id)
+    if current().role is not Role.CLIENT:
+        fail(403, "Only the client's own users answer its notices.")
+    try:
+        answer(current(), recipient, data["decision"] == "approve", data["reason"])
+    except DomainError as error:
+        domain_fail(error)
+    db.session.commit()
+    return recipient
