@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import timedelta
 
 from flask import Blueprint, render_template
 from flask_login import current_user
@@ -13,6 +14,7 @@ from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, AgreementStatus, Client, Obligation, ObligationStatus
 from dpa_tracker.obligation.services import (
     assess_obligation,
+    blockers_for,
     due_soon_days,
     obligation_loader,
     status_expression,
@@ -23,6 +25,7 @@ from dpa_tracker.permissions import client_filter, require_login
 bp = Blueprint("dashboard", __name__)
 require_login(bp)
 ATTENTION_LIMIT = 50
+CLIENT_ROWS = 50
 
 
 @bp.route("/")
@@ -46,21 +49,35 @@ def index() -> str:
     clients = db.session.scalars(
         select(Client).where(client_filter(current_user, Client.id)).order_by(Client.legal_name)
     ).all()
+    # Most at risk first; the full list is on the clients page.
+    ranked = sorted(clients, key=lambda c: (-per_client[c.id]["overdue"], -per_client[c.id]["due_soon"]))
 
     attention = db.session.scalars(
         select(Obligation).join(Obligation.agreement).join(Agreement.client)
         .where(in_force, visible, status_expression(day, window).in_(
-            [ObligationStatus.OVERDUE.value, ObligationStatus.DUE_SOON.value]))
+            [ObligationStatus.OVERDUE.value, ObligationStatus.DUE_SOON.value]),
+            # overdue and due-soon rows always satisfy this; it lets the index bound the scan
+            Obligation.cached_due_on <= day + timedelta(days=window))
         .options(contains_eager(Obligation.agreement).contains_eager(Agreement.client), *obligation_loader())
         .order_by(Obligation.cached_due_on, Obligation.id)
         .limit(ATTENTION_LIMIT)
     ).unique().all()
-    assessed = [(o, assess_obligation(o, day)) for o in attention]
+    record_problems: dict[int, list[str]] = {}
+    assessed = []
+    for obligation in attention:
+        blockers: list[str] = []
+        if obligation.rule.get("requires"):
+            client_id = obligation.agreement.client_id
+            if client_id not in record_problems:
+                record_problems[client_id] = blockers_for(obligation, day)
+            blockers = record_problems[client_id]
+        assessed.append((obligation, assess_obligation(obligation, day, blockers)))
     return render_template(
         "dashboard/index.html",
         statuses=list(ObligationStatus),
         totals=totals,
-        clients=clients,
+        clients=ranked[:CLIENT_ROWS],
+        client_total=len(clients),
         per_client=per_client,
         overdue=[(o, a) for o, a in assessed if a.status is ObligationStatus.OVERDUE],
         due_soon=[(o, a) for o, a in assessed if a.status is ObligationStatus.DUE_SOON],

@@ -107,7 +107,7 @@ def status_expression(as_of: date, window: int) -> ColumnElement[str]:
     """SQL twin of ``status.project`` over the cached projection (for today and later)."""
     soon = as_of + timedelta(days=window)
     return case(
-        (Obligation.na_reason.is_not(None), literal(ObligationStatus.NOT_APPLICABLE.value)),
+        (Obligation.na_set_at.is_not(None), literal(ObligationStatus.NOT_APPLICABLE.value)),
         (and_(Obligation.cached_lapses_on.is_not(None), Obligation.cached_lapses_on < as_of),
          literal(ObligationStatus.NOT_APPLICABLE.value)),
         (and_(Obligation.cached_due_on.is_not(None), Obligation.cached_due_on < as_of),
