@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Any
 
 from flask import Blueprint, render_template
 from flask_login import current_user
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
 from dpa_tracker.extensions import db
-from dpa_tracker.models import Agreement, AgreementStatus, Client, Obligation, ObligationStatus
+from dpa_tracker.models import Agreement, AgreementStatus, AuditEvent, Client, Obligation, ObligationStatus
 from dpa_tracker.obligation.services import (
     assess_obligation,
     blockers_for,
@@ -20,7 +21,7 @@ from dpa_tracker.obligation.services import (
     status_expression,
     today,
 )
-from dpa_tracker.permissions import client_filter, require_login
+from dpa_tracker.permissions import client_filter, require_login, visible_client_ids
 
 bp = Blueprint("dashboard", __name__)
 require_login(bp)
@@ -28,19 +29,48 @@ ATTENTION_LIMIT = 50
 CLIENT_ROWS = 50
 
 
+_counts_cache: dict[tuple[Any, ...], list[tuple[int, str, int]]] = {}
+_CACHE_ENTRIES = 256
+
+
+def clear_counts_cache() -> None:
+    _counts_cache.clear()
+
+
+def status_counts(day: date, window: int) -> list[tuple[int, str, int]]:
+    """(client id, status, count) for the clients the current user sees.
+
+    Counting reads every obligation, so the result is kept per (visible clients, day, window,
+    latest audit event). Every change writes an audit event, so a new change is a new key:
+    the cache can never show a stale count, and is only recomputed after a change.
+    """
+    latest = db.session.execute(
+        select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
+    ids = visible_client_ids(current_user)
+    key = (None if ids is None else frozenset(ids), day, window, tuple(latest) if latest else None)
+    cached = _counts_cache.get(key)
+    if cached is not None:
+        return cached
+    status = status_expression(day, window).label("status")
+    rows = [tuple(row) for row in db.session.execute(
+        select(Agreement.client_id, status, func.count())
+        .select_from(Obligation).join(Obligation.agreement)
+        .where(Agreement.status != AgreementStatus.DRAFT, client_filter(current_user, Agreement.client_id))
+        .group_by(Agreement.client_id, status)
+    )]
+    if len(_counts_cache) >= _CACHE_ENTRIES:
+        _counts_cache.clear()
+    _counts_cache[key] = rows  # type: ignore[assignment]
+    return rows  # type: ignore[return-value]
+
+
 @bp.route("/")
 def index() -> str:
     day, window = today(), due_soon_days()
-    status = status_expression(day, window).label("status")
     in_force = Agreement.status != AgreementStatus.DRAFT
     visible = client_filter(current_user, Agreement.client_id)
 
-    rows = db.session.execute(
-        select(Agreement.client_id, status, func.count())
-        .select_from(Obligation).join(Obligation.agreement)
-        .where(in_force, visible)
-        .group_by(Agreement.client_id, status)
-    ).all()
+    rows = status_counts(day, window)
     totals: dict[str, int] = defaultdict(int)
     per_client: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for client_id, state, count in rows:
