@@ -16,15 +16,14 @@ from dpa_tracker.reports.record_pdf import render_record_pdf, render_subprocesso
 from dpa_tracker.reports.text import is_rtl, para_text, visual
 
 SHA = "3f1c0e9d2b7a4c5e8f6a1b2c3d4e5f60718293a4b5c6d7e8f9012345678abcde"
-REFERENCE = Path(__file__).parents[2] / "shared" / "reference" / "voip-privacy-policy-mittalcloud.txt"
-ARABIC_FALLBACK = "سياسة خصوصية اتصالات ميتال كلاود للإتصالات السحابية"
+# A copy of ../shared/reference/voip-privacy-policy-mittalcloud.txt, kept in the repository so the
+# suite runs from any checkout.
+REFERENCE = Path(__file__).parent / "data" / "voip-privacy-policy-mittalcloud.txt"
 PRESENTATION_FORMS = re.compile("[\ufe70-\ufeff\ufb50-\ufdff]")
 
 
 def arabic_title() -> str:
-    if REFERENCE.exists():
-        return REFERENCE.read_text(encoding="utf-8").splitlines()[1].strip()
-    return ARABIC_FALLBACK
+    return REFERENCE.read_text(encoding="utf-8").splitlines()[1].strip()
 
 
 def _measure(i: int, heading: str, heading_title: str) -> dict[str, Any]:
