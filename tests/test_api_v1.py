@@ -169,6 +169,8 @@ def test_tenants_and_read_only_roles(client, api):
                                           "signed_on": "2026-01-01", "effective_on": "2026-01-01"})]
         for url, body in writes:
             assert client.post(url, json=body, headers=h(api, role)).status_code == 403, (role, url)
+            # the role is checked before the body: a read-only token gets 403, not a validation error
+            assert client.post(url, json={"bogus": 1}, headers=h(api, role)).status_code == 403, (role, url)
     own = api["obligations"]["7.1"]
     assert client.post(f"/api/v1/obligations/{own}/evidence", headers=h(api, "client"), data={"note": "x"},
                        content_type="multipart/form-data").status_code == 403

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, NoReturn, TypeVar
 
 from flask import Response, g, request
 from flask_smorest import Blueprint
@@ -72,6 +74,35 @@ def require_write() -> None:
         fail(403, "This token's user may not change anything (read-only role).")
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def checked_first(check: Callable[..., None]) -> Callable[[F], F]:
+    """Run ``check(**path_arguments)`` before the body is parsed, so a read-only token gets its 403 (or
+    another tenant's id its 404) whatever it sent. Place it right under ``@blp.route``."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            check(**kwargs)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def writable_obligation(obligation_id: int) -> None:
+    visible(Obligation, obligation_id, lambda o: o.agreement.client_id)
+    require_write()
+
+
+def answerable_recipient(recipient_id: int) -> None:
+    visible(NoticeRecipient, recipient_id, lambda r: r.agreement.client_id)
+    if current().role is not Role.CLIENT:
+        fail(403, "Only the client's own users answer its notices.")
+
+
 def visible(model: Any, object_id: int, client_id_of: Any) -> Any:
     obj = db.session.get(model, object_id)
     if obj is None or not can_see_client(current(), client_id_of(obj)):
@@ -89,11 +120,11 @@ def list_clients() -> Any:
 
 
 @blp.route("/clients", methods=["POST"])
+@checked_first(require_write)
 @blp.arguments(s.ClientIn)
 @blp.response(201, s.ClientOut)
 def create_client_api(data: dict[str, Any]) -> Any:
     """Create a client (compliance team and admins)."""
-    require_write()
     try:
         client = create_client(current(), ClientInput(**data))
     except DomainError as error:
@@ -120,11 +151,11 @@ def list_agreements() -> Any:
 
 
 @blp.route("/agreements", methods=["POST"])
+@checked_first(require_write)
 @blp.arguments(s.AgreementIn)
 @blp.response(201, s.AgreementOut)
 def create_agreement_api(data: dict[str, Any]) -> Any:
     """Create an agreement; one obligation is generated per binding clause of its template."""
-    require_write()
     client = db.session.get(Client, data.pop("client_id"))
     if client is None:
         fail(422, "client_id names no client.", "client_id")
@@ -169,13 +200,13 @@ def list_evidence(obligation_id: int) -> Any:
 
 
 @blp.route("/obligations/<int:obligation_id>/evidence", methods=["POST"])
+@checked_first(writable_obligation)
 @blp.arguments(s.EvidenceForm, location="form")
 @blp.arguments(s.EvidenceFile, location="files")
 @blp.response(201, s.EvidenceOut)
 def add_evidence_api(form: dict[str, Any], files: dict[str, Any], obligation_id: int) -> Any:
     """Add evidence: multipart with `file` and/or `note` and/or `link`, optional `valid_until`."""
-    obligation = visible(Obligation, obligation_id, lambda o: o.agreement.client_id)
-    require_write()
+    obligation = db.session.get(Obligation, obligation_id)  # visibility and role: writable_obligation
     file = request.files.get("file")
     upload = Upload(file.stream, file.filename or "evidence") if file is not None and file.filename else None
     try:
@@ -268,13 +299,12 @@ def list_client_notices(client_id: int) -> Any:
 
 
 @blp.route("/notice-recipients/<int:recipient_id>/answer", methods=["POST"])
+@checked_first(answerable_recipient)
 @blp.arguments(s.AnswerIn)
 @blp.response(200, s.NoticeOut)
 def answer_notice_api(data: dict[str, Any], recipient_id: int) -> Any:
     """Approve or object to a notice (client users only; an objection needs a reason)."""
-    recipient = visible(NoticeRecipient, recipient_id, lambda r: r.agreement.client_id)
-    if current().role is not Role.CLIENT:
-        fail(403, "Only the client's own users answer its notices.")
+    recipient = db.session.get(NoticeRecipient, recipient_id)  # visibility and role: answerable_recipient
     try:
         answer(current(), recipient, data["decision"] == "approve", data["reason"])
     except DomainError as error:
