@@ -11,7 +11,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from dpa_tracker.extensions import db
-from dpa_tracker.models import Evidence, NoticeDelivery, NoticeRecipient, Role
+from dpa_tracker.models import AuditEvent, Evidence, NoticeDelivery, NoticeRecipient, Role
 from dpa_tracker.models.base import utcnow
 from dpa_tracker.subprocessor.authorised import authorised_for_client
 from dpa_tracker.subprocessor.services import SubProcessorInput, create_subprocessor
@@ -187,3 +187,35 @@ def test_bad_notice_input_changes_nothing(app, client, auth, smtp, three_clients
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(NoticeRecipient)) == 0
     assert smtp.messages == []
+
+
+def test_a_notice_delivered_late_still_gives_the_whole_objection_period(app, client, auth, three_clients,
+                                                                        monkeypatch):
+    port = free_port()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)  # the SMTP server is down on the day of proposal
+    proposed_on = utcnow().date()
+    assert _propose(auth, three_clients).status_code == 302
+    with app.app_context():
+        assert {r.objection_deadline for r in db.session.scalars(select(NoticeRecipient))} == {
+            proposed_on + timedelta(days=15)}
+
+    import dpa_tracker.subprocessor.notices as notices
+
+    three_days_later = utcnow() + timedelta(days=3)
+    monkeypatch.setattr(notices, "utcnow", lambda: three_days_later)
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        assert "3 e-mail(s) sent" in app.test_cli_runner().invoke(args=["notices", "send"]).output
+    finally:
+        controller.stop()
+    deadline = three_days_later.date() + timedelta(days=15)
+    for _, message in inbox.messages:
+        assert f"You may object until {deadline:%Y-%m-%d}" in message.get_payload()
+    with app.app_context():
+        assert {r.objection_deadline for r in db.session.scalars(select(NoticeRecipient))} == {deadline}
+        moved = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "notice.deadline_moved")).all()
+        assert len(moved) == 3
+        assert moved[0].changes["objection_deadline"] == [(proposed_on + timedelta(days=15)).isoformat(),
+                                                          deadline.isoformat()]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
@@ -118,8 +118,19 @@ def _describe(sub: SubProcessor) -> list[str]:
     ]
 
 
-def build_message(delivery: NoticeDelivery) -> EmailMessage:
+def objection_deadline_if_sent_today(recipient: NoticeRecipient) -> date:
+    """The objection period runs from the day the client is first told (clause 6.1): the first e-mail to reach
+    the client fixes the deadline at that day + the agreement's period. A notice delayed by an SMTP outage
+    therefore still gets its whole period; a deadline is only ever moved later, never earlier."""
+    if recipient.state is not AnswerState.PENDING or any(d.state is DeliveryState.SENT for d in recipient.deliveries):
+        return recipient.objection_deadline
+    fresh = utcnow().date() + timedelta(days=recipient.agreement.subprocessor_objection_days)
+    return max(fresh, recipient.objection_deadline)
+
+
+def build_message(delivery: NoticeDelivery, deadline: date | None = None) -> EmailMessage:
     recipient = delivery.recipient
+    deadline = deadline or recipient.objection_deadline
     notice, agreement = recipient.notice, recipient.agreement
     what = {ChangeKind.ADD: "add a new sub-processor", ChangeKind.REPLACE: "replace a sub-processor",
             ChangeKind.REMOVE: "stop using a sub-processor"}[notice.kind]
@@ -137,7 +148,7 @@ def build_message(delivery: NoticeDelivery) -> EmailMessage:
         "",
         f"Reason: {notice.reason}",
         "",
-        f"You may object until {recipient.objection_deadline:%Y-%m-%d} (end of day, UTC). Without an objection by",
+        f"You may object until {deadline:%Y-%m-%d} (end of day, UTC). Without an objection by",
         "then, the change takes effect for your agreement the following day.",
         "Sign in to your dpa_tracker portal to approve or object with a reason.",
     ]
@@ -169,7 +180,8 @@ def send_pending(limit: int = 500) -> SendReport:
         if delivery is None or delivery.state is DeliveryState.SENT:
             db.session.rollback()
             continue
-        message = build_message(delivery)
+        deadline = objection_deadline_if_sent_today(delivery.recipient)
+        message = build_message(delivery, deadline)
         delivery.attempts += 1
         try:
             send_message(message)
@@ -181,10 +193,20 @@ def send_pending(limit: int = 500) -> SendReport:
                    client_id=delivery.recipient.agreement.client_id)
             failed += 1
         else:
+            _move_deadline(delivery.recipient, deadline)
             _mark_sent(delivery, message)
             sent += 1
         db.session.commit()
     return SendReport(sent, failed)
+
+
+def _move_deadline(recipient: NoticeRecipient, deadline: date) -> None:
+    if deadline == recipient.objection_deadline:
+        return
+    record(None, "notice.deadline_moved", recipient,
+           {"objection_deadline": [recipient.objection_deadline.isoformat(), deadline.isoformat()],
+            "why": "first delivered after the day it was proposed"}, client_id=recipient.agreement.client_id)
+    recipient.objection_deadline = deadline
 
 
 def _mark_sent(delivery: NoticeDelivery, message: EmailMessage) -> None:
