@@ -48,3 +48,81 @@ def test_client_user_counts_only_its_own_obligations(app, client, auth):
     client_total = sum(tile(html, s) for s in ("met", "due_soon", "overdue", "open", "not_applicable"))
     assert staff_total == 60 and client_total == 30
     assert "Beta" not in html
+
+
+def test_kept_counts_match_a_fresh_count_after_every_kind_of_change(app):
+    """The dashboard re-counts only the clients named by new audit events; it must always agree with a full count."""
+    from dpa_tracker.agreement.services import end_agreement
+    from dpa_tracker.dashboard.views import _count, clear_counts_cache, status_counts
+    from dpa_tracker.evidence.services import EvidenceInput, add_evidence
+    from dpa_tracker.extensions import db
+    from dpa_tracker.obligation.services import due_soon_days, set_not_applicable, today
+    from dpa_tracker.record.services import MeasureInput, create_measure
+
+    with app.app_context():
+        staff = make_user(Role.COMPLIANCE, "staff@example.com")
+        alpha, beta = make_agreement(make_client("Alpha"), staff), make_agreement(make_client("Beta"), staff)
+        day, window = today(), due_soon_days()
+        clear_counts_cache()
+        first = status_counts(day, window)
+        assert first == _count(day, window)
+
+        def check() -> dict[int, dict[str, int]]:
+            db.session.commit()
+            kept = status_counts(day, window)
+            assert kept == _count(day, window)
+            return kept
+
+        obligation = next(o for o in beta.obligations if o.clause_number == "7.1")
+        add_evidence(staff, obligation, EvidenceInput(note="Security policy v3"))
+        after_evidence = check()
+        assert after_evidence[beta.client_id]["met"] == first[beta.client_id].get("met", 0) + 1
+        assert after_evidence[alpha.client_id] == first[alpha.client_id]
+        set_not_applicable(staff, next(o for o in alpha.obligations if o.clause_number == "9.1"), "No data subjects")
+        check()
+        end_agreement(staff, beta, date(2026, 6, 30))
+        check()
+        create_measure(staff, MeasureInput(heading="d_regular_testing", title="Pen test", description="Yearly"))
+        check()  # an event without a client: everything is counted again
+        make_agreement(make_client("Gamma"), staff)
+        assert len(check()) == 3
+
+
+def test_dashboard_queries_do_not_grow_with_the_clients_it_lists(app, client, auth):
+    """Clause 4.1 rows need each client's record: those are checked together, not one client at a time."""
+    from sqlalchemy import event
+
+    from dpa_tracker.extensions import db
+
+    with app.app_context():
+        staff = make_user(Role.COMPLIANCE, "staff@example.com")
+        staff_id, engine = staff.id, db.engine
+    auth.login("staff@example.com")
+
+    def statements_for_dashboard() -> tuple[int, int]:
+        count = {"n": 0}
+
+        def on_execute(*_: object) -> None:
+            count["n"] += 1
+
+        event.listen(engine, "before_cursor_execute", on_execute)
+        try:
+            html = client.get("/").get_data(as_text=True)
+        finally:
+            event.remove(engine, "before_cursor_execute", on_execute)
+        return count["n"], html.count("Keep the Art. 30(2) record for this client")
+
+    def add_clients(numbers: range) -> None:
+        with app.app_context():
+            actor = db.session.get(type(staff), staff_id)
+            for n in numbers:
+                make_agreement(make_client(f"Client {n}"), actor, effective_on=date(2026, 11, 1))
+
+    add_clients(range(1))
+    client.get("/")  # counts computed once
+    one, rows_one = statements_for_dashboard()
+    add_clients(range(1, 4))
+    client.get("/")
+    four, rows_four = statements_for_dashboard()
+    assert (rows_one, rows_four) == (1, 4)
+    assert four == one

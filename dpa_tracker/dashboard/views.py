@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 from flask import Blueprint, render_template
 from flask_login import current_user
@@ -15,13 +15,13 @@ from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, AgreementStatus, AuditEvent, Client, Obligation, ObligationStatus
 from dpa_tracker.obligation.services import (
     assess_obligation,
-    blockers_for,
     due_soon_days,
     obligation_loader,
     status_expression,
     today,
 )
 from dpa_tracker.permissions import client_filter, require_login, visible_client_ids
+from dpa_tracker.record.builder import problems_by_client
 
 bp = Blueprint("dashboard", __name__)
 require_login(bp)
@@ -29,39 +29,76 @@ ATTENTION_LIMIT = 50
 CLIENT_ROWS = 50
 
 
-_counts_cache: dict[tuple[Any, ...], list[tuple[int, str, int]]] = {}
-_CACHE_ENTRIES = 256
+@dataclass(frozen=True)
+class _Counts:
+    """Status counts of every client, valid up to (and including) one audit event."""
+
+    database: str
+    day: date
+    window: int
+    upto_id: int
+    upto_hash: str
+    per_client: dict[int, dict[str, int]]
+
+
+_counts: _Counts | None = None  # per process; replaced whole, never mutated
+RECENT_EVENTS = 500  # more changes than this since the last count: count everything again
 
 
 def clear_counts_cache() -> None:
-    _counts_cache.clear()
+    global _counts
+    _counts = None
 
 
-def status_counts(day: date, window: int) -> list[tuple[int, str, int]]:
-    """(client id, status, count) for the clients the current user sees.
-
-    Counting reads every obligation, so the result is kept per (visible clients, day, window,
-    latest audit event). Every change writes an audit event, so a new change is a new key:
-    the cache can never show a stale count, and is only recomputed after a change.
-    """
-    latest = db.session.execute(
-        select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
-    ids = visible_client_ids(current_user)
-    key = (None if ids is None else frozenset(ids), day, window, tuple(latest) if latest else None)
-    cached = _counts_cache.get(key)
-    if cached is not None:
-        return cached
+def _count(day: date, window: int, client_ids: set[int] | None = None) -> dict[int, dict[str, int]]:
     status = status_expression(day, window).label("status")
-    rows = [tuple(row) for row in db.session.execute(
-        select(Agreement.client_id, status, func.count())
-        .select_from(Obligation).join(Obligation.agreement)
-        .where(Agreement.status != AgreementStatus.DRAFT, client_filter(current_user, Agreement.client_id))
-        .group_by(Agreement.client_id, status)
-    )]
-    if len(_counts_cache) >= _CACHE_ENTRIES:
-        _counts_cache.clear()
-    _counts_cache[key] = rows  # type: ignore[assignment]
-    return rows  # type: ignore[return-value]
+    stmt = (select(Agreement.client_id, status, func.count()).select_from(Obligation).join(Obligation.agreement)
+            .where(Agreement.status != AgreementStatus.DRAFT).group_by(Agreement.client_id, status))
+    if client_ids is not None:
+        stmt = stmt.where(Agreement.client_id.in_(sorted(client_ids)))
+    per_client: dict[int, dict[str, int]] = defaultdict(dict)
+    for client_id, state, count in db.session.execute(stmt):
+        per_client[client_id][state] = count
+    return dict(per_client)
+
+
+def _count_all(database: str, day: date, window: int) -> dict[int, dict[str, int]]:
+    global _counts
+    # Read the chain head first, then count: the counts include at least every change up to it.
+    head = db.session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
+    per_client = _count(day, window)
+    _counts = _Counts(database, day, window, head.id, head.hash, per_client) if head else None
+    return per_client
+
+
+def status_counts(day: date, window: int) -> dict[int, dict[str, int]]:
+    """{client id: {status: count}} for every client, kept up to date by re-counting only what changed.
+
+    Counting reads every obligation, so the counts are kept between requests together with the audit
+    event they are valid up to. Every change writes an audit event in its own transaction, and the
+    audit chain serialises those transactions (each event carries the hash of the one before), so the
+    events after that one name exactly the clients whose counts may have changed: only those are
+    counted again. An event without a client (a change to the shared measure or sub-processor
+    libraries, a catalogue update), a new day, or a different database means counting everything again.
+    """
+    global _counts
+    database = db.engine.url.render_as_string()
+    state = _counts
+    if state is None or (state.database, state.day, state.window) != (database, day, window):
+        return _count_all(database, day, window)
+    events = db.session.execute(
+        select(AuditEvent.id, AuditEvent.hash, AuditEvent.client_id).where(AuditEvent.id >= state.upto_id)
+        .order_by(AuditEvent.id).limit(RECENT_EVENTS + 1)).all()
+    if not events or (events[0].id, events[0].hash) != (state.upto_id, state.upto_hash) \
+            or len(events) > RECENT_EVENTS or any(e.client_id is None for e in events[1:]):
+        return _count_all(database, day, window)
+    if len(events) == 1:
+        return state.per_client
+    changed = {e.client_id for e in events[1:]}
+    per_client = {cid: counts for cid, counts in state.per_client.items() if cid not in changed}
+    per_client.update(_count(day, window, changed))
+    _counts = _Counts(database, day, window, events[-1].id, events[-1].hash, per_client)
+    return per_client
 
 
 @bp.route("/")
@@ -70,12 +107,14 @@ def index() -> str:
     in_force = Agreement.status != AgreementStatus.DRAFT
     visible = client_filter(current_user, Agreement.client_id)
 
-    rows = status_counts(day, window)
-    totals: dict[str, int] = defaultdict(int)
+    seen = visible_client_ids(current_user)
     per_client: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for client_id, state, count in rows:
-        totals[state] += count
-        per_client[client_id][state] += count
+    totals: dict[str, int] = defaultdict(int)
+    for client_id, counts in status_counts(day, window).items():
+        if seen is None or client_id in seen:
+            per_client[client_id].update(counts)
+            for state, count in counts.items():
+                totals[state] += count
     clients = db.session.scalars(
         select(Client).where(client_filter(current_user, Client.id)).order_by(Client.legal_name)
     ).all()
@@ -92,16 +131,11 @@ def index() -> str:
         .order_by(Obligation.cached_due_on, Obligation.id)
         .limit(ATTENTION_LIMIT)
     ).unique().all()
-    record_problems: dict[int, list[str]] = {}
-    assessed = []
-    for obligation in attention:
-        blockers: list[str] = []
-        if obligation.rule.get("requires"):
-            client_id = obligation.agreement.client_id
-            if client_id not in record_problems:
-                record_problems[client_id] = blockers_for(obligation, day)
-            blockers = record_problems[client_id]
-        assessed.append((obligation, assess_obligation(obligation, day, blockers)))
+    # Clause 4.1 takes its status from the record: check the records of those clients all at once.
+    record_clients = {o.agreement.client_id: o.agreement.client for o in attention if o.rule.get("requires")}
+    record_problems = problems_by_client(list(record_clients.values()), day) if record_clients else {}
+    assessed = [(o, assess_obligation(o, day, record_problems.get(o.agreement.client_id, [])
+                                      if o.rule.get("requires") else [])) for o in attention]
     return render_template(
         "dashboard/index.html",
         statuses=list(ObligationStatus),
