@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 from dpa_tracker.client.services import ProcessorInput, save_processor
 from dpa_tracker.extensions import db
 from dpa_tracker.models import ChangeKind, NoticeRecipient, Role
+from dpa_tracker.record.services import ActivityInput, create_activity
 from dpa_tracker.subprocessor.notices import propose_change
 from dpa_tracker.subprocessor.services import SubProcessorInput, create_subprocessor
 from tests.browser.test_flows import sign_in
@@ -20,10 +21,13 @@ from tests.factories import make_agreement, make_client, make_user
 pytestmark = pytest.mark.browser
 
 ARABIC_NAME = "ميتال كلاود للإتصالات السحابية"
+# From the bilingual reference policy (tests/data/voip-privacy-policy-mittalcloud.txt).
+ARABIC_ACTIVITY = "سياسة خصوصية اتصالات ميتال كلاود"
+ARABIC_PURPOSE = "قد نشارك بياناتك الشخصية مع مقدمي الخدمات الخارجيين الذين يساعدوننا في تقديم وتشغيل الخدمات."
 
 
 def test_client_objects_to_a_notice_and_downloads_the_record(live_app: Flask, live_server: str, page: Page,
-                                                             tmp_path: Path) -> None:
+                                                             tmp_path: Path, artifacts: Path) -> None:
     with live_app.app_context():
         staff = make_user(Role.COMPLIANCE, "staff@example.com")
         save_processor(staff, ProcessorInput(name="AltınSoft Information Technologies",
@@ -33,6 +37,7 @@ def test_client_objects_to_a_notice_and_downloads_the_record(live_app: Flask, li
         relay = create_subprocessor(staff, SubProcessorInput(legal_name="Relay Mail SAS", country="FR",
                                                             service="E-mail relay"))
         propose_change(staff, ChangeKind.ADD, relay, [agreement], "Faster notification e-mails.")
+        create_activity(staff, mittal, ActivityInput(name=ARABIC_ACTIVITY, purposes=ARABIC_PURPOSE))
         make_user(Role.CLIENT, "dpo@mittal.example", client=mittal)
         db.session.commit()
         client_id = mittal.id
@@ -55,6 +60,15 @@ def test_client_objects_to_a_notice_and_downloads_the_record(live_app: Flask, li
     page.get_by_role("link", name="Record", exact=True).click()
     expect(page.locator("h1")).to_contain_text("Record of processing")
     expect(page.locator("body")).to_contain_text(ARABIC_NAME)
+    # Right to left on the page: an Arabic activity name starts at the right of its heading.
+    heading = page.locator("article.activity h3", has_text=ARABIC_ACTIVITY)
+    expect(heading).to_be_visible()
+    text_box, box = heading.locator("a").bounding_box(), heading.bounding_box()
+    assert text_box is not None and box is not None
+    assert box["x"] + box["width"] - (text_box["x"] + text_box["width"]) < 2, "Arabic heading is not right-aligned"
+    assert text_box["x"] - box["x"] > box["width"] / 3
+    expect(page.locator("article.activity dd", has_text=ARABIC_PURPOSE)).to_be_visible()
+    page.screenshot(path=str(artifacts / "portal-record-arabic.png"), full_page=True)
     with page.expect_download() as download_info:
         page.get_by_role("link", name="JSON", exact=True).click()
     saved = tmp_path / "record.json"
