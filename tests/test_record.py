@@ -187,3 +187,36 @@ def test_bad_record_requests_answer_clear_errors(client, auth, setup):
     assert client.get(f"/clients/{setup['a']}/record.json?as_of={future}").status_code == 400
     assert client.get(f"/clients/{setup['a']}/record/diff?from=1&to=x").status_code == 400
     assert client.get(f"/clients/{setup['a']}/record/diff?from=1&to=2").status_code == 404
+
+
+def test_record_as_of_a_past_day_shows_the_activity_as_it_stood_then(app, client, auth, setup):
+    from datetime import UTC, datetime, timedelta
+
+    from dpa_tracker.models import ProcessingActivity
+    from dpa_tracker.record.services import update_activity
+
+    with app.app_context():
+        activity = db.session.get(ProcessingActivity, setup["activity"])
+        activity.created_at = datetime.now(UTC) - timedelta(days=10)  # it has existed for ten days
+        db.session.commit()
+        staff = make_user(Role.COMPLIANCE, "staff@example.com")
+        newer = create_measure(staff, MeasureInput("d_regular_testing", "Tests d'intrusion annuels", "Audit externe."))
+        update_activity(staff, db.session.get(ProcessingActivity, setup["activity"]), ActivityInput(
+            name="Hébergement et sauvegarde", processing_categories=["hosting", "backup"],
+            data_subject_categories=["clients finaux"], personal_data_categories=["identité", "journaux"],
+            purposes="Héberger et sauvegarder les sites.", retention="Durée du contrat + 1 an",
+            locations=[{"country": "DZ", "site": "Oran"}], measure_ids=[newer.id]))
+        db.session.commit()
+    auth.login("client-a@example.com")
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    then = client.get(f"/clients/{setup['a']}/record.json?as_of={yesterday}").json["record"]["activities"][0]
+    now = client.get(f"/clients/{setup['a']}/record.json").json["record"]["activities"][0]
+    assert (then["name"], then["purposes"], then["retention"]) == (
+        "Hébergement des sites", "Héberger les sites du client.", "Durée du contrat")
+    assert then["locations"] == [{"country": "DZ", "site": "Alger"}]
+    assert (now["name"], now["purposes"], now["locations"]) == (
+        "Hébergement et sauvegarde", "Héberger et sauvegarder les sites.", [{"country": "DZ", "site": "Oran"}])
+    then_measures = client.get(f"/clients/{setup['a']}/record.json?as_of={yesterday}").json["record"]
+    now_measures = client.get(f"/clients/{setup['a']}/record.json").json["record"]
+    assert [m["title"] for m in then_measures["security_measures"]] == ["Chiffrement AES-256"]
+    assert [m["title"] for m in now_measures["security_measures"]] == ["Tests d'intrusion annuels"]

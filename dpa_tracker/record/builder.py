@@ -13,7 +13,16 @@ from sqlalchemy.orm import selectinload
 
 from dpa_tracker.client.services import get_processor
 from dpa_tracker.extensions import db
-from dpa_tracker.models import Client, ProcessingActivity, SecurityMeasure, SupportingDocument, Transfer
+from dpa_tracker.models import (
+    AuditEvent,
+    Client,
+    ProcessingActivity,
+    SecurityMeasure,
+    SubProcessor,
+    SupportingDocument,
+    Transfer,
+)
+from dpa_tracker.models.base import utcnow
 from dpa_tracker.models.record import MeasureHeading, TransferMechanism
 from dpa_tracker.subprocessor.authorised import authorised_for_client
 
@@ -68,28 +77,61 @@ def _activities(client_ids: list[int], as_of: date) -> list[ProcessingActivity]:
     ))
 
 
+FIELDS = ("name", "processing_categories", "data_subject_categories", "personal_data_categories",
+          "special_categories", "purposes", "retention", "locations")
+
+
+def _as_it_was(activities: list[ProcessingActivity], as_of: date) -> dict[int, dict[str, Any]]:
+    """Each activity's fields and links as they stood at the end of ``as_of``.
+
+    ``update_activity`` writes every change as ``[before, after]`` into the append-only, hash-chained
+    audit log; undoing the changes made after that day, newest first, gives the values of that day.
+    """
+    state: dict[int, dict[str, Any]] = {a.id: {
+        **{name: getattr(a, name) for name in FIELDS},
+        "measure_ids": [m.id for m in a.measures], "subprocessor_ids": [s.id for s in a.subprocessors],
+    } for a in activities}
+    if not activities or as_of >= utcnow().date():  # nothing can have happened after today
+        return state
+    later = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.client_id.in_({a.client_id for a in activities}),
+                                 AuditEvent.action == "activity.update",
+                                 AuditEvent.object_id.in_(list(state)),
+                                 AuditEvent.occurred_at >= _end_of(as_of))
+        .order_by(AuditEvent.id.desc()))
+    for event in later:
+        for name, (before, _after) in event.changes.items():
+            if name in state[event.object_id]:
+                state[event.object_id][name] = before
+    return state
+
+
 def _activity_rows(activities: list[ProcessingActivity], as_of: date) -> tuple[list[dict[str, Any]],
                                                                               dict[int, SecurityMeasure]]:
+    past = _as_it_was(activities, as_of)
     measures: dict[int, SecurityMeasure] = {}
     activity_rows = []
     for activity in activities:
-        for measure in activity.measures:
+        values = past[activity.id]
+        linked = _linked(SecurityMeasure, activity.measures, values["measure_ids"])
+        subprocessors = _linked(SubProcessor, activity.subprocessors, values["subprocessor_ids"])
+        for measure in linked:
             if measure.archived_at is None or measure.archived_at >= _end_of(as_of):
                 measures[measure.id] = measure
         transfers = [t for t in activity.transfers if t.archived_at is None or t.archived_at >= _end_of(as_of)]
         activity_rows.append({
             "id": activity.id,
-            "name": activity.name,
-            "processing_categories": list(activity.processing_categories),
-            "data_subject_categories": list(activity.data_subject_categories),
-            "personal_data_categories": list(activity.personal_data_categories),
-            "special_categories": list(activity.special_categories),
-            "purposes": activity.purposes,
-            "retention": activity.retention,
-            "locations": [dict(loc) for loc in activity.locations],
+            "name": values["name"],
+            "processing_categories": list(values["processing_categories"]),
+            "data_subject_categories": list(values["data_subject_categories"]),
+            "personal_data_categories": list(values["personal_data_categories"]),
+            "special_categories": list(values["special_categories"]),
+            "purposes": values["purposes"],
+            "retention": values["retention"],
+            "locations": [dict(loc) for loc in values["locations"]],
             "subprocessors": [{"id": s.id, "legal_name": s.legal_name, "country": s.country, "service": s.service,
                                "contact_email": s.contact_email, "dpo_name": s.dpo_name, "dpo_email": s.dpo_email}
-                              for s in activity.subprocessors],
+                              for s in subprocessors],
             "transfers": [{
                 "id": t.id,
                 "destination": t.destination,
@@ -100,9 +142,18 @@ def _activity_rows(activities: list[ProcessingActivity], as_of: date) -> tuple[l
                 "mechanism_detail": t.mechanism_detail,
                 "safeguards_documents": [_document(d) for d in _live_documents(t.documents, as_of)],
             } for t in transfers],
-            "security_measure_ids": sorted(m.id for m in activity.measures if m.id in measures),
+            "security_measure_ids": sorted(m.id for m in linked if m.id in measures),
         })
     return activity_rows, measures
+
+
+def _linked(model: Any, current: list[Any], ids: list[int]) -> list[Any]:
+    """The linked measures or sub-processors with these ids: the current ones, plus any unlinked since."""
+    by_id = {obj.id: obj for obj in current}
+    missing = [i for i in ids if i not in by_id]
+    if missing:
+        by_id.update({obj.id: obj for obj in db.session.scalars(select(model).where(model.id.in_(missing)))})
+    return sorted((by_id[i] for i in ids if i in by_id), key=lambda o: (getattr(o, "legal_name", ""), o.id))
 
 
 def _processor_part() -> dict[str, Any] | None:
