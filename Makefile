@@ -52,9 +52,12 @@ test-postgres: dev-deps
 lint: dev-deps
 	$(BIN)/ruff check .
 
-## bench: the performance benchmark (see docs/performance.md).
+## bench: the performance benchmarks (see docs/performance.md): pages and API at full and tenth
+## scale, then the Art. 30(2) record PDF of a 200-activity client. BENCH_DB=postgresql+psycopg://...
+BENCH_DB ?= sqlite:///bench/out/bench.sqlite3
 bench: dev-deps
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py --database-url $(BENCH_DB)
+	$(BIN)/python bench/record_pdf.py $(if $(findstring postgresql,$(BENCH_DB)),--database-url $(BENCH_DB))
 
 clean-demo:
 	rm -rf instance/dpa_tracker.sqlite3* instance/evidence instance/demo-sign-ins.txt
