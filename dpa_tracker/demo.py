@@ -18,7 +18,6 @@ from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.models import ChangeKind, Client, MeasureHeading, Obligation, Role, TransferMechanism, User
 from dpa_tracker.models.base import utcnow
 from dpa_tracker.obligation.events import record_event
-from dpa_tracker.obligation.services import refresh_cache
 from dpa_tracker.record.services import (
     ActivityInput,
     MeasureInput,
@@ -78,14 +77,12 @@ def _evidence(actor: User, obligation: Obligation, note: str, *, days_ago: int, 
               file: tuple[str, bytes] | None = None, event_id: int | None = None) -> None:
     added = utcnow() - timedelta(days=days_ago)
     upload = Upload(io.BytesIO(file[1]), file[0]) if file else None
-    evidence = add_evidence(actor, obligation, EvidenceInput(
+    add_evidence(actor, obligation, EvidenceInput(
         note=note,
         period_end=added.date(),
         valid_until=added.date() + timedelta(days=valid_days) if valid_days else None,
         trigger_event_id=event_id,
-    ), upload)
-    evidence.added_at = added  # demo history: back-date creation (seeding only)
-    refresh_cache([obligation])
+    ), upload, seeded_at=added)  # demo history
 
 
 def _seed_record(admin: User, compliance: User, clients: list[Client]) -> None:

@@ -17,7 +17,7 @@ from dpa_tracker import create_app
 from dpa_tracker.config import normalise_database_url
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Base
-from dpa_tracker.models.record import IMMUTABLE_TABLES, drop_immutability_ddl, immutability_ddl
+from dpa_tracker.models.protection import PROTECTED_TABLES, drop_protection_ddl, protection_ddl
 
 PASSWORD = "correct horse battery staple"
 _CSRF = re.compile(r'name="(?:[\w-]+-)?csrf_token"[^>]*value="([^"]+)"')
@@ -63,13 +63,13 @@ def empty_tables() -> None:
         if db.engine.dialect.name == "postgresql":
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
         else:
-            for table in IMMUTABLE_TABLES:
-                for statement in drop_immutability_ddl("sqlite", table):
+            for table in PROTECTED_TABLES:
+                for statement in drop_protection_ddl("sqlite", table):
                     conn.execute(text(statement))
             for table in tables:
                 conn.execute(text(f'DELETE FROM "{table}"'))  # noqa: S608 - table names come from metadata
-            for table in IMMUTABLE_TABLES:
-                for statement in immutability_ddl("sqlite", table):
+            for table in PROTECTED_TABLES:
+                for statement in protection_ddl("sqlite", table):
                     conn.execute(text(statement))
             if conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first():
                 conn.execute(text("DELETE FROM sqlite_sequence"))

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import Connection, func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, AuditEvent, Client, Evidence, Role
+from dpa_tracker.models.protection import drop_protection_ddl, protection_ddl
 from tests.factories import make_user
 
 AGREEMENT_FORM = {
@@ -25,6 +29,19 @@ def _close_connections(app):
     yield
     with app.app_context():
         db.engine.dispose()
+
+
+@contextmanager
+def tamperer() -> Iterator[Connection]:
+    """Someone with the database owner's rights: drops the protecting triggers first (and we put them back)."""
+    dialect = db.engine.dialect.name
+    db.session.remove()  # end our own read transaction: PostgreSQL's DROP TRIGGER waits for every reader
+    with db.engine.begin() as conn:
+        for statement in drop_protection_ddl(dialect, "audit_event"):
+            conn.execute(text(statement))
+        yield conn
+        for statement in protection_ddl(dialect, "audit_event"):
+            conn.execute(text(statement))
 
 
 def actions(app) -> list[str]:
@@ -83,7 +100,7 @@ def test_audit_verify_detects_an_edited_row(app, runner, history):
     assert "intact" in result.output
     with app.app_context():
         target = db.session.scalar(select(AuditEvent.id).where(AuditEvent.action == "evidence.withdraw"))
-        with db.engine.begin() as conn:
+        with tamperer() as conn:
             conn.execute(text("UPDATE audit_event SET changes = :c WHERE id = :id"),
                          {"c": json.dumps({"reason": "Never happened"}), "id": target})
     result = verify(app, runner)
@@ -95,8 +112,33 @@ def test_audit_verify_detects_a_deleted_row(app, runner, history):
     with app.app_context():
         ids = list(db.session.scalars(select(AuditEvent.id).order_by(AuditEvent.id)))
         middle, after = ids[len(ids) // 2], ids[len(ids) // 2 + 1]
-        with db.engine.begin() as conn:
+        with tamperer() as conn:
             conn.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": middle})
     result = verify(app, runner)
     assert result.exit_code != 0
     assert f"event {after}: link broken" in result.output
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE audit_event SET changes = '{}' WHERE id = (SELECT min(id) FROM audit_event)",
+    "DELETE FROM audit_event WHERE id = (SELECT max(id) FROM audit_event)",
+    "UPDATE evidence SET note = 'Rewritten' WHERE id = :evidence",
+    "UPDATE evidence SET sha256 = NULL WHERE id = :evidence",
+    "DELETE FROM evidence WHERE id = :evidence",
+])
+def test_the_database_refuses_to_rewrite_legal_records(app, history, statement):
+    with app.app_context():
+        before = (db.session.scalar(select(func.count()).select_from(AuditEvent)),
+                  db.session.get(Evidence, history["evidence_id"]).note)
+        db.session.remove()
+        with pytest.raises(DBAPIError, match="immutable"), db.engine.begin() as conn:
+            conn.execute(text(statement), {"evidence": history["evidence_id"]} if ":evidence" in statement else {})
+        assert (db.session.scalar(select(func.count()).select_from(AuditEvent)),
+                db.session.get(Evidence, history["evidence_id"]).note) == before
+
+
+def test_closing_evidence_is_still_allowed(app, history):
+    """Withdrawal sets the closing columns only; the history test above withdrew one through the page."""
+    with app.app_context():
+        evidence = db.session.get(Evidence, history["evidence_id"])
+        assert evidence.state.value == "withdrawn" and evidence.end_reason == "Outdated"

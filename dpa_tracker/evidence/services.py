@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlparse
@@ -75,9 +75,13 @@ def _validate(
 
 
 def add_evidence(
-    actor: User | None, obligation: Obligation, data: EvidenceInput, upload: Upload | None = None
+    actor: User | None, obligation: Obligation, data: EvidenceInput, upload: Upload | None = None,
+    *, seeded_at: datetime | None = None,
 ) -> Evidence:
-    """Validate, store the file (atomically, by hash), then record the evidence row."""
+    """Validate, store the file (atomically, by hash), then record the evidence row.
+
+    ``seeded_at`` back-dates the row for the demo seeder only: pages and the API always record now,
+    and the row can never be changed afterwards (a database trigger)."""
     event, superseded = _validate(obligation, data, upload is not None)
     evidence = Evidence(
         obligation=obligation,
@@ -88,7 +92,7 @@ def add_evidence(
         period_end=data.period_end,
         valid_until=data.valid_until,
         added_by=actor,
-        added_at=utcnow(),
+        added_at=seeded_at or utcnow(),
         state=EvidenceState.ACTIVE,
     )
     if upload is not None:
@@ -112,6 +116,7 @@ def add_evidence(
         "link": evidence.link,
         "valid_until": evidence.valid_until,
         "supersedes": superseded.id if superseded else None,
+        **({"seeded_at": seeded_at} if seeded_at else {}),
     }, client_id=obligation.agreement.client_id)
     return evidence
 

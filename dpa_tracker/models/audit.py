@@ -11,6 +11,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dpa_tracker.models.base import Base, utcnow
+from dpa_tracker.models.protection import install_on_create
 
 GENESIS_HASH = "0" * 64
 
@@ -48,3 +49,6 @@ class AuditEvent(Base):
         }
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+install_on_create(AuditEvent.__table__)  # append-only in the database too

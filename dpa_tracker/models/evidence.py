@@ -10,6 +10,7 @@ from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dpa_tracker.models.base import Base, utcnow
+from dpa_tracker.models.protection import install_on_create
 
 if TYPE_CHECKING:
     from dpa_tracker.models.agreement import Obligation, TriggerEvent
@@ -68,3 +69,6 @@ class Evidence(Base):
         if self.added_at.date() > day:
             return False
         return self.ended_at is None or self.ended_at.date() > day
+
+
+install_on_create(Evidence.__table__)  # never deleted; what was recorded never changes

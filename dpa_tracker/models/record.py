@@ -11,6 +11,7 @@ from sqlalchemy import JSON, CheckConstraint, Column, Enum, ForeignKey, String, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dpa_tracker.models.base import Base, utcnow
+from dpa_tracker.models.protection import drop_immutability_ddl, immutability_ddl, install_on_create  # noqa: F401
 
 if TYPE_CHECKING:
     from dpa_tracker.models.client import Client
@@ -198,38 +199,4 @@ class RecordVersion(Base):
 
 
 # Record versions prove what a client received: the database itself refuses to change them.
-IMMUTABLE_TABLES = ("record_version",)
-
-
-def immutability_ddl(dialect: str, table: str) -> list[str]:
-    if dialect == "postgresql":
-        return [
-            "CREATE OR REPLACE FUNCTION dpa_refuse_change() RETURNS trigger AS $$ BEGIN "
-            "RAISE EXCEPTION '% rows are immutable', TG_TABLE_NAME; END; $$ LANGUAGE plpgsql",
-            f"CREATE TRIGGER {table}_immutable BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION dpa_refuse_change()",
-        ]
-    return [
-        f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
-        f"BEGIN SELECT RAISE(ABORT, '{table} rows are immutable'); END",
-        f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
-        f"BEGIN SELECT RAISE(ABORT, '{table} rows are immutable'); END",
-    ]
-
-
-def drop_immutability_ddl(dialect: str, table: str) -> list[str]:
-    if dialect == "postgresql":
-        return [f"DROP TRIGGER IF EXISTS {table}_immutable ON {table}"]
-    return [f"DROP TRIGGER IF EXISTS {table}_no_update", f"DROP TRIGGER IF EXISTS {table}_no_delete"]
-
-
-def _install_triggers(table: Table, connection: Any, **_: Any) -> None:
-    from sqlalchemy import text
-
-    for statement in immutability_ddl(connection.dialect.name, table.name):
-        connection.execute(text(statement))
-
-
-from sqlalchemy import event  # noqa: E402
-
-event.listen(RecordVersion.__table__, "after_create", _install_triggers)
+install_on_create(RecordVersion.__table__)

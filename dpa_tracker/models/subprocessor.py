@@ -10,6 +10,7 @@ from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, String, Text, Un
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dpa_tracker.models.base import Base, utcnow
+from dpa_tracker.models.protection import install_on_create
 from dpa_tracker.models.record import TransferMechanism
 
 if TYPE_CHECKING:
@@ -146,3 +147,6 @@ class NoticeDelivery(Base):
     message_sha256: Mapped[str | None] = mapped_column(String(64))
 
     recipient: Mapped[NoticeRecipient] = relationship(back_populates="deliveries")
+
+
+install_on_create(ChangeNotice.__table__)  # a correction is a new notice

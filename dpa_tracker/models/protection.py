@@ -1,0 +1,71 @@
+"""Legal records the database itself refuses to change (triggers), whatever client writes to it.
+
+* *Immutable* tables refuse every UPDATE and DELETE: the audit log, record versions handed out,
+  change notices once created.
+* *Write-once* tables refuse DELETE and any change to the columns that state what was recorded;
+  only the columns that close the row (withdrawn, superseded) may be set later: evidence.
+
+The application never needs more; a tamperer with DDL rights can drop the triggers, which is
+what ``flask audit verify`` (the hash chain) and ``flask evidence verify`` (file hashes) are for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Table, event, text
+
+IMMUTABLE_TABLES = ("record_version", "audit_event", "change_notice")
+WRITE_ONCE_COLUMNS = {
+    "evidence": ("obligation_id", "trigger_event_id", "note", "link", "sha256", "filename", "content_type", "size",
+                 "period_start", "period_end", "valid_until", "added_by_id", "added_at"),
+}
+PROTECTED_TABLES = IMMUTABLE_TABLES + tuple(WRITE_ONCE_COLUMNS)
+
+_PG_FUNCTION = ("CREATE OR REPLACE FUNCTION dpa_refuse_change() RETURNS trigger AS $$ BEGIN "
+                "RAISE EXCEPTION '% rows are immutable', TG_TABLE_NAME; END; $$ LANGUAGE plpgsql")
+
+
+def protection_ddl(dialect: str, table: str) -> list[str]:
+    """The statements that protect ``table`` (one of PROTECTED_TABLES)."""
+    columns = WRITE_ONCE_COLUMNS.get(table)
+    if dialect == "postgresql":
+        if columns is None:
+            return [_PG_FUNCTION, f"CREATE TRIGGER {table}_immutable BEFORE UPDATE OR DELETE ON {table} "
+                                  "FOR EACH ROW EXECUTE FUNCTION dpa_refuse_change()"]
+        fixed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in columns)
+        return [_PG_FUNCTION,
+                f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION dpa_refuse_change()",
+                f"CREATE TRIGGER {table}_content_fixed BEFORE UPDATE ON {table} FOR EACH ROW WHEN ({fixed}) "
+                "EXECUTE FUNCTION dpa_refuse_change()"]
+    refuse = f"BEGIN SELECT RAISE(ABORT, '{table} rows are immutable'); END"
+    if columns is None:
+        return [f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} {refuse}",
+                f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} {refuse}"]
+    fixed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in columns)
+    return [f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} {refuse}",
+            f"CREATE TRIGGER {table}_content_fixed BEFORE UPDATE ON {table} FOR EACH ROW WHEN {fixed} {refuse}"]
+
+
+def drop_protection_ddl(dialect: str, table: str) -> list[str]:
+    names = ["immutable", "no_delete", "content_fixed"] if dialect == "postgresql" else \
+        ["no_update", "no_delete", "content_fixed"]
+    if dialect == "postgresql":
+        return [f"DROP TRIGGER IF EXISTS {table}_{name} ON {table}" for name in names]
+    return [f"DROP TRIGGER IF EXISTS {table}_{name}" for name in names]
+
+
+# The names migration 0002 imported.
+immutability_ddl = protection_ddl
+drop_immutability_ddl = drop_protection_ddl
+
+
+def _install(table: Table, connection: Any, **_: Any) -> None:
+    for statement in protection_ddl(connection.dialect.name, table.name):
+        connection.execute(text(statement))
+
+
+def install_on_create(table: Table) -> None:
+    """Protect ``table`` whenever ``metadata.create_all`` creates it (tests, benchmarks)."""
+    event.listen(table, "after_create", _install)
