@@ -9,11 +9,12 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+import arabic_reshaper
 import pytest
 from pypdf import PdfReader
 
 from dpa_tracker.reports.record_pdf import render_record_pdf, render_subprocessor_list_pdf
-from dpa_tracker.reports.text import is_rtl, para_text, visual
+from dpa_tracker.reports.text import is_rtl, para_text, reads_rtl, visual
 
 SHA = "3f1c0e9d2b7a4c5e8f6a1b2c3d4e5f60718293a4b5c6d7e8f9012345678abcde"
 # A copy of ../shared/reference/voip-privacy-policy-mittalcloud.txt, kept in the repository so the
@@ -190,6 +191,10 @@ def test_rtl_helpers() -> None:
     assert shaped != "ميتال"
     assert PRESENTATION_FORMS.search(shaped)
     assert not is_rtl("Délégué")
+    # the first strong letter decides the direction, as in the pages (CSS unicode-bidi: plaintext)
+    assert not reads_rtl("Mittal Cloud — ميتال كلاود") and is_rtl("Mittal Cloud — ميتال كلاود")
+    assert reads_rtl("ميتال كلاود (Mittal Cloud)") and reads_rtl("2024 — ميتال")
+    assert not reads_rtl("2024") and not reads_rtl(None)
 
 
 def test_many_activities_span_many_pages() -> None:
@@ -242,3 +247,28 @@ def test_large_record_renders_quickly() -> None:
     elapsed = time.perf_counter() - start
     assert len(PdfReader(io.BytesIO(data)).pages) > 100
     assert elapsed < 5, f"{elapsed:.2f}s"
+
+
+def _x_of(data: bytes, page: int, needle: str | re.Pattern[str]) -> float:
+    """Where the first text chunk holding ``needle`` starts on the page (x, in points)."""
+    found: list[float] = []
+
+    def visit(text: str, cm: Any, tm: Any, *_: Any) -> None:
+        hit = needle.search(text) if isinstance(needle, re.Pattern) else needle in text
+        if hit and not found:
+            found.append(tm[4] * cm[0] + cm[4])
+
+    PdfReader(io.BytesIO(data)).pages[page].extract_text(visitor_text=visit)
+    assert found, needle
+    return found[0]
+
+
+def test_a_latin_name_with_arabic_inside_stays_left_aligned_and_arabic_first_goes_right() -> None:
+    record = make_record(1, 0)
+    record["client"]["legal_name"] = "Mittal Cloud — ميتال كلاود"
+    record["client"]["address"] = "الجزائر العاصمة"
+    data = render_record_pdf(record, 1, SHA)
+    country = _x_of(data, 1, "FR")  # a plain value: where the value column starts
+    assert abs(_x_of(data, 1, "Mittal Cloud — ") - country) < 1
+    # the address is the first value that starts with Arabic: right-aligned in the same column
+    assert _x_of(data, 1, arabic_reshaper.reshape("العاصمة")) > country + 100

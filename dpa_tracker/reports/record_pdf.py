@@ -33,7 +33,16 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from dpa_tracker.reports.text import FONT, FONT_BOLD, RtlParagraph, is_rtl, para_text, register_fonts, visual
+from dpa_tracker.reports.text import (
+    FONT,
+    FONT_BOLD,
+    RtlParagraph,
+    is_rtl,
+    para_text,
+    reads_rtl,
+    register_fonts,
+    visual,
+)
 
 RECORD_TITLE = "Record of processing activities — Art. 30(2) GDPR"
 LIST_TITLE = "Authorised sub-processors"
@@ -84,9 +93,9 @@ def _para(value: Any, style: str = "cell") -> Flowable:
     text = "" if value is None else str(value)
     if not text.strip():
         return Paragraph(EMPTY, st)
-    if is_rtl(text):
+    if is_rtl(text) and reads_rtl(text):
         return RtlParagraph(text, _rtl_style(st))
-    return Paragraph(para_text(text), st)
+    return Paragraph(para_text(text), st)  # Latin, or Latin first with right-to-left words inside
 
 
 @lru_cache(maxsize=16384)

@@ -9,6 +9,7 @@ only paid where right-to-left letters are present.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,18 @@ def register_fonts() -> None:
 def is_rtl(text: str | None) -> bool:
     """True when the text contains Arabic or Hebrew letters (and so should be shaped and right-aligned)."""
     return bool(text) and _RTL.search(text) is not None
+
+
+def reads_rtl(text: str | None) -> bool:
+    """True when the text's first strong letter is right-to-left (the Unicode rule, like CSS ``dir=auto``):
+    such a value is right-aligned and wrapped right to left. ``Mittal Cloud — ميتال`` reads left to right."""
+    for char in text or "":
+        direction = unicodedata.bidirectional(char)
+        if direction in ("R", "AL"):
+            return True
+        if direction == "L":
+            return False
+    return False
 
 
 @lru_cache(maxsize=4096)
