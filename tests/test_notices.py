@@ -8,7 +8,8 @@ from datetime import timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from dpa_tracker.extensions import db
 from dpa_tracker.models import AuditEvent, Evidence, NoticeDelivery, NoticeRecipient, Role
@@ -130,6 +131,14 @@ def test_objection_needs_a_reason_and_an_answer_cannot_change(app, client, auth,
                          {f"{prefix}-decision": "object", f"{prefix}-reason": "changed my mind"}, prefix=prefix)
     assert "already been answered" in client.get(response.headers["Location"]).get_data(as_text=True)
     with app.app_context():
+        assert db.session.get(NoticeRecipient, recipient_id).state.value == "approved"
+        db.session.remove()
+        # not even a direct SQL session can rewrite the answer or a sent e-mail
+        for statement in ("UPDATE notice_recipient SET state = 'objected', answer_reason = 'x' WHERE id = :id",
+                          "DELETE FROM notice_recipient WHERE id = :id",
+                          "UPDATE notice_delivery SET email = 'other@example.com' WHERE recipient_id = :id"):
+            with pytest.raises(DBAPIError, match="immutable"), db.engine.begin() as conn:
+                conn.execute(text(statement), {"id": recipient_id})
         assert db.session.get(NoticeRecipient, recipient_id).state.value == "approved"
 
 

@@ -4,6 +4,8 @@
   change notices once created.
 * *Write-once* tables refuse DELETE and any change to the columns that state what was recorded;
   only the columns that close the row (withdrawn, superseded) may be set later: evidence.
+* *Settled* rows refuse DELETE, and any UPDATE once they are settled: a client's answer to a
+  change notice once given, an e-mail of a notice once sent.
 
 The application never needs more; a tamperer with DDL rights can drop the triggers, which is
 what ``flask audit verify`` (the hash chain) and ``flask evidence verify`` (file hashes) are for.
@@ -20,32 +22,43 @@ WRITE_ONCE_COLUMNS = {
     "evidence": ("obligation_id", "trigger_event_id", "note", "link", "sha256", "filename", "content_type", "size",
                  "period_start", "period_end", "valid_until", "added_by_id", "added_at"),
 }
-PROTECTED_TABLES = IMMUTABLE_TABLES + tuple(WRITE_ONCE_COLUMNS)
+SETTLED_WHEN = {
+    "notice_recipient": "OLD.state <> 'pending'",
+    "notice_delivery": "OLD.state = 'sent'",
+}
+PROTECTED_TABLES = IMMUTABLE_TABLES + tuple(WRITE_ONCE_COLUMNS) + tuple(SETTLED_WHEN)
 
 _PG_FUNCTION = ("CREATE OR REPLACE FUNCTION dpa_refuse_change() RETURNS trigger AS $$ BEGIN "
                 "RAISE EXCEPTION '% rows are immutable', TG_TABLE_NAME; END; $$ LANGUAGE plpgsql")
 
 
+def _refused_update(dialect: str, table: str) -> str | None:
+    """The condition under which an UPDATE is refused; None means every UPDATE is."""
+    if table in SETTLED_WHEN:
+        return SETTLED_WHEN[table]
+    if table in WRITE_ONCE_COLUMNS:
+        differs = "IS DISTINCT FROM" if dialect == "postgresql" else "IS NOT"
+        return " OR ".join(f"OLD.{c} {differs} NEW.{c}" for c in WRITE_ONCE_COLUMNS[table])
+    return None
+
+
 def protection_ddl(dialect: str, table: str) -> list[str]:
     """The statements that protect ``table`` (one of PROTECTED_TABLES)."""
-    columns = WRITE_ONCE_COLUMNS.get(table)
+    when = _refused_update(dialect, table)
     if dialect == "postgresql":
-        if columns is None:
-            return [_PG_FUNCTION, f"CREATE TRIGGER {table}_immutable BEFORE UPDATE OR DELETE ON {table} "
-                                  "FOR EACH ROW EXECUTE FUNCTION dpa_refuse_change()"]
-        fixed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in columns)
+        refuse = "FOR EACH ROW EXECUTE FUNCTION dpa_refuse_change()"
+        if when is None:
+            return [_PG_FUNCTION, f"CREATE TRIGGER {table}_immutable BEFORE UPDATE OR DELETE ON {table} {refuse}"]
         return [_PG_FUNCTION,
-                f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
-                "FOR EACH ROW EXECUTE FUNCTION dpa_refuse_change()",
-                f"CREATE TRIGGER {table}_content_fixed BEFORE UPDATE ON {table} FOR EACH ROW WHEN ({fixed}) "
+                f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} {refuse}",
+                f"CREATE TRIGGER {table}_content_fixed BEFORE UPDATE ON {table} FOR EACH ROW WHEN ({when}) "
                 "EXECUTE FUNCTION dpa_refuse_change()"]
     refuse = f"BEGIN SELECT RAISE(ABORT, '{table} rows are immutable'); END"
-    if columns is None:
+    if when is None:
         return [f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} {refuse}",
                 f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} {refuse}"]
-    fixed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in columns)
     return [f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} {refuse}",
-            f"CREATE TRIGGER {table}_content_fixed BEFORE UPDATE ON {table} FOR EACH ROW WHEN {fixed} {refuse}"]
+            f"CREATE TRIGGER {table}_content_fixed BEFORE UPDATE ON {table} FOR EACH ROW WHEN {when} {refuse}"]
 
 
 def drop_protection_ddl(dialect: str, table: str) -> list[str]:

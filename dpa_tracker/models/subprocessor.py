@@ -150,3 +150,5 @@ class NoticeDelivery(Base):
 
 
 install_on_create(ChangeNotice.__table__)  # a correction is a new notice
+install_on_create(NoticeRecipient.__table__)  # the client's answer, once given
+install_on_create(NoticeDelivery.__table__)  # an e-mail, once sent

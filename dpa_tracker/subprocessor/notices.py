@@ -210,19 +210,22 @@ def _move_deadline(recipient: NoticeRecipient, deadline: date) -> None:
 
 
 def _mark_sent(delivery: NoticeDelivery, message: EmailMessage) -> None:
+    """Keep the sent message as clause 6.1 evidence, then settle the delivery in one UPDATE: once its
+    state is 'sent' the database refuses any further change to the row."""
     raw = message.as_bytes()
-    delivery.state = DeliveryState.SENT
-    delivery.sent_at = utcnow()
-    delivery.last_error = ""
     recipient = delivery.recipient
     obligation = db.session.scalar(select(Obligation).where(
         Obligation.agreement_id == recipient.agreement_id, Obligation.clause_number == "6.1"))
+    sha256 = None
     if obligation is not None:
-        evidence = add_evidence(recipient.notice.created_by, obligation, EvidenceInput(
+        sha256 = add_evidence(recipient.notice.created_by, obligation, EvidenceInput(
             note=f"Change notice #{recipient.notice_id} e-mailed to {delivery.email}; "
                  f"objection deadline {recipient.objection_deadline:%Y-%m-%d}."),
-            Upload(io.BytesIO(raw), f"notice-{recipient.notice_id}-{delivery.email}.eml"))
-        delivery.message_sha256 = evidence.sha256
+            Upload(io.BytesIO(raw), f"notice-{recipient.notice_id}-{delivery.email}.eml")).sha256
+    delivery.message_sha256 = sha256
+    delivery.sent_at = utcnow()
+    delivery.last_error = ""
+    delivery.state = DeliveryState.SENT
     record(None, "notice.delivered", delivery, {"email": delivery.email, "message_id": delivery.message_id,
                                                 "sha256": delivery.message_sha256},
            client_id=recipient.agreement.client_id)
