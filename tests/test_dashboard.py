@@ -86,6 +86,29 @@ def test_kept_counts_match_a_fresh_count_after_every_kind_of_change(app):
         check()  # an event without a client: everything is counted again
         make_agreement(make_client("Gamma"), staff)
         assert len(check()) == 3
+        make_user(Role.AUDITOR, "auditor@example.com")  # an account event: nothing to count again
+        add_evidence(staff, next(o for o in alpha.obligations if o.clause_number == "5.2"),
+                     EvidenceInput(note="Training attendance sheet"))
+        check()
+
+
+def test_a_sign_in_does_not_make_the_dashboard_count_everything_again(app, client, auth, monkeypatch):
+    import dpa_tracker.dashboard.views as dashboard
+
+    with app.app_context():
+        staff = make_user(Role.COMPLIANCE, "staff@example.com")
+        make_user(Role.ADMIN, "admin@example.com")
+        make_agreement(make_client("Alpha"), staff)
+    auth.login("staff@example.com")
+    before = client.get("/").get_data(as_text=True)
+    counted: list[object] = []
+    real_count = dashboard._count
+    monkeypatch.setattr(dashboard, "_count", lambda *args: counted.append(args) or real_count(*args))
+    auth.logout()
+    auth.login("admin@example.com")  # writes a user.login audit event without a client
+    after = client.get("/").get_data(as_text=True)
+    assert counted == []
+    assert [tile(after, s) for s in ("met", "overdue", "open")] == [tile(before, s) for s in ("met", "overdue", "open")]
 
 
 def test_dashboard_queries_do_not_grow_with_the_clients_it_lists(app, client, auth):

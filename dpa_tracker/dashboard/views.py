@@ -43,6 +43,8 @@ class _Counts:
 
 _counts: _Counts | None = None  # per process; replaced whole, never mutated
 RECENT_EVENTS = 500  # more changes than this since the last count: count everything again
+# Events about accounts and tokens (a sign-in, a new user) never change an obligation's status.
+NO_STATUS_EFFECT = ("user.", "token.")
 
 
 def clear_counts_cache() -> None:
@@ -78,8 +80,8 @@ def status_counts(day: date, window: int) -> dict[int, dict[str, int]]:
     event they are valid up to. Every change writes an audit event in its own transaction, and the
     audit chain serialises those transactions (each event carries the hash of the one before), so the
     events after that one name exactly the clients whose counts may have changed: only those are
-    counted again. An event without a client (a change to the shared measure or sub-processor
-    libraries, a catalogue update), a new day, or a different database means counting everything again.
+    counted again. An event without a client (e.g. a change to the shared measure or sub-processor
+    libraries), a new day, or a different database means counting everything again.
     """
     global _counts
     database = db.engine.url.render_as_string()
@@ -87,16 +89,20 @@ def status_counts(day: date, window: int) -> dict[int, dict[str, int]]:
     if state is None or (state.database, state.day, state.window) != (database, day, window):
         return _count_all(database, day, window)
     events = db.session.execute(
-        select(AuditEvent.id, AuditEvent.hash, AuditEvent.client_id).where(AuditEvent.id >= state.upto_id)
-        .order_by(AuditEvent.id).limit(RECENT_EVENTS + 1)).all()
+        select(AuditEvent.id, AuditEvent.hash, AuditEvent.client_id, AuditEvent.action)
+        .where(AuditEvent.id >= state.upto_id).order_by(AuditEvent.id).limit(RECENT_EVENTS + 1)).all()
     if not events or (events[0].id, events[0].hash) != (state.upto_id, state.upto_hash) \
-            or len(events) > RECENT_EVENTS or any(e.client_id is None for e in events[1:]):
+            or len(events) > RECENT_EVENTS:
         return _count_all(database, day, window)
     if len(events) == 1:
         return state.per_client
-    changed = {e.client_id for e in events[1:]}
+    relevant = [e for e in events[1:] if not e.action.startswith(NO_STATUS_EFFECT)]
+    if any(e.client_id is None for e in relevant):
+        return _count_all(database, day, window)
+    changed = {e.client_id for e in relevant}
     per_client = {cid: counts for cid, counts in state.per_client.items() if cid not in changed}
-    per_client.update(_count(day, window, changed))
+    if changed:
+        per_client.update(_count(day, window, changed))
     _counts = _Counts(database, day, window, events[-1].id, events[-1].hash, per_client)
     return per_client
 
