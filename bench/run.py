@@ -47,7 +47,8 @@ def prepare_database(url: str, scale: float) -> tuple[str, Any]:
     """Return (url of an empty scratch database, cleanup callable)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        path = Path(parsed.database) if parsed.database else OUT / f"bench-{scale:g}.sqlite3"
+        # absolute: Flask-SQLAlchemy would read a relative SQLite path as relative to instance/
+        path = Path(parsed.database).resolve() if parsed.database else OUT / f"bench-{scale:g}.sqlite3"
         path.parent.mkdir(parents=True, exist_ok=True)
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
