@@ -23,14 +23,6 @@ AGREEMENT_FORM = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _close_connections(app):
-    """Each test builds its own app and engine: close its pooled connections (PostgreSQL warns otherwise)."""
-    yield
-    with app.app_context():
-        db.engine.dispose()
-
-
 @contextmanager
 def tamperer() -> Iterator[Connection]:
     """Someone with the database owner's rights: drops the protecting triggers first (and we put them back)."""

@@ -13,14 +13,6 @@ from tests.conftest import PASSWORD, make_app
 from tests.factories import make_client, make_user
 
 
-@pytest.fixture(autouse=True)
-def _close_connections(app):
-    """Each test builds its own app and engine: close its pooled connections (PostgreSQL warns otherwise)."""
-    yield
-    with app.app_context():
-        db.engine.dispose()
-
-
 def invoke(app, runner, *args, input=None):
     with app.app_context():  # the test runner pushes none for commands added with add_command
         return runner.invoke(args=list(args), input=input)

@@ -21,14 +21,6 @@ from tests.factories import make_agreement, make_client, make_user
 PDF = b"%PDF-1.4\n" + b"policy text " * 200 + b"\n%%EOF\n"
 
 
-@pytest.fixture(autouse=True)
-def _close_connections(app):
-    """Each test builds its own app and engine: close its pooled connections (PostgreSQL warns otherwise)."""
-    yield
-    with app.app_context():
-        db.engine.dispose()
-
-
 @pytest.fixture
 def setup(app, auth):
     """A signed-in compliance user and an old agreement whose clause 3.1(1) is overdue without evidence."""

@@ -19,14 +19,6 @@ GOOD_AGREEMENT = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _close_connections(app):
-    """Each test builds its own app and engine: close its pooled connections (PostgreSQL warns otherwise)."""
-    yield
-    with app.app_context():
-        db.engine.dispose()
-
-
 @pytest.fixture
 def staff(app, auth):
     with app.app_context():

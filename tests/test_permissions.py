@@ -18,16 +18,6 @@ from tests.factories import make_agreement, make_client, make_user
 # --- small tests first: they use the per-test ``app`` fixture, which empties the tables.
 
 
-@pytest.fixture
-def closing(app):
-    """Each test builds its own app and engine: close its pooled connections (PostgreSQL warns otherwise)."""
-    yield
-    with app.app_context():
-        db.engine.dispose()
-
-
-
-@pytest.mark.usefixtures("closing")
 def test_client_user_never_sees_another_clients_name(app):
     with app.app_context():
         acme, globex = make_client("Acme Hosting"), make_client("Globex Secretive Corp")
@@ -48,7 +38,6 @@ def test_client_user_never_sees_another_clients_name(app):
         assert "Acme Hosting" in client.get("/clients/").get_data(as_text=True)
 
 
-@pytest.mark.usefixtures("closing")
 def test_post_without_csrf_token_is_refused_and_changes_nothing(app, client, auth):
     with app.app_context():
         make_user(Role.COMPLIANCE, "karim@example.com")
@@ -60,7 +49,6 @@ def test_post_without_csrf_token_is_refused_and_changes_nothing(app, client, aut
         assert db.session.scalar(select(func.count()).select_from(Client)) == 0
 
 
-@pytest.mark.usefixtures("closing")
 def test_repeated_failed_logins_are_rate_limited(app, client, auth):
     with app.app_context():
         make_user(Role.COMPLIANCE, "karim@example.com")
@@ -69,7 +57,6 @@ def test_repeated_failed_logins_are_rate_limited(app, client, auth):
     assert 429 not in codes[:5]
 
 
-@pytest.mark.usefixtures("closing")
 def test_logout_by_get_is_not_allowed(app, client, auth):
     with app.app_context():
         make_user(Role.COMPLIANCE, "karim@example.com")
