@@ -69,11 +69,6 @@ def drop_protection_ddl(dialect: str, table: str) -> list[str]:
     return [f"DROP TRIGGER IF EXISTS {table}_{name}" for name in names]
 
 
-# The names migration 0002 imported.
-immutability_ddl = protection_ddl
-drop_immutability_ddl = drop_protection_ddl
-
-
 def _install(table: Table, connection: Any, **_: Any) -> None:
     for statement in protection_ddl(connection.dialect.name, table.name):
         connection.execute(text(statement))

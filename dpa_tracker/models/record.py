@@ -11,7 +11,7 @@ from sqlalchemy import JSON, CheckConstraint, Column, Enum, ForeignKey, String, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dpa_tracker.models.base import Base, utcnow
-from dpa_tracker.models.protection import drop_immutability_ddl, immutability_ddl, install_on_create  # noqa: F401
+from dpa_tracker.models.protection import install_on_create
 
 if TYPE_CHECKING:
     from dpa_tracker.models.client import Client
