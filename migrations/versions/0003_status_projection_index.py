@@ -22,5 +22,5 @@ def upgrade():
 
 def downgrade():
     with op.batch_alter_table("obligation", schema=None) as batch_op:
-        batch_op.drop_constraint("ck_obligation_na_reason_with_time", type_="check")
+        batch_op.drop_constraint(batch_op.f("ck_obligation_na_reason_with_time"), type_="check")
         batch_op.drop_index("ix_obligation_status_projection")
