@@ -41,9 +41,10 @@ def terms_of(agreement: Agreement) -> AgreementTerms:
 def blockers_for(obligation: Obligation, as_of: date) -> list[str]:
     """Facts outside the evidence that the rule depends on (``requires`` in the catalogue)."""
     if obligation.rule.get("requires") == "art30_record":
-        from dpa_tracker.record.builder import build_record
+        from dpa_tracker.record.builder import problems_by_client
 
-        return build_record(obligation.agreement.client, as_of)["problems"]
+        client = obligation.agreement.client
+        return problems_by_client([client], as_of)[client.id]
     return []
 
 
