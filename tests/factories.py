@@ -50,3 +50,11 @@ def make_agreement(client: Client, actor: User | None = None, **kwargs: object) 
     agreement = create_agreement(actor, client, data)
     db.session.commit()
     return agreement
+
+
+# A valid "new agreement" form (the page's field names), for tests that go through the pages.
+AGREEMENT_FORM = {
+    "reference": "DPA-2026-01", "title": "Hosting DPA", "template_key": "altinsoft-dpa", "status": "active",
+    "signed_on": "2026-01-01", "effective_on": "2026-01-01", "subprocessor_objection_days": "30",
+    "breach_notice_hours": "24", "deletion_days": "10", "confidentiality_years": "5",
+}

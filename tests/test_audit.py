@@ -14,13 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, AuditEvent, Client, Evidence, Role
 from dpa_tracker.models.protection import drop_protection_ddl, protection_ddl
-from tests.factories import make_user
-
-AGREEMENT_FORM = {
-    "reference": "DPA-AUD-1", "title": "Hosting DPA", "template_key": "altinsoft-dpa", "status": "active",
-    "signed_on": "2026-01-01", "effective_on": "2026-01-01", "subprocessor_objection_days": "30",
-    "breach_notice_hours": "24", "deletion_days": "10", "confidentiality_years": "5",
-}
+from tests.factories import AGREEMENT_FORM, make_user
 
 
 @contextmanager

@@ -9,16 +9,9 @@ from sqlalchemy import func, select
 
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, Client, Obligation, Role
-from tests.factories import make_agreement, make_client, make_user
+from tests.factories import AGREEMENT_FORM, make_agreement, make_client, make_user
 
 GOOD_CLIENT = {"legal_name": "Acme Hosting", "country": "FR", "notice_emails": "dpo@acme.example"}
-GOOD_AGREEMENT = {
-    "reference": "DPA-2026-01", "title": "Hosting DPA", "template_key": "altinsoft-dpa", "status": "active",
-    "signed_on": "2026-01-01", "effective_on": "2026-01-01", "subprocessor_objection_days": "30",
-    "breach_notice_hours": "24", "deletion_days": "10", "confidentiality_years": "5",
-}
-
-
 @pytest.fixture
 def staff(app, auth):
     with app.app_context():
@@ -55,7 +48,7 @@ def acme_id(app, staff):
 
 
 def test_agreement_created_through_the_form_has_30_obligations(app, client, auth, acme_id):
-    response = auth.post(f"/clients/{acme_id}/agreements/new", GOOD_AGREEMENT)
+    response = auth.post(f"/clients/{acme_id}/agreements/new", AGREEMENT_FORM)
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "created with 30 obligations" in page
@@ -65,7 +58,7 @@ def test_agreement_created_through_the_form_has_30_obligations(app, client, auth
 
 
 def test_agreement_taking_effect_before_signature_is_refused(app, auth, acme_id):
-    response = auth.post(f"/clients/{acme_id}/agreements/new", {**GOOD_AGREEMENT, "effective_on": "2025-12-31"})
+    response = auth.post(f"/clients/{acme_id}/agreements/new", {**AGREEMENT_FORM, "effective_on": "2025-12-31"})
     assert response.status_code == 422
     assert "An agreement cannot take effect before it is signed." in response.get_data(as_text=True)
     assert count(app, Agreement) == 0
@@ -73,8 +66,8 @@ def test_agreement_taking_effect_before_signature_is_refused(app, auth, acme_id)
 
 
 def test_duplicate_reference_is_refused(app, auth, acme_id):
-    assert auth.post(f"/clients/{acme_id}/agreements/new", GOOD_AGREEMENT).status_code == 302
-    response = auth.post(f"/clients/{acme_id}/agreements/new", {**GOOD_AGREEMENT, "title": "Another"})
+    assert auth.post(f"/clients/{acme_id}/agreements/new", AGREEMENT_FORM).status_code == 302
+    response = auth.post(f"/clients/{acme_id}/agreements/new", {**AGREEMENT_FORM, "title": "Another"})
     assert response.status_code in (409, 422)
     assert "already exists" in response.get_data(as_text=True)
     assert count(app, Agreement) == 1

@@ -13,7 +13,7 @@ from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Client, Role
 from tests.conftest import AuthActions, empty_tables, make_app
-from tests.factories import make_agreement, make_client, make_user
+from tests.factories import AGREEMENT_FORM, make_agreement, make_client, make_user
 
 # --- small tests first: they use the per-test ``app`` fixture, which empties the tables.
 
@@ -111,9 +111,7 @@ ROUTES = [
                                                  "notice_emails": "dpo@acme.example"}),
     ("GET", "/clients/{client}/agreements/new", "staff", None),
     ("POST", "/clients/{client}/agreements/new", "staff",
-     {"reference": "DPA-{role}", "title": "Backup", "signed_on": "2026-01-01", "effective_on": "2026-01-01",
-      "status": "active", "template_key": "altinsoft-dpa", "subprocessor_objection_days": "30",
-      "breach_notice_hours": "24", "deletion_days": "10", "confidentiality_years": "5", "data_locations": "DZ"}),
+     {**AGREEMENT_FORM, "reference": "DPA-{role}", "title": "Backup", "data_locations": "DZ"}),
     ("GET", "/agreements/{agreement}", "read", None),
     ("POST", "/agreements/{ending}/end", "staff", {"ends_on": "2026-06-30"}),
     ("POST", "/agreements/{agreement}/sync", "staff", {}),

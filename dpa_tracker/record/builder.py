@@ -109,12 +109,15 @@ def _as_it_was(activities: list[ProcessingActivity], as_of: date) -> dict[int, d
 def _activity_rows(activities: list[ProcessingActivity], as_of: date) -> tuple[list[dict[str, Any]],
                                                                               dict[int, SecurityMeasure]]:
     past = _as_it_was(activities, as_of)
+    unlinked_measures = _unlinked_since(SecurityMeasure, activities, past, "measures", "measure_ids")
+    unlinked_subprocessors = _unlinked_since(SubProcessor, activities, past, "subprocessors", "subprocessor_ids")
     measures: dict[int, SecurityMeasure] = {}
     activity_rows = []
     for activity in activities:
         values = past[activity.id]
-        linked = _linked(SecurityMeasure, activity.measures, values["measure_ids"])
-        subprocessors = _linked(SubProcessor, activity.subprocessors, values["subprocessor_ids"])
+        linked = sorted(_linked(activity.measures, values["measure_ids"], unlinked_measures), key=lambda m: m.id)
+        subprocessors = sorted(_linked(activity.subprocessors, values["subprocessor_ids"], unlinked_subprocessors),
+                               key=lambda s: (s.legal_name, s.id))
         for measure in linked:
             if measure.archived_at is None or measure.archived_at >= _end_of(as_of):
                 measures[measure.id] = measure
@@ -147,13 +150,20 @@ def _activity_rows(activities: list[ProcessingActivity], as_of: date) -> tuple[l
     return activity_rows, measures
 
 
-def _linked(model: Any, current: list[Any], ids: list[int]) -> list[Any]:
-    """The linked measures or sub-processors with these ids: the current ones, plus any unlinked since."""
-    by_id = {obj.id: obj for obj in current}
-    missing = [i for i in ids if i not in by_id]
-    if missing:
-        by_id.update({obj.id: obj for obj in db.session.scalars(select(model).where(model.id.in_(missing)))})
-    return sorted((by_id[i] for i in ids if i in by_id), key=lambda o: (getattr(o, "legal_name", ""), o.id))
+def _unlinked_since(model: Any, activities: list[ProcessingActivity], past: dict[int, dict[str, Any]],
+                    relation: str, key: str) -> dict[int, Any]:
+    """Measures or sub-processors linked on the record's day but not any more, in one query for all activities."""
+    linked_now = {obj.id for a in activities for obj in getattr(a, relation)}
+    missing = {i for a in activities for i in past[a.id][key]} - linked_now
+    if not missing:
+        return {}
+    return {obj.id: obj for obj in db.session.scalars(select(model).where(model.id.in_(missing)))}
+
+
+def _linked(current: list[Any], ids: list[int], unlinked: dict[int, Any]) -> list[Any]:
+    """The measures or sub-processors with these ids: the ones linked now, or unlinked since."""
+    by_id = {**unlinked, **{obj.id: obj for obj in current}}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def _processor_part() -> dict[str, Any] | None:
