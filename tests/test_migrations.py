@@ -15,23 +15,22 @@ from sqlalchemy.engine import make_url
 from dpa_tracker.extensions import db
 from tests.conftest import make_app
 
-SCRATCH_DB = "dpa_migration_test"
-
-
 @pytest.fixture
 def fresh_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
     """An empty database of the same kind as the test database."""
     if not database_url.startswith("postgresql"):
         yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
         return
+    # Named after the test database, so runs against different test databases never collide.
+    scratch = f"{make_url(database_url).database}_migration_scratch"
     server = create_engine(database_url, isolation_level="AUTOCOMMIT")
     try:
         with server.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)"))
-            conn.execute(text(f"CREATE DATABASE {SCRATCH_DB}"))
-        yield make_url(database_url).set(database=SCRATCH_DB).render_as_string(hide_password=False)
+            conn.execute(text(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)"))
+            conn.execute(text(f"CREATE DATABASE {scratch}"))
+        yield make_url(database_url).set(database=scratch).render_as_string(hide_password=False)
         with server.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)"))
+            conn.execute(text(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)"))
     finally:
         server.dispose()
 
