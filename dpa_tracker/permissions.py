@@ -47,6 +47,11 @@ def can_write(user: User) -> bool:
     return user.is_authenticated and user.role in (Role.ADMIN, Role.COMPLIANCE)
 
 
+def can_hand_out_record(user: User, client_id: int) -> bool:
+    """Clause 4.2: staff hand out copies and a client's own users take one; auditors only read."""
+    return can_write(user) or (user.role is Role.CLIENT and user.client_id == client_id)
+
+
 def roles_required(*roles: Role) -> Callable[[F], F]:
     """View decorator: signed-in user with one of ``roles``, else 403."""
 

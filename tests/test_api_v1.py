@@ -157,7 +157,7 @@ def test_tenants_and_read_only_roles(client, api):
     for role in ("client", "auditor"):
         cid, aid = other[role], other_agreement[role]
         for url in (f"/api/v1/clients/{cid}", f"/api/v1/agreements/{aid}", f"/api/v1/agreements/{aid}/obligations",
-                    f"/api/v1/clients/{cid}/record.json", f"/api/v1/clients/{cid}/subprocessors",
+                    f"/api/v1/clients/{cid}/record/versions/1.json", f"/api/v1/clients/{cid}/subprocessors",
                     f"/api/v1/clients/{cid}/notices", f"/api/v1/clients/{cid}/record/versions"):
             response = client.get(url, headers=h(api, role))
             assert response.status_code == 404, (role, url)
@@ -179,12 +179,15 @@ def test_tenants_and_read_only_roles(client, api):
     assert events and all(e["client_id"] == api["a"] for e in events)
 
 
-def test_record_download_via_api_creates_a_version(client, api):
-    response = client.get(f"/api/v1/clients/{api['a']}/record.json", headers=h(api, "client"))
+def test_record_handed_out_via_api_is_a_version(client, api):
+    created = client.post(f"/api/v1/clients/{api['a']}/record/versions", json={"format": "json"},
+                          headers=h(api, "client"))
+    assert created.status_code == 201
+    response = client.get(created.headers["Location"], headers=h(api, "client"))
     assert response.status_code == 200
     versions = client.get(f"/api/v1/clients/{api['a']}/record/versions", headers=h(api, "client")).json
     assert [v["number"] for v in versions] == [1]
-    assert versions[0]["content_sha256"] == response.headers["X-Record-SHA256"]
+    assert versions[0]["content_sha256"] == response.headers["X-Record-SHA256"] == created.json["content_sha256"]
 
 
 def test_openapi_document_describes_the_api(client):

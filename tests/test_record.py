@@ -1,4 +1,4 @@
-"""The Art. 30(2) record: downloads, versions, completeness and clause 4.1/4.2."""
+"""The Art. 30(2) record: copies handed out, versions, completeness and clause 4.1/4.2."""
 
 from __future__ import annotations
 
@@ -55,6 +55,12 @@ def setup(app):
         return {"a": a.id, "b": b.id, "activity": activity.id, "agreement_a": agreement_a.id}
 
 
+def hand_out_copy(auth, client_id, fmt, as_of=None, **extra):
+    """Hand out a copy through the record page's form and follow the redirect to its download."""
+    form = {"handout-as_of": (as_of or date.today()).isoformat(), "handout-format": fmt, **extra}
+    return auth.post(f"/clients/{client_id}/record/versions", form, prefix="handout", follow_redirects=True)
+
+
 def _clause(app, agreement_id, number):
     with app.app_context():
         obligation = db.session.scalar(select(Obligation).where(Obligation.agreement_id == agreement_id,
@@ -62,9 +68,9 @@ def _clause(app, agreement_id, number):
         return assess_obligation(obligation)
 
 
-def test_client_downloads_record_in_three_formats_and_each_download_is_a_version(app, client, auth, setup):
+def test_client_takes_record_in_three_formats_and_each_copy_is_a_version(app, client, auth, setup):
     auth.login("client-a@example.com")
-    json_response = client.get(f"/clients/{setup['a']}/record.json")
+    json_response = hand_out_copy(auth, setup["a"], "json")
     assert json_response.status_code == 200
     body = json.loads(json_response.data)
     activity = body["record"]["activities"][0]
@@ -72,11 +78,11 @@ def test_client_downloads_record_in_three_formats_and_each_download_is_a_version
     assert activity["processing_categories"] == ["hosting", "backup"]
     assert activity["transfers"][0]["destination"] == "TR"
     assert body["record"]["processor"]["name"] == "AltınSoft Information Technologies"
-    csv_response = client.get(f"/clients/{setup['a']}/record.csv")
+    csv_response = hand_out_copy(auth, setup["a"], "csv")
     rows = list(csv.DictReader(io.StringIO(csv_response.data.decode("utf-8-sig"))))
     assert rows[0]["activity"] == "Hébergement des sites"
     assert "Chiffrement AES-256" in rows[0]["security_measures"]
-    pdf_response = client.get(f"/clients/{setup['a']}/record.pdf")
+    pdf_response = hand_out_copy(auth, setup["a"], "pdf")
     assert pdf_response.status_code == 200
     assert pdf_response.data.startswith(b"%PDF")
     assert "attachment" in pdf_response.headers["Content-Disposition"]
@@ -92,7 +98,7 @@ def test_pdf_text_has_every_art_30_2_item(app, client, auth, setup):
     from pypdf import PdfReader
 
     auth.login("client-a@example.com")
-    pdf = client.get(f"/clients/{setup['a']}/record.pdf").data
+    pdf = hand_out_copy(auth, setup["a"], "pdf").data
     extracted = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     flat = " ".join(extracted.split())
     for expected in ["AltınSoft Information Technologies", "privacy@altinsoft.example", "Hébergeur Alpha",
@@ -103,9 +109,10 @@ def test_pdf_text_has_every_art_30_2_item(app, client, auth, setup):
 
 def test_another_clients_record_and_lists_answer_404(app, client, auth, setup):
     auth.login("client-a@example.com")
-    for url in [f"/clients/{setup['b']}/record", f"/clients/{setup['b']}/record.pdf",
-                f"/clients/{setup['b']}/record.json", f"/clients/{setup['b']}/record.csv",
-                f"/clients/{setup['b']}/subprocessors", f"/clients/{setup['b']}/subprocessors.csv",
+    assert auth.post(f"/clients/{setup['b']}/record/versions", {"handout-as_of": date.today().isoformat(),
+                     "handout-format": "pdf"}, prefix="handout").status_code == 404
+    for url in [f"/clients/{setup['b']}/record", f"/clients/{setup['b']}/subprocessors",
+                f"/clients/{setup['b']}/subprocessors.csv",
                 f"/clients/{setup['b']}/notices", f"/clients/{setup['b']}/record/versions/1.json"]:
         assert client.get(url).status_code == 404, url
     with app.app_context():
@@ -120,13 +127,13 @@ def test_auditor_sees_only_assigned_clients_record(client, auth, setup):
 
 def test_versions_can_be_compared_and_never_changed(app, client, auth, setup):
     auth.login("admin@example.com")
-    client.get(f"/clients/{setup['a']}/record.json")
+    hand_out_copy(auth, setup["a"], "json")
     with app.app_context():
         activity_id = setup["activity"]
         db.session.execute(text("UPDATE processing_activity SET retention = 'Cinq ans' WHERE id = :i"),
                            {"i": activity_id})
         db.session.commit()
-    client.get(f"/clients/{setup['a']}/record.json")
+    hand_out_copy(auth, setup["a"], "json")
     page = client.get(f"/clients/{setup['a']}/record/diff?from=1&to=2").get_data(as_text=True)
     assert "Durée du contrat" in page and "Cinq ans" in page
     again = json.loads(client.get(f"/clients/{setup['a']}/record/versions/1.json").data)
@@ -166,25 +173,30 @@ def test_art_49_compelling_interest_transfer_without_safeguards_makes_4_1_overdu
     assert _clause(app, setup["agreement_a"], "4.1").status.value == "met"
 
 
-def test_client_request_for_a_copy_starts_the_4_2_clock_and_a_download_answers_it(app, client, auth, setup):
+def test_client_request_for_a_copy_starts_the_4_2_clock_and_taking_a_copy_answers_it(app, client, auth, setup):
     auth.login("client-a@example.com")
     response = auth.post(f"/clients/{setup['a']}/record/request-copy", {"copy-summary": "For our DPO"},
                          prefix="copy")
     assert response.status_code == 302
     assert _clause(app, setup["agreement_a"], "4.2").status.value == "due_soon"
-    client.get(f"/clients/{setup['a']}/record.pdf")
+    client.get(f"/clients/{setup['a']}/record")  # looking at the record answers nothing
+    assert _clause(app, setup["agreement_a"], "4.2").status.value == "due_soon"
+    hand_out_copy(auth, setup["a"], "pdf")
     result = _clause(app, setup["agreement_a"], "4.2")
     assert result.status.value == "met"
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(TriggerEvent)) == 1
 
 
-def test_bad_record_requests_answer_clear_errors(client, auth, setup):
+def test_bad_record_requests_answer_clear_errors(app, client, auth, setup):
     auth.login("admin@example.com")
-    assert client.get(f"/clients/{setup['a']}/record.docx").status_code == 404
-    assert client.get(f"/clients/{setup['a']}/record.json?as_of=yesterday").status_code == 400
-    future = date(2100, 1, 1).isoformat()
-    assert client.get(f"/clients/{setup['a']}/record.json?as_of={future}").status_code == 400
+    assert client.get(f"/clients/{setup['a']}/record/versions/1.docx").status_code == 404
+    assert client.get(f"/clients/{setup['a']}/record?as_of=yesterday").status_code == 400
+    future = hand_out_copy(auth, setup["a"], "json", as_of=date(2100, 1, 1))
+    assert "A record cannot be dated in the future." in future.get_data(as_text=True)
+    assert "Choose a format" in hand_out_copy(auth, setup["a"], "docx").get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(RecordVersion)) == 0
     assert client.get(f"/clients/{setup['a']}/record/diff?from=1&to=x").status_code == 400
     assert client.get(f"/clients/{setup['a']}/record/diff?from=1&to=2").status_code == 404
 
@@ -209,14 +221,14 @@ def test_record_as_of_a_past_day_shows_the_activity_as_it_stood_then(app, client
         db.session.commit()
     auth.login("client-a@example.com")
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
-    then = client.get(f"/clients/{setup['a']}/record.json?as_of={yesterday}").json["record"]["activities"][0]
-    now = client.get(f"/clients/{setup['a']}/record.json").json["record"]["activities"][0]
+    then = hand_out_copy(auth, setup["a"], "json", as_of=yesterday).json["record"]["activities"][0]
+    now = hand_out_copy(auth, setup["a"], "json").json["record"]["activities"][0]
     assert (then["name"], then["purposes"], then["retention"]) == (
         "Hébergement des sites", "Héberger les sites du client.", "Durée du contrat")
     assert then["locations"] == [{"country": "DZ", "site": "Alger"}]
     assert (now["name"], now["purposes"], now["locations"]) == (
         "Hébergement et sauvegarde", "Héberger et sauvegarder les sites.", [{"country": "DZ", "site": "Oran"}])
-    then_measures = client.get(f"/clients/{setup['a']}/record.json?as_of={yesterday}").json["record"]
-    now_measures = client.get(f"/clients/{setup['a']}/record.json").json["record"]
+    then_measures = hand_out_copy(auth, setup["a"], "json", as_of=yesterday).json["record"]
+    now_measures = hand_out_copy(auth, setup["a"], "json").json["record"]
     assert [m["title"] for m in then_measures["security_measures"]] == ["Chiffrement AES-256"]
     assert [m["title"] for m in now_measures["security_measures"]] == ["Tests d'intrusion annuels"]

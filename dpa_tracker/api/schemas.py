@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from dpa_tracker.models import AgreementStatus, ObligationStatus
+from dpa_tracker.record.services import FORMATS
 
 
 class StrictSchema(Schema):
@@ -142,8 +143,13 @@ class AuditEventOut(Schema):
     hash = fields.String()
 
 
-class RecordQuery(StrictSchema):
-    as_of = fields.Date(load_default=None)
+class RecordVersionIn(StrictSchema):
+    as_of = fields.Date(load_default=None, metadata={"description": "The record as of this date (default today)"})
+    format = fields.String(required=True, validate=validate.OneOf(FORMATS),
+                           metadata={"description": "The format the copy is handed out in"})
+    to_client = fields.Boolean(load_default=False, metadata={
+        "description": "Staff: the copy is handed to the client, which answers its open clause 4.2 requests. "
+                       "A client's own copy always answers them."})
 
 
 class RecordVersionOut(Schema):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, NoReturn, TypeVar
 
-from flask import Response, g, request
+from flask import Response, g, request, url_for
 from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -34,7 +35,7 @@ from dpa_tracker.models import (
     User,
 )
 from dpa_tracker.obligation.services import assess_agreement, today
-from dpa_tracker.permissions import can_see_client, can_write, client_filter
+from dpa_tracker.permissions import can_hand_out_record, can_see_client, can_write, client_filter
 from dpa_tracker.record.services import hand_out
 from dpa_tracker.subprocessor.notices import answer
 
@@ -248,25 +249,6 @@ def list_audit_events(query: dict[str, Any]) -> Any:
 
 # --- Art. 30(2) record, sub-processors, notices -----------------------------------------------
 
-@blp.route("/clients/<int:client_id>/record.<fmt>", methods=["GET"])
-@blp.arguments(s.RecordQuery, location="query")
-@blp.response(200, description="The record; each call is kept as a numbered version")
-def download_record(query: dict[str, Any], client_id: int, fmt: str) -> Response:
-    """Download the client's Art. 30(2) record as pdf, json or csv (creates a version)."""
-    from dpa_tracker.record.views import MIMETYPES, record_response
-
-    client = visible(Client, client_id, lambda c: c.id)
-    if fmt not in MIMETYPES:
-        fail(404, "Formats: pdf, json, csv.")
-    as_of = query["as_of"] or today()
-    if as_of > today():
-        fail(422, "A record cannot be dated in the future.", "as_of")
-    version, data = hand_out(current(), client, as_of, fmt)
-    response = record_response(client, data, fmt, version)
-    db.session.commit()
-    return response
-
-
 @blp.route("/clients/<int:client_id>/record/versions", methods=["GET"])
 @blp.response(200, s.RecordVersionOut(many=True))
 def list_record_versions(client_id: int) -> Any:
@@ -274,6 +256,51 @@ def list_record_versions(client_id: int) -> Any:
     client = visible(Client, client_id, lambda c: c.id)
     return db.session.scalars(select(RecordVersion).where(RecordVersion.client_id == client.id)
                               .order_by(RecordVersion.number.desc()))
+
+
+def record_hand_out_allowed(client_id: int) -> None:
+    visible(Client, client_id, lambda c: c.id)
+    if not can_hand_out_record(current(), client_id):
+        fail(403, "Only processor staff and the client's own users hand out a copy (read-only role).")
+
+
+@blp.route("/clients/<int:client_id>/record/versions", methods=["POST"])
+@checked_first(record_hand_out_allowed)
+@blp.arguments(s.RecordVersionIn)
+@blp.response(201, s.RecordVersionOut, headers={"Location": {
+    "description": "Where to download the version", "schema": {"type": "string"}}})
+def create_record_version(data: dict[str, Any], client_id: int) -> Any:
+    """Hand out a copy of the record: keep it as a numbered version (clause 4.2), then download it
+    from the Location. Staff and the client's own users only."""
+    client = db.session.get(Client, client_id)  # visibility and role: record_hand_out_allowed
+    as_of = data["as_of"] or today()
+    if as_of > today():
+        fail(422, "A record cannot be dated in the future.", "as_of")
+    try:
+        version, _ = hand_out(current(), client, as_of, data["format"], to_client=data["to_client"])
+    except DomainError as error:
+        db.session.rollback()
+        domain_fail(error)
+    db.session.commit()
+    location = url_for("api_v1.download_record_version", client_id=client.id, number=version.number,
+                       fmt=version.handed_out_as)
+    return version, 201, {"Location": location}
+
+
+@blp.route("/clients/<int:client_id>/record/versions/<int:number>.<fmt>", methods=["GET"])
+@blp.response(200, description="The version exactly as it was handed out, as an attachment")
+def download_record_version(client_id: int, number: int, fmt: str) -> Response:
+    """Download a kept version as pdf, json or csv (changes nothing)."""
+    from dpa_tracker.record.views import MIMETYPES, record_response
+
+    client = visible(Client, client_id, lambda c: c.id)
+    if fmt not in MIMETYPES:
+        fail(404, "Formats: pdf, json, csv.")
+    version = db.session.scalar(select(RecordVersion).where(RecordVersion.client_id == client.id,
+                                                            RecordVersion.number == number))
+    if version is None:
+        fail(404, f"{client.legal_name} has no record version {number}.")
+    return record_response(client, json.loads(version.content), fmt, version)
 
 
 @blp.route("/clients/<int:client_id>/subprocessors", methods=["GET"])

@@ -1,10 +1,11 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from dpa_tracker.models import MeasureHeading, ProcessingCategory, TransferMechanism
 from dpa_tracker.record.builder import HEADING_TITLES, MECHANISM_TITLES
+from dpa_tracker.record.services import FORMATS
 
 
 class ActivityForm(FlaskForm):
@@ -52,3 +53,11 @@ class ReviewForm(FlaskForm):
 
 class RequestForm(FlaskForm):
     summary = TextAreaField("What do you need?", validators=[DataRequired(), Length(max=4000)])
+
+
+class HandOutForm(FlaskForm):
+    """Create a version of the record (a POST: a link or a prefetcher never hands out a copy)."""
+
+    as_of = DateField("As of", validators=[InputRequired()])
+    format = SelectField("Format", choices=list(FORMATS))
+    to_client = BooleanField("Handed to the client (answers its open clause 4.2 requests)")

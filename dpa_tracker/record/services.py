@@ -27,6 +27,7 @@ from dpa_tracker.models import (
     ProcessingActivity,
     ProcessingCategory,
     RecordVersion,
+    Role,
     SecurityMeasure,
     SubProcessor,
     SupportingDocument,
@@ -270,7 +271,8 @@ def mark_reviewed(actor: User, client: Client, note: str) -> int:
     return len(obligations)
 
 
-def hand_out(actor: User | None, client: Client, as_of: date, fmt: str) -> tuple[RecordVersion, dict[str, Any]]:
+def hand_out(actor: User | None, client: Client, as_of: date, fmt: str,
+             *, to_client: bool = False) -> tuple[RecordVersion, dict[str, Any]]:
     """Every copy handed out is kept as a version: who, when, as of which date, and its hash."""
     if fmt not in (*FORMATS, "email"):
         raise DomainError(f"Unknown format {fmt!r}; use pdf, json or csv.", field="format")
@@ -283,23 +285,32 @@ def hand_out(actor: User | None, client: Client, as_of: date, fmt: str) -> tuple
     db.session.flush()
     record(actor, "record.hand_out", version, {"number": number, "format": fmt, "as_of": as_of,
                                                "sha256": version.content_sha256}, client_id=client.id)
-    _answer_copy_requests(actor, client, version)
+    _answer_copy_requests(actor, client, version, to_client=to_client)
     return version, data
 
 
-def _answer_copy_requests(actor: User | None, client: Client, version: RecordVersion) -> None:
-    """A copy handed out answers the client's open clause 4.2 requests."""
+def _answer_copy_requests(actor: User | None, client: Client, version: RecordVersion, *, to_client: bool) -> None:
+    """Clause 4.2: a copy answers the client's open requests only when it reaches the client.
+
+    That is when staff hand it to the client (``to_client``) or when the client's own user takes
+    it. A copy an auditor or the system makes, or staff keep for themselves, answers nothing.
+    """
+    if actor is None:
+        return
+    own_user = actor.role is Role.CLIENT and actor.client_id == client.id
+    if not (own_user or (to_client and actor.can_write)):
+        return
     events = db.session.scalars(
         select(TriggerEvent).join(TriggerEvent.obligation).join(Obligation.agreement)
         .where(Agreement.client_id == client.id, Obligation.clause_number == "4.2")
         .where(~select(Evidence.id).where(Evidence.trigger_event_id == TriggerEvent.id).exists())
     ).all()
+    recipient = "taken by the client" if own_user else "handed to the client"
     for event in events:
-        if actor is None:
-            continue
         add_evidence(actor, event.obligation, EvidenceInput(
-            note=f"Copy of the record handed out as version {version.number} ({version.handed_out_as}), "
-                 f"SHA-256 {version.content_sha256}.", trigger_event_id=event.id))
+            note=f"Copy of the record {recipient}: version {version.number} ({version.handed_out_as}), "
+                 f"SHA-256 {version.content_sha256}, by {actor.email} on "
+                 f"{version.handed_out_at:%Y-%m-%d %H:%M} UTC.", trigger_event_id=event.id))
 
 
 def diff_versions(older: RecordVersion, newer: RecordVersion) -> list[str]:

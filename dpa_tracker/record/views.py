@@ -1,5 +1,5 @@
-"""The Art. 30(2) record pages: view, download (each download is a kept version), compare
-versions, review; processing activities, transfers and the security-measure library."""
+"""The Art. 30(2) record pages: view, hand out a copy (a POST that keeps a version), download
+kept versions, compare them, review; processing activities, transfers and the measure library."""
 
 from __future__ import annotations
 
@@ -29,9 +29,23 @@ from dpa_tracker.models import (
 )
 from dpa_tracker.obligation.events import record_event
 from dpa_tracker.obligation.services import today
-from dpa_tracker.permissions import ensure_client_visible, require_login, roles_required, staff_only
+from dpa_tracker.permissions import (
+    can_hand_out_record,
+    ensure_client_visible,
+    require_login,
+    roles_required,
+    staff_only,
+)
 from dpa_tracker.record.builder import build_record
-from dpa_tracker.record.forms import ActivityForm, DocumentForm, MeasureForm, RequestForm, ReviewForm, TransferForm
+from dpa_tracker.record.forms import (
+    ActivityForm,
+    DocumentForm,
+    HandOutForm,
+    MeasureForm,
+    RequestForm,
+    ReviewForm,
+    TransferForm,
+)
 from dpa_tracker.record.services import (
     ActivityInput,
     MeasureInput,
@@ -91,23 +105,43 @@ def show(client_id: int) -> str:
     versions = db.session.scalars(
         select(RecordVersion).where(RecordVersion.client_id == client.id).order_by(RecordVersion.number.desc())
     ).all()
+    hand_out_form = HandOutForm(prefix="handout", as_of=as_of)
     return render_template("record/show.html", client=client, record=data, as_of=as_of, versions=versions,
+                           hand_out_form=hand_out_form,
+                           may_hand_out=can_hand_out_record(current_user, client.id),
                            review_form=ReviewForm(prefix="review"), request_form=RequestForm(prefix="copy"),
                            documents_form=RequestForm(prefix="docs"))
 
 
-@bp.route("/clients/<int:client_id>/record.<fmt>")
-def download(client_id: int, fmt: str) -> Response:
-    if fmt not in MIMETYPES:
-        abort(404)
+@bp.route("/clients/<int:client_id>/record/versions", methods=["POST"])
+def create_version(client_id: int) -> Response:
+    """Hand out a copy: keep it as a numbered version, then send the browser to its download.
+
+    Only a POST creates a version, so a link, a prefetcher or an auditor's download never hands
+    out a copy nor answers a clause 4.2 request.
+    """
     client = visible_client(client_id)
-    as_of = as_of_from_request() or today()
+    if not can_hand_out_record(current_user, client.id):
+        abort(403)
+    form = HandOutForm(prefix="handout")
+    if not form.validate_on_submit():
+        flash("Choose a format and a valid date.", "error")
+        return redirect(url_for("record.show", client_id=client.id), 303)
+    as_of = form.as_of.data
     if as_of > today():
-        abort(400, description="A record cannot be dated in the future.")
-    version, data = hand_out(current_user, client, as_of, fmt)
-    response = record_response(client, data, fmt, version)
+        flash("A record cannot be dated in the future.", "error")
+        return redirect(url_for("record.show", client_id=client.id), 303)
+    try:
+        version, _ = hand_out(current_user, client, as_of, form.format.data, to_client=bool(form.to_client.data))
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("record.show", client_id=client.id), 303)
+    number, fmt = version.number, version.handed_out_as
     db.session.commit()
-    return response
+    # No flash: the browser stays on this page while it downloads, so a message would surface on
+    # whatever page comes next. The versions table shows the new version on the next visit.
+    return redirect(url_for("record.download_version", client_id=client.id, number=number, fmt=fmt), 303)
 
 
 @bp.route("/clients/<int:client_id>/record/versions/<int:number>.<fmt>")
