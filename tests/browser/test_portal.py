@@ -1,4 +1,4 @@
-"""Client portal in Chromium: object to a sub-processor notice, download the record."""
+"""Client portal in Chromium: object to a sub-processor notice, take a copy of the record."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from dpa_tracker.client.services import ProcessorInput, save_processor
 from dpa_tracker.extensions import db
-from dpa_tracker.models import ChangeKind, NoticeRecipient, Role
+from dpa_tracker.models import ChangeKind, NoticeRecipient, RecordVersion, Role
 from dpa_tracker.record.services import ActivityInput, create_activity
 from dpa_tracker.subprocessor.notices import propose_change
 from dpa_tracker.subprocessor.services import SubProcessorInput, create_subprocessor
@@ -70,16 +70,20 @@ def test_client_objects_to_a_notice_and_downloads_the_record(live_app: Flask, li
     expect(page.locator("article.activity dd", has_text=ARABIC_PURPOSE)).to_be_visible()
     page.screenshot(path=str(artifacts / "portal-record-arabic.png"), full_page=True)
     with page.expect_download() as download_info:
-        page.get_by_role("link", name="JSON", exact=True).click()
+        page.get_by_role("button", name="JSON", exact=True).click()
     saved = tmp_path / "record.json"
     download_info.value.save_as(saved)
     body = json.loads(saved.read_text(encoding="utf-8"))
     assert body["version"] == 1
     assert body["record"]["client"]["id"] == client_id
     with page.expect_download() as pdf_info:
-        page.get_by_role("link", name="PDF", exact=True).click()
+        page.get_by_role("button", name="PDF", exact=True).click()
     pdf = tmp_path / "record.pdf"
     pdf_info.value.save_as(pdf)
     assert pdf.read_bytes().startswith(b"%PDF")
     page.reload()
     expect(page.locator("table").last).to_contain_text("pdf")
+    # each press of a button kept one version, taken by the client itself
+    with live_app.app_context():
+        assert [v.handed_out_by.email for v in db.session.query(RecordVersion).order_by(RecordVersion.number)] == [
+            "dpo@mittal.example", "dpo@mittal.example"]
