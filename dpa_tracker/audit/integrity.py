@@ -144,7 +144,7 @@ def _recorded_heads(refs: Sequence[Reference]) -> dict[int, str]:
     for start in range(0, len(ids), _DEFAULT_ROWS_PER_QUERY):
         chunk = ids[start:start + _DEFAULT_ROWS_PER_QUERY]
         found = db.session.execute(select(AuditEvent.id, AuditEvent.hash).where(AuditEvent.id.in_(chunk)))
-        heads.update(found.tuples())
+        heads.update((event_id, hash_) for event_id, hash_ in found)
     return heads
 
 
