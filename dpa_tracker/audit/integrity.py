@@ -129,15 +129,6 @@ def _row_problems(ref: Reference, row: Any, heads: dict[int, str]) -> list[str]:
     return [f"{_LABEL[ref.model]} {ref.object_id} no longer matches what the event recorded ({', '.join(changed)})"]
 
 
-def _load(model: type[Any], ids: Sequence[int]) -> dict[int, Any]:
-    step = _ROWS_PER_QUERY.get(model, _DEFAULT_ROWS_PER_QUERY)
-    found: dict[int, Any] = {}
-    for start in range(0, len(ids), step):
-        chunk = ids[start:start + step]
-        found.update((row.id, row) for row in db.session.scalars(select(model).where(model.id.in_(chunk))))
-    return found
-
-
 def _recorded_heads(refs: Sequence[Reference]) -> dict[int, str]:
     ids = sorted({r.changes["audit_head"]["event_id"] for r in refs if r.changes.get("audit_head")})
     heads: dict[int, str] = {}
@@ -149,23 +140,34 @@ def _recorded_heads(refs: Sequence[Reference]) -> dict[int, str]:
 
 
 def reference_problems(refs: Sequence[Reference], store: EvidenceStore) -> Iterator[tuple[int, str]]:
-    """(event id, problem) for each referenced row missing or changed, and each referenced file missing or altered."""
-    by_model: dict[type[Any], list[int]] = {}
+    """(event id, problem) for each referenced row missing or changed, and each referenced file missing or altered.
+
+    Rows are loaded a chunk at a time, one query per table, and let go once checked."""
+    wanted: dict[type[Any], dict[int, list[Reference]]] = {}
     for ref in refs:
-        by_model.setdefault(ref.model, []).append(ref.object_id)
-    rows = {model: _load(model, sorted(set(ids))) for model, ids in by_model.items()}
+        wanted.setdefault(ref.model, {}).setdefault(ref.object_id, []).append(ref)
     heads = _recorded_heads(refs)
     files: dict[str, list[int]] = {}
-    for ref in refs:
-        row = rows[ref.model].get(ref.object_id)
-        if row is None:
-            yield ref.event_id, f"{_LABEL[ref.model]} {ref.object_id} is missing from the database"
-            continue
-        for problem in _row_problems(ref, row, heads):
-            yield ref.event_id, problem
-        sha = ref.changes.get("sha256")
-        if sha and ref.model in (Evidence, SupportingDocument, NoticeDelivery) and ref.action != "evidence.withdraw":
-            files.setdefault(sha, []).append(ref.event_id)
+    for model, by_id in wanted.items():
+        ids = sorted(by_id)
+        step = _ROWS_PER_QUERY.get(model, _DEFAULT_ROWS_PER_QUERY)
+        for start in range(0, len(ids), step):
+            chunk = ids[start:start + step]
+            rows = {row.id: row for row in db.session.scalars(select(model).where(model.id.in_(chunk)))}
+            for object_id in chunk:
+                for ref in by_id[object_id]:
+                    row = rows.get(object_id)
+                    if row is None:
+                        yield ref.event_id, f"{_LABEL[model]} {object_id} is missing from the database"
+                        continue
+                    for problem in _row_problems(ref, row, heads):
+                        yield ref.event_id, problem
+                    sha = ref.changes.get("sha256")
+                    if sha and model in (Evidence, SupportingDocument, NoticeDelivery) \
+                            and ref.action != "evidence.withdraw":
+                        files.setdefault(sha, []).append(ref.event_id)
+            for row in rows.values():
+                db.session.expunge(row)
     for blob in store.verify(files):
         for event_id in files[blob.sha256]:
             yield event_id, f"file {blob.sha256} is {blob.problem} ({store.path_for(blob.sha256)})"
