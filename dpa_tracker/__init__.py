@@ -51,6 +51,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
     check_production(app.config)
+    _remove_stale_uploads(app)
 
     _init_extensions(app)
     _register_request_hooks(app)
@@ -62,6 +63,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_cli(app)
     register_error_handlers(app)
     return app
+
+
+def _remove_stale_uploads(app: Flask) -> None:
+    """One directory listing: temp files of uploads a killed worker never finished."""
+    from dpa_tracker.evidence.store import EvidenceStore
+
+    removed = EvidenceStore(Path(app.config["EVIDENCE_DIR"])).remove_stale_temp_files(app.config["UPLOAD_TEMP_MAX_AGE"])
+    if removed:
+        app.logger.warning("Removed %d stale upload temp file(s) from %s/tmp.", removed, app.config["EVIDENCE_DIR"])
 
 
 def _init_extensions(app: Flask) -> None:

@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from flask_migrate import upgrade
-from sqlalchemy import select
+from sqlalchemy import select, union
 
+from dpa_tracker.audit.anchor import Anchor, anchor_problems, parse_anchor, parse_anchors, take_anchor
+from dpa_tracker.audit.integrity import text_sha256
 from dpa_tracker.audit.services import verify_chain
 from dpa_tracker.auth.services import create_token, create_user
 from dpa_tracker.errors import DomainError
 from dpa_tracker.evidence.services import evidence_store
 from dpa_tracker.extensions import db
-from dpa_tracker.models import Agreement, Client, Evidence, Role, User
+from dpa_tracker.models import (
+    Agreement,
+    Client,
+    Evidence,
+    NoticeDelivery,
+    RecordVersion,
+    Role,
+    SupportingDocument,
+    User,
+)
 
 
 def _fail(message: str) -> None:
@@ -132,14 +144,48 @@ def evidence_group() -> None:
 
 @evidence_group.command("verify")
 def evidence_verify() -> None:
-    """Re-hash every stored evidence file; exit 1 when one is missing or altered."""
-    hashes = db.session.scalars(select(Evidence.sha256).where(Evidence.sha256.is_not(None)).distinct()).all()
-    problems = list(evidence_store().verify(hashes))
-    for problem in problems:
-        click.echo(f"{problem.problem.upper()}: {problem.sha256} ({evidence_store().path_for(problem.sha256)})")
+    """Re-hash every stored file (evidence, supporting documents, sent notices) and every record version's
+    content; report stale upload temp files; exit 1 when a file is missing or altered or a version changed."""
+    store = evidence_store()
+    hashes = union(
+        select(Evidence.sha256).where(Evidence.sha256.is_not(None)),
+        select(SupportingDocument.sha256),
+        select(NoticeDelivery.message_sha256).where(NoticeDelivery.message_sha256.is_not(None)),
+    )
+    stored = db.session.scalars(hashes).all()
+    files, problems = len(stored), 0
+    for problem in store.verify(stored):
+        problems += 1
+        click.echo(f"{problem.problem.upper()}: {problem.sha256} ({store.path_for(problem.sha256)})")
+    versions = 0
+    for version in record_versions_by_batch():
+        versions += 1
+        if text_sha256(version.content) != version.content_sha256:
+            problems += 1
+            click.echo(f"ALTERED: record version {version.number} of client {version.client_id} "
+                       f"(id {version.id}): its content does not match its SHA-256")
+    stale = store.stale_temp_files(current_app.config["UPLOAD_TEMP_MAX_AGE"])
+    for path in stale:
+        click.echo(f"STALE TEMP FILE: {path} ({path.stat().st_size} bytes), left by an interrupted upload")
+    if stale:
+        click.echo(f"{len(stale)} stale upload temp file(s); the next start-up removes them.")
     if problems:
-        raise click.ClickException(f"{len(problems)} of {len(hashes)} evidence file(s) missing or altered.")
-    click.echo(f"All {len(hashes)} evidence file(s) match their SHA-256.")
+        raise click.ClickException(f"{problems} of {files} stored file(s) and {versions} record version(s) "
+                                   "missing or altered.")
+    click.echo(f"All {files} stored file(s) and {versions} record version(s) match their SHA-256.")
+
+
+def record_versions_by_batch(batch_size: int = 50) -> Iterator[RecordVersion]:
+    """Every record version in id order, a few at a time (each holds a whole record)."""
+    last_id = 0
+    while True:
+        rows = db.session.scalars(select(RecordVersion).where(RecordVersion.id > last_id)
+                                  .order_by(RecordVersion.id).limit(batch_size)).all()
+        if not rows:
+            return
+        yield from rows
+        last_id = rows[-1].id
+        db.session.expunge_all()
 
 
 @click.group("notices", cls=AppGroup)
@@ -164,14 +210,46 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
-def audit_verify() -> None:
-    """Walk the hash chain; exit 1 when any row was altered, removed or inserted."""
-    problems = list(verify_chain())
-    for problem in problems:
+@click.option("--anchor", "anchor_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="An anchor file from `audit anchor` (one anchor, or one per line); repeatable.")
+@click.option("--head", "heads", multiple=True, metavar="ID:HASH",
+              help="A chain head as printed on a record copy; repeatable.")
+def audit_verify(anchor_files: tuple[str, ...], heads: tuple[str, ...]) -> None:
+    """Walk the hash chain and check every row and file its events recorded; with anchors, check the log still
+    ends no earlier than them and still holds their hashes. Exit 1 on any problem."""
+    anchors: list[tuple[str, Anchor]] = []
+    try:
+        for name in anchor_files:
+            anchors += [(name, a) for a in parse_anchors(Path(name).read_text(encoding="utf-8"), name)]
+        anchors += [(head, parse_anchor(head, head)) for head in heads]
+    except DomainError as error:
+        _fail(error.message)
+    problems = 0
+    for problem in verify_chain(store=evidence_store()):
+        problems += 1
         click.echo(f"event {problem.event_id}: {problem.problem}")
+    for source, anchor in anchors:
+        for message in anchor_problems(anchor):
+            problems += 1
+            click.echo(f"anchor {source}: {message}")
     if problems:
-        raise click.ClickException(f"The audit log has {len(problems)} problem(s).")
-    click.echo("The audit log chain is intact.")
+        raise click.ClickException(f"The audit log has {problems} problem(s).")
+    click.echo("The audit log chain is intact and every row and file its events recorded matches"
+               + (f"; {len(anchors)} anchor(s) hold." if anchors else "."))
+
+
+@audit_group.command("anchor")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True),
+              help="Also write the anchor to this file; keep a copy off this server.")
+def audit_anchor(output: str | None) -> None:
+    """Print the chain head (event id, hash, number of events, time) as JSON, for `audit verify --anchor`."""
+    try:
+        anchor = take_anchor()
+    except DomainError as error:
+        _fail(error.message)
+    if output:
+        Path(output).write_text(anchor.as_json() + "\n", encoding="utf-8")
+    click.echo(anchor.as_json())
 
 
 def register_cli(app: Flask) -> None:

@@ -17,6 +17,7 @@ class Defaults:
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
     MAX_CONTENT_LENGTH = 50 * 1024 * 1024  # evidence upload limit (bytes)
     EVIDENCE_DIR: str | None = None  # None: <instance>/evidence
+    UPLOAD_TEMP_MAX_AGE = 3600  # seconds; older upload temp files (a worker killed mid-upload) go at start-up
     DUE_SOON_DAYS = 30
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

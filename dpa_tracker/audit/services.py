@@ -11,6 +11,8 @@ from typing import Any
 from flask import g, has_request_context
 from sqlalchemy import select, text
 
+from dpa_tracker.audit.integrity import reference_problems, references
+from dpa_tracker.evidence.store import EvidenceStore
 from dpa_tracker.extensions import db
 from dpa_tracker.models import AuditEvent, User
 from dpa_tracker.models.audit import GENESIS_HASH
@@ -68,8 +70,9 @@ class ChainProblem:
     problem: str
 
 
-def verify_chain(batch_size: int = 5000) -> Iterator[ChainProblem]:
-    """Walk the whole log in id order and yield every broken link or altered row."""
+def verify_chain(batch_size: int = 5000, store: EvidenceStore | None = None) -> Iterator[ChainProblem]:
+    """Walk the whole log in id order and yield every broken link or altered row; with ``store``, also every
+    row or file an event recorded that no longer matches the hash the event holds (one batch at a time)."""
     expected_prev = GENESIS_HASH
     last_id = 0
     while True:
@@ -85,6 +88,9 @@ def verify_chain(batch_size: int = 5000) -> Iterator[ChainProblem]:
                 yield ChainProblem(event.id, "row altered: content does not match its hash")
             expected_prev = event.hash
             last_id = event.id
+        if store is not None:
+            for event_id, problem in reference_problems(references(rows), store):
+                yield ChainProblem(event_id, problem)
         db.session.expunge_all()
 
 

@@ -2,7 +2,9 @@
 
 A file is streamed to a temporary name while it is hashed and sniffed, fsynced, then renamed
 to ``ab/cd/<sha256>``: a crash never leaves a partial file under a real name, and the same
-content uploaded twice is stored once.
+content uploaded twice is stored once. A worker killed mid-upload leaves its temporary file
+behind under ``tmp/``: start-up removes those older than ``UPLOAD_TEMP_MAX_AGE`` seconds (an
+upload still running is younger) and ``flask evidence verify`` reports them.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import codecs
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,12 +78,42 @@ class EvidenceStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
+    @property
+    def tmp_dir(self) -> Path:
+        return self.root / "tmp"
+
+    def stale_temp_files(self, max_age: float) -> list[Path]:
+        """Upload temp files not modified for ``max_age`` seconds: left by a worker that died mid-upload."""
+        cutoff = time.time() - max_age
+        stale = []
+        try:
+            entries = list(os.scandir(self.tmp_dir))
+        except FileNotFoundError:
+            return []
+        for entry in entries:
+            try:
+                if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                    stale.append(Path(entry.path))
+            except FileNotFoundError:  # finished (renamed) or removed while we looked
+                continue
+        return sorted(stale)
+
+    def remove_stale_temp_files(self, max_age: float) -> int:
+        removed = 0
+        for path in self.stale_temp_files(max_age):
+            try:
+                path.unlink()
+            except OSError:  # another worker removed it first, or no right to: never stop the start-up
+                continue
+            removed += 1
+        return removed
+
     def path_for(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def save(self, stream: BinaryIO, max_bytes: int) -> StoredBlob:
         """Stream ``stream`` into the store; raise InvalidUpload/TooLarge leaving nothing behind."""
-        tmp_dir = self.root / "tmp"
+        tmp_dir = self.tmp_dir
         tmp_dir.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="upload-")
         tmp_path = Path(tmp_name)

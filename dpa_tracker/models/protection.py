@@ -3,7 +3,8 @@
 * *Immutable* tables refuse every UPDATE and DELETE: the audit log, record versions handed out,
   change notices once created.
 * *Write-once* tables refuse DELETE and any change to the columns that state what was recorded;
-  only the columns that close the row (withdrawn, superseded) may be set later: evidence.
+  only the columns that close the row (withdrawn, superseded) may be set later: evidence and
+  supporting documents.
 * *Settled* rows refuse DELETE, and any UPDATE once they are settled: a client's answer to a
   change notice once given, an e-mail of a notice once sent.
 
@@ -21,6 +22,8 @@ IMMUTABLE_TABLES = ("record_version", "audit_event", "change_notice")
 WRITE_ONCE_COLUMNS = {
     "evidence": ("obligation_id", "trigger_event_id", "note", "link", "sha256", "filename", "content_type", "size",
                  "period_start", "period_end", "valid_until", "added_by_id", "added_at"),
+    "supporting_document": ("kind", "transfer_id", "measure_id", "subprocessor_id", "sha256", "filename",
+                            "content_type", "size", "note", "valid_until", "added_by_id", "added_at"),
 }
 SETTLED_WHEN = {
     "notice_recipient": "OLD.state <> 'pending'",

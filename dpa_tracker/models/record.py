@@ -179,6 +179,10 @@ class SupportingDocument(Base):
     added_by: Mapped[User | None] = relationship()
 
 
+# Proof behind the record (Art. 30(2)(c)-(d), clause 6.2-6.3): withdrawn, never deleted or rewritten.
+install_on_create(SupportingDocument.__table__)
+
+
 class RecordVersion(Base):
     """One copy of a client's record as handed out: immutable (database triggers refuse changes)."""
 
@@ -194,6 +198,10 @@ class RecordVersion(Base):
     handed_out_as: Mapped[str] = mapped_column(String(20))  # pdf / json / csv / email
     handed_out_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"))
     handed_out_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The audit chain head when the copy was made, printed on it: whoever holds the copy can later show that
+    # the log still has that event with that hash (no truncation, no recomputed chain). Set at INSERT.
+    audit_head_id: Mapped[int | None]
+    audit_head_hash: Mapped[str | None] = mapped_column(String(64))
 
     handed_out_by: Mapped[User | None] = relationship()
 

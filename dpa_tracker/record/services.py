@@ -12,6 +12,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 
+from dpa_tracker.audit.anchor import chain_head
 from dpa_tracker.audit.services import record
 from dpa_tracker.errors import Conflict, DomainError
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence, evidence_store
@@ -273,18 +274,23 @@ def mark_reviewed(actor: User, client: Client, note: str) -> int:
 
 def hand_out(actor: User | None, client: Client, as_of: date, fmt: str,
              *, to_client: bool = False) -> tuple[RecordVersion, dict[str, Any]]:
-    """Every copy handed out is kept as a version: who, when, as of which date, and its hash."""
+    """Every copy handed out is kept as a version: who, when, as of which date, its hash, and the audit chain
+    head at that moment (printed on the copy, so the client's copy anchors the log)."""
     if fmt not in (*FORMATS, "email"):
         raise DomainError(f"Unknown format {fmt!r}; use pdf, json or csv.", field="format")
     data = build_record(client, as_of)
     number = (db.session.scalar(select(func.max(RecordVersion.number)).where(RecordVersion.client_id == client.id))
               or 0) + 1
+    head = chain_head()
     version = RecordVersion(client_id=client.id, number=number, as_of=as_of, content=canonical_json(data),
-                            content_sha256=content_hash(data), handed_out_as=fmt, handed_out_by=actor)
+                            content_sha256=content_hash(data), handed_out_as=fmt, handed_out_by=actor,
+                            audit_head_id=head.id if head else None, audit_head_hash=head.hash if head else None)
     db.session.add(version)
     db.session.flush()
-    record(actor, "record.hand_out", version, {"number": number, "format": fmt, "as_of": as_of,
-                                               "sha256": version.content_sha256}, client_id=client.id)
+    record(actor, "record.hand_out", version, {
+        "number": number, "format": fmt, "as_of": as_of, "sha256": version.content_sha256,
+        "audit_head": {"event_id": head.id, "hash": head.hash} if head else None,
+    }, client_id=client.id)
     _answer_copy_requests(actor, client, version, to_client=to_client)
     return version, data
 

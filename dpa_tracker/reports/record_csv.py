@@ -10,7 +10,7 @@ RECORD_COLUMNS = [
     "record_as_of", "processor", "processor_contact", "processor_dpo", "client", "client_contact", "client_dpo",
     "client_representative", "activity", "processing_categories", "data_subject_categories",
     "personal_data_categories", "special_categories", "purposes", "retention", "locations", "subprocessors",
-    "transfers", "security_measures",
+    "transfers", "security_measures", "record_version", "record_sha256", "audit_chain_head",
 ]
 
 
@@ -18,8 +18,10 @@ def _join(values: list[str]) -> str:
     return "; ".join(values)
 
 
-def render_record_csv(record: dict[str, Any]) -> bytes:
-    """UTF-8 with a byte-order mark so spreadsheet programs read accents and Arabic correctly."""
+def render_record_csv(record: dict[str, Any], version: int | None = None, content_sha256: str = "",
+                      audit_head: str = "") -> bytes:
+    """UTF-8 with a byte-order mark so spreadsheet programs read accents and Arabic correctly. Each row names the
+    version, its hash and the audit chain head at hand-out (``ID:HASH``, for ``flask audit verify --head``)."""
     processor = record["processor"] or {}
     client = record["client"]
     measures = {m["id"]: m for m in record["security_measures"]}
@@ -53,6 +55,9 @@ def render_record_csv(record: dict[str, Any]) -> bytes:
             ]),
             _join([f"{measures[i]['heading_title']}: {measures[i]['title']}" for i in activity["security_measure_ids"]
                    if i in measures]),
+            "" if version is None else version,
+            content_sha256,
+            audit_head,
         ])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 

@@ -355,7 +355,7 @@ def _party_rows(prefix: str, party: dict[str, Any] | None, *, client: bool) -> l
     ]
 
 
-def _title_page(record: dict[str, Any], version: int, content_sha256: str) -> list[Flowable]:
+def _title_page(record: dict[str, Any], version: int, content_sha256: str, audit_head: str | None) -> list[Flowable]:
     s = _styles()
     processor = record.get("processor")
     client = record["client"]
@@ -372,6 +372,7 @@ def _title_page(record: dict[str, Any], version: int, content_sha256: str) -> li
             ("As of", _cell(record.get("as_of"), VALUE_W)),
             ("Version", f"Version {version}"),
             ("Content SHA-256", _cell(content_sha256, VALUE_W)),
+            *([("Audit chain head", _cell(audit_head, VALUE_W))] if audit_head else []),
             ("Processing activities", str(len(record["activities"]))),
             ("Completeness", "Complete" if not record.get("problems")
              else f"{len(record['problems'])} problem(s), see section 6"),
@@ -500,17 +501,19 @@ def _subprocessor_table(subprocessors: list[dict[str, Any]]) -> Flowable:
     return _table(rows, w, header=True)
 
 
-def render_record_pdf(record: dict[str, Any], version: int, content_sha256: str) -> bytes:
+def render_record_pdf(record: dict[str, Any], version: int, content_sha256: str,
+                      audit_head: str | None = None) -> bytes:
     """The client's Art. 30(2) record as a PDF: title page, contents (beyond three activities), sections (a)-(d),
     the authorised sub-processors and the completeness check; every page footed with page X of Y, the version and
-    the record's content SHA-256."""
+    the record's content SHA-256. ``audit_head`` (``ID:HASH``, the audit chain head at hand-out) goes on the title
+    page and its event id in every footer: the client's copy then anchors the processor's audit log."""
     s = _styles()
     activities = record.get("activities") or []
     measures = {m["id"]: m for m in record.get("security_measures") or []}
     client_name = (record.get("client") or {}).get("legal_name") or ""
     with_toc = len(activities) > TOC_THRESHOLD
 
-    story = _title_page(record, version, content_sha256)
+    story = _title_page(record, version, content_sha256, audit_head)
     if with_toc:
         toc_at = len(story)
         story += [Paragraph("Contents", s["h1"]), PageBreak()]
@@ -553,7 +556,8 @@ def render_record_pdf(record: dict[str, Any], version: int, content_sha256: str)
 
     def footer(page: int, total: int) -> tuple[str, str]:
         return (_join_nonempty(f"Record of processing — {footer_name}" if footer_name else "Record of processing",
-                               f"as of {record.get('as_of')}", f"Version {version}"),
+                               f"as of {record.get('as_of')}", f"Version {version}",
+                               f"audit event {audit_head.partition(':')[0]}" if audit_head else ""),
                 f"Record SHA-256: {content_sha256}")
 
     return _render(story, RECORD_TITLE, f"{client_name} — as of {record.get('as_of')}", footer)

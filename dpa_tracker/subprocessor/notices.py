@@ -19,6 +19,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from dpa_tracker.audit.integrity import answer_sha256
 from dpa_tracker.audit.services import record
 from dpa_tracker.errors import DomainError
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
@@ -246,4 +247,5 @@ def answer(actor: User, recipient: NoticeRecipient, approve: bool, reason: str) 
     recipient.answer_reason = reason
     db.session.flush()
     record(actor, "notice.approve" if approve else "notice.object", recipient,
-           {"notice_id": recipient.notice_id, "reason": reason}, client_id=recipient.agreement.client_id)
+           {"notice_id": recipient.notice_id, "reason": reason, "sha256": answer_sha256(recipient)},
+           client_id=recipient.agreement.client_id)
