@@ -50,7 +50,8 @@ def _expiry_message(now: float) -> str | None:
         return "Your session has expired. Please sign in again."
     max_hours = current_app.config["SESSION_MAX_HOURS"]
     if now - signed_in_at > max_hours * 3600:
-        return f"You were signed out: a session lasts at most {max_hours} hours. Please sign in again."
+        hours = "1 hour" if max_hours == 1 else f"{max_hours} hours"
+        return f"You were signed out: a session lasts at most {hours}. Please sign in again."
     idle_minutes = current_app.config["SESSION_IDLE_MINUTES"]
     if now - seen_at > idle_minutes * 60:
         return f"You were signed out after {idle_minutes} minutes without activity. Please sign in again."
