@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dpa_tracker.config import Defaults, check_production, environment_overrides
 from dpa_tracker.extensions import csrf, db, limiter, login_manager, migrate, talisman
@@ -52,6 +53,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["REMEMBER_COOKIE_SECURE"] = True
     check_production(app.config)
     _remove_stale_uploads(app)
+    if app.config["TRUSTED_PROXIES"]:
+        # Trust exactly this many proxies' X-Forwarded-For/-Proto: the client address the sign-in
+        # limits key on is the one the outermost trusted proxy saw, which a client cannot forge.
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     _init_extensions(app)
     _register_request_hooks(app)
@@ -93,14 +99,9 @@ def _init_extensions(app: Flask) -> None:
         strict_transport_security=app.config["ENV_NAME"] == "production",
     )
 
-    from dpa_tracker.extensions import db as _db
-    from dpa_tracker.models import User
+    from dpa_tracker.auth.session import load_user
 
-    @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        if not user_id.isdigit():
-            return None
-        return _db.session.get(User, int(user_id))
+    login_manager.user_loader(load_user)
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         from sqlalchemy import event

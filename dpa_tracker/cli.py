@@ -15,7 +15,7 @@ from sqlalchemy import select, union
 from dpa_tracker.audit.anchor import Anchor, anchor_problems, parse_anchor, parse_anchors, take_anchor
 from dpa_tracker.audit.integrity import text_sha256
 from dpa_tracker.audit.services import verify_chain
-from dpa_tracker.auth.services import create_token, create_user
+from dpa_tracker.auth.services import create_token, create_user, set_password
 from dpa_tracker.errors import DomainError
 from dpa_tracker.evidence.services import evidence_store
 from dpa_tracker.extensions import db
@@ -77,6 +77,27 @@ def create_user_command(email: str, role: str, client_id: int | None, audited: t
         _fail(error.message)
     db.session.commit()
     click.echo(f"Created {user.role.value} user {user.email} (id {user.id}).")
+
+
+@click.command("set-password")
+@with_appcontext
+@click.argument("email")
+def set_password_command(email: str) -> None:
+    """Set a user's password and end their sessions; the password is read from standard input
+    (one line) or prompted for on a terminal, never given as an argument."""
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        _fail(f"No user with e-mail {email}.")
+    if sys.stdin.isatty():
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        set_password(None, user, password)
+    except DomainError as error:
+        _fail(error.message)
+    db.session.commit()
+    click.echo(f"Password of {user.email} set; their sessions were ended.")
 
 
 @click.command("create-token")
@@ -254,7 +275,7 @@ def audit_anchor(output: str | None) -> None:
 
 def register_cli(app: Flask) -> None:
     for command in (init_db, create_user_command, create_token_command, seed_demo_command, sync_obligations_command,
-                    evidence_group, audit_group, notices_group):
+                    evidence_group, audit_group, notices_group, set_password_command):
         app.cli.add_command(command)
 
 

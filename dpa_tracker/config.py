@@ -25,7 +25,13 @@ class Defaults:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
-    LOGIN_RATE_LIMIT = "5 per minute"
+    LOGIN_RATE_LIMIT = "5 per minute"  # failed sign-ins per client address
+    # Failed sign-ins per account (the e-mail typed), whatever the address: stops guessing from many
+    # addresses. Keep it above LOGIN_RATE_LIMIT so one address is stopped before it locks the account.
+    LOGIN_ACCOUNT_RATE_LIMIT = "10 per 15 minutes"
+    TRUSTED_PROXIES = 0  # reverse proxies in front that set X-Forwarded-For/-Proto (Werkzeug ProxyFix)
+    SESSION_IDLE_MINUTES = 30  # a signed-in session unused this long ends
+    SESSION_MAX_HOURS = 12  # and none lasts longer than this since sign-in
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     PAGE_SIZE = 50

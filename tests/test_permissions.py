@@ -12,7 +12,7 @@ from dpa_tracker.auth.services import create_token
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Client, Role
-from tests.conftest import AuthActions, empty_tables, make_app
+from tests.conftest import PASSWORD, AuthActions, empty_tables, make_app
 from tests.factories import AGREEMENT_FORM, make_agreement, make_client, make_user
 
 # --- small tests first: they use the per-test ``app`` fixture, which empties the tables.
@@ -134,6 +134,12 @@ ROUTES = [
     ("GET", "/admin/processor", "admin", None),
     ("POST", "/admin/processor", "admin", {"name": "AltınSoft", "contact_email": "privacy@altinsoft.example"}),
     ("POST", "/admin/tokens/{token}/revoke", "admin", {}),
+    ("POST", "/admin/users/{spare_user}/password", "admin",
+     {"reset-new_password": "reset by {role} horse staple",
+      "reset-new_password_again": "reset by {role} horse staple"}),
+    ("GET", "/account/password", "list", None),
+    ("POST", "/account/password", "list", {"current_password": PASSWORD, "new_password": "{role} horse battery stable",
+                                           "new_password_again": "{role} horse battery stable"}),
     # Art. 30(2) record
     ("GET", "/clients/{client}/record", "read", None),
     ("POST", "/clients/{client}/record/versions", "hand_out", {"handout-as_of": "2026-02-01", "handout-format": "csv"}),
@@ -260,6 +266,7 @@ def world(database_url, _schema, tmp_path_factory):
                                                                    service="Storage")).id for role in STAFF}
         ids = {"client": own.id, "agreement": agreement.id, "ending": ending.id, "obligation": obligation.id,
                "evidence": evidence.id, "user": staff.id, "token": token.id, "activity": activity.id,
+               "spare_user": make_user(Role.AUDITOR, "spare@example.com").id,
                "transfer": transfer.id,
                "measure": measure.id, "measure_document": measure_document.id,
                "transfer_document": transfer_document.id, "subprocessor": sub.id, "spare": spare.id,

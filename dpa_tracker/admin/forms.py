@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from dpa_tracker.models import Role
 
@@ -18,6 +18,15 @@ class UserEditForm(FlaskForm):
     name = StringField("Name", validators=[Optional(), Length(max=200)])
     active = BooleanField("Active")
     audited_clients = SelectMultipleField("Clients to review (auditors only)", coerce=str, validators=[Optional()])
+
+
+class PasswordResetForm(FlaskForm):
+    """An admin sets a new password for another user (who then signs in with it and may change it)."""
+
+    new_password = PasswordField("New password (12+ characters, hard to guess)",
+                                 validators=[DataRequired(), Length(max=1024)])
+    new_password_again = PasswordField("New password again", validators=[
+        DataRequired(), EqualTo("new_password", message="The two new passwords differ.")])
 
 
 class ProcessorForm(FlaskForm):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_login import current_user
+from flask_login import current_user, login_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from dpa_tracker.admin.forms import ProcessorForm, UserCreateForm, UserEditForm
-from dpa_tracker.auth.services import create_user, revoke_token, update_user
+from dpa_tracker.admin.forms import PasswordResetForm, ProcessorForm, UserCreateForm, UserEditForm
+from dpa_tracker.auth.services import create_user, revoke_token, set_password, update_user
 from dpa_tracker.client.services import ProcessorInput, get_processor, save_processor
 from dpa_tracker.errors import DomainError
 from dpa_tracker.extensions import db
@@ -81,8 +81,35 @@ def edit_user(user_id: int) -> str | Response | tuple[str, int]:
             db.session.commit()
             flash("User updated.", "success")
             return redirect(url_for("admin.users"))
+    return _user_page(user, form, PasswordResetForm(prefix="reset"))
+
+
+def _user_page(user: User, form: UserEditForm, reset_form: PasswordResetForm) -> tuple[str, int]:
     tokens = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)).all()
-    return render_template("admin/user_form.html", form=form, user=user, tokens=tokens), form_status(form)
+    status = max(form_status(form), form_status(reset_form))
+    return render_template("admin/user_form.html", form=form, reset_form=reset_form, user=user,
+                           tokens=tokens), status
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+def reset_password(user_id: int) -> Response | tuple[str, int]:
+    user = db.get_or_404(User, user_id)
+    reset_form = PasswordResetForm(prefix="reset")
+    if reset_form.validate_on_submit():
+        try:
+            set_password(current_user, user, reset_form.new_password.data or "", field="new_password")
+        except DomainError as error:
+            show_domain_error(reset_form, error)
+        else:
+            db.session.commit()
+            if user.id == current_user.id:
+                login_user(user)  # an admin resetting their own password keeps this session
+            flash(f"Password of {user.email} reset; their sessions were ended.", "success")
+            return redirect(url_for("admin.edit_user", user_id=user.id))
+    form = UserEditForm(formdata=None, name=user.name, active=user.active,
+                        audited_clients=[str(c.id) for c in user.audited_clients])
+    form.audited_clients.choices = _client_choices()
+    return _user_page(user, form, reset_form)
 
 
 @bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])

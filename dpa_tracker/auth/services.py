@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
+from zxcvbn import zxcvbn
 
 from dpa_tracker.audit.services import record
 from dpa_tracker.client.services import check_email
@@ -19,14 +20,30 @@ from dpa_tracker.models.base import utcnow
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 12
+MIN_PASSWORD_SCORE = 3  # zxcvbn's 0-4 scale: 3 is "safely unguessable" against an online or throttled attack
+# zxcvbn's cost grows quickly with length; a password whose first 100 characters are strong is strong.
+_SCORED_LENGTH = 100
 TOKEN_PREFIX = "dpa_"  # noqa: S105 - a prefix, not a secret
 # A fixed hash to verify against when the e-mail is unknown, so timing does not reveal accounts.
 _DUMMY_HASH = _hasher.hash("not-a-real-password-for-timing")
 
 
-def hash_password(password: str) -> str:
+def check_password_policy(password: str, *, email: str, name: str = "", field: str = "password") -> None:
+    """At least 12 characters and hard to guess for zxcvbn, which is told the user's own e-mail and name."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise DomainError(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.", field="password")
+        raise DomainError(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.", field=field)
+    local_part = email.split("@", 1)[0]
+    user_inputs = [email, local_part, *local_part.replace("-", ".").replace("_", ".").split("."), *name.split(),
+                   "dpa", "tracker", "dpa_tracker"]
+    result = zxcvbn(password[:_SCORED_LENGTH], user_inputs=[word for word in user_inputs if word])
+    if result["score"] < MIN_PASSWORD_SCORE:
+        feedback = result["feedback"]
+        advice = " ".join(part for part in (feedback.get("warning"), *feedback.get("suggestions", [])) if part)
+        raise DomainError(("This password is too easy to guess. " + advice).strip()
+                          + " A few unrelated words make a strong password.", field=field)
+
+
+def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
@@ -62,6 +79,7 @@ def create_user(
         raise DomainError("Only client users belong to a client.", field="client_id")
     if role is not Role.AUDITOR and audited_clients:
         raise DomainError("Only auditors are assigned clients to review.", field="audited_clients")
+    check_password_policy(password, email=email, name=name)
     user = User(email=email, name=name.strip(), role=role, client=client, password_hash=hash_password(password),
                 audited_clients=list(audited_clients))
     db.session.add(user)
@@ -85,6 +103,8 @@ def update_user(actor: User, user: User, *, name: str, active: bool, audited_cli
     if user.active != active:
         changes["active"] = [user.active, active]
         user.active = active
+        if not active:
+            user.session_version += 1  # a deactivated user's open sessions end now
     before = sorted(c.id for c in user.audited_clients)
     after = sorted(c.id for c in audited_clients)
     if before != after:
@@ -95,10 +115,33 @@ def update_user(actor: User, user: User, *, name: str, active: bool, audited_cli
         record(actor, "user.update", user, changes, client_id=user.client_id)
 
 
-def set_password(actor: User | None, user: User, password: str) -> None:
+def set_password(actor: User | None, user: User, password: str, *, field: str = "password") -> None:
+    """Replace the password (an admin's or the command line's reset, or the user's own change) and end
+    every session of the user; the caller signs the current session in again when it should survive."""
+    check_password_policy(password, email=user.email, name=user.name, field=field)
     user.password_hash = hash_password(password)
+    user.session_version += 1
     db.session.flush()
-    record(actor, "user.set_password", user, {}, client_id=user.client_id)
+    action = "user.change_password" if actor is not None and actor.id == user.id else "user.reset_password"
+    record(actor, action, user, {"sessions_ended": True}, client_id=user.client_id)  # never the password
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """The signed-in user changes their own password; the current one must be given again."""
+    try:
+        _hasher.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise DomainError("The current password is wrong.", field="current_password") from None
+    if new == current:
+        raise DomainError("The new password must differ from the current one.", field="new_password")
+    set_password(user, user, new, field="new_password")
+
+
+def sign_out_everywhere(user: User) -> None:
+    """Sign-out ends every session of the user, including cookies copied elsewhere (tokens live on)."""
+    user.session_version += 1
+    db.session.flush()
+    record(user, "user.logout", user, {}, client_id=user.client_id)
 
 
 def _token_digest(token: str) -> str:

@@ -45,6 +45,9 @@ class User(UserMixin, Base):
                                             length=20, values_callable=lambda members: [m.value for m in members]))
     client_id: Mapped[int | None] = mapped_column(ForeignKey("client.id", ondelete="RESTRICT"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # Part of the id kept in the session cookie: bumping it refuses every cookie issued before
+    # (sign-out, password change or reset, deactivation). API tokens are separate and unaffected.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     client: Mapped[Client | None] = relationship()
@@ -53,6 +56,10 @@ class User(UserMixin, Base):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
+
+    def get_id(self) -> str:
+        """What Flask-Login stores in the session: the user id and the session version."""
+        return f"{self.id}:{self.session_version}"
 
     @property
     def can_write(self) -> bool:

@@ -1,7 +1,7 @@
 """Record versions keep the audit chain head they were handed out at; supporting documents are write-once
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-23
 
 The SQL is frozen here (no import of dpa_tracker): the package's protection helpers may change,
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
