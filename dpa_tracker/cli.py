@@ -216,13 +216,14 @@ def notices_group() -> None:
 
 @notices_group.command("send")
 def notices_send() -> None:
-    """Send queued notice e-mails and retry failed ones (run it from cron); exit 1 if some still fail."""
+    """Send queued notice e-mails and retry failed ones (run it from cron); exit 1 if some failed in this run."""
     from dpa_tracker.subprocessor.notices import send_pending
 
     report = send_pending()
-    click.echo(f"{report.sent} e-mail(s) sent, {report.failed} failed.")
-    if report.failed:
-        raise click.ClickException("Some notices could not be delivered; they stay queued for the next run.")
+    click.echo(f"{report.sent} e-mail(s) sent, {report.failed + report.held} failed "
+               f"({report.failed} retried by the next run, {report.held} held for an admin's retry).")
+    if report.failed or report.held:
+        raise click.ClickException("Some notices could not be delivered; see /notices/deliveries.")
 
 
 @click.group("audit", cls=AppGroup)

@@ -61,14 +61,18 @@ def three_clients(app):
         return {"ids": ids, "sub": sub.id}
 
 
-def _propose(auth, three_clients):
+def _propose(auth, three_clients, send=True):
+    """Propose through the page, then run the cron command that sends what the page queued."""
     auth.login("staff@example.com")
-    return auth.post("/notices/new", {
+    response = auth.post("/notices/new", {
         "kind": "add",
         "subprocessor_id": str(three_clients["sub"]),
         "agreement_ids": [str(agreement_id) for _, agreement_id in three_clients["ids"].values()],
         "reason": "Faster delivery of service e-mails.",
     })
+    if send:
+        auth._client.application.test_cli_runner().invoke(args=["notices", "send"])
+    return response
 
 
 def test_notice_reaches_each_client_once_and_takes_effect_as_answered(app, client, auth, smtp, three_clients):
@@ -80,8 +84,9 @@ def test_notice_reaches_each_client_once_and_takes_effect_as_answered(app, clien
     assert "Mail Relay SAS" in body and "Faster delivery of service e-mails." in body
     deadline = (utcnow().date() + timedelta(days=15)).isoformat()
     assert deadline in body
-    # a retry sends nothing more
+    # a retry (which only re-queues failed e-mails) and another run send nothing more
     assert client.post("/notices/retry", data={"csrf_token": auth.csrf}).status_code == 302
+    assert "0 e-mail(s) sent" in app.test_cli_runner().invoke(args=["notices", "send"]).output
     assert len(smtp.messages) == 3
     auth.logout()
 
@@ -159,8 +164,11 @@ def test_another_client_cannot_answer(app, client, auth, smtp, three_clients):
 def test_smtp_outage_keeps_the_notice_queued_and_a_retry_delivers_exactly_once(app, client, auth, three_clients):
     port = free_port()
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)  # nothing listens yet
-    response = _propose(auth, three_clients)
+    response = _propose(auth, three_clients, send=False)
     assert response.status_code == 302
+    result = app.test_cli_runner().invoke(args=["notices", "send"])
+    assert result.exit_code == 1
+    assert "0 e-mail(s) sent, 3 failed (3 retried by the next run, 0 held" in result.output
     with app.app_context():
         states = db.session.scalars(select(NoticeDelivery.state)).all()
         assert [s.value for s in states] == ["failed"] * 3

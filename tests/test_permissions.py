@@ -174,6 +174,8 @@ ROUTES = [
                                        "agreement_ids": "{agreement}", "reason": "Cheaper storage",
                                        "corrects_id": ""}),
     ("POST", "/notices/retry", "staff", {}),
+    ("GET", "/notices/deliveries", "staff", None),
+    ("POST", "/notices/deliveries/{delivery}/retry", "staff", {}),
     ("GET", "/clients/{client}/subprocessors", "read", None),
     ("GET", "/clients/{client}/subprocessors.pdf", "read", None),
     ("GET", "/clients/{client}/notices", "read", None),
@@ -271,6 +273,7 @@ def world(database_url, _schema, tmp_path_factory):
                "measure": measure.id, "measure_document": measure_document.id,
                "transfer_document": transfer_document.id, "subprocessor": sub.id, "spare": spare.id,
                "recipient": pages_notice.recipients[0].id, "api_recipient": api_notice.recipients[0].id,
+               "delivery": pages_notice.recipients[0].deliveries[0].id,
                **{f"fresh_{role}": sub_id for role, sub_id in fresh.items()}}
         tokens = {role: create_token(None, user, "matrix")[1] for role, user in users.items()}
         db.session.commit()

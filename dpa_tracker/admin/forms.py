@@ -1,11 +1,11 @@
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from dpa_tracker.models import Role
+from dpa_tracker.validation import SingleLineForm
 
 
-class UserCreateForm(FlaskForm):
+class UserCreateForm(SingleLineForm):
     email = EmailField("E-mail", validators=[DataRequired(), Email(), Length(max=254)])
     name = StringField("Name", validators=[Optional(), Length(max=200)])
     role = SelectField("Role", choices=lambda: [(r.value, r.value.capitalize()) for r in Role])  # callable: no warning
@@ -14,13 +14,13 @@ class UserCreateForm(FlaskForm):
     password = PasswordField("Initial password (12+ characters)", validators=[DataRequired(), Length(min=12, max=1024)])
 
 
-class UserEditForm(FlaskForm):
+class UserEditForm(SingleLineForm):
     name = StringField("Name", validators=[Optional(), Length(max=200)])
     active = BooleanField("Active")
     audited_clients = SelectMultipleField("Clients to review (auditors only)", coerce=str, validators=[Optional()])
 
 
-class PasswordResetForm(FlaskForm):
+class PasswordResetForm(SingleLineForm):
     """An admin sets a new password for another user (who then signs in with it and may change it)."""
 
     new_password = PasswordField("New password (12+ characters, hard to guess)",
@@ -29,7 +29,7 @@ class PasswordResetForm(FlaskForm):
         DataRequired(), EqualTo("new_password", message="The two new passwords differ.")])
 
 
-class ProcessorForm(FlaskForm):
+class ProcessorForm(SingleLineForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     address = StringField("Address", validators=[Optional(), Length(max=2000)])
     contact_email = EmailField("Contact e-mail", validators=[Optional(), Length(max=254)])

@@ -1,11 +1,11 @@
-from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from dpa_tracker.models import AgreementStatus
+from dpa_tracker.validation import SingleLineForm
 
 
-class AgreementForm(FlaskForm):
+class AgreementForm(SingleLineForm):
     reference = StringField("Reference", validators=[DataRequired(), Length(max=60)])
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     template_key = SelectField("Clause template", validators=[DataRequired()])
@@ -27,5 +27,5 @@ class AgreementForm(FlaskForm):
                                         validators=[Optional(), Length(max=2000)])
 
 
-class EndAgreementForm(FlaskForm):
+class EndAgreementForm(SingleLineForm):
     ends_on = DateField("Agreement ended on", validators=[InputRequired()])

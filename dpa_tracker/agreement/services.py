@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
@@ -13,6 +13,7 @@ from dpa_tracker.errors import Conflict, DomainError
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, AgreementStatus, Client, Obligation, User
 from dpa_tracker.obligation.services import refresh_cache
+from dpa_tracker.validation import check_lines, line
 
 SETTING_LIMITS = {
     "subprocessor_objection_days": (1, 365),
@@ -24,21 +25,22 @@ SETTING_LIMITS = {
 
 @dataclass(frozen=True)
 class AgreementInput:
-    reference: str
-    title: str
+    reference: str = line("Reference")
+    title: str = line("Title")
     signed_on: date
     effective_on: date
     ends_on: date | None = None
     status: AgreementStatus = AgreementStatus.ACTIVE
-    template_key: str = DEFAULT_TEMPLATE
+    template_key: str = line("Clause template", default=DEFAULT_TEMPLATE)
     subprocessor_objection_days: int = 30
     breach_notice_hours: int = 24
     deletion_days: int = 10
     confidentiality_years: int = 5
-    permitted_locations: list[str] = field(default_factory=list)
+    permitted_locations: list[str] = line("Permitted location", default_factory=list)
 
 
 def _validate(data: AgreementInput) -> None:
+    check_lines(data)
     if not data.reference.strip():
         raise DomainError("The reference is required.", field="reference")
     if not data.title.strip():

@@ -6,6 +6,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from dpa_tracker.models import AgreementStatus, ObligationStatus
 from dpa_tracker.record.services import FORMATS
+from dpa_tracker.validation import Line
 
 
 class StrictSchema(Schema):
@@ -14,13 +15,13 @@ class StrictSchema(Schema):
 
 
 class ClientIn(StrictSchema):
-    legal_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    country = fields.String(required=True, validate=validate.Length(equal=2))
+    legal_name = Line(required=True, validate=validate.Length(min=1, max=200))
+    country = Line(required=True, validate=validate.Length(equal=2))
     address = fields.String(load_default="", validate=validate.Length(max=2000))
     notice_emails = fields.List(fields.Email(), required=True, validate=validate.Length(min=1, max=20))
-    dpo_name = fields.String(load_default="", validate=validate.Length(max=200))
+    dpo_name = Line(load_default="", validate=validate.Length(max=200), metadata={"label": "DPO name"})
     dpo_email = fields.Email(load_default="")
-    representative = fields.String(load_default="", validate=validate.Length(max=200))
+    representative = Line(load_default="", validate=validate.Length(max=200))
 
 
 class ClientOut(Schema):
@@ -37,19 +38,20 @@ class ClientOut(Schema):
 
 class AgreementIn(StrictSchema):
     client_id = fields.Integer(required=True, strict=True)
-    reference = fields.String(required=True, validate=validate.Length(min=1, max=60))
-    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    reference = Line(required=True, validate=validate.Length(min=1, max=60))
+    title = Line(required=True, validate=validate.Length(min=1, max=200))
     signed_on = fields.Date(required=True)
     effective_on = fields.Date(required=True)
     ends_on = fields.Date(load_default=None, allow_none=True)
     status = fields.String(load_default=AgreementStatus.ACTIVE.value,
                            validate=validate.OneOf([s.value for s in AgreementStatus]))
-    template_key = fields.String(load_default="altinsoft-dpa")
+    template_key = Line(load_default="altinsoft-dpa")
     subprocessor_objection_days = fields.Integer(load_default=30, strict=True, validate=validate.Range(1, 365))
     breach_notice_hours = fields.Integer(load_default=24, strict=True, validate=validate.Range(1, 720))
     deletion_days = fields.Integer(load_default=10, strict=True, validate=validate.Range(1, 365))
     confidentiality_years = fields.Integer(load_default=5, strict=True, validate=validate.Range(0, 50))
-    permitted_locations = fields.List(fields.String(validate=validate.Length(max=200)), load_default=list)
+    permitted_locations = fields.List(Line(validate=validate.Length(max=200), metadata={"label": "Permitted location"}),
+                                      load_default=list)
 
 
 class AgreementOut(Schema):
@@ -92,7 +94,7 @@ class ObligationOut(Schema):
 
 class EvidenceForm(StrictSchema):
     note = fields.String(load_default="", validate=validate.Length(max=10000))
-    link = fields.String(load_default="", validate=validate.Length(max=2000))
+    link = Line(load_default="", validate=validate.Length(max=2000))
     valid_until = fields.Date(load_default=None)
     period_start = fields.Date(load_default=None)
     period_end = fields.Date(load_default=None)
@@ -125,7 +127,7 @@ class EvidenceOut(Schema):
 
 class AuditQuery(StrictSchema):
     client_id = fields.Integer(load_default=None)
-    action = fields.String(load_default="", validate=validate.Length(max=60))
+    action = Line(load_default="", validate=validate.Length(max=60))
     before = fields.Integer(load_default=None, metadata={"description": "Only events with a smaller id (paging)"})
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
 

@@ -17,6 +17,7 @@ from dpa_tracker.errors import Conflict, DomainError
 from dpa_tracker.extensions import db
 from dpa_tracker.models import ApiToken, Client, Role, User
 from dpa_tracker.models.base import utcnow
+from dpa_tracker.validation import check_line
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 12
@@ -70,7 +71,8 @@ def create_user(
     client: Client | None = None,
     audited_clients: Sequence[Client] = (),
 ) -> User:
-    email = check_email(email, "email").lower()
+    email = check_email(check_line(email, "E-mail", "email"), "email").lower()
+    check_line(name, "Name", "name")
     if db.session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
         raise Conflict(f"A user with e-mail {email} already exists.", field="email")
     if role is Role.CLIENT and client is None:
@@ -97,6 +99,7 @@ def update_user(actor: User, user: User, *, name: str, active: bool, audited_cli
     if user.role is not Role.AUDITOR and audited_clients:
         raise DomainError("Only auditors are assigned clients to review.", field="audited_clients")
     changes: dict[str, object] = {}
+    check_line(name, "Name", "name")
     if user.name != name.strip():
         changes["name"] = [user.name, name.strip()]
         user.name = name.strip()
@@ -152,6 +155,7 @@ def create_token(actor: User | None, user: User, name: str = "") -> tuple[ApiTok
     """Create a token; the plain value is returned once and only its hash is kept."""
     if not user.active:
         raise DomainError("Cannot create a token for an inactive user.")
+    check_line(name, "Token name", "name")
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user=user, name=name.strip(), prefix=plain[:12], token_hash=_token_digest(plain))
     db.session.add(token)

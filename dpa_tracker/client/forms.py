@@ -1,9 +1,10 @@
-from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from dpa_tracker.validation import SingleLineForm
 
-class ClientForm(FlaskForm):
+
+class ClientForm(SingleLineForm):
     legal_name = StringField("Legal name", validators=[DataRequired(), Length(max=200)])
     country = StringField("Country (ISO code)", validators=[DataRequired(), Length(min=2, max=2)])
     address = TextAreaField("Address", validators=[Optional(), Length(max=2000)])

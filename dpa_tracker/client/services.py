@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
@@ -11,17 +11,18 @@ from dpa_tracker.audit.services import record
 from dpa_tracker.errors import Conflict, DomainError
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Client, ProcessorProfile, User
+from dpa_tracker.validation import check_lines, line
 
 
 @dataclass(frozen=True)
 class ClientInput:
-    legal_name: str
-    country: str
+    legal_name: str = line("Legal name")
+    country: str = line("Country")
     address: str = ""
-    notice_emails: list[str] = field(default_factory=list)
-    dpo_name: str = ""
-    dpo_email: str = ""
-    representative: str = ""
+    notice_emails: list[str] = line("Notice e-mail address", default_factory=list)
+    dpo_name: str = line("DPO name", default="")
+    dpo_email: str = line("DPO e-mail", default="")
+    representative: str = line("Representative", default="")
 
 
 def check_email(value: str, field_name: str) -> str:
@@ -32,6 +33,7 @@ def check_email(value: str, field_name: str) -> str:
 
 
 def _clean(data: ClientInput) -> dict[str, str]:
+    check_lines(data)
     name = data.legal_name.strip()
     if not name:
         raise DomainError("The legal name is required.", field="legal_name")
@@ -85,12 +87,12 @@ def update_client(actor: User, client: Client, data: ClientInput) -> None:
 
 @dataclass(frozen=True)
 class ProcessorInput:
-    name: str
+    name: str = line("Name")
     address: str = ""
-    contact_email: str = ""
-    contact_phone: str = ""
-    dpo_name: str = ""
-    dpo_email: str = ""
+    contact_email: str = line("Contact e-mail", default="")
+    contact_phone: str = line("Contact phone", default="")
+    dpo_name: str = line("DPO name", default="")
+    dpo_email: str = line("DPO e-mail", default="")
 
 
 def get_processor() -> ProcessorProfile | None:
@@ -98,6 +100,7 @@ def get_processor() -> ProcessorProfile | None:
 
 
 def save_processor(actor: User | None, data: ProcessorInput) -> ProcessorProfile:
+    check_lines(data)
     if not data.name.strip():
         raise DomainError("The processor's name is required.", field="name")
     values = {k: v.strip() for k, v in asdict(data).items()}

@@ -17,6 +17,7 @@ from dpa_tracker.extensions import db
 from dpa_tracker.models import Evidence, EvidenceState, Obligation, TriggerEvent, User
 from dpa_tracker.models.base import utcnow
 from dpa_tracker.obligation.services import refresh_cache
+from dpa_tracker.validation import check_lines, line
 
 
 def evidence_store() -> EvidenceStore:
@@ -32,7 +33,7 @@ class Upload:
 @dataclass(frozen=True)
 class EvidenceInput:
     note: str = ""
-    link: str = ""
+    link: str = line("Link", default="")
     period_start: date | None = None
     period_end: date | None = None
     valid_until: date | None = None
@@ -49,6 +50,7 @@ def _clean_filename(name: str) -> str:
 def _validate(
     obligation: Obligation, data: EvidenceInput, has_file: bool
 ) -> tuple[TriggerEvent | None, Evidence | None]:
+    check_lines(data)
     if not (has_file or data.note.strip() or data.link.strip()):
         raise DomainError("Give a file, a note or a link.", field="file")
     if data.link.strip():

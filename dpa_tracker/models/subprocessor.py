@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dpa_tracker.models.base import Base, utcnow
@@ -78,7 +78,7 @@ class AnswerState(enum.StrEnum):
 class DeliveryState(enum.StrEnum):
     QUEUED = "queued"
     SENT = "sent"
-    FAILED = "failed"  # last attempt failed; retried by `flask notices send`
+    FAILED = "failed"  # last attempt failed; retried by `flask notices send` unless held for an admin
 
 
 class ChangeNotice(Base):
@@ -145,6 +145,9 @@ class NoticeDelivery(Base):
     message_id: Mapped[str] = mapped_column(String(255))
     sent_at: Mapped[datetime | None]
     message_sha256: Mapped[str | None] = mapped_column(String(64))
+    # A failure that the next run would only repeat (the message cannot be built from the stored rows) or that
+    # must not be repeated blindly (sent, but not recorded): it waits for an admin's retry instead of the cron.
+    held: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     recipient: Mapped[NoticeRecipient] = relationship(back_populates="deliveries")
 

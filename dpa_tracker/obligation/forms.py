@@ -1,10 +1,11 @@
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import URL, DataRequired, InputRequired, Length, Optional
 
+from dpa_tracker.validation import SingleLineForm
 
-class EvidenceForm(FlaskForm):
+
+class EvidenceForm(SingleLineForm):
     file = FileField("File (PDF, image, office document, ZIP or text)")
     note = TextAreaField("Note", validators=[Optional(), Length(max=10000)])
     link = StringField("Link", validators=[Optional(), URL(require_tld=False), Length(max=2000)])
@@ -15,20 +16,20 @@ class EvidenceForm(FlaskForm):
     supersedes_id = SelectField("Supersedes evidence", coerce=str, validators=[Optional()])
 
 
-class EventForm(FlaskForm):
+class EventForm(SingleLineForm):
     occurred_on = DateField("Date (UTC)", validators=[InputRequired()])
     occurred_time = StringField("Time (UTC, HH:MM)", validators=[DataRequired(), Length(max=5)], default="09:00")
     summary = TextAreaField("What happened", validators=[DataRequired(), Length(max=5000)])
 
 
-class NotApplicableForm(FlaskForm):
+class NotApplicableForm(SingleLineForm):
     reason = TextAreaField("Why it does not apply", validators=[Optional(), Length(max=2000)])
 
 
-class ObligationForm(FlaskForm):
+class ObligationForm(SingleLineForm):
     owner_id = SelectField("Owner", coerce=str, validators=[Optional()])
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=10000)])
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(SingleLineForm):
     reason = TextAreaField("Why is it withdrawn?", validators=[DataRequired(), Length(max=2000)])

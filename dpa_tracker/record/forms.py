@@ -1,4 +1,3 @@
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
@@ -6,9 +5,10 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from dpa_tracker.models import MeasureHeading, ProcessingCategory, TransferMechanism
 from dpa_tracker.record.builder import HEADING_TITLES, MECHANISM_TITLES
 from dpa_tracker.record.services import FORMATS
+from dpa_tracker.validation import SingleLineForm
 
 
-class ActivityForm(FlaskForm):
+class ActivityForm(SingleLineForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     processing_categories = SelectMultipleField(
         "Categories of processing (Art. 30(2)(b))",
@@ -26,7 +26,7 @@ class ActivityForm(FlaskForm):
     subprocessor_ids = SelectMultipleField("Sub-processors involved", coerce=str, validators=[Optional()])
 
 
-class TransferForm(FlaskForm):
+class TransferForm(SingleLineForm):
     destination = StringField("Destination (country code or international organisation)",
                               validators=[DataRequired(), Length(max=200)])
     is_international_organisation = BooleanField("International organisation")
@@ -35,27 +35,27 @@ class TransferForm(FlaskForm):
     mechanism_detail = TextAreaField("Detail", validators=[Optional(), Length(max=4000)])
 
 
-class MeasureForm(FlaskForm):
+class MeasureForm(SingleLineForm):
     heading = SelectField("Art. 32(1) heading", choices=lambda: [(h.value, HEADING_TITLES[h]) for h in MeasureHeading])
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     description = TextAreaField("General description", validators=[DataRequired(), Length(max=10000)])
 
 
-class DocumentForm(FlaskForm):
+class DocumentForm(SingleLineForm):
     file = FileField("Document")
     note = StringField("Note", validators=[Optional(), Length(max=2000)])
     valid_until = DateField("Valid until", validators=[Optional()])
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(SingleLineForm):
     note = TextAreaField("What was reviewed", validators=[Optional(), Length(max=4000)])
 
 
-class RequestForm(FlaskForm):
+class RequestForm(SingleLineForm):
     summary = TextAreaField("What do you need?", validators=[DataRequired(), Length(max=4000)])
 
 
-class HandOutForm(FlaskForm):
+class HandOutForm(SingleLineForm):
     """Create a version of the record (a POST: a link or a prefetcher never hands out a copy)."""
 
     as_of = DateField("As of", validators=[InputRequired()])

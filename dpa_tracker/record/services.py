@@ -40,6 +40,7 @@ from dpa_tracker.models import (
 from dpa_tracker.models.base import utcnow
 from dpa_tracker.obligation.services import refresh_cache
 from dpa_tracker.record.builder import build_record, canonical_json, content_hash
+from dpa_tracker.validation import check_lines, line
 
 FORMATS = ("pdf", "json", "csv")
 
@@ -55,19 +56,20 @@ def _clean_list(values: Sequence[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class ActivityInput:
-    name: str
-    processing_categories: list[str] = field(default_factory=list)
-    data_subject_categories: list[str] = field(default_factory=list)
-    personal_data_categories: list[str] = field(default_factory=list)
-    special_categories: list[str] = field(default_factory=list)
+    name: str = line("Name")
+    processing_categories: list[str] = line("Category of processing", default_factory=list)
+    data_subject_categories: list[str] = line("Category of data subjects", default_factory=list)
+    personal_data_categories: list[str] = line("Category of personal data", default_factory=list)
+    special_categories: list[str] = line("Special category", default_factory=list)
     purposes: str = ""
     retention: str = ""
-    locations: list[dict[str, str]] = field(default_factory=list)
+    locations: list[dict[str, str]] = line("Data location", default_factory=list)
     measure_ids: list[int] = field(default_factory=list)
     subprocessor_ids: list[int] = field(default_factory=list)
 
 
 def _activity_values(data: ActivityInput) -> dict[str, Any]:
+    check_lines(data)
     name = data.name.strip()
     if not name:
         raise DomainError("The activity needs a name.", field="name")
@@ -174,14 +176,15 @@ def archive_activity(actor: User, activity: ProcessingActivity, reason: str) -> 
 
 @dataclass(frozen=True)
 class TransferInput:
-    destination: str
-    recipient: str
-    mechanism: str
+    destination: str = line("Destination")
+    recipient: str = line("Recipient")
+    mechanism: str = line("Mechanism")
     is_international_organisation: bool = False
     mechanism_detail: str = ""
 
 
 def add_transfer(actor: User, activity: ProcessingActivity, data: TransferInput) -> Transfer:
+    check_lines(data)
     if not data.destination.strip():
         raise DomainError("Name the destination country or organisation.", field="destination")
     if not data.recipient.strip():
@@ -204,12 +207,13 @@ def add_transfer(actor: User, activity: ProcessingActivity, data: TransferInput)
 
 @dataclass(frozen=True)
 class MeasureInput:
-    heading: str
-    title: str
+    heading: str = line("Heading")
+    title: str = line("Title")
     description: str
 
 
 def create_measure(actor: User, data: MeasureInput) -> SecurityMeasure:
+    check_lines(data)
     try:
         heading = MeasureHeading(data.heading)
     except ValueError:

@@ -1,12 +1,12 @@
-from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from dpa_tracker.models import ChangeKind, TransferMechanism
 from dpa_tracker.record.builder import MECHANISM_TITLES
+from dpa_tracker.validation import SingleLineForm
 
 
-class SubProcessorForm(FlaskForm):
+class SubProcessorForm(SingleLineForm):
     legal_name = StringField("Legal name", validators=[DataRequired(), Length(max=200)])
     country = StringField("Country (ISO code)", validators=[DataRequired(), Length(min=2, max=2)])
     service = StringField("Service", validators=[DataRequired(), Length(max=200)])
@@ -19,12 +19,12 @@ class SubProcessorForm(FlaskForm):
     dpo_email = EmailField("DPO e-mail", validators=[Optional(), Length(max=254)])
 
 
-class AuthoriseForm(FlaskForm):
+class AuthoriseForm(SingleLineForm):
     agreement_id = SelectField("Agreement", coerce=str, validators=[DataRequired()])
     since_on = DateField("Authorised since", validators=[InputRequired()])
 
 
-class NoticeForm(FlaskForm):
+class NoticeForm(SingleLineForm):
     kind = SelectField("Change", choices=lambda: [(k.value, k.value) for k in ChangeKind])
     subprocessor_id = SelectField("Sub-processor (new one, or the one removed)", coerce=str,
                                   validators=[DataRequired()])
@@ -34,6 +34,6 @@ class NoticeForm(FlaskForm):
     corrects_id = SelectField("Corrects notice", coerce=str, validators=[Optional()])
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(SingleLineForm):
     decision = SelectField("Decision", choices=lambda: [("approve", "Approve"), ("object", "Object")])
     reason = TextAreaField("Reason (required to object)", validators=[Optional(), Length(max=4000)])

@@ -2,8 +2,9 @@
 client once per address, let the client approve or object before its deadline.
 
 Notices are never edited; a correction is a new notice that names the one it corrects.
-Sending is idempotent: one ``notice_delivery`` row per (agreement, address), sent at most once
-by this application; a failure is recorded on the row and retried by ``flask notices send``.
+Pages and the API only queue e-mails; ``flask notices send`` (cron) sends them. Sending is idempotent: one
+``notice_delivery`` row per (agreement, address), sent at most once by this application; a failure is recorded
+on the row and retried by the next run, or held for an admin's retry when retrying could not help.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from dpa_tracker.audit.integrity import answer_sha256
 from dpa_tracker.audit.services import record
-from dpa_tracker.errors import DomainError
+from dpa_tracker.errors import Conflict, DomainError
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
 from dpa_tracker.models import (
@@ -45,7 +46,8 @@ from dpa_tracker.subprocessor.mail import MailError, send_message
 @dataclass(frozen=True)
 class SendReport:
     sent: int
-    failed: int
+    failed: int  # SMTP failures, retried by the next run
+    held: int = 0  # failures that wait for an admin's retry
 
 
 def propose_change(
@@ -166,39 +168,107 @@ def build_message(delivery: NoticeDelivery, deadline: date | None = None) -> Ema
 
 
 def send_pending(limit: int = 500) -> SendReport:
-    """Send every queued or failed delivery once; commit after each so nothing is lost or sent twice."""
-    sent = failed = 0
+    """Send every queued delivery and retry the failed ones not held for an admin (``flask notices send``).
+
+    Each delivery is tried on its own and committed on its own, so nothing is lost or sent twice and one bad
+    delivery never blocks the others: whatever goes wrong with it is stored on the row, audited, and the loop
+    goes on. An SMTP failure is retried by the next run; a message that cannot be built from the stored rows
+    (e.g. a CR/LF in an agreement reference written before single-line fields were enforced) would fail the
+    same way every run, so it is held until an admin retries it (``requeue``), after correcting the data."""
+    sent = failed = held = 0
     ids = db.session.scalars(
-        select(NoticeDelivery.id).where(NoticeDelivery.state.in_([DeliveryState.QUEUED, DeliveryState.FAILED]))
+        select(NoticeDelivery.id).where(or_(
+            NoticeDelivery.state == DeliveryState.QUEUED,
+            and_(NoticeDelivery.state == DeliveryState.FAILED, NoticeDelivery.held.is_(False))))
         .order_by(NoticeDelivery.id).limit(limit)
     ).all()
     for delivery_id in ids:
-        stmt = select(NoticeDelivery).where(NoticeDelivery.id == delivery_id).options(
-            selectinload(NoticeDelivery.recipient).selectinload(NoticeRecipient.notice))
-        if db.session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
-        delivery = db.session.scalar(stmt)
-        if delivery is None or delivery.state is DeliveryState.SENT:
-            db.session.rollback()
+        delivery = _claim(delivery_id)
+        if delivery is None:
             continue
-        deadline = objection_deadline_if_sent_today(delivery.recipient)
-        message = build_message(delivery, deadline)
-        delivery.attempts += 1
+        try:
+            deadline = objection_deadline_if_sent_today(delivery.recipient)
+            message = build_message(delivery, deadline)
+        except Exception as exc:  # any exception: the stored data is what is wrong, not this run
+            _fail(delivery_id, f"The message cannot be built: {type(exc).__name__}: {exc}", hold=True)
+            held += 1
+            continue
         try:
             send_message(message)
         except MailError as exc:
-            delivery.state = DeliveryState.FAILED
-            delivery.last_error = str(exc)[:2000]
-            record(None, "notice.delivery_failed", delivery, {"email": delivery.email, "error": delivery.last_error,
-                                                              "attempts": delivery.attempts},
-                   client_id=delivery.recipient.agreement.client_id)
+            _fail(delivery_id, str(exc), hold=False)
             failed += 1
-        else:
+            continue
+        except Exception as exc:  # not an SMTP answer we know: do not try it again blindly every run
+            _fail(delivery_id, f"Sending failed: {type(exc).__name__}: {exc}", hold=True)
+            held += 1
+            continue
+        try:
+            delivery.attempts += 1
             _move_deadline(delivery.recipient, deadline)
             _mark_sent(delivery, message)
-            sent += 1
-        db.session.commit()
-    return SendReport(sent, failed)
+            db.session.commit()
+        except Exception as exc:  # the e-mail left: a retry by cron would send it a second time
+            _fail(delivery_id, f"Sent, but recording it failed: {type(exc).__name__}: {exc}", hold=True)
+            held += 1
+            continue
+        sent += 1
+    return SendReport(sent, failed, held)
+
+
+def _claim(delivery_id: int) -> NoticeDelivery | None:
+    """The delivery, locked against a parallel run on PostgreSQL; None when another run has it or sent it."""
+    stmt = select(NoticeDelivery).where(NoticeDelivery.id == delivery_id).options(
+        selectinload(NoticeDelivery.recipient).selectinload(NoticeRecipient.notice))
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    delivery = db.session.scalar(stmt)
+    if delivery is None or delivery.state is DeliveryState.SENT:
+        db.session.rollback()
+        return None
+    return delivery
+
+
+def _fail(delivery_id: int, error: str, *, hold: bool) -> None:
+    """Record a failed attempt in a fresh transaction (whatever the failure left in the session is dropped)."""
+    db.session.rollback()
+    delivery = _claim(delivery_id)
+    if delivery is None:
+        return
+    delivery.attempts += 1
+    delivery.state = DeliveryState.FAILED
+    delivery.held = hold
+    delivery.last_error = error[:2000]
+    record(None, "notice.delivery_failed", delivery, {"email": delivery.email, "error": delivery.last_error,
+                                                      "attempts": delivery.attempts, "held": hold},
+           client_id=delivery.recipient.agreement.client_id)
+    db.session.commit()
+
+
+def failed_deliveries() -> list[NoticeDelivery]:
+    """Deliveries whose last attempt failed, oldest first, with what the page shows about them."""
+    return list(db.session.scalars(select(NoticeDelivery).where(NoticeDelivery.state == DeliveryState.FAILED)
+                                   .options(selectinload(NoticeDelivery.recipient).options(
+                                       selectinload(NoticeRecipient.agreement).selectinload(Agreement.client),
+                                       selectinload(NoticeRecipient.notice)))
+                                   .order_by(NoticeDelivery.id)))
+
+
+def requeue(actor: User, deliveries: Sequence[NoticeDelivery]) -> int:
+    """Put failed deliveries back in the queue; the next ``flask notices send`` tries them. Nothing is sent here:
+    a request never waits for an SMTP server."""
+    count = 0
+    for delivery in deliveries:
+        if delivery.state is not DeliveryState.FAILED:
+            continue
+        delivery.state = DeliveryState.QUEUED
+        delivery.held = False
+        record(actor, "notice.delivery_requeued", delivery, {"email": delivery.email, "attempts": delivery.attempts,
+                                                             "last_error": delivery.last_error},
+               client_id=delivery.recipient.agreement.client_id)
+        count += 1
+    db.session.flush()
+    return count
 
 
 def _move_deadline(recipient: NoticeRecipient, deadline: date) -> None:
@@ -233,19 +303,27 @@ def _mark_sent(delivery: NoticeDelivery, message: EmailMessage) -> None:
 
 
 def answer(actor: User, recipient: NoticeRecipient, approve: bool, reason: str) -> None:
-    """The client's answer; only before the deadline, only once."""
+    """The client's answer; only before the deadline, only once.
+
+    Two answers may race (approve in one tab, object in another): the state moves with one conditional UPDATE
+    (``WHERE state = 'pending'``), so exactly one wins and the other gets a Conflict (409), never a trigger's
+    refusal (500). On PostgreSQL the loser waits for the winner's row lock, then finds the row answered."""
     if recipient.state is not AnswerState.PENDING:
-        raise DomainError("This notice has already been answered.")
+        raise Conflict("This notice has already been answered.")
     if utcnow().date() > recipient.objection_deadline:
         raise DomainError(f"The objection period ended on {recipient.objection_deadline:%Y-%m-%d}.")
     reason = reason.strip()
     if not approve and not reason:
         raise DomainError("Give the reason for your objection.", field="reason")
-    recipient.state = AnswerState.APPROVED if approve else AnswerState.OBJECTED
-    recipient.answered_at = utcnow()
-    recipient.answered_by = actor
-    recipient.answer_reason = reason
-    db.session.flush()
+    state = AnswerState.APPROVED if approve else AnswerState.OBJECTED
+    result = db.session.execute(
+        update(NoticeRecipient)
+        .where(NoticeRecipient.id == recipient.id, NoticeRecipient.state == AnswerState.PENDING)
+        .values(state=state, answered_at=utcnow(), answered_by_id=actor.id, answer_reason=reason)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise Conflict("This notice has already been answered.")
+    db.session.refresh(recipient)
     record(actor, "notice.approve" if approve else "notice.object", recipient,
            {"notice_id": recipient.notice_id, "reason": reason, "sha256": answer_sha256(recipient)},
            client_id=recipient.agreement.client_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select
@@ -12,22 +12,24 @@ from dpa_tracker.client.services import check_email
 from dpa_tracker.errors import Conflict, DomainError
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, Authorisation, SubProcessor, TransferMechanism, User
+from dpa_tracker.validation import check_lines, line
 
 
 @dataclass(frozen=True)
 class SubProcessorInput:
-    legal_name: str
-    country: str
-    service: str
-    data_categories: list[str] = field(default_factory=list)
-    locations: list[str] = field(default_factory=list)
-    transfer_mechanism: str = ""
-    contact_email: str = ""
-    dpo_name: str = ""
-    dpo_email: str = ""
+    legal_name: str = line("Legal name")
+    country: str = line("Country")
+    service: str = line("Service")
+    data_categories: list[str] = line("Data category", default_factory=list)
+    locations: list[str] = line("Location", default_factory=list)
+    transfer_mechanism: str = line("Transfer mechanism", default="")
+    contact_email: str = line("Contact e-mail", default="")
+    dpo_name: str = line("DPO name", default="")
+    dpo_email: str = line("DPO e-mail", default="")
 
 
 def create_subprocessor(actor: User | None, data: SubProcessorInput) -> SubProcessor:
+    check_lines(data)
     name = data.legal_name.strip()
     if not name:
         raise DomainError("The legal name is required.", field="legal_name")

@@ -20,6 +20,7 @@ from dpa_tracker.models import (
     ChangeNotice,
     Client,
     DocumentKind,
+    NoticeDelivery,
     NoticeRecipient,
     Role,
     SubProcessor,
@@ -31,7 +32,7 @@ from dpa_tracker.record.forms import DocumentForm
 from dpa_tracker.reports.record_csv import render_subprocessors_csv
 from dpa_tracker.subprocessor.authorised import authorised_for_client, effective_on
 from dpa_tracker.subprocessor.forms import AnswerForm, AuthoriseForm, NoticeForm, SubProcessorForm
-from dpa_tracker.subprocessor.notices import answer, propose_change, send_pending
+from dpa_tracker.subprocessor.notices import answer, failed_deliveries, propose_change, requeue
 from dpa_tracker.subprocessor.services import SubProcessorInput, authorise, create_subprocessor
 from dpa_tracker.web import as_of_from_request, form_status, show_domain_error
 
@@ -140,23 +141,41 @@ def new_notice() -> Any:
         except DomainError as error:
             show_domain_error(form, error)
         else:
+            queued = sum(len(r.deliveries) for r in notice.recipients)
             db.session.commit()
-            report = send_pending()
-            if report.failed:
-                flash(f"Notice #{notice.id} saved; {report.sent} e-mail(s) sent, {report.failed} failed and will be "
-                      "retried (flask notices send).", "error")
-            else:
-                flash(f"Notice #{notice.id} sent: {report.sent} e-mail(s).", "success")
+            # Only queued: `flask notices send` (cron) talks to the SMTP server, never a request.
+            flash(f"Notice #{notice.id} saved; queued: {queued} e-mail(s). They are sent by the next "
+                  "flask notices send.", "success")
             return redirect(url_for("subprocessor.notices"))
     return render_template("subprocessor/notice_form.html", form=form), form_status(form)
+
+
+@bp.route("/notices/deliveries")
+@staff_only
+def deliveries() -> str:
+    return render_template("subprocessor/deliveries.html", deliveries=failed_deliveries())
 
 
 @bp.route("/notices/retry", methods=["POST"])
 @staff_only
 def retry() -> Response:
-    report = send_pending()
-    flash(f"{report.sent} e-mail(s) sent, {report.failed} still failing.", "success" if not report.failed else "error")
-    return redirect(url_for("subprocessor.notices"))
+    """Queue every failed e-mail again (the next `flask notices send` sends them)."""
+    count = requeue(current_user, failed_deliveries())
+    db.session.commit()
+    flash(f"{count} e-mail(s) queued again; the next flask notices send delivers them.", "success")
+    return redirect(url_for("subprocessor.deliveries"))
+
+
+@bp.route("/notices/deliveries/<int:delivery_id>/retry", methods=["POST"])
+@staff_only
+def retry_delivery(delivery_id: int) -> Response:
+    delivery = db.get_or_404(NoticeDelivery, delivery_id)
+    if requeue(current_user, [delivery]):
+        db.session.commit()
+        flash(f"The e-mail to {delivery.email} is queued again; the next flask notices send delivers it.", "success")
+    else:
+        flash(f"The e-mail to {delivery.email} is {delivery.state.value}, not failed: nothing to retry.", "error")
+    return redirect(url_for("subprocessor.deliveries"))
 
 
 # --- client portal --------------------------------------------------------------------------
