@@ -117,6 +117,18 @@ def _register_request_hooks(app: Flask) -> None:
         response.headers["X-Request-ID"] = g.get("request_id", "")
         return response
 
+    @app.after_request
+    def no_store(response: Any) -> Any:
+        """A signed-in user's pages, every download and every API answer carry client data: no browser
+        or proxy may keep a copy (a shared computer's back button, a caching proxy)."""
+        from flask_login import current_user
+
+        download = response.headers.get("Content-Disposition", "").startswith("attachment")
+        if download or request.path.startswith("/api/") or (
+                request.endpoint != "static" and current_user.is_authenticated):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
 
 def _register_blueprints(app: Flask) -> None:
     from dpa_tracker.admin.views import bp as admin_bp

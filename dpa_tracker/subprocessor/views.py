@@ -202,7 +202,7 @@ def client_list_download(client_id: int, fmt: str) -> Response:
                            "subprocessors": rows}, ensure_ascii=False, indent=2).encode("utf-8")
         mimetype = "application/json"
     elif fmt == "csv":
-        body, mimetype = render_subprocessors_csv(rows), "text/csv; charset=utf-8"
+        body, mimetype = render_subprocessors_csv(rows), "text/csv"  # Werkzeug adds the charset
     else:
         from dpa_tracker.reports.record_pdf import render_subprocessor_list_pdf
 
