@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request
+from flask_login import current_user
 
 from dpa_tracker.config import Defaults, check_production, environment_overrides
 from dpa_tracker.extensions import csrf, db, limiter, login_manager, migrate, talisman
@@ -121,8 +122,6 @@ def _register_request_hooks(app: Flask) -> None:
     def no_store(response: Any) -> Any:
         """A signed-in user's pages, every download and every API answer carry client data: no browser
         or proxy may keep a copy (a shared computer's back button, a caching proxy)."""
-        from flask_login import current_user
-
         download = response.headers.get("Content-Disposition", "").startswith("attachment")
         if download or request.path.startswith("/api/") or (
                 request.endpoint != "static" and current_user.is_authenticated):

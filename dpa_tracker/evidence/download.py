@@ -16,12 +16,6 @@ ACTIVE_EXTENSIONS = frozenset({
     "sct", "sh", "shtml", "svg", "svgz", "swf", "url", "vb", "vbe", "vbs", "wsc", "wsf", "wsh", "xbap", "xht",
     "xhtml", "xlsm", "xml", "xsl", "xslt", "zsh",
 })
-# Types a browser renders or runs even when the name looks harmless.
-ACTIVE_TYPES = frozenset({
-    "application/ecmascript", "application/javascript", "application/x-javascript", "application/xhtml+xml",
-    "application/xml", "image/svg+xml", "text/html", "text/javascript", "text/xml", "application/java-archive",
-    "application/x-msdownload", "application/hta", "application/x-sh",
-})
 OPAQUE_TYPE = "application/octet-stream"
 
 
@@ -32,10 +26,10 @@ def extension_of(filename: str) -> str:
 
 
 def safe_download(filename: str, content_type: str | None) -> tuple[str, str]:
-    """The (download name, content type) to send a stored file under."""
-    mimetype = (content_type or OPAQUE_TYPE).split(";", 1)[0].strip().lower()
+    """The (download name, content type) to send a stored file under.
+
+    The stored type was sniffed from the bytes (``store.sniff``), so an HTML or SVG file is stored as
+    text/plain: only the name can make it active, and the name alone decides."""
     if extension_of(filename) in ACTIVE_EXTENSIONS:
         return filename.rstrip(". ") + ".txt", OPAQUE_TYPE
-    if mimetype in ACTIVE_TYPES:
-        return filename, OPAQUE_TYPE
     return filename, content_type or OPAQUE_TYPE
