@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request
+from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dpa_tracker.config import Defaults, check_production, environment_overrides
@@ -126,6 +127,16 @@ def _register_request_hooks(app: Flask) -> None:
     @app.after_request
     def echo_request_id(response: Any) -> Any:
         response.headers["X-Request-ID"] = g.get("request_id", "")
+        return response
+
+    @app.after_request
+    def no_store(response: Any) -> Any:
+        """A signed-in user's pages, every download and every API answer carry client data: no browser
+        or proxy may keep a copy (a shared computer's back button, a caching proxy)."""
+        download = response.headers.get("Content-Disposition", "").startswith("attachment")
+        if download or request.path.startswith("/api/") or (
+                request.endpoint != "static" and current_user.is_authenticated):
+            response.headers["Cache-Control"] = "no-store"
         return response
 
 

@@ -8,10 +8,12 @@ import os
 from typing import Any
 
 DEV_SECRET_KEY = "dev-insecure-change-me"  # noqa: S105 - refused in production
+# The key signs session cookies and CSRF tokens; a short key can be guessed offline from one cookie.
+MIN_SECRET_KEY_BYTES = 32
 
 
 class Defaults:
-    SECRET_KEY = DEV_SECRET_KEY
+    SECRET_KEY = DEV_SECRET_KEY  # production: at least MIN_SECRET_KEY_BYTES random bytes
     ENV_NAME = "development"  # "production" turns on the strict checks below
     SQLALCHEMY_DATABASE_URI: str | None = None  # None: SQLite file in the instance folder
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
@@ -80,5 +82,11 @@ class ConfigError(RuntimeError):
 def check_production(config: dict[str, Any]) -> None:
     if config.get("ENV_NAME") != "production":
         return
-    if config.get("SECRET_KEY") in (None, "", DEV_SECRET_KEY):
+    key = config.get("SECRET_KEY")
+    if key in (None, "", DEV_SECRET_KEY):
         raise ConfigError("Refusing to start in production with the development SECRET_KEY; set DPA_SECRET_KEY.")
+    size = len(key) if isinstance(key, bytes) else len(str(key).encode("utf-8"))
+    if size < MIN_SECRET_KEY_BYTES:
+        raise ConfigError(f"Refusing to start in production with a {size}-byte SECRET_KEY; DPA_SECRET_KEY needs at "
+                          f"least {MIN_SECRET_KEY_BYTES} bytes, e.g. python3 -c 'import secrets; "
+                          "print(secrets.token_hex(32))'.")

@@ -9,6 +9,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from dpa_tracker.errors import DomainError
+from dpa_tracker.evidence.download import safe_download
 from dpa_tracker.evidence.services import evidence_store, withdraw_evidence
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Evidence
@@ -44,8 +45,9 @@ def send_stored_file(sha256: str, content_type: str | None, filename: str) -> Re
     if digest.hexdigest() != sha256:
         current_app.logger.error("evidence file %s was altered", sha256)
         abort(409, description="The stored file no longer matches its recorded hash; it will not be served.")
-    response = send_file(store.path_for(sha256), mimetype=content_type or "application/octet-stream",
-                         as_attachment=True, download_name=filename, conditional=False, etag=sha256)
+    download_name, mimetype = safe_download(filename, content_type)
+    response = send_file(store.path_for(sha256), mimetype=mimetype,
+                         as_attachment=True, download_name=download_name, conditional=False, etag=sha256)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response

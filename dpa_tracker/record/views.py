@@ -65,7 +65,8 @@ from dpa_tracker.web import as_of_from_request, form_status, show_domain_error
 bp = Blueprint("record", __name__)
 require_login(bp)
 
-MIMETYPES = {"pdf": "application/pdf", "json": "application/json", "csv": "text/csv; charset=utf-8"}
+# Werkzeug adds "; charset=utf-8" to text/* types itself.
+MIMETYPES = {"pdf": "application/pdf", "json": "application/json", "csv": "text/csv"}
 
 
 def visible_client(client_id: int) -> Client:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
+
+from dpa_tracker.reports.csv_file import render_csv
 
 RECORD_COLUMNS = [
     "record_as_of", "processor", "processor_contact", "processor_dpo", "client", "client_contact", "client_dpo",
@@ -20,16 +20,14 @@ def _join(values: list[str]) -> str:
 
 def render_record_csv(record: dict[str, Any], version: int | None = None, content_sha256: str = "",
                       audit_head: str = "") -> bytes:
-    """UTF-8 with a byte-order mark so spreadsheet programs read accents and Arabic correctly. Each row names the
+    """One row per activity; each row names the
     version, its hash and the audit chain head at hand-out (``ID:HASH``, for ``flask audit verify --head``)."""
     processor = record["processor"] or {}
     client = record["client"]
     measures = {m["id"]: m for m in record["security_measures"]}
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(RECORD_COLUMNS)
+    rows: list[list[object]] = []
     for activity in record["activities"]:
-        writer.writerow([
+        rows.append([
             record["as_of"],
             processor.get("name", ""),
             _join([v for v in (processor.get("contact_email"), processor.get("contact_phone")) if v]),
@@ -59,7 +57,7 @@ def render_record_csv(record: dict[str, Any], version: int | None = None, conten
             content_sha256,
             audit_head,
         ])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return render_csv(RECORD_COLUMNS, rows)
 
 
 SUBPROCESSOR_COLUMNS = ["legal_name", "country", "service", "locations", "contact_email", "dpo_name", "dpo_email",
@@ -67,9 +65,5 @@ SUBPROCESSOR_COLUMNS = ["legal_name", "country", "service", "locations", "contac
 
 
 def render_subprocessors_csv(subprocessors: list[dict[str, Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(SUBPROCESSOR_COLUMNS)
-    for sub in subprocessors:
-        writer.writerow([_join(sub[c]) if isinstance(sub[c], list) else sub[c] for c in SUBPROCESSOR_COLUMNS])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return render_csv(SUBPROCESSOR_COLUMNS, (
+        [_join(sub[c]) if isinstance(sub[c], list) else sub[c] for c in SUBPROCESSOR_COLUMNS] for sub in subprocessors))

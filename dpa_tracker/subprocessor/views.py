@@ -26,7 +26,7 @@ from dpa_tracker.models import (
     SubProcessor,
 )
 from dpa_tracker.obligation.services import today
-from dpa_tracker.permissions import ensure_client_visible, require_login, roles_required, staff_only
+from dpa_tracker.permissions import client_filter, ensure_client_visible, require_login, roles_required, staff_only
 from dpa_tracker.record.builder import content_hash
 from dpa_tracker.record.forms import DocumentForm
 from dpa_tracker.reports.record_csv import render_subprocessors_csv
@@ -109,12 +109,21 @@ def document(subprocessor_id: int, kind: str) -> Response:
 @bp.route("/notices")
 @roles_required(Role.ADMIN, Role.COMPLIANCE, Role.AUDITOR)
 def notices() -> str:
-    rows = db.session.scalars(select(ChangeNotice).options(
-        selectinload(ChangeNotice.recipients).selectinload(NoticeRecipient.agreement).selectinload(Agreement.client),
-        selectinload(ChangeNotice.recipients).selectinload(NoticeRecipient.deliveries),
+    """Staff see every notice; an auditor only the notices, and the rows of a notice, of assigned clients."""
+    visible = client_filter(current_user, Agreement.client_id)
+    rows = db.session.scalars(select(ChangeNotice).where(ChangeNotice.id.in_(
+        select(NoticeRecipient.notice_id).join(NoticeRecipient.agreement).where(visible))).options(
         selectinload(ChangeNotice.subprocessor), selectinload(ChangeNotice.replaces),
     ).order_by(ChangeNotice.id.desc()).limit(200)).all()
-    return render_template("subprocessor/notices.html", notices=rows, effective_on=effective_on, today=today())
+    # Loaded apart, not through ``ChangeNotice.recipients``: one notice can go to clients the user may not see.
+    recipients: dict[int, list[NoticeRecipient]] = {n.id: [] for n in rows}
+    for recipient in db.session.scalars(select(NoticeRecipient).join(NoticeRecipient.agreement).where(
+            visible, NoticeRecipient.notice_id.in_(list(recipients))).options(
+            selectinload(NoticeRecipient.agreement).selectinload(Agreement.client),
+            selectinload(NoticeRecipient.deliveries)).order_by(NoticeRecipient.id)):
+        recipients[recipient.notice_id].append(recipient)
+    return render_template("subprocessor/notices.html", notices=rows, recipients=recipients,
+                           effective_on=effective_on, today=today())
 
 
 @bp.route("/notices/new", methods=["GET", "POST"])
@@ -212,7 +221,7 @@ def client_list_download(client_id: int, fmt: str) -> Response:
                            "subprocessors": rows}, ensure_ascii=False, indent=2).encode("utf-8")
         mimetype = "application/json"
     elif fmt == "csv":
-        body, mimetype = render_subprocessors_csv(rows), "text/csv; charset=utf-8"
+        body, mimetype = render_subprocessors_csv(rows), "text/csv"  # Werkzeug adds the charset
     else:
         from dpa_tracker.reports.record_pdf import render_subprocessor_list_pdf
 
