@@ -11,6 +11,8 @@ from flask import Flask, g, request
 
 from dpa_tracker.config import Defaults, check_production, environment_overrides
 from dpa_tracker.extensions import csrf, db, limiter, login_manager, migrate, talisman
+from dpa_tracker.ids import IdConverter, parse_id
+from dpa_tracker.request_guard import register_request_guard
 
 ROOT = Path(__file__).resolve().parent.parent
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -51,9 +53,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
     check_production(app.config)
+    # Before any route is added: ids beyond the INTEGER columns' range answer 404, not a database error.
+    app.url_map.converters["int"] = IdConverter
 
     _init_extensions(app)
     _register_request_hooks(app)
+    register_request_guard(app)
     _register_blueprints(app)
 
     from dpa_tracker.cli import register_cli
@@ -88,9 +93,8 @@ def _init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        if not user_id.isdigit():
-            return None
-        return _db.session.get(User, int(user_id))
+        user_pk = parse_id(user_id)
+        return _db.session.get(User, user_pk) if user_pk is not None else None
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         from sqlalchemy import event

@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from dpa_tracker.extensions import db
 from tests.conftest import make_app
 
+
 @pytest.fixture
 def fresh_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
     """An empty database of the same kind as the test database."""

@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from dpa_tracker import dates
+from dpa_tracker.ids import MAX_ID
 from dpa_tracker.models import AgreementStatus, ObligationStatus
+
+# Ids sent in bodies and query strings: the INTEGER columns' range, so the database never sees more.
+ID_RANGE = validate.Range(1, MAX_ID)
+_ASCII_NUMBER = re.compile(r"[0-9]{1,10}")
+
+
+class QueryInteger(fields.Integer):
+    """A whole number sent as text (query, form field): ASCII digits only (``int()`` also takes "٣", "+1" and "1_0")."""
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, str) and not _ASCII_NUMBER.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._validated(value)
 
 
 class StrictSchema(Schema):
@@ -35,12 +53,12 @@ class ClientOut(Schema):
 
 
 class AgreementIn(StrictSchema):
-    client_id = fields.Integer(required=True, strict=True)
+    client_id = fields.Integer(required=True, strict=True, validate=ID_RANGE)
     reference = fields.String(required=True, validate=validate.Length(min=1, max=60))
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    signed_on = fields.Date(required=True)
-    effective_on = fields.Date(required=True)
-    ends_on = fields.Date(load_default=None, allow_none=True)
+    signed_on = dates.Date(required=True)
+    effective_on = dates.Date(required=True)
+    ends_on = dates.Date(load_default=None, allow_none=True)
     status = fields.String(load_default=AgreementStatus.ACTIVE.value,
                            validate=validate.OneOf([s.value for s in AgreementStatus]))
     template_key = fields.String(load_default="altinsoft-dpa")
@@ -71,7 +89,7 @@ class AgreementOut(Schema):
 
 
 class AsOfQuery(StrictSchema):
-    as_of = fields.Date(load_default=None, metadata={"description": "Status as of this date (YYYY-MM-DD)"})
+    as_of = dates.Date(load_default=None, metadata={"description": "Status as of this date (YYYY-MM-DD)"})
 
 
 class ObligationOut(Schema):
@@ -92,11 +110,11 @@ class ObligationOut(Schema):
 class EvidenceForm(StrictSchema):
     note = fields.String(load_default="", validate=validate.Length(max=10000))
     link = fields.String(load_default="", validate=validate.Length(max=2000))
-    valid_until = fields.Date(load_default=None)
-    period_start = fields.Date(load_default=None)
-    period_end = fields.Date(load_default=None)
-    trigger_event_id = fields.Integer(load_default=None)
-    supersedes_id = fields.Integer(load_default=None)
+    valid_until = dates.Date(load_default=None)
+    period_start = dates.Date(load_default=None)
+    period_end = dates.Date(load_default=None)
+    trigger_event_id = QueryInteger(load_default=None, validate=ID_RANGE)
+    supersedes_id = QueryInteger(load_default=None, validate=ID_RANGE)
 
 
 class EvidenceFile(Schema):
@@ -123,10 +141,11 @@ class EvidenceOut(Schema):
 
 
 class AuditQuery(StrictSchema):
-    client_id = fields.Integer(load_default=None)
+    client_id = QueryInteger(load_default=None, validate=ID_RANGE)
     action = fields.String(load_default="", validate=validate.Length(max=60))
-    before = fields.Integer(load_default=None, metadata={"description": "Only events with a smaller id (paging)"})
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    before = QueryInteger(load_default=None, validate=ID_RANGE,
+                            metadata={"description": "Only events with a smaller id (paging)"})
+    limit = QueryInteger(load_default=50, validate=validate.Range(1, 200))
 
 
 class AuditEventOut(Schema):
@@ -143,7 +162,7 @@ class AuditEventOut(Schema):
 
 
 class RecordQuery(StrictSchema):
-    as_of = fields.Date(load_default=None)
+    as_of = dates.Date(load_default=None)
 
 
 class RecordVersionOut(Schema):

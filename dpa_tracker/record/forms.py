@@ -3,6 +3,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from dpa_tracker.dates import within_range
 from dpa_tracker.models import MeasureHeading, ProcessingCategory, TransferMechanism
 from dpa_tracker.record.builder import HEADING_TITLES, MECHANISM_TITLES
 
@@ -43,7 +44,7 @@ class MeasureForm(FlaskForm):
 class DocumentForm(FlaskForm):
     file = FileField("Document")
     note = StringField("Note", validators=[Optional(), Length(max=2000)])
-    valid_until = DateField("Valid until", validators=[Optional()])
+    valid_until = DateField("Valid until", validators=[Optional(), within_range])
 
 
 class ReviewForm(FlaskForm):

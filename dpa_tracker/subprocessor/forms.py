@@ -2,6 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from dpa_tracker.dates import within_range
 from dpa_tracker.models import ChangeKind, TransferMechanism
 from dpa_tracker.record.builder import MECHANISM_TITLES
 
@@ -21,7 +22,7 @@ class SubProcessorForm(FlaskForm):
 
 class AuthoriseForm(FlaskForm):
     agreement_id = SelectField("Agreement", coerce=str, validators=[DataRequired()])
-    since_on = DateField("Authorised since", validators=[InputRequired()])
+    since_on = DateField("Authorised since", validators=[InputRequired(), within_range])
 
 
 class NoticeForm(FlaskForm):
