@@ -4,7 +4,8 @@ NUL cannot be stored in PostgreSQL text (the driver raises), lone surrogates can
 UTF-8, and the other C0/C1 controls have no place in an agreement's records: they hide text in
 reports and e-mails. Checking the parsed request once, centrally, covers query strings, form fields,
 multipart file names and JSON bodies alike, on both databases. Tab, LF and CR stay allowed in values
-(multi-line text); single-line fields refuse CR/LF in their own forms and schemas.
+(multi-line text); single-line fields refuse CR/LF in their own forms and schemas. Path segments need
+no check: ids go through the int converter, other segments are compared with fixed names (404).
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from typing import Any
 
 from flask import Flask, abort, request
 
-# C0 controls except tab, LF, CR; DEL; C1 controls; UTF-16 surrogates (only JSON escapes can carry them).
-_IN_VALUES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
-# Names (query and field keys, file names, the path) are single-line: no control character at all.
-_IN_NAMES = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# C0 controls except tab, LF, CR; DEL; C1 controls. The API schemas declare TEXT_PATTERN on every string input.
+CONTROL_CHARACTERS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+TEXT_PATTERN = rf"^[^{CONTROL_CHARACTERS}]*$"
+# ... and UTF-16 surrogates, which only a JSON escape (a lone "\ud800") can carry.
+_IN_VALUES = re.compile(rf"[{CONTROL_CHARACTERS}\ud800-\udfff]")
+# Names (query and field keys, file names) are single-line: no control character at all.
+_IN_NAMES = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 MAX_JSON_DEPTH = 64
 
 
@@ -42,8 +46,6 @@ def _check_json(value: Any, depth: int = 0) -> None:
 
 
 def refuse_control_characters() -> None:
-    if _IN_NAMES.search(request.path):
-        _refuse("address")
     for where, values in (("query string", request.args), ("form", request.form)):
         for key, value in values.items(multi=True):
             if _IN_NAMES.search(key) or _IN_VALUES.search(value):

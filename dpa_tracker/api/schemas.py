@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 from dpa_tracker import dates
 from dpa_tracker.ids import MAX_ID
 from dpa_tracker.models import AgreementStatus, ObligationStatus
+from dpa_tracker.request_guard import TEXT_PATTERN
 
 # Ids sent in bodies and query strings: the INTEGER columns' range, so the database never sees more.
 ID_RANGE = validate.Range(1, MAX_ID)
@@ -26,18 +27,44 @@ class QueryInteger(fields.Integer):
 
 
 class StrictSchema(Schema):
+    """A request body: a field the API does not know is an error (a misspelt ``ends_on`` is not ignored)."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class QuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
 
+class Text(fields.String):
+    """A string input without control characters (request_guard refuses them with 400; the pattern says so)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.validators.append(validate.Regexp(TEXT_PATTERN, error="Control characters are not allowed."))
+
+
+class Problem(Schema):
+    """An error answer, RFC 9457 (written by dpa_tracker.http_errors.problem)."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    errors = fields.Dict(metadata={"description": "Invalid input: {location: {field: [message]}}"})
+
+
 class ClientIn(StrictSchema):
-    legal_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    country = fields.String(required=True, validate=validate.Length(equal=2))
-    address = fields.String(load_default="", validate=validate.Length(max=2000))
+    legal_name = Text(required=True, validate=validate.Length(min=1, max=200))
+    country = fields.String(required=True, validate=validate.Regexp("^[A-Za-z]{2}$"),
+                            metadata={"description": "ISO 3166-1 alpha-2 code, e.g. DZ"})
+    address = Text(load_default="", validate=validate.Length(max=2000))
     notice_emails = fields.List(fields.Email(), required=True, validate=validate.Length(min=1, max=20))
-    dpo_name = fields.String(load_default="", validate=validate.Length(max=200))
+    dpo_name = Text(load_default="", validate=validate.Length(max=200))
     dpo_email = fields.Email(load_default="")
-    representative = fields.String(load_default="", validate=validate.Length(max=200))
+    representative = Text(load_default="", validate=validate.Length(max=200))
 
 
 class ClientOut(Schema):
@@ -54,19 +81,19 @@ class ClientOut(Schema):
 
 class AgreementIn(StrictSchema):
     client_id = fields.Integer(required=True, strict=True, validate=ID_RANGE)
-    reference = fields.String(required=True, validate=validate.Length(min=1, max=60))
-    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    reference = Text(required=True, validate=validate.Length(min=1, max=60))
+    title = Text(required=True, validate=validate.Length(min=1, max=200))
     signed_on = dates.Date(required=True)
     effective_on = dates.Date(required=True)
     ends_on = dates.Date(load_default=None, allow_none=True)
     status = fields.String(load_default=AgreementStatus.ACTIVE.value,
                            validate=validate.OneOf([s.value for s in AgreementStatus]))
-    template_key = fields.String(load_default="altinsoft-dpa")
+    template_key = Text(load_default="altinsoft-dpa")
     subprocessor_objection_days = fields.Integer(load_default=30, strict=True, validate=validate.Range(1, 365))
     breach_notice_hours = fields.Integer(load_default=24, strict=True, validate=validate.Range(1, 720))
     deletion_days = fields.Integer(load_default=10, strict=True, validate=validate.Range(1, 365))
     confidentiality_years = fields.Integer(load_default=5, strict=True, validate=validate.Range(0, 50))
-    permitted_locations = fields.List(fields.String(validate=validate.Length(max=200)), load_default=list)
+    permitted_locations = fields.List(Text(validate=validate.Length(max=200)), load_default=list)
 
 
 class AgreementOut(Schema):
@@ -88,7 +115,7 @@ class AgreementOut(Schema):
     obligation_count = fields.Function(lambda a: len(a.obligations))
 
 
-class AsOfQuery(StrictSchema):
+class AsOfQuery(QuerySchema):
     as_of = dates.Date(load_default=None, metadata={"description": "Status as of this date (YYYY-MM-DD)"})
 
 
@@ -108,8 +135,8 @@ class ObligationOut(Schema):
 
 
 class EvidenceForm(StrictSchema):
-    note = fields.String(load_default="", validate=validate.Length(max=10000))
-    link = fields.String(load_default="", validate=validate.Length(max=2000))
+    note = Text(load_default="", validate=validate.Length(max=10000))
+    link = Text(load_default="", validate=validate.Length(max=2000))
     valid_until = dates.Date(load_default=None)
     period_start = dates.Date(load_default=None)
     period_end = dates.Date(load_default=None)
@@ -140,9 +167,9 @@ class EvidenceOut(Schema):
     end_reason = fields.String(allow_none=True)
 
 
-class AuditQuery(StrictSchema):
+class AuditQuery(QuerySchema):
     client_id = QueryInteger(load_default=None, validate=ID_RANGE)
-    action = fields.String(load_default="", validate=validate.Length(max=60))
+    action = Text(load_default="", validate=validate.Length(max=60))
     before = QueryInteger(load_default=None, validate=ID_RANGE,
                             metadata={"description": "Only events with a smaller id (paging)"})
     limit = QueryInteger(load_default=50, validate=validate.Range(1, 200))
@@ -161,7 +188,7 @@ class AuditEventOut(Schema):
     hash = fields.String()
 
 
-class RecordQuery(StrictSchema):
+class RecordQuery(QuerySchema):
     as_of = dates.Date(load_default=None)
 
 
@@ -200,4 +227,4 @@ class NoticeOut(Schema):
 
 class AnswerIn(StrictSchema):
     decision = fields.String(required=True, validate=validate.OneOf(["approve", "object"]))
-    reason = fields.String(load_default="", validate=validate.Length(max=4000))
+    reason = Text(load_default="", validate=validate.Length(max=4000))
