@@ -13,6 +13,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dpa_tracker.config import Defaults, check_production, environment_overrides
 from dpa_tracker.extensions import csrf, db, limiter, login_manager, migrate, talisman
+from dpa_tracker.ids import IdConverter
+from dpa_tracker.request_guard import register_request_guard
 
 ROOT = Path(__file__).resolve().parent.parent
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -59,9 +61,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # limits key on is the one the outermost trusted proxy saw, which a client cannot forge.
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    # Before any route is added: ids beyond the INTEGER columns' range answer 404, not a database error.
+    app.url_map.converters["int"] = IdConverter
 
     _init_extensions(app)
     _register_request_hooks(app)
+    register_request_guard(app)
     _register_blueprints(app)
 
     from dpa_tracker.cli import register_cli

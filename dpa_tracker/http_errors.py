@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -46,6 +46,14 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:
         db.session.rollback()
+        response = _http_error_response(error)
+        # The exception's own headers (Allow on a 405, RFC 9110 section 15.5.6) survive the new body.
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
+
+    def _http_error_response(error: HTTPException) -> Response:
         code = error.code or 500
         if wants_problem_json():
             extra = {}
@@ -63,7 +71,7 @@ def register_error_handlers(app: Flask) -> None:
         detail = error.description
         if code == 413:
             detail = f"The file is larger than the {app.config['MAX_CONTENT_LENGTH'] // (1024 * 1024)} MB limit."
-        return render_template("error.html", code=code, title=error.name, detail=detail), code
+        return make_response(render_template("error.html", code=code, title=error.name, detail=detail), code)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Any:

@@ -7,7 +7,9 @@ from datetime import date
 from flask import abort, request
 from flask_wtf import FlaskForm
 
+from dpa_tracker.dates import EARLIEST, LATEST, parse_date
 from dpa_tracker.errors import DomainError
+from dpa_tracker.ids import MAX_ID, parse_id
 
 
 def show_domain_error(form: FlaskForm, error: DomainError) -> None:
@@ -23,13 +25,30 @@ def show_domain_error(form: FlaskForm, error: DomainError) -> None:
 
 def as_of_from_request() -> date | None:
     """The ``?as_of=YYYY-MM-DD`` parameter; a malformed date is a 400 with a clear message."""
-    raw = request.args.get("as_of", "").strip()
+    return date_from_request("as_of")
+
+
+def date_from_request(name: str) -> date | None:
+    """A date query argument: None when absent, 400 with a clear message when malformed or out of range."""
+    raw = request.args.get(name, "").strip()
     if not raw:
         return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        abort(400, description=f"as_of must be a date written YYYY-MM-DD, not {raw!r}.")
+    day = parse_date(raw)
+    if day is None:
+        abort(400, description=f"{name} must be a date written YYYY-MM-DD between {EARLIEST} and {LATEST}, "
+                               f"not {raw[:40]!r}.")
+    return day
+
+
+def id_from_request(name: str) -> int | None:
+    """An id query argument: None when absent, 400 when it is not a whole number in the id range."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    value = parse_id(raw)
+    if value is None:
+        abort(400, description=f"{name} must be a whole number between 1 and {MAX_ID}.")
+    return value
 
 
 def form_status(form: FlaskForm) -> int:

@@ -12,6 +12,7 @@ from dpa_tracker.auth.services import create_user, revoke_token, set_password, u
 from dpa_tracker.client.services import ProcessorInput, get_processor, save_processor
 from dpa_tracker.errors import DomainError
 from dpa_tracker.extensions import db
+from dpa_tracker.ids import parse_id, parse_ids
 from dpa_tracker.models import ApiToken, Client, Role, User
 from dpa_tracker.permissions import admin_only, require_login
 from dpa_tracker.web import form_status, show_domain_error
@@ -31,7 +32,7 @@ def _client_choices() -> list[tuple[str, str]]:
 
 
 def _clients(ids: list[str] | None) -> list[Client]:
-    wanted = [int(i) for i in ids or [] if i.isdigit()]
+    wanted = parse_ids(ids)
     return list(db.session.scalars(select(Client).where(Client.id.in_(wanted)))) if wanted else []
 
 
@@ -48,7 +49,8 @@ def create_user_page() -> str | Response | tuple[str, int]:
     form.audited_clients.choices = _client_choices()
     if form.validate_on_submit():
         role = Role(form.role.data)
-        client = db.session.get(Client, int(form.client_id.data)) if (form.client_id.data or "").isdigit() else None
+        client_pk = parse_id(form.client_id.data)
+        client = db.session.get(Client, client_pk) if client_pk is not None else None
         try:
             user = create_user(current_user, form.email.data or "", role, form.password.data or "",
                                name=form.name.data or "", client=client,

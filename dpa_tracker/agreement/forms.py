@@ -1,6 +1,7 @@
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from dpa_tracker.dates import within_range
 from dpa_tracker.models import AgreementStatus
 from dpa_tracker.validation import SingleLineForm
 
@@ -12,9 +13,9 @@ class AgreementForm(SingleLineForm):
     # Choices as a callable: WTForms 3.3 deprecates (and warns on) tuple choices passed at construction.
     status = SelectField("Status", choices=lambda: [(s.value, s.value.capitalize()) for s in AgreementStatus],
                          default=AgreementStatus.ACTIVE.value)
-    signed_on = DateField("Signed on", validators=[InputRequired()])
-    effective_on = DateField("Effective on", validators=[InputRequired()])
-    ends_on = DateField("Ends on", validators=[Optional()])
+    signed_on = DateField("Signed on", validators=[InputRequired(), within_range])
+    effective_on = DateField("Effective on", validators=[InputRequired(), within_range])
+    ends_on = DateField("Ends on", validators=[Optional(), within_range])
     subprocessor_objection_days = IntegerField("Sub-processor objection period (days, clause 6.1)", default=30,
                                                validators=[InputRequired(), NumberRange(1, 365)])
     breach_notice_hours = IntegerField("Breach notice target (hours, clause 8.1)", default=24,
@@ -28,4 +29,4 @@ class AgreementForm(SingleLineForm):
 
 
 class EndAgreementForm(SingleLineForm):
-    ends_on = DateField("Agreement ended on", validators=[InputRequired()])
+    ends_on = DateField("Agreement ended on", validators=[InputRequired(), within_range])

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from dpa_tracker.audit.services import record
 from dpa_tracker.catalogue import DEFAULT_TEMPLATE, CatalogueError, get_template
+from dpa_tracker.dates import check_date
 from dpa_tracker.errors import Conflict, DomainError
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, AgreementStatus, Client, Obligation, User
@@ -45,6 +46,8 @@ def _validate(data: AgreementInput) -> None:
         raise DomainError("The reference is required.", field="reference")
     if not data.title.strip():
         raise DomainError("The title is required.", field="title")
+    for name in ("signed_on", "effective_on", "ends_on"):
+        check_date(getattr(data, name), name)
     if data.effective_on < data.signed_on:
         raise DomainError("An agreement cannot take effect before it is signed.", field="effective_on")
     if data.ends_on is not None and data.ends_on < data.effective_on:
@@ -128,6 +131,7 @@ def end_agreement(actor: User, agreement: Agreement, ends_on: date) -> None:
     """Record the end of the agreement; clause 13 and 2.2 clocks start from this date."""
     if agreement.status is AgreementStatus.TERMINATED:
         raise DomainError("This agreement has already ended.")
+    check_date(ends_on, "ends_on")
     if ends_on < agreement.effective_on:
         raise DomainError("The end date is before the effective date.", field="ends_on")
     before = agreement.ends_on

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import http
+
 from flask import Flask
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+
+PROBLEM_JSON = "application/problem+json"
 
 
 class ProblemJsonApi(Api):
@@ -11,6 +16,20 @@ class ProblemJsonApi(Api):
 
     def _register_error_handlers(self) -> None:
         return None
+
+    def _register_responses(self) -> None:
+        """The error responses every operation refers to, documented as the problem+json they are."""
+        from dpa_tracker.api.schemas import Problem
+
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = Problem
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Default error response (RFC 9457)", "schema": Problem}
+        prepare_response(response, self.spec, PROBLEM_JSON)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
 def register_api(app: Flask) -> None:

@@ -2,22 +2,79 @@
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+import re
+from typing import Any
 
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+
+from dpa_tracker import dates
+from dpa_tracker.ids import MAX_ID
 from dpa_tracker.models import AgreementStatus, ObligationStatus
 from dpa_tracker.record.services import FORMATS
-from dpa_tracker.validation import Line
+from dpa_tracker.request_guard import TEXT_PATTERN
+from dpa_tracker.validation import Line as _SingleLine
+
+# Single-line values: no C0/C1 control character at all, and no Unicode line or paragraph separator.
+LINE_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]*$"
+
+# Ids sent in bodies and query strings: the INTEGER columns' range, so the database never sees more.
+ID_RANGE = validate.Range(1, MAX_ID)
+_ASCII_NUMBER = re.compile(r"[0-9]{1,10}")
+
+
+class QueryInteger(fields.Integer):
+    """A whole number sent as text (query, form field): ASCII digits only (``int()`` also takes "٣", "+1" and "1_0")."""
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, str) and not _ASCII_NUMBER.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._validated(value)
 
 
 class StrictSchema(Schema):
+    """A request body: a field the API does not know is an error (a misspelt ``ends_on`` is not ignored)."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class QuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
 
+class Text(fields.String):
+    """A string input without control characters (request_guard refuses them with 400; the pattern says so)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.validators.append(validate.Regexp(TEXT_PATTERN, error="Control characters are not allowed."))
+
+
+class Line(_SingleLine):
+    """A single-line string input: no control character at all, not even a line break (validation.Line);
+    the OpenAPI pattern says so."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.validators.append(validate.Regexp(LINE_PATTERN, error="Line breaks and control characters are refused."))
+
+
+class Problem(Schema):
+    """An error answer, RFC 9457 (written by dpa_tracker.http_errors.problem)."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    errors = fields.Dict(metadata={"description": "Invalid input: {location: {field: [message]}}"})
+
+
 class ClientIn(StrictSchema):
     legal_name = Line(required=True, validate=validate.Length(min=1, max=200))
-    country = Line(required=True, validate=validate.Length(equal=2))
-    address = fields.String(load_default="", validate=validate.Length(max=2000))
+    country = fields.String(required=True, validate=validate.Regexp("^[A-Za-z]{2}$"),
+                            metadata={"description": "ISO 3166-1 alpha-2 code, e.g. DZ"})
+    address = Text(load_default="", validate=validate.Length(max=2000))
     notice_emails = fields.List(fields.Email(), required=True, validate=validate.Length(min=1, max=20))
     dpo_name = Line(load_default="", validate=validate.Length(max=200), metadata={"label": "DPO name"})
     dpo_email = fields.Email(load_default="")
@@ -37,12 +94,12 @@ class ClientOut(Schema):
 
 
 class AgreementIn(StrictSchema):
-    client_id = fields.Integer(required=True, strict=True)
+    client_id = fields.Integer(required=True, strict=True, validate=ID_RANGE)
     reference = Line(required=True, validate=validate.Length(min=1, max=60))
     title = Line(required=True, validate=validate.Length(min=1, max=200))
-    signed_on = fields.Date(required=True)
-    effective_on = fields.Date(required=True)
-    ends_on = fields.Date(load_default=None, allow_none=True)
+    signed_on = dates.Date(required=True)
+    effective_on = dates.Date(required=True)
+    ends_on = dates.Date(load_default=None, allow_none=True)
     status = fields.String(load_default=AgreementStatus.ACTIVE.value,
                            validate=validate.OneOf([s.value for s in AgreementStatus]))
     template_key = Line(load_default="altinsoft-dpa")
@@ -73,8 +130,8 @@ class AgreementOut(Schema):
     obligation_count = fields.Function(lambda a: len(a.obligations))
 
 
-class AsOfQuery(StrictSchema):
-    as_of = fields.Date(load_default=None, metadata={"description": "Status as of this date (YYYY-MM-DD)"})
+class AsOfQuery(QuerySchema):
+    as_of = dates.Date(load_default=None, metadata={"description": "Status as of this date (YYYY-MM-DD)"})
 
 
 class ObligationOut(Schema):
@@ -93,13 +150,13 @@ class ObligationOut(Schema):
 
 
 class EvidenceForm(StrictSchema):
-    note = fields.String(load_default="", validate=validate.Length(max=10000))
+    note = Text(load_default="", validate=validate.Length(max=10000))
     link = Line(load_default="", validate=validate.Length(max=2000))
-    valid_until = fields.Date(load_default=None)
-    period_start = fields.Date(load_default=None)
-    period_end = fields.Date(load_default=None)
-    trigger_event_id = fields.Integer(load_default=None)
-    supersedes_id = fields.Integer(load_default=None)
+    valid_until = dates.Date(load_default=None)
+    period_start = dates.Date(load_default=None)
+    period_end = dates.Date(load_default=None)
+    trigger_event_id = QueryInteger(load_default=None, validate=ID_RANGE)
+    supersedes_id = QueryInteger(load_default=None, validate=ID_RANGE)
 
 
 class EvidenceFile(Schema):
@@ -125,11 +182,12 @@ class EvidenceOut(Schema):
     end_reason = fields.String(allow_none=True)
 
 
-class AuditQuery(StrictSchema):
-    client_id = fields.Integer(load_default=None)
+class AuditQuery(QuerySchema):
+    client_id = QueryInteger(load_default=None, validate=ID_RANGE)
     action = Line(load_default="", validate=validate.Length(max=60))
-    before = fields.Integer(load_default=None, metadata={"description": "Only events with a smaller id (paging)"})
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    before = QueryInteger(load_default=None, validate=ID_RANGE,
+                            metadata={"description": "Only events with a smaller id (paging)"})
+    limit = QueryInteger(load_default=50, validate=validate.Range(1, 200))
 
 
 class AuditEventOut(Schema):
@@ -146,12 +204,16 @@ class AuditEventOut(Schema):
 
 
 class RecordVersionIn(StrictSchema):
-    as_of = fields.Date(load_default=None, metadata={"description": "The record as of this date (default today)"})
+    as_of = dates.Date(load_default=None, metadata={"description": "The record as of this date (default today)"})
     format = fields.String(required=True, validate=validate.OneOf(FORMATS),
                            metadata={"description": "The format the copy is handed out in"})
     to_client = fields.Boolean(load_default=False, metadata={
         "description": "Staff: the copy is handed to the client, which answers its open clause 4.2 requests. "
                        "A client's own copy always answers them."})
+
+
+class RecordQuery(QuerySchema):
+    as_of = dates.Date(load_default=None)
 
 
 class RecordVersionOut(Schema):
@@ -189,4 +251,4 @@ class NoticeOut(Schema):
 
 class AnswerIn(StrictSchema):
     decision = fields.String(required=True, validate=validate.OneOf(["approve", "object"]))
-    reason = fields.String(load_default="", validate=validate.Length(max=4000))
+    reason = Text(load_default="", validate=validate.Length(max=4000))

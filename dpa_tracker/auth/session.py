@@ -13,6 +13,7 @@ from flask_login import login_user, logout_user
 from werkzeug.wrappers import Response
 
 from dpa_tracker.extensions import db
+from dpa_tracker.ids import parse_id
 from dpa_tracker.models import User
 from dpa_tracker.models.base import utcnow
 
@@ -22,11 +23,12 @@ SEEN_AT = "seen_at"
 
 def load_user(session_id: str) -> User | None:
     """Flask-Login's user loader: the user, if the cookie's session version is still current."""
-    user_id, _, version = session_id.partition(":")
-    if not (user_id.isascii() and user_id.isdigit() and version.isascii() and version.isdigit()):
+    raw_id, _, raw_version = session_id.partition(":")
+    user_id, version = parse_id(raw_id), parse_id(raw_version)
+    if user_id is None or version is None:
         return None  # includes cookies issued before session versions existed
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.session_version != int(version):
+    user = db.session.get(User, user_id)
+    if user is None or not user.active or user.session_version != version:
         return None
     return user
 

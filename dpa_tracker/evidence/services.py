@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 from flask import current_app
 
 from dpa_tracker.audit.services import record
+from dpa_tracker.dates import check_date
 from dpa_tracker.errors import DomainError
 from dpa_tracker.evidence.store import EvidenceStore
 from dpa_tracker.extensions import db
@@ -53,6 +54,8 @@ def _validate(
     check_lines(data)
     if not (has_file or data.note.strip() or data.link.strip()):
         raise DomainError("Give a file, a note or a link.", field="file")
+    for name in ("period_start", "period_end", "valid_until"):
+        check_date(getattr(data, name), name)
     if data.link.strip():
         parsed = urlparse(data.link.strip())
         if parsed.scheme not in ("http", "https") or not parsed.netloc:

@@ -2,6 +2,7 @@ from flask_wtf.file import FileField
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import URL, DataRequired, InputRequired, Length, Optional
 
+from dpa_tracker.dates import within_range
 from dpa_tracker.validation import SingleLineForm
 
 
@@ -9,15 +10,15 @@ class EvidenceForm(SingleLineForm):
     file = FileField("File (PDF, image, office document, ZIP or text)")
     note = TextAreaField("Note", validators=[Optional(), Length(max=10000)])
     link = StringField("Link", validators=[Optional(), URL(require_tld=False), Length(max=2000)])
-    period_start = DateField("Period covered: from", validators=[Optional()])
-    period_end = DateField("to", validators=[Optional()])
-    valid_until = DateField("Valid until", validators=[Optional()])
+    period_start = DateField("Period covered: from", validators=[Optional(), within_range])
+    period_end = DateField("to", validators=[Optional(), within_range])
+    valid_until = DateField("Valid until", validators=[Optional(), within_range])
     trigger_event_id = SelectField("Answers event", coerce=str, validators=[Optional()])
     supersedes_id = SelectField("Supersedes evidence", coerce=str, validators=[Optional()])
 
 
 class EventForm(SingleLineForm):
-    occurred_on = DateField("Date (UTC)", validators=[InputRequired()])
+    occurred_on = DateField("Date (UTC)", validators=[InputRequired(), within_range])
     occurred_time = StringField("Time (UTC, HH:MM)", validators=[DataRequired(), Length(max=5)], default="09:00")
     summary = TextAreaField("What happened", validators=[DataRequired(), Length(max=5000)])
 

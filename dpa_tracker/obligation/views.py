@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from dpa_tracker.errors import DomainError
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
+from dpa_tracker.ids import parse_id
 from dpa_tracker.models import EvidenceState, Obligation, Role, User
 from dpa_tracker.obligation.events import record_event
 from dpa_tracker.obligation.forms import EventForm, EvidenceForm, NotApplicableForm, ObligationForm
@@ -21,10 +22,6 @@ from dpa_tracker.web import as_of_from_request, show_domain_error
 
 bp = Blueprint("obligation", __name__, url_prefix="/obligations")
 require_login(bp)
-
-
-def _optional_id(raw: str | None) -> int | None:
-    return int(raw) if raw and raw.isdigit() else None
 
 
 def _forms(obligation: Obligation) -> dict[str, object]:
@@ -85,8 +82,8 @@ def upload(obligation_id: int) -> Response | tuple[str, int]:
             period_start=form.period_start.data,
             period_end=form.period_end.data,
             valid_until=form.valid_until.data,
-            trigger_event_id=_optional_id(form.trigger_event_id.data),
-            supersedes_id=_optional_id(form.supersedes_id.data),
+            trigger_event_id=parse_id(form.trigger_event_id.data),
+            supersedes_id=parse_id(form.supersedes_id.data),
         )
         upload_ = Upload(file.stream, file.filename or "evidence") if file and file.filename else None
         try:
@@ -152,7 +149,7 @@ def update(obligation_id: int) -> Response | tuple[str, int]:
     forms = _forms(obligation)
     form: ObligationForm = forms["owner_form"]  # type: ignore[assignment]
     if form.validate_on_submit():
-        owner_id = _optional_id(form.owner_id.data)
+        owner_id = parse_id(form.owner_id.data)
         owner = db.session.get(User, owner_id) if owner_id else None
         try:
             update_obligation(current_user, obligation, owner=owner, notes=form.notes.data or "")

@@ -2,6 +2,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from dpa_tracker.dates import within_range
 from dpa_tracker.models import MeasureHeading, ProcessingCategory, TransferMechanism
 from dpa_tracker.record.builder import HEADING_TITLES, MECHANISM_TITLES
 from dpa_tracker.record.services import FORMATS
@@ -44,7 +45,7 @@ class MeasureForm(SingleLineForm):
 class DocumentForm(SingleLineForm):
     file = FileField("Document")
     note = StringField("Note", validators=[Optional(), Length(max=2000)])
-    valid_until = DateField("Valid until", validators=[Optional()])
+    valid_until = DateField("Valid until", validators=[Optional(), within_range])
 
 
 class ReviewForm(SingleLineForm):

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from dpa_tracker.audit.anchor import chain_head
 from dpa_tracker.audit.services import record
+from dpa_tracker.dates import check_date
 from dpa_tracker.errors import Conflict, DomainError
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence, evidence_store
 from dpa_tracker.extensions import db
@@ -237,6 +238,7 @@ def add_document(actor: User, owner: Transfer | SecurityMeasure | SubProcessor, 
                 SubProcessor: (DocumentKind.GUARANTEE, DocumentKind.FLOW_DOWN)}[type(owner)]
     if kind not in expected:
         raise DomainError(f"A {type(owner).__name__} document cannot be of kind {kind.value}.", field="kind")
+    check_date(valid_until, "valid_until")
     blob = evidence_store().save(upload.stream, int(current_app.config["MAX_CONTENT_LENGTH"]))
     document = SupportingDocument(kind=kind, sha256=blob.sha256, size=blob.size, content_type=blob.content_type,
                                   filename=(upload.filename or "document")[:255], note=note.strip(),

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from dpa_tracker.errors import DomainError
 from dpa_tracker.evidence.services import Upload
 from dpa_tracker.extensions import db
+from dpa_tracker.ids import parse_id, parse_ids
 from dpa_tracker.models import (
     Agreement,
     AgreementStatus,
@@ -171,10 +172,10 @@ def diff(client_id: int) -> str:
     client = visible_client(client_id)
     numbers = []
     for key in ("from", "to"):
-        raw = request.args.get(key, "")
-        if not raw.isdigit():
+        number = parse_id(request.args.get(key, ""))
+        if number is None:
             abort(400, description=f"'{key}' must be a version number.")
-        numbers.append(int(raw))
+        numbers.append(number)
     if numbers[0] == numbers[1]:
         abort(400, description="Choose two different versions to compare.")
     rows = db.session.scalars(select(RecordVersion).where(
@@ -279,8 +280,8 @@ def _activity_input(form: ActivityForm) -> ActivityInput:
         purposes=form.purposes.data or "",
         retention=form.retention.data or "",
         locations=locations,
-        measure_ids=[int(i) for i in form.measure_ids.data or [] if i.isdigit()],
-        subprocessor_ids=[int(i) for i in form.subprocessor_ids.data or [] if i.isdigit()],
+        measure_ids=parse_ids(form.measure_ids.data),
+        subprocessor_ids=parse_ids(form.subprocessor_ids.data),
     )
 
 

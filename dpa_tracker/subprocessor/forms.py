@@ -1,6 +1,7 @@
 from wtforms import DateField, EmailField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from dpa_tracker.dates import within_range
 from dpa_tracker.models import ChangeKind, TransferMechanism
 from dpa_tracker.record.builder import MECHANISM_TITLES
 from dpa_tracker.validation import SingleLineForm
@@ -21,7 +22,7 @@ class SubProcessorForm(SingleLineForm):
 
 class AuthoriseForm(SingleLineForm):
     agreement_id = SelectField("Agreement", coerce=str, validators=[DataRequired()])
-    since_on = DateField("Authorised since", validators=[InputRequired()])
+    since_on = DateField("Authorised since", validators=[InputRequired(), within_range])
 
 
 class NoticeForm(SingleLineForm):

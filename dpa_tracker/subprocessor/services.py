@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from dpa_tracker.audit.services import record
 from dpa_tracker.client.services import check_email
+from dpa_tracker.dates import check_date
 from dpa_tracker.errors import Conflict, DomainError
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, Authorisation, SubProcessor, TransferMechanism, User
@@ -64,6 +65,7 @@ def create_subprocessor(actor: User | None, data: SubProcessorInput) -> SubProce
 
 def authorise(actor: User | None, agreement: Agreement, sub: SubProcessor, since_on: date) -> Authorisation:
     """Record a sub-processor the client authorised directly (e.g. in the signed agreement)."""
+    check_date(since_on, "since_on")
     if since_on < agreement.signed_on:
         raise DomainError("An authorisation cannot predate the agreement's signature.", field="since_on")
     open_auth = db.session.scalar(select(Authorisation.id).where(

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from dpa_tracker.errors import DomainError
 from dpa_tracker.extensions import db
+from dpa_tracker.ids import parse_id, parse_ids
 from dpa_tracker.models import (
     Agreement,
     AgreementStatus,
@@ -78,7 +79,8 @@ def detail(subprocessor_id: int) -> Any:
     if form.is_submitted() and not current_user.can_write:
         abort(403)
     if form.validate_on_submit():
-        agreement = db.session.get(Agreement, int(form.agreement_id.data)) if form.agreement_id.data.isdigit() else None
+        agreement_pk = parse_id(form.agreement_id.data)
+        agreement = db.session.get(Agreement, agreement_pk) if agreement_pk is not None else None
         if agreement is None:
             form.agreement_id.errors = [*form.agreement_id.errors, "Choose an agreement."]
         else:
@@ -143,7 +145,7 @@ def new_notice() -> Any:
         replaces = db.session.get(SubProcessor, int(form.replaces_id.data)) if form.replaces_id.data else None
         corrects = db.session.get(ChangeNotice, int(form.corrects_id.data)) if form.corrects_id.data else None
         agreements = list(db.session.scalars(select(Agreement).where(
-            Agreement.id.in_([int(i) for i in form.agreement_ids.data if i.isdigit()]))))
+            Agreement.id.in_(parse_ids(form.agreement_ids.data)))))
         try:
             notice = propose_change(current_user, ChangeKind(form.kind.data), sub, agreements, form.reason.data or "",
                                     replaces=replaces, corrects=corrects)

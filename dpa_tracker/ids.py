@@ -1,0 +1,38 @@
+"""Ids arriving in URLs, query strings and form values, parsed strictly.
+
+Primary keys are 32-bit INTEGER columns on PostgreSQL: a larger number sent to the database is an
+error there (and beyond 64 bits on SQLite), so such ids are refused before any query, as "not found".
+Only ASCII digits count: ``"²".isdigit()`` and ``"٣".isdigit()`` are True in Python.
+"""
+
+from __future__ import annotations
+
+import re
+
+from werkzeug.routing import IntegerConverter
+
+MAX_ID = 2**31 - 1
+_DIGITS = re.compile(r"[0-9]{1,10}")
+
+
+def parse_id(raw: object) -> int | None:
+    """The id written in ``raw`` (ASCII digits, 1 to MAX_ID), or None."""
+    if not isinstance(raw, str) or not _DIGITS.fullmatch(raw):
+        return None
+    value = int(raw)
+    return value if 1 <= value <= MAX_ID else None
+
+
+def parse_ids(values: list[str] | None) -> list[int]:
+    """The valid ids among ``values`` (multi-select form values); the others are dropped."""
+    return [i for i in (parse_id(v) for v in values or []) if i is not None]
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in routes: ASCII digits up to MAX_ID, anything else does not match (404)."""
+
+    regex = r"[0-9]{1,10}"
+
+    def __init__(self, map: object, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)  # type: ignore[arg-type]
