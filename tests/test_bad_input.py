@@ -124,10 +124,14 @@ def test_as_of_out_of_range_is_400_on_pages(client, world, day):
 @pytest.mark.parametrize("day", CALENDAR_ENDS)
 def test_as_of_out_of_range_is_422_on_the_api(client, world, day):
     for route in (f"/api/v1/agreements/{world['agreement']}/obligations",
-                  f"/api/v1/clients/{world['client']}/subprocessors", f"/api/v1/clients/{world['client']}/record.json"):
+                  f"/api/v1/clients/{world['client']}/subprocessors"):
         response = client.get(route, query_string={"as_of": day}, headers=world["bearer"])
         assert response.status_code == 422, route
         assert response.json["errors"]["query"]["as_of"] == ["Dates must lie between 1900-01-01 and 2200-12-31."]
+    response = client.post(f"/api/v1/clients/{world['client']}/record/versions", headers=world["bearer"],
+                           json={"format": "json", "as_of": day})
+    assert response.status_code == 422
+    assert response.json["errors"]["json"]["as_of"] == ["Dates must lie between 1900-01-01 and 2200-12-31."]
 
 
 @pytest.mark.parametrize("day", CALENDAR_ENDS)
@@ -317,6 +321,7 @@ def test_405_names_the_allowed_methods(client, world):
 def test_the_openapi_document_declares_problem_json_errors_and_text_without_control_characters(client):
     doc = client.get("/api/v1/openapi.json").json
     assert list(doc["components"]["responses"]["DEFAULT_ERROR"]["content"]) == ["application/problem+json"]
-    legal_name = doc["components"]["schemas"]["ClientIn"]["properties"]["legal_name"]
-    assert legal_name["pattern"] == r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    properties = doc["components"]["schemas"]["ClientIn"]["properties"]
+    assert properties["address"]["pattern"] == r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"  # multi-line text
+    assert properties["legal_name"]["pattern"] == r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"  # a single line
     assert doc["components"]["schemas"]["ClientIn"]["additionalProperties"] is False
