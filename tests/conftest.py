@@ -9,15 +9,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from dpa_tracker import create_app
 from dpa_tracker.config import normalise_database_url
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Base
 from dpa_tracker.models.protection import PROTECTED_TABLES, drop_protection_ddl, protection_ddl
+from tests.mail_server import Inbox, free_port
 
 PASSWORD = "correct horse battery staple"
 _CSRF = re.compile(r'name="(?:[\w-]+-)?csrf_token"[^>]*value="([^"]+)"')
@@ -141,3 +144,37 @@ class AuthActions:
 @pytest.fixture
 def auth(client: FlaskClient) -> AuthActions:
     return AuthActions(client)
+
+
+# --- a real SMTP server (aiosmtpd) for the tests that send mail --------------------------------------
+
+@pytest.fixture
+def smtp(app: Flask) -> Iterator[Inbox]:
+    """A local SMTP server the app sends to; its messages land in the returned inbox."""
+    port = free_port()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def fresh_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database of the same kind as the test database."""
+    if not database_url.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
+        return
+    # Named after the test database, so runs against different test databases never collide.
+    scratch = f"{make_url(database_url).database}_migration_scratch"
+    server = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)"))
+            conn.execute(text(f"CREATE DATABASE {scratch}"))
+        yield make_url(database_url).set(database=scratch).render_as_string(hide_password=False)
+        with server.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)"))
+    finally:
+        server.dispose()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import email
-import socket
 from datetime import timedelta
 
 import pytest
@@ -17,32 +15,7 @@ from dpa_tracker.models.base import utcnow
 from dpa_tracker.subprocessor.authorised import authorised_for_client
 from dpa_tracker.subprocessor.services import SubProcessorInput, create_subprocessor
 from tests.factories import make_agreement, make_client, make_user
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], email.message.Message]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content)))
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def smtp(app):
-    port = free_port()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox
-    controller.stop()
+from tests.mail_server import Inbox, free_port
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import threading
 import time
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select, text
 
 from dpa_tracker.auth.services import create_token
@@ -18,20 +17,9 @@ from dpa_tracker.models import Agreement, AuditEvent, Client, NoticeDelivery, No
 from dpa_tracker.subprocessor.services import SubProcessorInput, create_subprocessor
 from tests.conftest import AuthActions
 from tests.factories import AGREEMENT_FORM, make_agreement, make_client, make_user
-from tests.test_notices import Inbox, free_port
+from tests.mail_server import free_port
 
 SINGLE_LINE = "must be a single line without control characters."
-
-
-@pytest.fixture
-def smtp(app):
-    port = free_port()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox
-    controller.stop()
 
 
 @pytest.fixture

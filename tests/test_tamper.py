@@ -44,7 +44,6 @@ from dpa_tracker.subprocessor.notices import answer, propose_change
 from dpa_tracker.subprocessor.services import SubProcessorInput, create_subprocessor
 from tests.conftest import make_app
 from tests.factories import make_agreement, make_client, make_user
-from tests.test_migrations import fresh_database_url  # noqa: F401 - a fixture
 
 POLICY = b"Access policy, version 3\n"
 SAFEGUARDS = b"%PDF-1.4 safeguards assessment for the Art. 49(1) transfer"
@@ -355,7 +354,7 @@ def _triggers(conn: Connection, table: str) -> set[str]:
 
 
 def test_migration_0007_protects_supporting_documents_and_every_downgrade_drops_what_it_made(
-        fresh_database_url, tmp_path):  # noqa: F811 - the fixture imported above
+        fresh_database_url, tmp_path):
     app = make_app(fresh_database_url, tmp_path)
     with app.app_context():
         try:
