@@ -49,7 +49,6 @@ def send_stored_file(sha256: str, content_type: str | None, filename: str) -> Re
     response = send_file(store.path_for(sha256), mimetype=mimetype,
                          as_attachment=True, download_name=download_name, conditional=False, etag=sha256)
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 

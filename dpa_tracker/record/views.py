@@ -103,7 +103,6 @@ def record_response(client: Client, data: dict[str, Any], fmt: str, version: Rec
     response.headers["X-Record-SHA256"] = version.content_sha256
     if audit_head:
         response.headers["X-Audit-Head"] = audit_head
-    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 
