@@ -48,6 +48,9 @@ def setup(app):
             locations=[{"country": "DZ", "site": "Alger"}], measure_ids=[measure.id]))
         add_transfer(admin, activity, TransferInput(destination="TR", recipient="Support team Istanbul",
                                                     mechanism="standard_contractual_clauses"))
+        # Alger is outside the EU/EEA: hosting there is itself a transfer the record must show (Art. 30(2)(c)).
+        add_transfer(admin, activity, TransferInput(destination="DZ", recipient="Data centre Alger",
+                                                    mechanism="standard_contractual_clauses"))
         make_user(Role.CLIENT, "client-a@example.com", client=a)
         make_user(Role.CLIENT, "client-b@example.com", client=b)
         make_user(Role.AUDITOR, "auditor@example.com", audits=[b])
@@ -79,9 +82,9 @@ def test_client_takes_record_in_three_formats_and_each_copy_is_a_version(app, cl
     assert activity["transfers"][0]["destination"] == "TR"
     assert body["record"]["processor"]["name"] == "AltınSoft Information Technologies"
     csv_response = hand_out_copy(auth, setup["a"], "csv")
-    rows = list(csv.DictReader(io.StringIO(csv_response.data.decode("utf-8-sig"))))
-    assert rows[0]["activity"] == "Hébergement des sites"
-    assert "Chiffrement AES-256" in rows[0]["security_measures"]
+    rows = {row["path"]: row["value"] for row in csv.DictReader(io.StringIO(csv_response.data.decode("utf-8-sig")))}
+    assert rows["activities[0].name"] == "Hébergement des sites"
+    assert rows["security_measures[0].title"] == "Chiffrement AES-256"
     pdf_response = hand_out_copy(auth, setup["a"], "pdf")
     assert pdf_response.status_code == 200
     assert pdf_response.data.startswith(b"%PDF")

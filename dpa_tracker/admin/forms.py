@@ -36,3 +36,6 @@ class ProcessorForm(SingleLineForm):
     contact_phone = StringField("Contact phone", validators=[Optional(), Length(max=50)])
     dpo_name = StringField("DPO name", validators=[Optional(), Length(max=200)])
     dpo_email = EmailField("DPO e-mail", validators=[Optional(), Length(max=254)])
+    representative = StringField("Representative (Art. 27)", validators=[Optional(), Length(max=200)])
+    representative_contact = StringField("Representative's contact details",
+                                         validators=[Optional(), Length(max=500)])

@@ -136,7 +136,9 @@ def processor() -> str | Response | tuple[str, int]:
             save_processor(current_user, ProcessorInput(
                 name=form.name.data or "", address=form.address.data or "",
                 contact_email=form.contact_email.data or "", contact_phone=form.contact_phone.data or "",
-                dpo_name=form.dpo_name.data or "", dpo_email=form.dpo_email.data or ""))
+                dpo_name=form.dpo_name.data or "", dpo_email=form.dpo_email.data or "",
+                representative=form.representative.data or "",
+                representative_contact=form.representative_contact.data or ""))
         except DomainError as error:
             show_domain_error(form, error)
         else:

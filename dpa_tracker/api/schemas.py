@@ -79,6 +79,7 @@ class ClientIn(StrictSchema):
     dpo_name = Line(load_default="", validate=validate.Length(max=200), metadata={"label": "DPO name"})
     dpo_email = fields.Email(load_default="")
     representative = Line(load_default="", validate=validate.Length(max=200))
+    representative_contact = Line(load_default="", validate=validate.Length(max=500))
 
 
 class ClientOut(Schema):
@@ -90,6 +91,7 @@ class ClientOut(Schema):
     dpo_name = fields.String()
     dpo_email = fields.String()
     representative = fields.String()
+    representative_contact = fields.String()
     created_at = fields.DateTime()
 
 

@@ -13,3 +13,5 @@ class ClientForm(SingleLineForm):
     dpo_name = StringField("DPO name", validators=[Optional(), Length(max=200)])
     dpo_email = EmailField("DPO e-mail", validators=[Optional(), Length(max=254)])
     representative = StringField("Representative", validators=[Optional(), Length(max=200)])
+    representative_contact = StringField("Representative's contact details",
+                                         validators=[Optional(), Length(max=500)])

@@ -23,6 +23,7 @@ class ClientInput:
     dpo_name: str = line("DPO name", default="")
     dpo_email: str = line("DPO e-mail", default="")
     representative: str = line("Representative", default="")
+    representative_contact: str = line("Representative's contact details", default="")
 
 
 def check_email(value: str, field_name: str) -> str:
@@ -51,6 +52,7 @@ def _clean(data: ClientInput) -> dict[str, str]:
         "dpo_name": data.dpo_name.strip(),
         "dpo_email": check_email(data.dpo_email, "dpo_email") if data.dpo_email.strip() else "",
         "representative": data.representative.strip(),
+        "representative_contact": data.representative_contact.strip(),
     }
 
 
@@ -93,6 +95,8 @@ class ProcessorInput:
     contact_phone: str = line("Contact phone", default="")
     dpo_name: str = line("DPO name", default="")
     dpo_email: str = line("DPO e-mail", default="")
+    representative: str = line("Representative", default="")
+    representative_contact: str = line("Representative's contact details", default="")
 
 
 def get_processor() -> ProcessorProfile | None:

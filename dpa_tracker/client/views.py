@@ -31,6 +31,7 @@ def _input(form: ClientForm) -> ClientInput:
         dpo_name=form.dpo_name.data or "",
         dpo_email=form.dpo_email.data or "",
         representative=form.representative.data or "",
+        representative_contact=form.representative_contact.data or "",
     )
 
 
@@ -91,6 +92,7 @@ def edit(client_id: int) -> str | Response | tuple[str, int]:
         form.dpo_name.data = client.dpo_name
         form.dpo_email.data = client.dpo_email
         form.representative.data = client.representative
+        form.representative_contact.data = client.representative_contact
     if form.validate_on_submit():
         try:
             update_client(current_user, client, _input(form))

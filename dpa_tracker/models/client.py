@@ -27,6 +27,9 @@ class ProcessorProfile(Base):
     contact_phone: Mapped[str] = mapped_column(String(50), default="")
     dpo_name: Mapped[str] = mapped_column(String(200), default="")
     dpo_email: Mapped[str] = mapped_column(String(254), default="")
+    # Art. 30(2)(a): the processor's representative (Art. 27, for a processor outside the EU) and how to reach it.
+    representative: Mapped[str] = mapped_column(String(200), default="")
+    representative_contact: Mapped[str] = mapped_column(String(500), default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -45,6 +48,7 @@ class Client(Base):
     dpo_name: Mapped[str] = mapped_column(String(200), default="")
     dpo_email: Mapped[str] = mapped_column(String(254), default="")
     representative: Mapped[str] = mapped_column(String(200), default="")
+    representative_contact: Mapped[str] = mapped_column(String(500), default="")  # Art. 30(2)(a)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     agreements: Mapped[list[Agreement]] = relationship(back_populates="client", order_by="Agreement.reference")

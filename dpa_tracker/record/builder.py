@@ -24,7 +24,8 @@ from dpa_tracker.models import (
 )
 from dpa_tracker.models.base import utcnow
 from dpa_tracker.models.record import MeasureHeading, TransferMechanism
-from dpa_tracker.subprocessor.authorised import authorised_for_client
+from dpa_tracker.record.eea import in_eea, location_country
+from dpa_tracker.subprocessor.authorised import authorised_for_clients
 
 SCHEMA = "dpa-tracker/art30-2-record/v1"
 HEADING_TITLES = {
@@ -121,7 +122,9 @@ def _activity_rows(activities: list[ProcessingActivity], as_of: date) -> tuple[l
         for measure in linked:
             if measure.archived_at is None or measure.archived_at >= _end_of(as_of):
                 measures[measure.id] = measure
-        transfers = [t for t in activity.transfers if t.archived_at is None or t.archived_at >= _end_of(as_of)]
+        # A transfer recorded after the record's day was not part of the record on that day.
+        transfers = [t for t in activity.transfers
+                     if t.created_at < _end_of(as_of) and (t.archived_at is None or t.archived_at >= _end_of(as_of))]
         activity_rows.append({
             "id": activity.id,
             "name": values["name"],
@@ -133,21 +136,60 @@ def _activity_rows(activities: list[ProcessingActivity], as_of: date) -> tuple[l
             "retention": values["retention"],
             "locations": [dict(loc) for loc in values["locations"]],
             "subprocessors": [{"id": s.id, "legal_name": s.legal_name, "country": s.country, "service": s.service,
+                               "locations": list(s.locations),
+                               "transfer_mechanism": s.transfer_mechanism.value if s.transfer_mechanism else None,
                                "contact_email": s.contact_email, "dpo_name": s.dpo_name, "dpo_email": s.dpo_email}
                               for s in subprocessors],
-            "transfers": [{
-                "id": t.id,
-                "destination": t.destination,
-                "is_international_organisation": t.is_international_organisation,
-                "recipient": t.recipient,
-                "mechanism": t.mechanism.value,
-                "mechanism_title": MECHANISM_TITLES[t.mechanism],
-                "mechanism_detail": t.mechanism_detail,
-                "safeguards_documents": [_document(d) for d in _live_documents(t.documents, as_of)],
-            } for t in transfers],
+            "transfers": _transfer_rows(transfers, subprocessors, as_of),
             "security_measure_ids": sorted(m.id for m in linked if m.id in measures),
         })
     return activity_rows, measures
+
+
+def _transfer_rows(transfers: list[Transfer], subprocessors: list[SubProcessor], as_of: date) -> list[dict[str, Any]]:
+    """The activity's recorded transfers, then the transfers its sub-processors make under their own mechanism.
+
+    A linked sub-processor outside the EU/EEA that states its own transfer mechanism transfers the activity's
+    data to its countries: the record shows that as a transfer of the activity (Art. 30(2)(c)).
+    """
+    rows = [{
+        "id": t.id,
+        "source": "activity",
+        "subprocessor_id": None,
+        "destination": t.destination,
+        "is_international_organisation": t.is_international_organisation,
+        "recipient": t.recipient,
+        "mechanism": t.mechanism.value,
+        "mechanism_title": MECHANISM_TITLES[t.mechanism],
+        "mechanism_detail": t.mechanism_detail,
+        "safeguards_documents": [_document(d) for d in _live_documents(t.documents, as_of)],
+    } for t in transfers]
+    recorded = {(t.destination.upper(), t.recipient.casefold()) for t in transfers}
+    for sub in subprocessors:
+        if sub.transfer_mechanism is None:
+            continue
+        for country in sorted(c for c in _countries(sub.country, sub.locations) if not in_eea(c)):
+            if (country, sub.legal_name.casefold()) in recorded:
+                continue
+            rows.append({
+                "id": None,
+                "source": "subprocessor",
+                "subprocessor_id": sub.id,
+                "destination": country,
+                "is_international_organisation": False,
+                "recipient": sub.legal_name,
+                "mechanism": sub.transfer_mechanism.value,
+                "mechanism_title": MECHANISM_TITLES[sub.transfer_mechanism],
+                "mechanism_detail": f"The sub-processor's own transfer mechanism ({sub.service}).",
+                "safeguards_documents": [],
+            })
+    return rows
+
+
+def _countries(country: str, locations: list[str]) -> set[str]:
+    """Where a sub-processor may hold the data: its seat and every location that starts with a country code."""
+    found = {location_country(loc) for loc in locations}
+    return {c for c in found if c} | {country.upper()}
 
 
 def _unlinked_since(model: Any, activities: list[ProcessingActivity], past: dict[int, dict[str, Any]],
@@ -171,6 +213,7 @@ def _processor_part() -> dict[str, Any] | None:
     return None if processor is None else {
         "name": processor.name, "address": processor.address, "contact_email": processor.contact_email,
         "contact_phone": processor.contact_phone, "dpo_name": processor.dpo_name, "dpo_email": processor.dpo_email,
+        "representative": processor.representative, "representative_contact": processor.representative_contact,
     }
 
 
@@ -178,7 +221,7 @@ def _client_part(client: Client) -> dict[str, Any]:
     return {
         "id": client.id, "legal_name": client.legal_name, "country": client.country, "address": client.address,
         "contact_emails": client.notice_email_list, "dpo_name": client.dpo_name, "dpo_email": client.dpo_email,
-        "representative": client.representative,
+        "representative": client.representative, "representative_contact": client.representative_contact,
     }
 
 
@@ -189,9 +232,12 @@ def problems_by_client(clients: list[Client], as_of: date) -> dict[int, list[str
     for activity in _activities(list(by_client), as_of):
         by_client[activity.client_id].append(activity)
     processor = _processor_part()
-    return {client.id: completeness_problems({"processor": processor, "client": _client_part(client),
-                                              "activities": _activity_rows(by_client[client.id], as_of)[0]})
-            for client in clients}
+    authorised = authorised_for_clients(list(by_client), as_of)
+    return {client.id: completeness_problems({
+        "as_of": as_of.isoformat(), "processor": processor, "client": _client_part(client),
+        "activities": _activity_rows(by_client[client.id], as_of)[0],
+        "subprocessors": [{"id": e.subprocessor.id} for e in authorised[client.id]],
+    }) for client in clients}
 
 
 def build_record(client: Client, as_of: date) -> dict[str, Any]:
@@ -212,7 +258,7 @@ def build_record(client: Client, as_of: date) -> dict[str, Any]:
             "service": e.subprocessor.service, "locations": list(e.subprocessor.locations),
             "contact_email": e.subprocessor.contact_email, "dpo_name": e.subprocessor.dpo_name,
             "dpo_email": e.subprocessor.dpo_email, "authorised_since": e.since_on.isoformat(),
-        } for e in authorised_for_client(client.id, as_of)],
+        } for e in authorised_for_clients([client.id], as_of)[client.id]],
     }
     record["problems"] = completeness_problems(record)
     return record
@@ -228,6 +274,7 @@ def completeness_problems(record: dict[str, Any]) -> list[str]:
         problems.append("The client's contact details are missing (Art. 30(2)(a)).")
     if not record["activities"]:
         problems.append("No processing activity is recorded for this client (Art. 30(2)(b)).")
+    authorised = {s["id"] for s in record["subprocessors"]}
     for activity in record["activities"]:
         name = activity["name"]
         if not activity["processing_categories"]:
@@ -243,7 +290,33 @@ def completeness_problems(record: dict[str, Any]) -> list[str]:
             if compelling and not transfer["safeguards_documents"]:
                 problems.append(f"{name}: transfer to {transfer['destination']} under the second subparagraph of "
                                 "Art. 49(1) has no safeguards document (Art. 30(2)(c)).")
+        problems += _transfer_gaps(activity)
+        problems += [f"{name}: sub-processor {sub['legal_name']} is not authorised for this client on "
+                     f"{record['as_of']} (clause 6.1, Art. 28(2))."
+                     for sub in activity["subprocessors"] if sub["id"] not in authorised]
     return problems
+
+
+def _transfer_gaps(activity: dict[str, Any]) -> list[str]:
+    """Destinations outside the EU/EEA that no transfer of the activity covers (Art. 30(2)(c), clause 10(2)).
+
+    Only a transfer to that country counts, whatever its mechanism: an adequacy decision still needs the
+    transfer recorded with the mechanism "adequacy decision".
+    """
+    name = activity["name"]
+    covered = {t["destination"].strip().upper() for t in activity["transfers"]
+               if not t["is_international_organisation"]}
+    gaps = []
+    for country in dict.fromkeys(loc["country"].upper() for loc in activity["locations"]):
+        if not in_eea(country) and country not in covered:
+            gaps.append(f"{name}: data location in {country} is outside the EU/EEA and no transfer to {country} "
+                        "is recorded (Art. 30(2)(c), clause 10(2)).")
+    for sub in activity["subprocessors"]:
+        for country in sorted(_countries(sub["country"], sub.get("locations") or [])):
+            if not in_eea(country) and country not in covered:
+                gaps.append(f"{name}: sub-processor {sub['legal_name']} holds data in {country}, outside the "
+                            f"EU/EEA, and no transfer to {country} is recorded (Art. 30(2)(c), clause 10(2)).")
+    return gaps
 
 
 def canonical_json(record: dict[str, Any]) -> str:

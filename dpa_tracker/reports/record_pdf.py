@@ -345,13 +345,16 @@ def _party_rows(prefix: str, party: dict[str, Any] | None, *, client: bool) -> l
             ("Address", v(party.get("address"))),
             ("Contact", _lines(party.get("contact_emails") or [], VALUE_W)),
             ("Data protection officer", _lines([party.get("dpo_name"), party.get("dpo_email")], VALUE_W)),
-            ("Representative (Art. 27)", v(party.get("representative"))),
+            ("Representative (Art. 27)", _lines([party.get("representative"), party.get("representative_contact")],
+                                                VALUE_W)),
         ]
     return [
         (prefix, v(party.get("name"))),
         ("Address", v(party.get("address"))),
         ("Contact", _lines([party.get("contact_email"), party.get("contact_phone")], VALUE_W)),
         ("Data protection officer", _lines([party.get("dpo_name"), party.get("dpo_email")], VALUE_W)),
+        ("Representative (Art. 27)", _lines([party.get("representative"), party.get("representative_contact")],
+                                            VALUE_W)),
     ]
 
 
