@@ -153,7 +153,7 @@ def _seed_record(admin: User, compliance: User, clients: list[Client]) -> None:
     # Armonika's policy: customer workloads are stored on infrastructure in Algeria. Outside the
     # EU/EEA, so its use is a transfer (clause 10(2)) under the Commission's clauses, module 3.
     armonika = create_subprocessor(admin, SubProcessorInput(
-        legal_name="Armonika", country="DZ", service="Cloud hosting of customer workloads in Algeria",
+        legal_name="Armonika", country="DZ", service="Cloud infrastructure for customer workloads, hosted in Algeria",
         data_categories=["customer workloads"], locations=[IN_ALGERIA],
         transfer_mechanism=TransferMechanism.SCC.value, contact_email="privacy@armonika.example"))
     by_name = {c.legal_name: c for c in clients}
