@@ -44,7 +44,7 @@ class Defaults:
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
     # SMTP (used by notice e-mails)
-    MAIL_SERVER = "127.0.0.1"
+    MAIL_SERVER = ""  # empty: no SMTP server configured, `notices send` refuses and mail stays queued
     MAIL_PORT = 25
     MAIL_USE_TLS = False
     MAIL_USERNAME: str | None = None

@@ -84,6 +84,7 @@ def make_app(database_url: str, tmp_path: Path, **overrides: object) -> Flask:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "EVIDENCE_DIR": str(tmp_path / "evidence"),
         "SECRET_KEY": "test-secret",
+        "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": 1,  # nothing listens: a test that sends mail must start its own SMTP server
     }
     config.update(overrides)

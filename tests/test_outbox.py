@@ -263,6 +263,16 @@ def test_an_smtp_failure_is_retried_by_the_next_run_and_retry_all_requeues(app, 
     assert {v[0] for v in _deliveries(app).values()} == {"queued"}
 
 
+def test_without_a_configured_smtp_server_nothing_is_sent_and_mail_stays_queued(app, client, auth, two_clients):
+    auth.login("staff@example.com")
+    assert _propose(auth, two_clients).status_code == 302
+    app.config["MAIL_SERVER"] = ""  # the default: no server configured
+    result = _send(app)
+    assert result.exit_code == 1
+    assert "No SMTP server is configured (set DPA_MAIL_SERVER" in result.output
+    assert {v[:3] for v in _deliveries(app).values()} == {("queued", False, 0)}
+
+
 @pytest.mark.parametrize(("user", "status"), [("auditor@example.com", 403), ("user@healthy.example", 403),
                                               ("staff@example.com", 200), ("admin@example.com", 200)])
 def test_only_staff_see_and_retry_failed_deliveries(app, client, auth, two_clients, user, status):
