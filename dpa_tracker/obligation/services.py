@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import ColumnElement, and_, case, literal
@@ -52,18 +54,30 @@ def assess_obligation(
     obligation: Obligation, as_of: date | None = None, blockers: list[str] | None = None
 ) -> Assessment:
     """Status of one obligation; its agreement, evidence and events should already be loaded."""
+    from dpa_tracker.subprocessor.documents import document_inputs
+
     day = as_of or today()
-    return assess(
+    evidence: Sequence[Any] = obligation.evidence
+    blockers = blockers_for(obligation, day) if blockers is None else blockers
+    # Clauses 6.2/6.3: the documents held per sub-processor decide, not evidence on the obligation.
+    documents = document_inputs(obligation, day)
+    if documents is not None:
+        evidence, blockers = documents.evidence, [*blockers, *documents.blockers]
+    result = assess(
         obligation.rule,
         terms_of(obligation.agreement),
-        obligation.evidence,
+        evidence,
         obligation.events,
         day,
         due_soon_days(),
         na_reason=obligation.na_reason,
         na_set_at=obligation.na_set_at,
-        blockers=blockers_for(obligation, day) if blockers is None else blockers,
+        blockers=blockers,
     )
+    if documents is not None and documents.summary and result.status in (ObligationStatus.MET,
+                                                                          ObligationStatus.DUE_SOON):
+        result = replace(result, reason=f"{documents.summary}. {result.reason}")
+    return result
 
 
 def obligation_loader() -> tuple[object, ...]:

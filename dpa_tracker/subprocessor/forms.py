@@ -3,6 +3,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from dpa_tracker.dates import within_range
 from dpa_tracker.models import ChangeKind, TransferMechanism
+from dpa_tracker.models.subprocessor import CONSEQUENCE_TITLES, ObjectionConsequence
 from dpa_tracker.record.builder import MECHANISM_TITLES
 from dpa_tracker.validation import SingleLineForm
 
@@ -38,3 +39,5 @@ class NoticeForm(SingleLineForm):
 class AnswerForm(SingleLineForm):
     decision = SelectField("Decision", choices=lambda: [("approve", "Approve"), ("object", "Object")])
     reason = TextAreaField("Reason (required to object)", validators=[Optional(), Length(max=4000)])
+    consequence = SelectField("If you object", default=ObjectionConsequence.NOT_USED.value,
+                              choices=lambda: [(c.value, CONSEQUENCE_TITLES[c]) for c in ObjectionConsequence])

@@ -13,6 +13,7 @@ from dpa_tracker.dates import check_date
 from dpa_tracker.errors import Conflict, DomainError
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, Authorisation, SubProcessor, TransferMechanism, User
+from dpa_tracker.subprocessor.documents import refresh_subprocessor_obligations
 from dpa_tracker.validation import check_lines, line
 
 
@@ -79,4 +80,5 @@ def authorise(actor: User | None, agreement: Agreement, sub: SubProcessor, since
     db.session.flush()
     record(actor, "subprocessor.authorise", auth, {"agreement": agreement.reference, "subprocessor": sub.legal_name,
                                                    "since_on": since_on}, client_id=agreement.client_id)
+    refresh_subprocessor_obligations([agreement.id])
     return auth
