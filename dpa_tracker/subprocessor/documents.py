@@ -13,7 +13,7 @@ recorded" is not proof that none is used, so it never turns the duty green by it
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -56,16 +56,26 @@ def _counts_on(document: SupportingDocument, day: date) -> bool:
 def document_inputs(obligation: Obligation, as_of: date) -> DocumentInputs | None:
     """The engine's evidence and blockers for a 6.2/6.3 obligation on ``as_of``; None when the rule does not
     ask for them or the agreement authorises no sub-processor that day (its own evidence then decides)."""
-    kind = REQUIRED_KIND.get(obligation.rule.get("requires", ""))
-    if kind is None:
-        return None
-    entries = authorised_for_agreements([obligation.agreement_id], as_of).get(obligation.agreement_id, [])
-    if not entries:
-        return None
-    documents = db.session.scalars(select(SupportingDocument).where(
-        SupportingDocument.kind == kind,
-        SupportingDocument.subprocessor_id.in_([e.subprocessor.id for e in entries]))).all()
-    return _decide(obligation.rule, kind, entries, [d for d in documents if _counts_on(d, as_of)], as_of)
+    return inputs_by_obligation([obligation], as_of).get(obligation.id)
+
+
+def inputs_by_obligation(obligations: Sequence[Obligation], as_of: date) -> dict[int, DocumentInputs | None]:
+    """``document_inputs`` for many obligations in a fixed number of queries (pages that list many)."""
+    wanted = [o for o in obligations if o.rule.get("requires") in REQUIRED_KIND]
+    if not wanted:
+        return {}
+    authorised = authorised_for_agreements({o.agreement_id for o in wanted}, as_of)
+    sub_ids = {e.subprocessor.id for entries in authorised.values() for e in entries}
+    documents = [d for d in db.session.scalars(select(SupportingDocument).where(
+        SupportingDocument.kind.in_(list(REQUIRED_KIND.values())), SupportingDocument.subprocessor_id.in_(sub_ids)))
+        if _counts_on(d, as_of)] if sub_ids else []
+    result: dict[int, DocumentInputs | None] = {}
+    for obligation in wanted:
+        kind = REQUIRED_KIND[obligation.rule["requires"]]
+        entries = authorised.get(obligation.agreement_id, [])
+        result[obligation.id] = _decide(obligation.rule, kind, entries, [d for d in documents if d.kind is kind],
+                                        as_of) if entries else None
+    return result
 
 
 def _expiry(rule: Mapping[str, Any], document: SupportingDocument) -> date | None:
