@@ -15,8 +15,9 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from dpa_tracker.auth.services import create_token
+from dpa_tracker.evidence.services import Upload
 from dpa_tracker.extensions import db
-from dpa_tracker.models import Agreement, NoticeRecipient, Obligation, Role, SubProcessor, User
+from dpa_tracker.models import Agreement, Evidence, NoticeRecipient, Obligation, Role, SubProcessor, User
 from dpa_tracker.models.base import utcnow
 from dpa_tracker.subprocessor.authorised import objected_subprocessor_ids
 from dpa_tracker.subprocessor.services import SubProcessorInput, authorise, create_subprocessor
@@ -151,6 +152,26 @@ def test_agreement_states_its_authorisation_type_on_the_page_api_and_database(ap
         conn.execute(text("UPDATE agreement SET subprocessor_authorisation = 'tacit' WHERE reference = 'DPA-API'"))
 
 
+def test_direct_authorisation_keeps_the_written_authorisation_and_specific_requires_it(app, client, auth, parties):
+    auth.login("staff@example.com")
+    url = f"/subprocessors/{parties['sub']}"
+    form = {"auth-agreement_id": str(parties["ids"]["specific"][1]), "auth-since_on": "2026-02-01"}
+    refused = auth.post(url, form, prefix="auth")
+    assert refused.status_code == 422
+    assert "requires the client&#39;s specific written authorisation: attach it." in refused.get_data(as_text=True)
+    done = auth.post(url, {**form, "auth-written": (io.BytesIO(b"%PDF-1.4 signed"), "signed-authorisation.pdf")},
+                     prefix="auth", content_type="multipart/form-data")
+    assert done.status_code == 302
+    auth.logout()
+    assert _listed(client, auth, parties, "specific", "2026-02-01")
+    with app.app_context():
+        kept = db.session.scalars(select(Evidence).join(Evidence.obligation).where(
+            Obligation.agreement_id == parties["ids"]["specific"][1], Obligation.clause_number == "6.1")).all()
+        assert [(e.filename, e.note) for e in kept] == [
+            ("signed-authorisation.pdf", f"Written authorisation of {SUB} for DPA-specific, since 2026-02-01.")]
+        assert kept[0].sha256
+
+
 # --- acceptance 6: removal ----------------------------------------------------------------------------------
 
 
@@ -158,7 +179,8 @@ def test_removal_takes_effect_without_consent_and_an_objection_is_kept(app, clie
     with app.app_context():
         for key in ("general", "specific"):
             agreement = db.session.get(Agreement, parties["ids"][key][1])
-            authorise(None, agreement, db.session.get_one(SubProcessor, parties["sub"]), agreement.signed_on)
+            authorise(None, agreement, db.session.get_one(SubProcessor, parties["sub"]), agreement.signed_on,
+                      Upload(io.BytesIO(b"%PDF-1.4 written authorisation"), "authorisation.pdf"))
         db.session.commit()
     today = utcnow().date()
     assert _listed(client, auth, parties, "specific", today - timedelta(days=1))

@@ -1,3 +1,4 @@
+from flask_wtf.file import FileField
 from wtforms import DateField, EmailField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
@@ -24,6 +25,7 @@ class SubProcessorForm(SingleLineForm):
 class AuthoriseForm(SingleLineForm):
     agreement_id = SelectField("Agreement", coerce=str, validators=[DataRequired()])
     since_on = DateField("Authorised since", validators=[InputRequired(), within_range])
+    written = FileField("Client's written authorisation (required under a specific authorisation)")
 
 
 class NoticeForm(SingleLineForm):

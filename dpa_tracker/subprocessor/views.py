@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from dpa_tracker.errors import DomainError
+from dpa_tracker.evidence.services import Upload
 from dpa_tracker.extensions import db
 from dpa_tracker.ids import parse_id, parse_ids
 from dpa_tracker.models import (
@@ -86,7 +87,9 @@ def detail(subprocessor_id: int) -> Any:
             form.agreement_id.errors = [*form.agreement_id.errors, "Choose an agreement."]
         else:
             try:
-                authorise(current_user, agreement, sub, form.since_on.data)
+                upload = form.written.data
+                authorise(current_user, agreement, sub, form.since_on.data,
+                          Upload(upload.stream, upload.filename) if upload and upload.filename else None)
             except DomainError as error:
                 show_domain_error(form, error)
             else:
