@@ -336,7 +336,8 @@ def test_concurrent_api_answers_give_one_success_and_one_409(app, client, auth, 
         return lambda: app.test_client().post(url, json=body, headers={"Authorization": f"Bearer {token}"})
 
     results = _answer_twice_at_once(app, monkeypatch, post(tokens[0], {"decision": "approve"}),
-                                    post(tokens[1], {"decision": "object", "reason": "Data must stay in DZ"}))
+                                    post(tokens[1], {"decision": "object", "reason": "Data must stay in DZ",
+                                                     "consequence": "not_used"}))
     statuses = sorted(r.status_code for r in results.values())
     assert statuses == [200, 409], [r.get_data(as_text=True) for r in results.values()]
     loser = next(r for r in results.values() if r.status_code == 409)

@@ -21,6 +21,7 @@ from dpa_tracker.auth.services import create_token, update_user
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence, withdraw_evidence
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, ChangeKind, Client, DocumentKind, Role, User
+from dpa_tracker.models.subprocessor import ObjectionConsequence
 from dpa_tracker.obligation.events import record_event
 from dpa_tracker.obligation.services import set_not_applicable, update_obligation
 from dpa_tracker.record.services import (
@@ -107,7 +108,7 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
     record_event(user, copy, occurred_at=datetime.now(UTC) - timedelta(minutes=5), summary=f"{m} copy request")
     mark_reviewed(staff, client, f"{m} review note")
     db.session.flush()
-    answer(user, notice.recipients[0], False, f"{m} objection reason")
+    answer(user, notice.recipients[0], False, f"{m} objection reason", ObjectionConsequence.NOT_USED)
     hand_out(user, client, date.today(), "json")
     hand_out(staff, client, date.today(), "pdf")
     db.session.commit()
@@ -158,7 +159,7 @@ def tenants(database_url, _schema, tmp_path_factory):
         for recipient in shared.recipients:
             owner = next(t for t in ("a", "c") if ids[t]["agreement_id"][0] == recipient.agreement_id)
             client_user = db.session.get(User, ids[owner]["user_id"][0])  # seed_tenant lists its client user first
-            answer(client_user, recipient, False, f"{MARK[owner]} shared objection")
+            answer(client_user, recipient, False, f"{MARK[owner]} shared objection", ObjectionConsequence.NOT_USED)
             ids[owner]["recipient_id"].append(recipient.id)
         # Each tenant's own sub-processor is still an entry of the processor's catalogue.
         catalogue = [shared_sub.id, *(ids[t].pop("subprocessor_id")[0] for t in TENANTS)]

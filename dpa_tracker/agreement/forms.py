@@ -3,6 +3,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from dpa_tracker.dates import within_range
 from dpa_tracker.models import AgreementStatus
+from dpa_tracker.models.agreement import AUTHORISATION_TITLES, AuthorisationType
 from dpa_tracker.validation import SingleLineForm
 
 
@@ -18,6 +19,9 @@ class AgreementForm(SingleLineForm):
     ends_on = DateField("Ends on", validators=[Optional(), within_range])
     subprocessor_objection_days = IntegerField("Sub-processor objection period (days, clause 6.1)", default=30,
                                                validators=[InputRequired(), NumberRange(1, 365)])
+    subprocessor_authorisation = SelectField(
+        "Sub-processor authorisation (clause 6.1)", default=AuthorisationType.GENERAL.value,
+        choices=lambda: [(t.value, AUTHORISATION_TITLES[t]) for t in AuthorisationType])
     breach_notice_hours = IntegerField("Breach notice target (hours, clause 8.1)", default=24,
                                        validators=[InputRequired(), NumberRange(1, 720)])
     deletion_days = IntegerField("Deletion period after the end (days, clause 13)", default=10,

@@ -13,6 +13,7 @@ from dpa_tracker.dates import check_date
 from dpa_tracker.errors import Conflict, DomainError
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, AgreementStatus, Client, Obligation, User
+from dpa_tracker.models.agreement import AuthorisationType
 from dpa_tracker.obligation.services import refresh_cache
 from dpa_tracker.validation import check_lines, line
 
@@ -37,6 +38,7 @@ class AgreementInput:
     breach_notice_hours: int = 24
     deletion_days: int = 10
     confidentiality_years: int = 5
+    subprocessor_authorisation: AuthorisationType = AuthorisationType.GENERAL
     permitted_locations: list[str] = line("Permitted location", default_factory=list)
 
 
@@ -82,6 +84,7 @@ def create_agreement(actor: User, client: Client, data: AgreementInput) -> Agree
         breach_notice_hours=data.breach_notice_hours,
         deletion_days=data.deletion_days,
         confidentiality_years=data.confidentiality_years,
+        subprocessor_authorisation=AuthorisationType(data.subprocessor_authorisation),
         permitted_locations="\n".join(loc.strip() for loc in data.permitted_locations if loc.strip()),
     )
     db.session.add(agreement)
@@ -89,6 +92,7 @@ def create_agreement(actor: User, client: Client, data: AgreementInput) -> Agree
     record(actor, "agreement.create", agreement, {
         "reference": agreement.reference, "title": agreement.title, "template": f"{template.key} v{template.version}",
         "signed_on": agreement.signed_on, "effective_on": agreement.effective_on, "ends_on": agreement.ends_on,
+        "subprocessor_authorisation": agreement.subprocessor_authorisation.value,
     }, client_id=client.id)
     sync_obligations(actor, agreement, owner=actor if actor.can_write else None)
     return agreement

@@ -14,6 +14,7 @@ from dpa_tracker.catalogue import load_templates
 from dpa_tracker.errors import DomainError
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, AgreementStatus, Client, ObligationStatus
+from dpa_tracker.models.agreement import AuthorisationType
 from dpa_tracker.obligation.services import assess_agreement, today
 from dpa_tracker.permissions import ensure_client_visible, require_login, staff_only
 from dpa_tracker.web import as_of_from_request, form_status, show_domain_error
@@ -41,6 +42,7 @@ def create(client_id: int) -> str | Response | tuple[str, int]:
             breach_notice_hours=form.breach_notice_hours.data,
             deletion_days=form.deletion_days.data,
             confidentiality_years=form.confidentiality_years.data,
+            subprocessor_authorisation=AuthorisationType(form.subprocessor_authorisation.data),
             permitted_locations=(form.permitted_locations.data or "").splitlines(),
         )
         try:

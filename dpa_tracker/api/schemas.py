@@ -10,6 +10,8 @@ from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 from dpa_tracker import dates
 from dpa_tracker.ids import MAX_ID
 from dpa_tracker.models import AgreementStatus, ObligationStatus
+from dpa_tracker.models.agreement import AuthorisationType
+from dpa_tracker.models.subprocessor import ObjectionConsequence
 from dpa_tracker.record.services import FORMATS
 from dpa_tracker.request_guard import TEXT_PATTERN
 from dpa_tracker.validation import Line as _SingleLine
@@ -109,6 +111,10 @@ class AgreementIn(StrictSchema):
     breach_notice_hours = fields.Integer(load_default=24, strict=True, validate=validate.Range(1, 720))
     deletion_days = fields.Integer(load_default=10, strict=True, validate=validate.Range(1, 365))
     confidentiality_years = fields.Integer(load_default=5, strict=True, validate=validate.Range(0, 50))
+    subprocessor_authorisation = fields.String(
+        load_default=AuthorisationType.GENERAL.value, validate=validate.OneOf([t.value for t in AuthorisationType]),
+        metadata={"description": "Clause 6.1: 'specific' (silence never authorises) or 'general' "
+                                 "(notice + objection period, counted from delivery)"})
     permitted_locations = fields.List(Line(validate=validate.Length(max=200), metadata={"label": "Permitted location"}),
                                       load_default=list)
 
@@ -128,6 +134,7 @@ class AgreementOut(Schema):
     breach_notice_hours = fields.Integer()
     deletion_days = fields.Integer()
     confidentiality_years = fields.Integer()
+    subprocessor_authorisation = fields.Function(lambda a: a.subprocessor_authorisation.value)
     permitted_locations = fields.List(fields.String(), attribute="permitted_location_list")
     obligation_count = fields.Function(lambda a: len(a.obligations))
 
@@ -249,8 +256,14 @@ class NoticeOut(Schema):
     objection_deadline = fields.Date()
     state = fields.Function(lambda r: r.state.value)
     answer_reason = fields.String()
+    objection_consequence = fields.Function(
+        lambda r: r.objection_consequence.value if r.objection_consequence else None)
 
 
 class AnswerIn(StrictSchema):
     decision = fields.String(required=True, validate=validate.OneOf(["approve", "object"]))
     reason = Text(load_default="", validate=validate.Length(max=4000))
+    consequence = fields.String(load_default=None, allow_none=True,
+                                validate=validate.OneOf([c.value for c in ObjectionConsequence]),
+                                metadata={"description": "Required to object to an addition or replacement: "
+                                                         "'not_used' (not used for our data) or 'termination'"})

@@ -34,6 +34,7 @@ from dpa_tracker.models import (
     Role,
     User,
 )
+from dpa_tracker.models.subprocessor import ObjectionConsequence
 from dpa_tracker.obligation.services import assess_agreement, today
 from dpa_tracker.permissions import can_hand_out_record, can_see_client, can_write, client_filter
 from dpa_tracker.record.services import hand_out
@@ -330,10 +331,11 @@ def list_client_notices(client_id: int) -> Any:
 @blp.arguments(s.AnswerIn)
 @blp.response(200, s.NoticeOut)
 def answer_notice_api(data: dict[str, Any], recipient_id: int) -> Any:
-    """Approve or object to a notice (client users only; an objection needs a reason)."""
+    """Approve or object to a notice (client users only; an objection needs a reason and its consequence)."""
     recipient = db.session.get(NoticeRecipient, recipient_id)  # visibility and role: answerable_recipient
+    consequence = ObjectionConsequence(data["consequence"]) if data["consequence"] else None
     try:
-        answer(current(), recipient, data["decision"] == "approve", data["reason"])
+        answer(current(), recipient, data["decision"] == "approve", data["reason"], consequence)
     except DomainError as error:
         domain_fail(error)
     db.session.commit()

@@ -46,6 +46,8 @@ def answer_sha256(recipient: NoticeRecipient) -> str:
         "answered_by_id": recipient.answered_by_id,
         "reason": recipient.answer_reason,
     }
+    if recipient.objection_consequence is not None:  # absent before migration 0011: older hashes stay valid
+        payload["consequence"] = recipient.objection_consequence.value
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

@@ -15,7 +15,8 @@ import yaml
 CATALOGUE_DIR = Path(__file__).parent
 DEFAULT_TEMPLATE = "altinsoft-dpa"
 RULE_TYPES = {"standing", "recurring", "deadline", "event", "on_request"}
-REQUIREMENTS = {"art30_record"}  # facts computed by the application (see obligation.services.blockers_for)
+# Facts computed by the application (see obligation.services.blockers_for, subprocessor.documents).
+REQUIREMENTS = {"art30_record", "subprocessor_guarantees", "subprocessor_flow_down"}
 AGREEMENT_SETTINGS = {"subprocessor_objection_days", "breach_notice_hours", "deletion_days", "confidentiality_years"}
 
 

@@ -22,6 +22,7 @@ from dpa_tracker.obligation.services import (
 )
 from dpa_tracker.permissions import client_filter, require_login, visible_client_ids
 from dpa_tracker.record.builder import problems_by_client
+from dpa_tracker.subprocessor.documents import inputs_by_obligation
 
 bp = Blueprint("dashboard", __name__)
 require_login(bp)
@@ -138,10 +139,12 @@ def index() -> str:
         .limit(ATTENTION_LIMIT)
     ).unique().all()
     # Clause 4.1 takes its status from the record: check the records of those clients all at once.
-    record_clients = {o.agreement.client_id: o.agreement.client for o in attention if o.rule.get("requires")}
+    in_record = [o for o in attention if o.rule.get("requires") == "art30_record"]
+    record_clients = {o.agreement.client_id: o.agreement.client for o in in_record}
     record_problems = problems_by_client(list(record_clients.values()), day) if record_clients else {}
+    documents = inputs_by_obligation(attention, day)  # clauses 6.2/6.3, all at once
     assessed = [(o, assess_obligation(o, day, record_problems.get(o.agreement.client_id, [])
-                                      if o.rule.get("requires") else [])) for o in attention]
+                                      if o in in_record else [], documents)) for o in attention]
     return render_template(
         "dashboard/index.html",
         statuses=list(ObligationStatus),

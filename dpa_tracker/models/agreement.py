@@ -23,6 +23,19 @@ class AgreementStatus(enum.StrEnum):
     TERMINATED = "terminated"
 
 
+class AuthorisationType(enum.StrEnum):
+    """How the client authorised sub-processors (clause 6.1, Art. 28(2)); default ``general`` (documented)."""
+
+    SPECIFIC = "specific"  # each sub-processor needs the client's written approval; silence never authorises
+    GENERAL = "general"  # a change notice binds after its objection period, counted from delivery
+
+
+AUTHORISATION_TITLES = {
+    AuthorisationType.GENERAL: "General: notice + objection period; silence binds once the notice is delivered",
+    AuthorisationType.SPECIFIC: "Specific: each sub-processor needs the client's written approval",
+}
+
+
 class ObligationStatus(enum.StrEnum):
     MET = "met"
     DUE_SOON = "due_soon"
@@ -66,6 +79,9 @@ class Agreement(Base):
     deletion_days: Mapped[int] = mapped_column(default=10)  # clause 13
     confidentiality_years: Mapped[int] = mapped_column(default=5)  # clause 2.2
     permitted_locations: Mapped[str] = mapped_column(Text, default="")  # clause 7.2(2), one per line
+    subprocessor_authorisation: Mapped[AuthorisationType] = mapped_column(
+        _enum(AuthorisationType, "subprocessor_authorisation"), default=AuthorisationType.GENERAL,
+        server_default=AuthorisationType.GENERAL.value)  # clause 6.1
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     client: Mapped[Client] = relationship(back_populates="agreements")

@@ -75,6 +75,19 @@ class AnswerState(enum.StrEnum):
     OBJECTED = "objected"
 
 
+class ObjectionConsequence(enum.StrEnum):
+    """What follows from a client's objection (Art. 28(2)): recorded with the objection, kept."""
+
+    NOT_USED = "not_used"  # the sub-processor is not used for this client's data
+    TERMINATION = "termination"  # the client terminates the agreement
+
+
+CONSEQUENCE_TITLES = {
+    ObjectionConsequence.NOT_USED: "the sub-processor is not used for our data",
+    ObjectionConsequence.TERMINATION: "we terminate the agreement",
+}
+
+
 class DeliveryState(enum.StrEnum):
     QUEUED = "queued"
     SENT = "sent"
@@ -113,6 +126,7 @@ class NoticeRecipient(Base):
         UniqueConstraint("notice_id", "agreement_id", name="notice_agreement"),
         CheckConstraint("(state = 'pending') = (answered_at IS NULL)", name="answered_iff_not_pending"),
         CheckConstraint("state != 'objected' OR length(answer_reason) > 0", name="objection_has_reason"),
+        CheckConstraint("objection_consequence IS NULL OR state = 'objected'", name="consequence_of_objection"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -123,6 +137,9 @@ class NoticeRecipient(Base):
     answered_at: Mapped[datetime | None]
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"))
     answer_reason: Mapped[str] = mapped_column(Text, default="")
+    # NULL on objections recorded before it was asked (migration 0011) and on every approval.
+    objection_consequence: Mapped[ObjectionConsequence | None] = mapped_column(
+        _enum(ObjectionConsequence, "objection_consequence"))
 
     notice: Mapped[ChangeNotice] = relationship(back_populates="recipients")
     agreement: Mapped[Agreement] = relationship()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import ColumnElement, and_, case, literal
@@ -49,21 +51,35 @@ def blockers_for(obligation: Obligation, as_of: date) -> list[str]:
 
 
 def assess_obligation(
-    obligation: Obligation, as_of: date | None = None, blockers: list[str] | None = None
+    obligation: Obligation, as_of: date | None = None, blockers: list[str] | None = None,
+    documents_by_id: Mapping[int, Any] | None = None,
 ) -> Assessment:
-    """Status of one obligation; its agreement, evidence and events should already be loaded."""
+    """Status of one obligation; its agreement, evidence and events should already be loaded
+    (``documents_by_id``: clause 6.2/6.3 inputs loaded for many obligations at once, ``inputs_by_obligation``)."""
+    from dpa_tracker.subprocessor.documents import document_inputs
+
     day = as_of or today()
-    return assess(
+    evidence: Sequence[Any] = obligation.evidence
+    blockers = blockers_for(obligation, day) if blockers is None else blockers
+    # Clauses 6.2/6.3: the documents held per sub-processor decide, not evidence on the obligation.
+    documents = document_inputs(obligation, day) if documents_by_id is None else documents_by_id.get(obligation.id)
+    if documents is not None:
+        evidence, blockers = documents.evidence, [*blockers, *documents.blockers]
+    result = assess(
         obligation.rule,
         terms_of(obligation.agreement),
-        obligation.evidence,
+        evidence,
         obligation.events,
         day,
         due_soon_days(),
         na_reason=obligation.na_reason,
         na_set_at=obligation.na_set_at,
-        blockers=blockers_for(obligation, day) if blockers is None else blockers,
+        blockers=blockers,
     )
+    if documents is not None and documents.summary and result.status in (ObligationStatus.MET,
+                                                                          ObligationStatus.DUE_SOON):
+        result = replace(result, reason=f"{documents.summary}. {result.reason}")
+    return result
 
 
 def obligation_loader() -> tuple[object, ...]:
@@ -75,12 +91,15 @@ def obligation_loader() -> tuple[object, ...]:
 
 
 def assess_agreement(agreement: Agreement, as_of: date | None = None) -> list[tuple[Obligation, Assessment]]:
+    from dpa_tracker.subprocessor.documents import inputs_by_obligation
+
     obligations = db.session.scalars(
         db.select(Obligation).where(Obligation.agreement_id == agreement.id)
         .options(*obligation_loader()).order_by(Obligation.position)
     ).all()
     day = as_of or today()
     record_problems: list[str] | None = None
+    documents = inputs_by_obligation(obligations, day)
     results = []
     for obligation in obligations:
         blockers: list[str] = []
@@ -88,7 +107,7 @@ def assess_agreement(agreement: Agreement, as_of: date | None = None) -> list[tu
             if record_problems is None:
                 record_problems = blockers_for(obligation, day)
             blockers = record_problems
-        results.append((obligation, assess_obligation(obligation, day, blockers)))
+        results.append((obligation, assess_obligation(obligation, day, blockers, documents)))
     return results
 
 

@@ -259,6 +259,10 @@ def add_document(actor: User, owner: Transfer | SecurityMeasure | SubProcessor, 
                                              "valid_until": valid_until}, client_id=client_id)
     if client_id is not None:
         refresh_record_obligations(client_id)
+    elif isinstance(owner, SubProcessor):  # clauses 6.2/6.3 of every agreement using it
+        from dpa_tracker.subprocessor.documents import refresh_subprocessor_obligations
+
+        refresh_subprocessor_obligations()
     return document
 
 

@@ -1,9 +1,19 @@
 """Which sub-processors a client's agreements authorise on a date.
 
 One source of truth, computed, never stored twice: the authorisations entered directly, then
-every change notice in the order it took effect. A notice takes effect for an agreement on
-the day the client approved it, or the day after its objection deadline when the client stayed
-silent; an objection blocks it for that agreement (clause 6.1, Art. 28(2)).
+every change notice in the order it took effect (clause 6.1, Art. 28(2)):
+
+* an addition or replacement takes effect for an agreement on the day the client approved it;
+  an objection blocks it for that agreement;
+* silence binds only under a *general* authorisation, and only once the notice reached the
+  client (an e-mail ``sent``): the day after the objection deadline, which the first delivery
+  fixed at delivery day + the agreement's period. An undelivered notice never binds, whatever
+  the date; so the deadline, moved only at first delivery, never changes a past list;
+* under a *specific* authorisation silence never binds: only an approval does;
+* a removal needs no consent: it takes effect for every notified agreement on the day it is
+  proposed; an objection to it is kept, but does not block it.
+A replacement's old sub-processor leaves when the new one takes effect (if the client objects,
+the old one, still authorised, stays on the list).
 """
 
 from __future__ import annotations
@@ -22,9 +32,11 @@ from dpa_tracker.models import (
     AnswerState,
     Authorisation,
     ChangeKind,
+    DeliveryState,
     NoticeRecipient,
     SubProcessor,
 )
+from dpa_tracker.models.agreement import AuthorisationType
 
 
 @dataclass(frozen=True)
@@ -35,13 +47,58 @@ class AuthorisedEntry:
     via_notice_id: int | None
 
 
+def delivered_on(recipient: NoticeRecipient) -> date | None:
+    """The day the notice first reached the client (an e-mail sent), or None."""
+    sent = [d.sent_at for d in recipient.deliveries if d.state is DeliveryState.SENT and d.sent_at is not None]
+    return min(sent).date() if sent else None
+
+
+def silence_binds(recipient: NoticeRecipient) -> bool:
+    """Whether the client's silence can ever authorise this change (general authorisation, notice delivered)."""
+    return (recipient.agreement.subprocessor_authorisation is AuthorisationType.GENERAL
+            and delivered_on(recipient) is not None)
+
+
 def effective_on(recipient: NoticeRecipient) -> date | None:
-    """The day the notice takes effect for this agreement, or None (objected)."""
+    """The day the notice takes effect for this agreement, or None (objected, or not (yet) binding)."""
+    if recipient.notice.kind is ChangeKind.REMOVE:
+        return recipient.notice.created_at.date()  # no consent needed to stop using a sub-processor
     if recipient.state is AnswerState.OBJECTED:
         return None
     if recipient.state is AnswerState.APPROVED and recipient.answered_at is not None:
-        return min(recipient.answered_at.date(), recipient.objection_deadline + timedelta(days=1))
+        return recipient.answered_at.date()
+    if not silence_binds(recipient):
+        return None
     return recipient.objection_deadline + timedelta(days=1)
+
+
+def describe_effect(recipient: NoticeRecipient, today: date) -> str:
+    """What the notice does for this agreement, as the pages say it."""
+    when = effective_on(recipient)
+    removal = recipient.notice.kind is ChangeKind.REMOVE
+    if when is not None:
+        done = f"in effect since {when}" if when <= today else f"takes effect on {when}"
+        if removal and recipient.state is AnswerState.OBJECTED:
+            return f"{done} (a removal needs no consent; the objection is kept)"
+        return done
+    if recipient.state is AnswerState.OBJECTED:
+        consequence = recipient.objection_consequence
+        return "not applied: objected" + (f" ({consequence.value.replace('_', ' ')})" if consequence else "")
+    if recipient.agreement.subprocessor_authorisation is AuthorisationType.SPECIFIC:
+        return "not applied until the client approves it (specific authorisation: silence never authorises)"
+    return "not applied: the notice has not reached the client yet (the period runs from delivery)"
+
+
+def objected_subprocessor_ids(client_id: int, on: date) -> set[int]:
+    """Sub-processors the client objected to (an addition or replacement, answered by ``on``) and that are not
+    authorised for it on ``on``: any activity of the client still linking one is a record gap (clause 6.1)."""
+    objected = set(db.session.scalars(
+        select(NoticeRecipient).join(NoticeRecipient.agreement)
+        .where(Agreement.client_id == client_id, NoticeRecipient.state == AnswerState.OBJECTED)
+        .options(selectinload(NoticeRecipient.notice))))
+    ids = {r.notice.subprocessor_id for r in objected
+           if r.notice.kind is not ChangeKind.REMOVE and r.answered_at is not None and r.answered_at.date() <= on}
+    return ids - {e.subprocessor.id for e in authorised_for_client(client_id, on)}
 
 
 def authorised_for_agreements(agreement_ids: Iterable[int], as_of: date) -> dict[int, list[AuthorisedEntry]]:
@@ -54,7 +111,8 @@ def authorised_for_agreements(agreement_ids: Iterable[int], as_of: date) -> dict
     ).all()
     recipients = db.session.scalars(
         select(NoticeRecipient).where(NoticeRecipient.agreement_id.in_(ids))
-        .options(selectinload(NoticeRecipient.notice))
+        .options(selectinload(NoticeRecipient.notice), selectinload(NoticeRecipient.deliveries),
+                 selectinload(NoticeRecipient.agreement))
     ).all()
     changes: list[tuple[date, int, object]] = []
     for auth in direct:

@@ -1,8 +1,10 @@
+from flask_wtf.file import FileField
 from wtforms import DateField, EmailField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from dpa_tracker.dates import within_range
 from dpa_tracker.models import ChangeKind, TransferMechanism
+from dpa_tracker.models.subprocessor import CONSEQUENCE_TITLES, ObjectionConsequence
 from dpa_tracker.record.builder import MECHANISM_TITLES
 from dpa_tracker.validation import SingleLineForm
 
@@ -23,6 +25,7 @@ class SubProcessorForm(SingleLineForm):
 class AuthoriseForm(SingleLineForm):
     agreement_id = SelectField("Agreement", coerce=str, validators=[DataRequired()])
     since_on = DateField("Authorised since", validators=[InputRequired(), within_range])
+    written = FileField("Client's written authorisation (required under a specific authorisation)")
 
 
 class NoticeForm(SingleLineForm):
@@ -38,3 +41,5 @@ class NoticeForm(SingleLineForm):
 class AnswerForm(SingleLineForm):
     decision = SelectField("Decision", choices=lambda: [("approve", "Approve"), ("object", "Object")])
     reason = TextAreaField("Reason (required to object)", validators=[Optional(), Length(max=4000)])
+    consequence = SelectField("If you object", default=ObjectionConsequence.NOT_USED.value,
+                              choices=lambda: [(c.value, CONSEQUENCE_TITLES[c]) for c in ObjectionConsequence])

@@ -38,8 +38,11 @@ from dpa_tracker.models import (
     SubProcessor,
     User,
 )
+from dpa_tracker.models.agreement import AuthorisationType
 from dpa_tracker.models.base import utcnow
-from dpa_tracker.subprocessor.authorised import authorised_for_agreements
+from dpa_tracker.models.subprocessor import ObjectionConsequence
+from dpa_tracker.subprocessor.authorised import authorised_for_agreements, silence_binds
+from dpa_tracker.subprocessor.documents import refresh_subprocessor_obligations
 from dpa_tracker.subprocessor.mail import MailError, send_message
 
 
@@ -106,6 +109,7 @@ def propose_change(
         record(actor, "notice.address", recipient, {"notice_id": notice.id, "agreement": recipient.agreement.reference,
                                                     "objection_deadline": recipient.objection_deadline},
                client_id=recipient.agreement.client_id)
+    refresh_subprocessor_obligations([a.id for a in agreements])  # a removal applies at once
     return notice
 
 
@@ -131,6 +135,19 @@ def objection_deadline_if_sent_today(recipient: NoticeRecipient) -> date:
     return max(fresh, recipient.objection_deadline)
 
 
+def _what_follows(recipient: NoticeRecipient, deadline: date) -> list[str]:
+    """The rule of clause 6.1 for this agreement, as the client reads it in the e-mail."""
+    if recipient.notice.kind is ChangeKind.REMOVE:
+        return ["A removal needs no consent and applies from today; you may still comment or object,",
+                "and your answer is kept."]
+    if recipient.agreement.subprocessor_authorisation is AuthorisationType.SPECIFIC:
+        return ["Your agreement requires your specific written authorisation for each sub-processor:",
+                "the change applies only once you approve it; without your approval it never applies.",
+                f"Please answer by {deadline:%Y-%m-%d}."]
+    return [f"You may object until {deadline:%Y-%m-%d} (end of day, UTC). Without an objection by",
+            "then, the change takes effect for your agreement the following day."]
+
+
 def build_message(delivery: NoticeDelivery, deadline: date | None = None) -> EmailMessage:
     recipient = delivery.recipient
     deadline = deadline or recipient.objection_deadline
@@ -151,8 +168,7 @@ def build_message(delivery: NoticeDelivery, deadline: date | None = None) -> Ema
         "",
         f"Reason: {notice.reason}",
         "",
-        f"You may object until {deadline:%Y-%m-%d} (end of day, UTC). Without an objection by",
-        "then, the change takes effect for your agreement the following day.",
+        *_what_follows(recipient, deadline),
         "Sign in to your dpa_tracker portal to approve or object with a reason.",
     ]
     if notice.corrects_id:
@@ -302,28 +318,43 @@ def _mark_sent(delivery: NoticeDelivery, message: EmailMessage) -> None:
            client_id=recipient.agreement.client_id)
 
 
-def answer(actor: User, recipient: NoticeRecipient, approve: bool, reason: str) -> None:
-    """The client's answer; only before the deadline, only once.
+def answer(actor: User, recipient: NoticeRecipient, approve: bool, reason: str,
+           consequence: ObjectionConsequence | None = None) -> None:
+    """The client's answer, only once; an objection says why and what follows from it (Art. 28(2)).
+
+    Under a general authorisation the answer is refused once silence has bound the client (the notice was
+    delivered and its deadline passed); an undelivered notice, or one under a specific authorisation, can be
+    answered at any time, since nothing binds the client until it answers.
 
     Two answers may race (approve in one tab, object in another): the state moves with one conditional UPDATE
     (``WHERE state = 'pending'``), so exactly one wins and the other gets a Conflict (409), never a trigger's
     refusal (500). On PostgreSQL the loser waits for the winner's row lock, then finds the row answered."""
     if recipient.state is not AnswerState.PENDING:
         raise Conflict("This notice has already been answered.")
-    if utcnow().date() > recipient.objection_deadline:
+    day = utcnow().date()
+    removal = recipient.notice.kind is ChangeKind.REMOVE
+    if not removal and silence_binds(recipient) and day > recipient.objection_deadline:
         raise DomainError(f"The objection period ended on {recipient.objection_deadline:%Y-%m-%d}.")
     reason = reason.strip()
     if not approve and not reason:
         raise DomainError("Give the reason for your objection.", field="reason")
+    if approve:
+        consequence = None
+    elif consequence is None and not removal:
+        raise DomainError("Say what follows from your objection: the sub-processor is not used for your data, "
+                          "or you terminate the agreement.", field="consequence")
     state = AnswerState.APPROVED if approve else AnswerState.OBJECTED
     result = db.session.execute(
         update(NoticeRecipient)
         .where(NoticeRecipient.id == recipient.id, NoticeRecipient.state == AnswerState.PENDING)
-        .values(state=state, answered_at=utcnow(), answered_by_id=actor.id, answer_reason=reason)
+        .values(state=state, answered_at=utcnow(), answered_by_id=actor.id, answer_reason=reason,
+                objection_consequence=consequence)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         raise Conflict("This notice has already been answered.")
     db.session.refresh(recipient)
     record(actor, "notice.approve" if approve else "notice.object", recipient,
-           {"notice_id": recipient.notice_id, "reason": reason, "sha256": answer_sha256(recipient)},
+           {"notice_id": recipient.notice_id, "reason": reason,
+            "consequence": consequence.value if consequence else None, "sha256": answer_sha256(recipient)},
            client_id=recipient.agreement.client_id)
+    refresh_subprocessor_obligations([recipient.agreement_id])

@@ -11,8 +11,11 @@ from dpa_tracker.audit.services import record
 from dpa_tracker.client.services import check_email
 from dpa_tracker.dates import check_date
 from dpa_tracker.errors import Conflict, DomainError
+from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
-from dpa_tracker.models import Agreement, Authorisation, SubProcessor, TransferMechanism, User
+from dpa_tracker.models import Agreement, Authorisation, Evidence, Obligation, SubProcessor, TransferMechanism, User
+from dpa_tracker.models.agreement import AuthorisationType
+from dpa_tracker.subprocessor.documents import refresh_subprocessor_obligations
 from dpa_tracker.validation import check_lines, line
 
 
@@ -63,9 +66,16 @@ def create_subprocessor(actor: User | None, data: SubProcessorInput) -> SubProce
     return sub
 
 
-def authorise(actor: User | None, agreement: Agreement, sub: SubProcessor, since_on: date) -> Authorisation:
-    """Record a sub-processor the client authorised directly (e.g. in the signed agreement)."""
+def authorise(actor: User | None, agreement: Agreement, sub: SubProcessor, since_on: date,
+              written: Upload | None = None) -> Authorisation:
+    """Record a sub-processor the client authorised directly (e.g. in the signed agreement).
+
+    The client's written authorisation (``written``) is kept as clause 6.1 evidence of the agreement; under a
+    specific authorisation it is required, since nothing else shows that the client authorised it (Art. 28(2))."""
     check_date(since_on, "since_on")
+    if written is None and agreement.subprocessor_authorisation is AuthorisationType.SPECIFIC:
+        raise DomainError(f"{agreement.reference} requires the client's specific written authorisation: attach it.",
+                          field="written")
     if since_on < agreement.signed_on:
         raise DomainError("An authorisation cannot predate the agreement's signature.", field="since_on")
     open_auth = db.session.scalar(select(Authorisation.id).where(
@@ -77,6 +87,22 @@ def authorise(actor: User | None, agreement: Agreement, sub: SubProcessor, since
                          created_by_id=actor.id if actor else None)
     db.session.add(auth)
     db.session.flush()
+    evidence = _keep_written(actor, agreement, sub, since_on, written) if written is not None else None
     record(actor, "subprocessor.authorise", auth, {"agreement": agreement.reference, "subprocessor": sub.legal_name,
-                                                   "since_on": since_on}, client_id=agreement.client_id)
+                                                   "since_on": since_on,
+                                                   "written_evidence_id": evidence.id if evidence else None,
+                                                   "sha256": evidence.sha256 if evidence else None},
+           client_id=agreement.client_id)
+    refresh_subprocessor_obligations([agreement.id])
     return auth
+
+
+def _keep_written(actor: User | None, agreement: Agreement, sub: SubProcessor, since_on: date,
+                  written: Upload) -> Evidence:
+    obligation = db.session.scalar(select(Obligation).where(
+        Obligation.agreement_id == agreement.id, Obligation.clause_number == "6.1"))
+    if obligation is None:
+        raise DomainError(f"{agreement.reference} has no clause 6.1 obligation to keep the written authorisation on.",
+                          field="written")
+    return add_evidence(actor, obligation, EvidenceInput(
+        note=f"Written authorisation of {sub.legal_name} for {agreement.reference}, since {since_on}."), written)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from dpa_tracker.errors import DomainError
+from dpa_tracker.evidence.services import Upload
 from dpa_tracker.extensions import db
 from dpa_tracker.ids import parse_id, parse_ids
 from dpa_tracker.models import (
@@ -26,12 +27,13 @@ from dpa_tracker.models import (
     Role,
     SubProcessor,
 )
+from dpa_tracker.models.subprocessor import ObjectionConsequence
 from dpa_tracker.obligation.services import today
 from dpa_tracker.permissions import client_filter, ensure_client_visible, require_login, roles_required, staff_only
 from dpa_tracker.record.builder import content_hash
 from dpa_tracker.record.forms import DocumentForm
 from dpa_tracker.reports.record_csv import render_subprocessors_csv
-from dpa_tracker.subprocessor.authorised import authorised_for_client, effective_on
+from dpa_tracker.subprocessor.authorised import authorised_for_client, describe_effect, silence_binds
 from dpa_tracker.subprocessor.forms import AnswerForm, AuthoriseForm, NoticeForm, SubProcessorForm
 from dpa_tracker.subprocessor.notices import answer, failed_deliveries, propose_change, requeue
 from dpa_tracker.subprocessor.services import SubProcessorInput, authorise, create_subprocessor
@@ -85,7 +87,9 @@ def detail(subprocessor_id: int) -> Any:
             form.agreement_id.errors = [*form.agreement_id.errors, "Choose an agreement."]
         else:
             try:
-                authorise(current_user, agreement, sub, form.since_on.data)
+                upload = form.written.data
+                authorise(current_user, agreement, sub, form.since_on.data,
+                          Upload(upload.stream, upload.filename) if upload and upload.filename else None)
             except DomainError as error:
                 show_domain_error(form, error)
             else:
@@ -125,7 +129,7 @@ def notices() -> str:
             selectinload(NoticeRecipient.deliveries)).order_by(NoticeRecipient.id)):
         recipients[recipient.notice_id].append(recipient)
     return render_template("subprocessor/notices.html", notices=rows, recipients=recipients,
-                           effective_on=effective_on, today=today())
+                           describe_effect=describe_effect, today=today())
 
 
 @bp.route("/notices/new", methods=["GET", "POST"])
@@ -244,10 +248,12 @@ def client_notices(client_id: int) -> str:
         selectinload(NoticeRecipient.notice).selectinload(ChangeNotice.replaces),
         selectinload(NoticeRecipient.agreement)).order_by(NoticeRecipient.id.desc())).all()
     day = today()
-    pending = [r for r in recipients if r.state is AnswerState.PENDING and r.objection_deadline >= day]
+    # Open to an answer until silence binds (general authorisation, delivered, deadline passed).
+    pending = [r for r in recipients if r.state is AnswerState.PENDING
+               and (r.notice.kind is ChangeKind.REMOVE or not silence_binds(r) or r.objection_deadline >= day)]
     past = [r for r in recipients if r not in pending]
     return render_template("subprocessor/client_notices.html", client=client, pending=pending, past=past,
-                           effective_on=effective_on, today=day, form=AnswerForm())
+                           describe_effect=describe_effect, today=day, form=AnswerForm())
 
 
 @bp.route("/notice-recipients/<int:recipient_id>/answer", methods=["POST"])
@@ -260,11 +266,16 @@ def answer_notice(recipient_id: int) -> Response:
         flash("Choose approve or object.", "error")
     else:
         try:
-            answer(current_user, recipient, form.decision.data == "approve", form.reason.data or "")
+            answer(current_user, recipient, form.decision.data == "approve", form.reason.data or "",
+                   ObjectionConsequence(form.consequence.data))
         except DomainError as error:
             flash(error.message, "error")
         else:
             db.session.commit()
-            flash("Your objection is recorded; the change will not apply to your agreement."
-                  if recipient.state is AnswerState.OBJECTED else "Your approval is recorded.", "success")
+            if recipient.state is AnswerState.APPROVED:
+                flash("Your approval is recorded.", "success")
+            elif recipient.notice.kind is ChangeKind.REMOVE:
+                flash("Your objection is recorded; a removal needs no consent, so it still applies.", "success")
+            else:
+                flash("Your objection is recorded; the change will not apply to your agreement.", "success")
     return redirect(url_for("subprocessor.client_notices", client_id=recipient.agreement.client_id))

@@ -49,13 +49,15 @@ def test_client_objects_to_a_notice_and_downloads_the_record(live_app: Flask, li
     expect(pending).to_contain_text("Faster notification e-mails.")
     pending.get_by_label("Decision").select_option("object")
     pending.get_by_label("Reason (required to object)").fill("Our data must stay in Algeria.")
+    pending.get_by_label("If you object").select_option("termination")
     pending.get_by_role("button", name="Send answer").click()
     expect(page.get_by_role("status")).to_contain_text("Your objection is recorded")
-    expect(page.locator("#past")).to_contain_text("not applied (objection)")
+    expect(page.locator("#past")).to_contain_text("not applied: objected (termination)")
     with live_app.app_context():
         recipient = db.session.query(NoticeRecipient).one()
         assert recipient.state.value == "objected"
         assert recipient.answer_reason == "Our data must stay in Algeria."
+        assert recipient.objection_consequence.value == "termination"
 
     page.get_by_role("link", name="Record", exact=True).click()
     expect(page.locator("h1")).to_contain_text("Record of processing")
