@@ -40,6 +40,7 @@ class ObligationStatus(enum.StrEnum):
     MET = "met"
     DUE_SOON = "due_soon"
     OVERDUE = "overdue"
+    LATE = "late"  # a clock ran out before the duty was done; a failure, like overdue, for a look-back period
     OPEN = "open"
     NOT_APPLICABLE = "not_applicable"
 
@@ -124,6 +125,7 @@ class Obligation(Base):
     cached_base: Mapped[str] = mapped_column(String(10), default="open")
     cached_due_on: Mapped[date | None]
     cached_lapses_on: Mapped[date | None]
+    cached_late_until: Mapped[date | None]  # a late act shows `late` up to and including this day
     cached_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     agreement: Mapped[Agreement] = relationship(back_populates="obligations")
@@ -142,9 +144,15 @@ class TriggerEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     obligation_id: Mapped[int] = mapped_column(ForeignKey("obligation.id", ondelete="RESTRICT"), index=True)
     occurred_at: Mapped[datetime]
+    # When the processor became aware: the clock starts here (clause 8.1); None means when it occurred.
+    aware_at: Mapped[datetime | None]
     summary: Mapped[str] = mapped_column(Text)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     obligation: Mapped[Obligation] = relationship(back_populates="events")
     recorded_by: Mapped[User | None] = relationship()
+
+    @property
+    def clock_starts_at(self) -> datetime:
+        return self.aware_at or self.occurred_at

@@ -49,6 +49,9 @@ class Evidence(Base):
     valid_until: Mapped[date | None]
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"))
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the act it proves was done (the notice sent, the copy handed out, the data deleted);
+    # None means when it was added. A clock stops here.
+    acted_at: Mapped[datetime | None]
     state: Mapped[EvidenceState] = mapped_column(
         Enum(EvidenceState, name="evidence_state", native_enum=False, create_constraint=True, length=20,
              values_callable=lambda members: [m.value for m in members]),
@@ -63,6 +66,10 @@ class Evidence(Base):
     trigger_event: Mapped[TriggerEvent | None] = relationship()
     added_by: Mapped[User | None] = relationship(foreign_keys=[added_by_id])
     ended_by: Mapped[User | None] = relationship(foreign_keys=[ended_by_id])
+
+    @property
+    def done_at(self) -> datetime:
+        return self.acted_at or self.added_at
 
     def counts_on(self, day: date) -> bool:
         """True when this evidence had been added and not yet withdrawn/superseded on that day."""

@@ -21,7 +21,7 @@ from sqlalchemy import Table, event, text
 IMMUTABLE_TABLES = ("record_version", "audit_event", "change_notice")
 WRITE_ONCE_COLUMNS = {
     "evidence": ("obligation_id", "trigger_event_id", "note", "link", "sha256", "filename", "content_type", "size",
-                 "period_start", "period_end", "valid_until", "added_by_id", "added_at"),
+                 "period_start", "period_end", "valid_until", "added_by_id", "added_at", "acted_at"),
     "supporting_document": ("kind", "transfer_id", "measure_id", "subprocessor_id", "sha256", "filename",
                             "content_type", "size", "note", "valid_until", "added_by_id", "added_at"),
 }

@@ -8,7 +8,6 @@ Create Date: 2026-11-23 00:41:06.642599
 from alembic import op
 import sqlalchemy as sa
 import dpa_tracker.models.base
-from dpa_tracker.models.protection import drop_protection_ddl, protection_ddl
 
 
 # revision identifiers, used by Alembic.
@@ -16,6 +15,23 @@ revision = '0002'
 down_revision = '0001'
 branch_labels = None
 depends_on = None
+
+
+# Frozen SQL protecting record_version (no import of the package's protection helpers).
+RECORD_VERSION_UP = {'postgresql': ["CREATE OR REPLACE FUNCTION dpa_refuse_change() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION '% "
+                "rows are immutable', TG_TABLE_NAME; END; $$ LANGUAGE plpgsql",
+                'CREATE TRIGGER record_version_immutable BEFORE UPDATE OR DELETE ON record_version FOR EACH ROW '
+                'EXECUTE FUNCTION dpa_refuse_change()'],
+ 'sqlite': ['CREATE TRIGGER record_version_no_update BEFORE UPDATE ON record_version BEGIN SELECT RAISE(ABORT, '
+            "'record_version rows are immutable'); END",
+            'CREATE TRIGGER record_version_no_delete BEFORE DELETE ON record_version BEGIN SELECT RAISE(ABORT, '
+            "'record_version rows are immutable'); END"]}
+RECORD_VERSION_DOWN = {'postgresql': ['DROP TRIGGER IF EXISTS record_version_immutable ON record_version',
+                'DROP TRIGGER IF EXISTS record_version_no_delete ON record_version',
+                'DROP TRIGGER IF EXISTS record_version_content_fixed ON record_version'],
+ 'sqlite': ['DROP TRIGGER IF EXISTS record_version_no_update',
+            'DROP TRIGGER IF EXISTS record_version_no_delete',
+            'DROP TRIGGER IF EXISTS record_version_content_fixed']}
 
 
 def upgrade():
@@ -219,13 +235,13 @@ def upgrade():
 
     # ### end Alembic commands ###
     dialect = op.get_bind().dialect.name
-    for statement in protection_ddl(dialect, "record_version"):
+    for statement in RECORD_VERSION_UP[dialect]:
         op.execute(statement)
 
 
 def downgrade():
     dialect = op.get_bind().dialect.name
-    for statement in drop_protection_ddl(dialect, "record_version"):
+    for statement in RECORD_VERSION_DOWN[dialect]:
         op.execute(statement)
     if dialect == "postgresql":
         # Created here with record_version's trigger; every later trigger using it is gone by now.
