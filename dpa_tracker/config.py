@@ -21,6 +21,7 @@ class Defaults:
     EVIDENCE_DIR: str | None = None  # None: <instance>/evidence
     UPLOAD_TEMP_MAX_AGE = 3600  # seconds; older upload temp files (a worker killed mid-upload) go at start-up
     DUE_SOON_DAYS = 30
+    LATE_LOOKBACK_MONTHS = 12  # a late act (breach notified late, deletion after day 10) shows `late` this long
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False

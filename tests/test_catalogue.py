@@ -22,7 +22,8 @@ def test_default_template_has_every_binding_clause_once_with_article_and_rule():
     for clause in template.clauses:
         assert clause.title and clause.summary and clause.gdpr.startswith("Art.")
     rules = {c.number: c.rule for c in template.clauses}
-    assert rules["13"] == {"type": "deadline", "after": "agreement_end", "days_setting": "deletion_days"}
+    assert rules["13"] == {"type": "deadline", "after": "agreement_end", "days_setting": "deletion_days",
+                           "requires": "processing_stopped"}
     assert rules["2.2"]["lasts_years_setting"] == "confidentiality_years"
     assert rules["8.1"]["hours_setting"] == "breach_notice_hours"
     assert rules["5.2"] == {"type": "recurring", "every_months": 12}

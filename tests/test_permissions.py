@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -12,6 +12,7 @@ from dpa_tracker.auth.services import create_token
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Client, Role
+from dpa_tracker.obligation.events import record_event
 from tests.conftest import PASSWORD, AuthActions, empty_tables, make_app
 from tests.factories import AGREEMENT_FORM, make_agreement, make_client, make_user
 
@@ -123,6 +124,8 @@ ROUTES = [
     ("POST", "/obligations/{obligation}/events", "staff",
      {"event-occurred_on": "2026-02-01", "event-occurred_time": "10:00", "event-summary": "Lost laptop"}),
     ("POST", "/obligations/{obligation}/applicability", "staff", {"na-reason": "No such data"}),
+    ("POST", "/obligations/{obligation}/events/{event}/awareness", "staff",
+     {"awareness-aware_on": "2026-02-01", "awareness-aware_time": "12:00"}),
     ("GET", "/evidence/{evidence}/download", "read", None),
     ("POST", "/evidence/{evidence}/withdraw", "staff", {"withdraw-{evidence}-reason": "Outdated"}),
     ("GET", "/admin/users", "admin", None),
@@ -245,6 +248,7 @@ def world(database_url, _schema, tmp_path_factory):
         obligation = next(o for o in agreement.obligations if o.clause_number == "8.1")
         evidence = add_evidence(staff, obligation, EvidenceInput(note="Breach procedure"),
                                 Upload(io.BytesIO(b"Breach procedure v1\n"), "procedure.txt"))
+        event = record_event(staff, obligation, occurred_at=datetime(2026, 2, 1, 10, tzinfo=UTC), summary="Lost laptop")
         token, _ = create_token(None, staff, "ci")
         measure = create_measure(staff, MeasureInput(heading="a_pseudonymisation_encryption", title="Disk encryption",
                                                      description="LUKS on every server"))
@@ -267,6 +271,7 @@ def world(database_url, _schema, tmp_path_factory):
         fresh = {role: create_subprocessor(staff, SubProcessorInput(legal_name=f"Fresh {role}", country="FR",
                                                                    service="Storage")).id for role in STAFF}
         ids = {"client": own.id, "agreement": agreement.id, "ending": ending.id, "obligation": obligation.id,
+               "event": event.id,
                "evidence": evidence.id, "user": staff.id, "token": token.id, "activity": activity.id,
                "spare_user": make_user(Role.AUDITOR, "spare@example.com").id,
                "transfer": transfer.id,

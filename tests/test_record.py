@@ -12,9 +12,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from dpa_tracker.client.services import ProcessorInput, save_processor
-from dpa_tracker.evidence.services import Upload
+from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
-from dpa_tracker.models import DocumentKind, Obligation, RecordVersion, Role, Transfer, TriggerEvent
+from dpa_tracker.models import DocumentKind, Obligation, RecordVersion, Role, Transfer, TriggerEvent, User
 from dpa_tracker.obligation.services import assess_obligation
 from dpa_tracker.record.services import (
     ActivityInput,
@@ -177,6 +177,13 @@ def test_art_49_compelling_interest_transfer_without_safeguards_makes_4_1_overdu
 
 
 def test_client_request_for_a_copy_starts_the_4_2_clock_and_taking_a_copy_answers_it(app, client, auth, setup):
+    with app.app_context():
+        admin = db.session.scalar(select(User).where(User.email == "admin@example.com"))
+        copy = db.session.scalar(select(Obligation).where(Obligation.agreement_id == setup["agreement_a"],
+                                                          Obligation.clause_number == "4.2"))
+        add_evidence(admin, copy, EvidenceInput(note="Request-handling procedure"))  # readiness
+        db.session.commit()
+    assert _clause(app, setup["agreement_a"], "4.2").status.value == "met"
     auth.login("client-a@example.com")
     response = auth.post(f"/clients/{setup['a']}/record/request-copy", {"copy-summary": "For our DPO"},
                          prefix="copy")

@@ -30,6 +30,7 @@ SETTINGS = {"subprocessor_objection_days": 30, "breach_notice_hours": 24, "delet
 EFFECTIVE = date(2026, 1, 1)
 OPEN_TERMS = AgreementTerms(EFFECTIVE, None, SETTINGS)
 ENDED_TERMS = AgreementTerms(EFFECTIVE, date(2026, 6, 30), SETTINGS)
+DELETED_TERMS = AgreementTerms(EFFECTIVE, date(2026, 6, 30), SETTINGS, data_deleted_on=date(2026, 7, 5))
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Ev:
     valid_until: date | None = None
     period_end: date | None = None
     trigger_event_id: int | None = None
+    acted_at: datetime | None = None
 
 
 @dataclass
@@ -46,6 +48,7 @@ class Event:
     id: int
     occurred_at: datetime
     recorded_at: datetime
+    aware_at: datetime | None = None
 
 
 def at(day: date, hour: int = 9) -> datetime:
@@ -53,6 +56,8 @@ def at(day: date, hour: int = 9) -> datetime:
 
 
 D = date  # short alias for the tables
+READY = Ev(at(D(2026, 1, 5)))  # readiness evidence: the breach-response procedure, answering no event
+BREACH_1 = Event(1, at(D(2026, 5, 1)), at(D(2026, 5, 1)))
 
 CASES = [
     # --- standing: due 30 days after the effective date, due soon from 30 days before
@@ -81,8 +86,14 @@ CASES = [
      D(2031, 6, 30), S.MET, "Met by"),
     ("standing, lasting duty over", CONFIDENTIALITY, ENDED_TERMS, [Ev(at(D(2026, 1, 10)))], [],
      D(2031, 7, 1), S.NOT_APPLICABLE, "Duty ended on 2031-06-30, 5 years after the agreement ended on 2026-06-30"),
-    ("standing, ends with the agreement", STANDING, ENDED_TERMS, [Ev(at(D(2026, 1, 10)))], [],
-     D(2026, 7, 1), S.NOT_APPLICABLE, "Agreement ended on 2026-06-30"),
+    ("standing, in force after the end while data is held", STANDING, ENDED_TERMS, [Ev(at(D(2026, 1, 10)))], [],
+     D(2026, 9, 1), S.MET, "in force after the end (2026-06-30) until the client's data is deleted"),
+    ("standing, in force up to the deletion day", STANDING, DELETED_TERMS, [Ev(at(D(2026, 1, 10)))], [],
+     D(2026, 7, 5), S.MET, "Met by"),
+    ("standing, lapses once the data is deleted", STANDING, DELETED_TERMS, [Ev(at(D(2026, 1, 10)))], [],
+     D(2026, 7, 6), S.NOT_APPLICABLE, "the client's data was deleted on 2026-07-05 (clause 13)"),
+    ("standing, no evidence after the end is still overdue", STANDING, ENDED_TERMS, [], [],
+     D(2026, 9, 1), S.OVERDUE, "No evidence"),
     # --- recurring: 12 months from the period end (else the added date)
     ("recurring, nothing yet", RECURRING, OPEN_TERMS, [], [], D(2026, 2, 1), S.OVERDUE, "No evidence"),
     ("recurring, fresh", RECURRING, OPEN_TERMS, [Ev(at(D(2026, 1, 20)), period_end=D(2025, 12, 31))], [],
@@ -103,23 +114,57 @@ CASES = [
     ("deadline, overdue", DELETION, ENDED_TERMS, [], [], D(2026, 7, 11), S.OVERDUE,
      "No evidence; due on 2026-07-10, 10 days after the agreement ended on 2026-06-30"),
     ("deadline, proof in time", DELETION, ENDED_TERMS, [Ev(at(D(2026, 7, 5)))], [], D(2026, 8, 1), S.MET,
-     "Evidence added on 2026-07-05"),
-    ("deadline, proof late", DELETION, ENDED_TERMS, [Ev(at(D(2026, 7, 20)))], [], D(2026, 8, 1), S.MET,
-     "(late: due 2026-07-10)"),
-    # --- event (clause 8.1): breach_notice_hours after each breach
-    ("event, none", BREACH, OPEN_TERMS, [], [], D(2026, 5, 1), S.MET, "No personal data breach recorded"),
-    ("event, open breach", BREACH, OPEN_TERMS, [], [Event(1, at(D(2026, 5, 1)), at(D(2026, 5, 1)))],
-     D(2026, 5, 1), S.DUE_SOON, "to handle by 2026-05-02 09:00 UTC"),
-    ("event, breach not handled", BREACH, OPEN_TERMS, [], [Event(1, at(D(2026, 5, 1)), at(D(2026, 5, 1)))],
-     D(2026, 5, 3), S.OVERDUE, "not handled; deadline was 2026-05-02 09:00 UTC"),
-    ("event, breach recorded later", BREACH, OPEN_TERMS, [], [Event(1, at(D(2026, 5, 1)), at(D(2026, 5, 10)))],
+     "Done on 2026-07-05, within 10 days of the end on 2026-06-30"),
+    ("deadline, act in time recorded later", DELETION, ENDED_TERMS,
+     [Ev(at(D(2026, 7, 20)), acted_at=at(D(2026, 7, 8)))], [], D(2026, 8, 1), S.MET, "Done on 2026-07-08"),
+    ("deadline, proof before the end does not count", DELETION, ENDED_TERMS, [Ev(at(D(2026, 3, 22)))], [],
+     D(2026, 7, 11), S.OVERDUE, "evidence of 2026-03-22 predates the end and does not count"),
+    ("deadline, proof late", DELETION, ENDED_TERMS, [Ev(at(D(2026, 7, 20)))], [], D(2026, 8, 1), S.LATE,
+     "Done on 2026-07-20, 20 days after the end on 2026-06-30; target 10 days"),
+    ("deadline, late stays for the look-back", DELETION, ENDED_TERMS, [Ev(at(D(2026, 7, 20)))], [],
+     D(2027, 7, 20), S.LATE, "target 10 days"),
+    ("deadline, late past the look-back", DELETION, ENDED_TERMS, [Ev(at(D(2026, 7, 20)))], [],
+     D(2027, 7, 21), S.MET, "late: due 2026-07-10"),
+    # --- event (clause 8.1): breach_notice_hours after awareness of each breach; readiness when none
+    ("event, none and no procedure", BREACH, OPEN_TERMS, [], [], D(2026, 5, 1), S.OVERDUE,
+     "No breach-response procedure documented; it was due on 2026-01-31"),
+    ("event, none and no procedure yet", BREACH, OPEN_TERMS, [], [], D(2025, 12, 15), S.OPEN,
+     "No breach-response procedure documented yet; due by 2026-01-31"),
+    ("event, none with a current procedure", BREACH, OPEN_TERMS, [READY], [], D(2026, 5, 1), S.MET,
+     "No personal data breach recorded since 2026-01-01; breach-response procedure valid until 2027-01-05"),
+    ("event, procedure expired", BREACH, OPEN_TERMS, [READY], [], D(2027, 1, 6), S.OVERDUE,
+     "The breach-response procedure expired on 2027-01-05"),
+    ("event, open breach", BREACH, OPEN_TERMS, [READY], [BREACH_1],
+     D(2026, 5, 1), S.DUE_SOON, "to be notified by 2026-05-02 09:00 UTC"),
+    ("event, breach not handled", BREACH, OPEN_TERMS, [READY], [BREACH_1],
+     D(2026, 5, 3), S.OVERDUE, "not notified; deadline was 2026-05-02 09:00 UTC"),
+    ("event, breach recorded later", BREACH, OPEN_TERMS, [READY], [Event(1, at(D(2026, 5, 1)), at(D(2026, 5, 10)))],
      D(2026, 5, 3), S.MET, "No personal data breach recorded"),
-    ("event, handled in time", BREACH, OPEN_TERMS, [Ev(at(D(2026, 5, 1), 20), trigger_event_id=1)],
-     [Event(1, at(D(2026, 5, 1)), at(D(2026, 5, 1)))], D(2026, 6, 1), S.MET, "All 1 personal data breach(s) handled"),
-    ("event, handled late", BREACH, OPEN_TERMS, [Ev(at(D(2026, 5, 4)), trigger_event_id=1)],
-     [Event(1, at(D(2026, 5, 1)), at(D(2026, 5, 1)))], D(2026, 6, 1), S.MET, "handled, 1 late"),
+    ("event, handled in time", BREACH, OPEN_TERMS, [READY, Ev(at(D(2026, 5, 1), 19), trigger_event_id=1)],
+     [BREACH_1], D(2026, 6, 1), S.MET, "All 1 personal data breach(s) notified in time"),
+    ("event, notified 30 h after awareness", BREACH, OPEN_TERMS, [READY, Ev(at(D(2026, 5, 2), 15), trigger_event_id=1)],
+     [BREACH_1], D(2026, 6, 1), S.LATE,
+     "Personal data breach of 01 May 2026 notified 30 h after awareness; target 24 h"),
+    ("event, late act recorded with its real time", BREACH, OPEN_TERMS,
+     [READY, Ev(at(D(2026, 5, 1), 19), acted_at=at(D(2026, 5, 1), 10), trigger_event_id=1)],
+     [BREACH_1], D(2026, 6, 1), S.MET, "notified in time"),
+    ("event, clock starts at awareness", BREACH, OPEN_TERMS,
+     [READY, Ev(at(D(2026, 5, 4), 8), trigger_event_id=1)],
+     [Event(1, at(D(2026, 5, 1)), at(D(2026, 5, 3)), aware_at=at(D(2026, 5, 3), 10))], D(2026, 6, 1), S.MET,
+     "notified in time"),
+    ("event, late stays for the look-back", BREACH, OPEN_TERMS, [READY, Ev(at(D(2026, 5, 4)), trigger_event_id=1)],
+     [BREACH_1], D(2027, 1, 4), S.LATE, "72 h after awareness"),
+    ("event, an expired procedure outranks late", BREACH, OPEN_TERMS,
+     [READY, Ev(at(D(2026, 5, 4)), trigger_event_id=1)], [BREACH_1], D(2027, 1, 6), S.OVERDUE,
+     "procedure expired on 2027-01-05"),
+    ("event, late even with the procedure renewed", BREACH, OPEN_TERMS,
+     [READY, Ev(at(D(2026, 5, 4)), trigger_event_id=1), Ev(at(D(2026, 12, 20)))],
+     [BREACH_1], D(2027, 5, 4), S.LATE, "72 h after awareness"),
+    ("event, late act out of the look-back", BREACH, OPEN_TERMS,
+     [READY, Ev(at(D(2026, 5, 4)), trigger_event_id=1), Ev(at(D(2026, 12, 20)))],
+     [BREACH_1], D(2027, 5, 5), S.MET, "All 1 personal data breach(s) notified in time"),
     ("event, unrelated evidence", BREACH, OPEN_TERMS, [Ev(at(D(2026, 5, 1), 20))],
-     [Event(1, at(D(2026, 5, 1)), at(D(2026, 5, 1)))], D(2026, 6, 1), S.OVERDUE, "not handled"),
+     [BREACH_1], D(2026, 6, 1), S.OVERDUE, "not notified"),
 ]
 
 
@@ -133,9 +178,11 @@ def test_assess(rule, terms, evidence, events, as_of, status, reason):
 
 def test_breach_hours_come_from_the_agreement():
     terms = AgreementTerms(EFFECTIVE, None, {**SETTINGS, "breach_notice_hours": 72})
-    events = [Event(1, at(D(2026, 5, 1)), at(D(2026, 5, 1)))]
-    assert assess(BREACH, terms, [], events, D(2026, 5, 4), 30).status is S.DUE_SOON
-    assert assess(BREACH, terms, [], events, D(2026, 5, 5), 30).status is S.OVERDUE
+    assert assess(BREACH, terms, [READY], [BREACH_1], D(2026, 5, 4), 30).status is S.DUE_SOON
+    assert assess(BREACH, terms, [READY], [BREACH_1], D(2026, 5, 5), 30).status is S.OVERDUE
+    notified = Ev(at(D(2026, 5, 3), 15), trigger_event_id=1)  # 54 h: late at 24 h, in time at 72 h
+    assert assess(BREACH, terms, [READY, notified], [BREACH_1], D(2026, 6, 1), 30).status is S.MET
+    assert assess(BREACH, OPEN_TERMS, [READY, notified], [BREACH_1], D(2026, 6, 1), 30).status is S.LATE
 
 
 @pytest.mark.parametrize("rule", [STANDING, RECURRING, DELETION, BREACH], ids=["standing", "recurring", "deadline",
@@ -168,7 +215,7 @@ def test_cached_projection_gives_the_same_status_on_every_later_day(case):
         if any(e.ended_at is not None and e.ended_at.date() <= day for e in known_ev):
             continue  # a withdrawal is new input: the cache is refreshed when it happens
         expected = assess(rule, terms, known_ev, known_events, day, 30).status
-        assert project(first.base, first.due_on, first.lapses_on, day, 30) is expected, day
+        assert project(first.base, first.due_on, first.lapses_on, day, 30, first.late_until) is expected, day
 
 
 def test_sql_status_matches_the_engine_for_a_real_agreement(app):

@@ -166,6 +166,9 @@ class EvidenceForm(StrictSchema):
     period_end = dates.Date(load_default=None)
     trigger_event_id = QueryInteger(load_default=None, validate=ID_RANGE)
     supersedes_id = QueryInteger(load_default=None, validate=ID_RANGE)
+    acted_at = fields.AwareDateTime(load_default=None, metadata={
+        "description": "When the act the evidence proves was done (ISO 8601 with a time zone); "
+                       "a clock stops here. Defaults to the upload time; never later, never before its event."})
 
 
 class EvidenceFile(Schema):
@@ -185,7 +188,9 @@ class EvidenceOut(Schema):
     period_start = fields.Date(allow_none=True)
     period_end = fields.Date(allow_none=True)
     valid_until = fields.Date(allow_none=True)
+    trigger_event_id = fields.Integer(allow_none=True)
     added_at = fields.DateTime()
+    acted_at = fields.Function(lambda e: e.done_at.isoformat(), metadata={"type": "string", "format": "date-time"})
     added_by = fields.Function(lambda e: e.added_by.email if e.added_by else None)
     ended_at = fields.DateTime(allow_none=True)
     end_reason = fields.String(allow_none=True)

@@ -16,7 +16,7 @@ CATALOGUE_DIR = Path(__file__).parent
 DEFAULT_TEMPLATE = "altinsoft-dpa"
 RULE_TYPES = {"standing", "recurring", "deadline", "event", "on_request"}
 # Facts computed by the application (see obligation.services.blockers_for, subprocessor.documents).
-REQUIREMENTS = {"art30_record", "subprocessor_guarantees", "subprocessor_flow_down"}
+REQUIREMENTS = {"art30_record", "subprocessor_guarantees", "subprocessor_flow_down", "processing_stopped"}
 AGREEMENT_SETTINGS = {"subprocessor_objection_days", "breach_notice_hours", "deletion_days", "confidentiality_years"}
 
 
@@ -57,6 +57,8 @@ def _check_rule(number: str, rule: dict[str, Any]) -> None:
         raise CatalogueError(f"clause {number}: deadline rule needs days or days_setting")
     if kind in ("event", "on_request") and not ({"days", "hours", "hours_setting", "days_setting"} & rule.keys()):
         raise CatalogueError(f"clause {number}: {kind} rule needs a clock (days or hours)")
+    if "events_from" in rule and kind not in ("event", "on_request"):
+        raise CatalogueError(f"clause {number}: only event and on_request rules take events_from")
 
 
 def parse_template(data: dict[str, Any]) -> Template:
@@ -82,6 +84,9 @@ def parse_template(data: dict[str, Any]) -> Template:
         raise CatalogueError(f"template {template.key}: duplicate clause numbers")
     for clause in clauses:
         _check_rule(clause.number, clause.rule)
+        source = clause.rule.get("events_from")
+        if source is not None and (source not in numbers or source == clause.number):
+            raise CatalogueError(f"clause {clause.number}: events_from names no other clause ({source!r})")
     return template
 
 

@@ -1,4 +1,4 @@
-"""Dashboard: counts by status, what is overdue or due soon, a line per client."""
+"""Dashboard: counts by status, what is overdue, late or due soon, a line per client."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from datetime import date, timedelta
 
 from flask import Blueprint, render_template
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, AgreementStatus, AuditEvent, Client, Obligation, ObligationStatus
 from dpa_tracker.obligation.services import (
     assess_obligation,
+    borrowed_events,
     due_soon_days,
     obligation_loader,
     status_expression,
@@ -126,14 +127,15 @@ def index() -> str:
         select(Client).where(client_filter(current_user, Client.id)).order_by(Client.legal_name)
     ).all()
     # Most at risk first; the full list is on the clients page.
-    ranked = sorted(clients, key=lambda c: (-per_client[c.id]["overdue"], -per_client[c.id]["due_soon"]))
+    ranked = sorted(clients, key=lambda c: (-per_client[c.id]["overdue"] - per_client[c.id]["late"],
+                                            -per_client[c.id]["due_soon"]))
 
     attention = db.session.scalars(
         select(Obligation).join(Obligation.agreement).join(Agreement.client)
         .where(in_force, visible, status_expression(day, window).in_(
-            [ObligationStatus.OVERDUE.value, ObligationStatus.DUE_SOON.value]),
-            # overdue and due-soon rows always satisfy this; it lets the index bound the scan
-            Obligation.cached_due_on <= day + timedelta(days=window))
+            [ObligationStatus.OVERDUE.value, ObligationStatus.LATE.value, ObligationStatus.DUE_SOON.value]),
+            # overdue, late and due-soon rows always satisfy this; it lets the indexes bound the scan
+            or_(Obligation.cached_due_on <= day + timedelta(days=window), Obligation.cached_late_until >= day))
         .options(contains_eager(Obligation.agreement).contains_eager(Agreement.client), *obligation_loader())
         .order_by(Obligation.cached_due_on, Obligation.id)
         .limit(ATTENTION_LIMIT)
@@ -143,8 +145,10 @@ def index() -> str:
     record_clients = {o.agreement.client_id: o.agreement.client for o in in_record}
     record_problems = problems_by_client(list(record_clients.values()), day) if record_clients else {}
     documents = inputs_by_obligation(attention, day)  # clauses 6.2/6.3, all at once
+    events = borrowed_events(attention)  # clause 8.3 counts clause 8.1's breaches, all at once
     assessed = [(o, assess_obligation(o, day, record_problems.get(o.agreement.client_id, [])
-                                      if o in in_record else [], documents)) for o in attention]
+                                      if o in in_record else [], documents, events_by_id=events))
+                for o in attention]
     return render_template(
         "dashboard/index.html",
         statuses=list(ObligationStatus),
@@ -153,6 +157,7 @@ def index() -> str:
         client_total=len(clients),
         per_client=per_client,
         overdue=[(o, a) for o, a in assessed if a.status is ObligationStatus.OVERDUE],
+        late=[(o, a) for o, a in assessed if a.status is ObligationStatus.LATE],
         due_soon=[(o, a) for o, a in assessed if a.status is ObligationStatus.DUE_SOON],
         limit=ATTENTION_LIMIT,
         today=day,

@@ -17,7 +17,7 @@ from dpa_tracker.evidence.store import EvidenceStore
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Evidence, EvidenceState, Obligation, TriggerEvent, User
 from dpa_tracker.models.base import utcnow
-from dpa_tracker.obligation.services import refresh_cache
+from dpa_tracker.obligation.services import events_of, refresh_cache
 from dpa_tracker.validation import check_lines, line
 
 
@@ -40,6 +40,7 @@ class EvidenceInput:
     valid_until: date | None = None
     trigger_event_id: int | None = None
     supersedes_id: int | None = None
+    acted_at: datetime | None = None  # when the act was done; None: now
 
 
 def _clean_filename(name: str) -> str:
@@ -49,7 +50,7 @@ def _clean_filename(name: str) -> str:
 
 
 def _validate(
-    obligation: Obligation, data: EvidenceInput, has_file: bool
+    obligation: Obligation, data: EvidenceInput, has_file: bool, added_at: datetime
 ) -> tuple[TriggerEvent | None, Evidence | None]:
     check_lines(data)
     if not (has_file or data.note.strip() or data.link.strip()):
@@ -67,8 +68,10 @@ def _validate(
     event = None
     if data.trigger_event_id is not None:
         event = db.session.get(TriggerEvent, data.trigger_event_id)
-        if event is None or event.obligation_id != obligation.id:
+        if event is None or event not in events_of(obligation):
             raise DomainError("That event does not belong to this obligation.", field="trigger_event_id")
+    if data.acted_at is not None:
+        _check_act_time(obligation, data.acted_at, event, added_at)
     superseded = None
     if data.supersedes_id is not None:
         superseded = db.session.get(Evidence, data.supersedes_id)
@@ -79,6 +82,22 @@ def _validate(
     return event, superseded
 
 
+def _check_act_time(obligation: Obligation, acted_at: datetime, event: TriggerEvent | None,
+                    added_at: datetime) -> None:
+    """Evidence must postdate what it proves: an act is not in the future, and not before the event it answers."""
+    if acted_at.tzinfo is None:
+        raise DomainError("The time of the act needs a time zone.", field="acted_at")
+    check_date(acted_at.date(), "acted_at")
+    if acted_at > added_at:
+        raise DomainError("The act cannot be later than the evidence that records it (no future times).",
+                          field="acted_at")
+    if acted_at.date() < obligation.agreement.signed_on:
+        raise DomainError("The act is earlier than the agreement's signature.", field="acted_at")
+    if event is not None and acted_at < event.occurred_at:
+        raise DomainError("The act cannot be earlier than the event it answers "
+                          f"({event.occurred_at:%Y-%m-%d %H:%M} UTC).", field="acted_at")
+
+
 def add_evidence(
     actor: User | None, obligation: Obligation, data: EvidenceInput, upload: Upload | None = None,
     *, seeded_at: datetime | None = None,
@@ -87,7 +106,8 @@ def add_evidence(
 
     ``seeded_at`` back-dates the row for the demo seeder only: pages and the API always record now,
     and the row can never be changed afterwards (a database trigger)."""
-    event, superseded = _validate(obligation, data, upload is not None)
+    added_at = seeded_at or utcnow()
+    event, superseded = _validate(obligation, data, upload is not None, added_at)
     evidence = Evidence(
         obligation=obligation,
         trigger_event=event,
@@ -97,7 +117,8 @@ def add_evidence(
         period_end=data.period_end,
         valid_until=data.valid_until,
         added_by=actor,
-        added_at=seeded_at or utcnow(),
+        added_at=added_at,
+        acted_at=data.acted_at,
         state=EvidenceState.ACTIVE,
     )
     if upload is not None:
@@ -120,6 +141,8 @@ def add_evidence(
         "note": evidence.note,
         "link": evidence.link,
         "valid_until": evidence.valid_until,
+        "acted_at": evidence.acted_at,
+        "trigger_event_id": evidence.trigger_event_id,
         "supersedes": superseded.id if superseded else None,
         **({"seeded_at": seeded_at} if seeded_at else {}),
     }, client_id=obligation.agreement.client_id)

@@ -15,12 +15,21 @@ class EvidenceForm(SingleLineForm):
     valid_until = DateField("Valid until", validators=[Optional(), within_range])
     trigger_event_id = SelectField("Answers event", coerce=str, validators=[Optional()])
     supersedes_id = SelectField("Supersedes evidence", coerce=str, validators=[Optional()])
+    acted_on = DateField("Act done on (UTC; empty: now)", validators=[Optional(), within_range])
+    acted_time = StringField("at (HH:MM)", validators=[Optional(), Length(max=5)])
 
 
 class EventForm(SingleLineForm):
     occurred_on = DateField("Date (UTC)", validators=[InputRequired(), within_range])
     occurred_time = StringField("Time (UTC, HH:MM)", validators=[DataRequired(), Length(max=5)], default="09:00")
+    aware_on = DateField("Became aware on (UTC; empty: when it happened)", validators=[Optional(), within_range])
+    aware_time = StringField("at (HH:MM)", validators=[Optional(), Length(max=5)])
     summary = TextAreaField("What happened", validators=[DataRequired(), Length(max=5000)])
+
+
+class AwarenessForm(SingleLineForm):
+    aware_on = DateField("Became aware on (UTC)", validators=[InputRequired(), within_range])
+    aware_time = StringField("at (HH:MM)", validators=[DataRequired(), Length(max=5)])
 
 
 class NotApplicableForm(SingleLineForm):

@@ -8,15 +8,17 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, case, literal
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_
 from sqlalchemy.orm import selectinload
 
 from dpa_tracker.audit.services import record
 from dpa_tracker.errors import DomainError
 from dpa_tracker.extensions import db
-from dpa_tracker.models import Agreement, Obligation, ObligationStatus, User
+from dpa_tracker.models import Agreement, AgreementStatus, Obligation, ObligationStatus, TriggerEvent, User
 from dpa_tracker.models.base import utcnow
 from dpa_tracker.obligation.status import AgreementTerms, Assessment, assess
+
+DONE = (ObligationStatus.MET, ObligationStatus.LATE)
 
 
 def due_soon_days() -> int:
@@ -27,7 +29,7 @@ def today() -> date:
     return utcnow().date()
 
 
-def terms_of(agreement: Agreement) -> AgreementTerms:
+def terms_of(agreement: Agreement, data_deleted_on: date | None = None) -> AgreementTerms:
     return AgreementTerms(
         effective_on=agreement.effective_on,
         ends_on=agreement.ends_on,
@@ -37,7 +39,49 @@ def terms_of(agreement: Agreement) -> AgreementTerms:
             "deletion_days": agreement.deletion_days,
             "confidentiality_years": agreement.confidentiality_years,
         },
+        data_deleted_on=data_deleted_on,
+        late_lookback_months=int(current_app.config["LATE_LOOKBACK_MONTHS"]),
     )
+
+
+def is_end_deadline(obligation: Obligation) -> bool:
+    """Clause 13: the deadline that runs from the agreement's end."""
+    return obligation.rule["type"] == "deadline" and obligation.rule.get("after") == "agreement_end"
+
+
+def _deletion_day(agreement: Agreement, day: date, siblings: Sequence[Obligation] | None = None) -> date | None:
+    """The day the client's data was deleted at the end (clause 13 done), as documented on ``day``."""
+    if agreement.ends_on is None or agreement.ends_on > day:
+        return None
+    if siblings is None:
+        siblings = db.session.scalars(
+            db.select(Obligation).where(Obligation.agreement_id == agreement.id)
+            .options(*obligation_loader())).all()
+    for obligation in siblings:
+        if is_end_deadline(obligation):
+            result = assess_obligation(obligation, day)
+            if result.status is ObligationStatus.NOT_APPLICABLE:
+                return agreement.ends_on  # no deletion duty: the standing duties end with the agreement
+            return result.done_on if result.status in DONE else None
+    return agreement.ends_on
+
+
+def processing_after_end(agreement: Agreement, as_of: date) -> list[str]:
+    """Clause 13: processing must stop at the end. An activity of the client still in its record after
+    the end is processing not stopped, unless another agreement of the client is still in force."""
+    from dpa_tracker.record.builder import active_activity_names
+
+    if agreement.ends_on is None or as_of <= agreement.ends_on:
+        return []
+    other_in_force = db.session.scalar(
+        db.select(func.count()).select_from(Agreement).where(
+            Agreement.client_id == agreement.client_id, Agreement.id != agreement.id,
+            Agreement.status != AgreementStatus.DRAFT, Agreement.effective_on <= as_of,
+            or_(Agreement.ends_on.is_(None), Agreement.ends_on >= as_of)))
+    if other_in_force:
+        return []
+    return [f"processing activity “{name}” is still active on {as_of}, after the agreement ended on "
+            f"{agreement.ends_on}" for name in active_activity_names(agreement.client_id, as_of)]
 
 
 def blockers_for(obligation: Obligation, as_of: date) -> list[str]:
@@ -47,12 +91,40 @@ def blockers_for(obligation: Obligation, as_of: date) -> list[str]:
 
         client = obligation.agreement.client
         return problems_by_client([client], as_of)[client.id]
+    if obligation.rule.get("requires") == "processing_stopped":
+        return processing_after_end(obligation.agreement, as_of)
     return []
+
+
+def events_of(obligation: Obligation) -> Sequence[TriggerEvent]:
+    """The events that start this obligation's clocks: its own, or another clause's (``events_from``:
+    clause 8.3's breach register is fed by the breaches of clause 8.1)."""
+    if obligation.rule.get("events_from") is None:
+        return obligation.events
+    return borrowed_events([obligation]).get(obligation.id, [])
+
+
+def borrowed_events(obligations: Sequence[Obligation]) -> dict[int, list[TriggerEvent]]:
+    """{obligation id: the events of the clause it takes its events from}, in one query for all."""
+    borrowing = {(o.agreement_id, o.rule["events_from"]): o.id for o in obligations if o.rule.get("events_from")}
+    found: dict[int, list[TriggerEvent]] = {oid: [] for oid in borrowing.values()}
+    if not borrowing:
+        return found
+    rows = db.session.execute(
+        db.select(Obligation.agreement_id, Obligation.clause_number, TriggerEvent).join(TriggerEvent.obligation)
+        .where(Obligation.agreement_id.in_(sorted({a for a, _ in borrowing})),
+               Obligation.clause_number.in_(sorted({c for _, c in borrowing})))
+        .order_by(TriggerEvent.occurred_at, TriggerEvent.id)).all()
+    for agreement_id, clause, event in rows:
+        if (agreement_id, clause) in borrowing:
+            found[borrowing[agreement_id, clause]].append(event)
+    return found
 
 
 def assess_obligation(
     obligation: Obligation, as_of: date | None = None, blockers: list[str] | None = None,
-    documents_by_id: Mapping[int, Any] | None = None,
+    documents_by_id: Mapping[int, Any] | None = None, siblings: Sequence[Obligation] | None = None,
+    events_by_id: Mapping[int, Sequence[TriggerEvent]] | None = None,
 ) -> Assessment:
     """Status of one obligation; its agreement, evidence and events should already be loaded
     (``documents_by_id``: clause 6.2/6.3 inputs loaded for many obligations at once, ``inputs_by_obligation``)."""
@@ -65,11 +137,15 @@ def assess_obligation(
     documents = document_inputs(obligation, day) if documents_by_id is None else documents_by_id.get(obligation.id)
     if documents is not None:
         evidence, blockers = documents.evidence, [*blockers, *documents.blockers]
+    deleted_on = None
+    if obligation.rule["type"] in ("standing", "recurring"):
+        deleted_on = _deletion_day(obligation.agreement, day, siblings)
     result = assess(
         obligation.rule,
-        terms_of(obligation.agreement),
+        terms_of(obligation.agreement, deleted_on),
         evidence,
-        obligation.events,
+        events_of(obligation) if events_by_id is None or obligation.id not in events_by_id
+        else events_by_id[obligation.id],
         day,
         due_soon_days(),
         na_reason=obligation.na_reason,
@@ -100,6 +176,7 @@ def assess_agreement(agreement: Agreement, as_of: date | None = None) -> list[tu
     day = as_of or today()
     record_problems: list[str] | None = None
     documents = inputs_by_obligation(obligations, day)
+    events = borrowed_events(obligations)
     results = []
     for obligation in obligations:
         blockers: list[str] = []
@@ -107,18 +184,27 @@ def assess_agreement(agreement: Agreement, as_of: date | None = None) -> list[tu
             if record_problems is None:
                 record_problems = blockers_for(obligation, day)
             blockers = record_problems
-        results.append((obligation, assess_obligation(obligation, day, blockers, documents)))
+        results.append((obligation, assess_obligation(obligation, day, blockers, documents, obligations, events)))
     return results
 
 
 def refresh_cache(obligations: Sequence[Obligation]) -> None:
-    """Store today's projection so the dashboard can count statuses in SQL."""
+    """Store today's projection so the dashboard can count statuses in SQL.
+
+    Clause 13 decides when the other duties of its agreement lapse, and clause 8.1's breaches feed
+    clause 8.3: a change to either refreshes the whole agreement."""
     now = utcnow()
-    for obligation in obligations:
+    wanted = {o.id: o for o in obligations}
+    spread = {o.agreement_id for o in obligations if is_end_deadline(o) or o.rule["type"] == "event"}
+    if spread:
+        wanted.update({o.id: o for o in db.session.scalars(
+            db.select(Obligation).where(Obligation.agreement_id.in_(sorted(spread))))})
+    for obligation in wanted.values():
         result = assess_obligation(obligation, now.date())
         obligation.cached_base = result.base
         obligation.cached_due_on = result.due_on
         obligation.cached_lapses_on = result.lapses_on
+        obligation.cached_late_until = result.late_until
         obligation.cached_at = now
     db.session.flush()
 
@@ -132,6 +218,8 @@ def status_expression(as_of: date, window: int) -> ColumnElement[str]:
          literal(ObligationStatus.NOT_APPLICABLE.value)),
         (and_(Obligation.cached_due_on.is_not(None), Obligation.cached_due_on < as_of),
          literal(ObligationStatus.OVERDUE.value)),
+        (and_(Obligation.cached_late_until.is_not(None), Obligation.cached_late_until >= as_of),
+         literal(ObligationStatus.LATE.value)),
         (and_(Obligation.cached_due_on.is_not(None), Obligation.cached_due_on <= soon),
          literal(ObligationStatus.DUE_SOON.value)),
         else_=Obligation.cached_base,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
+from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -13,10 +14,16 @@ from dpa_tracker.errors import DomainError
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
 from dpa_tracker.ids import parse_id
-from dpa_tracker.models import EvidenceState, Obligation, Role, User
-from dpa_tracker.obligation.events import record_event
-from dpa_tracker.obligation.forms import EventForm, EvidenceForm, NotApplicableForm, ObligationForm
-from dpa_tracker.obligation.services import assess_obligation, set_not_applicable, today, update_obligation
+from dpa_tracker.models import EvidenceState, Obligation, Role, TriggerEvent, User
+from dpa_tracker.obligation.events import record_event, set_awareness
+from dpa_tracker.obligation.forms import AwarenessForm, EventForm, EvidenceForm, NotApplicableForm, ObligationForm
+from dpa_tracker.obligation.services import (
+    assess_obligation,
+    events_of,
+    set_not_applicable,
+    today,
+    update_obligation,
+)
 from dpa_tracker.permissions import ensure_client_visible, require_login, staff_only
 from dpa_tracker.web import as_of_from_request, show_domain_error
 
@@ -24,10 +31,26 @@ bp = Blueprint("obligation", __name__, url_prefix="/obligations")
 require_login(bp)
 
 
+class _NoTime(Exception):
+    pass
+
+
+def _moment(day: date | None, time_field: Any, default: str | None = None) -> datetime | None:
+    """A UTC moment from a date field and an HH:MM text field; the time field gets the error."""
+    if day is None:
+        return None
+    try:
+        moment = time.fromisoformat(time_field.data or default or "")
+    except ValueError:
+        time_field.errors = [*time_field.errors, "Write the time as HH:MM."]
+        raise _NoTime from None
+    return datetime.combine(day, moment, tzinfo=UTC)
+
+
 def _forms(obligation: Obligation) -> dict[str, object]:
     evidence_form = EvidenceForm(prefix="evidence")
     evidence_form.trigger_event_id.choices = [("", "—")] + [
-        (str(e.id), f"{e.occurred_at:%Y-%m-%d %H:%M} — {e.summary[:60]}") for e in obligation.events
+        (str(e.id), f"{e.occurred_at:%Y-%m-%d %H:%M} — {e.summary[:60]}") for e in events_of(obligation)
     ]
     evidence_form.supersedes_id.choices = [("", "—")] + [
         (str(e.id), f"#{e.id} {e.filename or e.note[:40] or e.link[:40]}")
@@ -44,6 +67,7 @@ def _forms(obligation: Obligation) -> dict[str, object]:
     return {
         "evidence_form": evidence_form,
         "event_form": EventForm(prefix="event"),
+        "awareness_form": AwarenessForm(prefix="awareness"),
         "na_form": NotApplicableForm(prefix="na"),
         "owner_form": owner_form,
     }
@@ -59,7 +83,8 @@ def _page(obligation: Obligation, forms: dict[str, object], status: int = 200) -
     as_of = as_of_from_request()
     assessment = assess_obligation(obligation, as_of)
     return render_template("obligation/detail.html", obligation=obligation, agreement=obligation.agreement,
-                           assessment=assessment, as_of=as_of or today(), **forms), status
+                           assessment=assessment, as_of=as_of or today(), past_view=as_of is not None,
+                           events=events_of(obligation), **forms), status
 
 
 @bp.route("/<int:obligation_id>")
@@ -76,6 +101,10 @@ def upload(obligation_id: int) -> Response | tuple[str, int]:
     form: EvidenceForm = forms["evidence_form"]  # type: ignore[assignment]
     if form.validate_on_submit():
         file = form.file.data
+        try:
+            acted_at = _moment(form.acted_on.data, form.acted_time, default="00:00")
+        except _NoTime:
+            return _page(obligation, forms, 422)
         data = EvidenceInput(
             note=form.note.data or "",
             link=form.link.data or "",
@@ -84,6 +113,7 @@ def upload(obligation_id: int) -> Response | tuple[str, int]:
             valid_until=form.valid_until.data,
             trigger_event_id=parse_id(form.trigger_event_id.data),
             supersedes_id=parse_id(form.supersedes_id.data),
+            acted_at=acted_at,
         )
         upload_ = Upload(file.stream, file.filename or "evidence") if file and file.filename else None
         try:
@@ -106,20 +136,50 @@ def add_event(obligation_id: int) -> Response | tuple[str, int]:
     form: EventForm = forms["event_form"]  # type: ignore[assignment]
     if form.validate_on_submit():
         try:
-            moment = time.fromisoformat(form.occurred_time.data or "")
-        except ValueError:
-            form.occurred_time.errors = [*form.occurred_time.errors, "Write the time as HH:MM."]
+            occurred_at = _moment(form.occurred_on.data, form.occurred_time)
+            aware_at = _moment(form.aware_on.data, form.aware_time)
+        except _NoTime:
+            return _page(obligation, forms, 422)
+        assert occurred_at is not None  # InputRequired
+        try:
+            record_event(current_user, obligation, occurred_at=occurred_at, aware_at=aware_at,
+                         summary=form.summary.data or "")
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
         else:
-            occurred_at = datetime.combine(form.occurred_on.data, moment, tzinfo=UTC)
-            try:
-                record_event(current_user, obligation, occurred_at=occurred_at, summary=form.summary.data or "")
-            except DomainError as error:
-                db.session.rollback()
-                show_domain_error(form, error)
-            else:
-                db.session.commit()
-                flash("Event recorded; its clock has started.", "success")
-                return redirect(url_for("obligation.detail", obligation_id=obligation.id))
+            db.session.commit()
+            flash("Event recorded; its clock has started.", "success")
+            return redirect(url_for("obligation.detail", obligation_id=obligation.id))
+    return _page(obligation, forms, 422)
+
+
+@bp.route("/<int:obligation_id>/events/<int:event_id>/awareness", methods=["POST"])
+@staff_only
+def awareness(obligation_id: int, event_id: int) -> Response | tuple[str, int]:
+    """Correct when the processor became aware of an event (back-dating allowed, audited)."""
+    obligation = _load(obligation_id)
+    event = db.get_or_404(TriggerEvent, event_id)
+    if event.obligation_id != obligation.id:
+        abort(404)
+    forms = _forms(obligation)
+    form: AwarenessForm = forms["awareness_form"]  # type: ignore[assignment]
+    if form.validate_on_submit():
+        try:
+            aware_at = _moment(form.aware_on.data, form.aware_time)
+        except _NoTime:
+            return _page(obligation, forms, 422)
+        assert aware_at is not None  # InputRequired
+        try:
+            set_awareness(current_user, event, aware_at)
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Awareness of event #{event.id} set to {aware_at:%Y-%m-%d %H:%M} UTC; its clock starts there.",
+                  "success")
+            return redirect(url_for("obligation.detail", obligation_id=obligation.id))
     return _page(obligation, forms, 422)
 
 

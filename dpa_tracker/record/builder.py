@@ -78,6 +78,15 @@ def _activities(client_ids: list[int], as_of: date) -> list[ProcessingActivity]:
     ))
 
 
+def active_activity_names(client_id: int, as_of: date) -> list[str]:
+    """Names of the client's processing activities in its record on ``as_of`` (not archived by then)."""
+    return list(db.session.scalars(
+        select(ProcessingActivity.name)
+        .where(ProcessingActivity.client_id == client_id,
+               _existing_on(ProcessingActivity.created_at, ProcessingActivity.archived_at, as_of))
+        .order_by(ProcessingActivity.name)))
+
+
 FIELDS = ("name", "processing_categories", "data_subject_categories", "personal_data_categories",
           "special_categories", "purposes", "retention", "locations")
 

@@ -39,6 +39,7 @@ class CombinedDocuments:
     ended_at: datetime | None = None
     period_end: date | None = None
     trigger_event_id: int | None = None
+    acted_at: datetime | None = None
 
 
 @dataclass(frozen=True)
