@@ -129,13 +129,27 @@ def _seed_breach(actor: User, agreement: Agreement, today: date) -> None:
     """A breach notified within the agreement's target (clause 8.1): aware at 09:00, notice at 14:10."""
     by_clause = {o.clause_number: o for o in agreement.obligations}
     day = today - timedelta(days=20)
-    breach = record_event(actor, by_clause["8.1"], occurred_at=_at(day, 9),
+    breach = record_event(actor, by_clause["8.1"], occurred_at=_at(day, 9), aware_at=_at(day, 9, 20),
                           summary="Misdirected call recordings export (بيانات المكالمات)")
     # Recorded when it was learnt, not when the demo was loaded, so the notice below follows it.
     breach.recorded_at = _at(day, 9, 40)
     db.session.flush()
     _evidence(actor, by_clause["8.1"], "Notice e-mailed to info@mittalcloud.example at 14:10 UTC.",
               at=_at(day, 14, 10), event_id=breach.id)
+    _evidence(actor, by_clause["8.3"], "Breach register entry: facts, effects, remedial action.",
+              at=_at(day + timedelta(days=2), 11), event_id=breach.id)
+
+
+def _seed_late_request(actor: User, agreement: Agreement, today: date) -> None:
+    """A data-subject request forwarded after the clause 9.1 target: the demo shows `late` too."""
+    forward = next(o for o in agreement.obligations if o.clause_number == "9.1")
+    day = today - timedelta(days=45)
+    request = record_event(actor, forward, occurred_at=_at(day, 10),
+                           summary="Access request received by the support desk")
+    request.recorded_at = _at(day, 10, 30)
+    db.session.flush()
+    _evidence(actor, forward, "Request forwarded to the client's privacy contact.",
+              at=_at(day + timedelta(days=5), 9), event_id=request.id)
 
 
 def _seed_record(admin: User, compliance: User, clients: list[Client]) -> None:
@@ -233,8 +247,17 @@ def seed_demo() -> list[tuple[str, str, str]]:
                   at=_at(today - timedelta(days=90), 11), valid_days=100 + index * 200)
         _evidence(compliance, by_clause["4.1"], "Record of processing reviewed with the client.",
                   at=_at(today - timedelta(days=60), 16))
+        # Readiness of the event-driven duties: the documented procedures, not "no event, so met".
+        _evidence(compliance, by_clause["8.1"], "Breach-response procedure, version 2.",
+                  at=_at(today - timedelta(days=120), 10))
+        _evidence(compliance, by_clause["8.3"], "Breach register opened for this client.",
+                  at=_at(today - timedelta(days=120), 10, 30))
+        _evidence(compliance, by_clause["9.1"], "Data-subject request procedure.",
+                  at=_at(today - timedelta(days=150 if index % 2 else 300), 9))
         if client.legal_name.startswith("Mittal Cloud"):
             _seed_breach(compliance, agreement, today)
+        if index == 1:
+            _seed_late_request(compliance, agreement, today)
     _seed_record(admin, compliance, clients)
     user("client@mahliatov.example", Role.CLIENT, client=clients[0], name="Mahliatov client user")
     user("client@mittalcloud.example", Role.CLIENT, client=clients[2], name="Mittal Cloud client user")
