@@ -7,6 +7,7 @@ Create Date: 2026-12-05
 The SQL is frozen here (no import of dpa_tracker). evidence.acted_at is write-once like the rest of
 the evidence row: the evidence trigger is recreated to cover it.
 """
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
@@ -53,6 +54,39 @@ DROP_TRIGGER = {
 }
 TIMESTAMP = {"postgresql": "TIMESTAMP WITH TIME ZONE", "sqlite": "DATETIME"}
 
+# Obligations copy their clause's rule when created: existing agreements of the default template get
+# the new rule keys (readiness evidence, the act named in reasons, 8.3 fed by 8.1, clause 13's stop).
+RULE_KEYS = {
+    "3.1(3)": {"act": "flagged", "readiness": "instruction-handling procedure"},
+    "3.1(6)": {"act": "carried out", "readiness": "request-handling procedure"},
+    "3.1(7)": {"act": "answered", "readiness": "request-handling procedure"},
+    "3.1(8)": {"act": "answered", "readiness": "request-handling procedure"},
+    "4.2": {"act": "handed out", "readiness": "request-handling procedure"},
+    "4.3": {"act": "answered", "readiness": "request-handling procedure"},
+    "8.1": {"act": "notified", "readiness": "breach-response procedure"},
+    "8.3": {"events_from": "8.1", "act": "entered in the breach register", "readiness": "breach register"},
+    "9.1": {"act": "forwarded", "readiness": "data-subject request procedure"},
+    "11.1": {"act": "answered", "readiness": "audit and document-request policy"},
+    "11.2": {"act": "answered", "readiness": "audit and document-request policy"},
+    "13": {"requires": "processing_stopped"},
+}
+obligation = sa.table("obligation", sa.column("id", sa.Integer), sa.column("agreement_id", sa.Integer),
+                      sa.column("clause_number", sa.String), sa.column("rule", sa.JSON))
+agreement = sa.table("agreement", sa.column("id", sa.Integer), sa.column("template_key", sa.String))
+
+
+def _rewrite_rules(add: bool) -> None:
+    bind = op.get_bind()
+    rows = bind.execute(
+        sa.select(obligation.c.id, obligation.c.clause_number, obligation.c.rule)
+        .join(agreement, agreement.c.id == obligation.c.agreement_id)
+        .where(agreement.c.template_key == "altinsoft-dpa", obligation.c.clause_number.in_(sorted(RULE_KEYS)))
+    ).all()
+    for row in rows:
+        keys = RULE_KEYS[row.clause_number]
+        rule = {**row.rule, **keys} if add else {k: v for k, v in row.rule.items() if k not in keys}
+        bind.execute(obligation.update().where(obligation.c.id == row.id).values(rule=rule))
+
 
 def upgrade():
     dialect = op.get_bind().dialect.name
@@ -62,10 +96,12 @@ def upgrade():
     op.execute(DROP_TRIGGER[dialect])
     op.execute(f"ALTER TABLE evidence ADD COLUMN acted_at {TIMESTAMP[dialect]}")
     op.execute(EVIDENCE_TRIGGER_WITH_ACTED_AT[dialect])
+    _rewrite_rules(add=True)
 
 
 def downgrade():
     dialect = op.get_bind().dialect.name
+    _rewrite_rules(add=False)
     op.execute(DROP_TRIGGER[dialect])
     op.execute("ALTER TABLE evidence DROP COLUMN acted_at")
     op.execute(EVIDENCE_TRIGGER_BEFORE[dialect])
