@@ -5,10 +5,12 @@ Every check reads what a user reads: the obligation page, the dashboard, or the 
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from dpa_tracker.agreement.services import end_agreement
@@ -324,3 +326,27 @@ def test_late_is_in_the_openapi_enum_the_dashboard_tiles_and_its_late_list(app, 
     assert re.search(r'data-status="late">1<', page)
     late_section = page[page.index('id="late"'):page.index('id="due-soon"')]
     assert "Dashboard Late Hosting" in late_section and "40 h after awareness; target 24 h" in late_section
+
+
+def test_the_status_report_pdf_shows_late_with_its_reason_and_counts_it(app, client, auth, staff):
+    aware = datetime(TODAY.year, TODAY.month, TODAY.day, 7, tzinfo=UTC) - timedelta(days=6)
+    with app.app_context():
+        agreement = _new_agreement("PDF Late Hosting")
+        _breach(agreement.id, aware, timedelta(hours=31))
+        agreement_id = agreement.id
+    auth.login("staff@example.com")
+    detail = client.get(f"/agreements/{agreement_id}").get_data(as_text=True)
+    assert f"/agreements/{agreement_id}/status.pdf" in detail
+    response = client.get(f"/agreements/{agreement_id}/status.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(response.data)).pages)
+    assert "PDF Late Hosting" in text and "late: 1" in text
+    assert "notified 31 h after awareness; target 24 h" in text
+    # Another client's user gets 404 and nothing of it.
+    with app.app_context():
+        make_user(Role.CLIENT, "other@client.example", client=make_client("Other Client"))
+        db.session.commit()
+    auth.logout()
+    auth.login("other@client.example")
+    other = client.get(f"/agreements/{agreement_id}/status.pdf")
+    assert other.status_code == 404 and b"PDF Late Hosting" not in other.data

@@ -116,6 +116,7 @@ ROUTES = [
     ("POST", "/clients/{client}/agreements/new", "staff",
      {**AGREEMENT_FORM, "reference": "DPA-{role}", "title": "Backup", "data_locations": "DZ"}),
     ("GET", "/agreements/{agreement}", "read", None),
+    ("GET", "/agreements/{agreement}/status.pdf", "read", None),
     ("POST", "/agreements/{ending}/end", "staff", {"ends_on": "2026-06-30"}),
     ("POST", "/agreements/{agreement}/sync", "staff", {}),
     ("GET", "/obligations/{obligation}", "read", None),

@@ -17,6 +17,7 @@ from dpa_tracker.models import Agreement, AgreementStatus, Client, ObligationSta
 from dpa_tracker.models.agreement import AuthorisationType
 from dpa_tracker.obligation.services import assess_agreement, today
 from dpa_tracker.permissions import ensure_client_visible, require_login, staff_only
+from dpa_tracker.reports.record_pdf import render_status_report_pdf
 from dpa_tracker.web import as_of_from_request, form_status, show_domain_error
 
 bp = Blueprint("agreement", __name__)
@@ -67,6 +68,23 @@ def detail(agreement_id: int) -> str:
     return render_template("agreement/detail.html", agreement=agreement, sections=sections, counts=counts,
                            as_of=as_of or today(), past=as_of is not None and as_of != today(),
                            end_form=EndAgreementForm(), statuses=list(ObligationStatus))
+
+
+@bp.route("/agreements/<int:agreement_id>/status.pdf")
+def status_pdf(agreement_id: int) -> Response:
+    """The obligations and their status as of a date, as a PDF to file or send upward."""
+    agreement = db.get_or_404(Agreement, agreement_id)
+    ensure_client_visible(current_user, agreement.client_id)
+    as_of = as_of_from_request() or today()
+    rows = [{"clause": o.clause_number, "title": o.title, "status": a.status.value, "reason": a.reason,
+             "due_on": a.due_on.isoformat() if a.due_on else None} for o, a in assess_agreement(agreement, as_of)]
+    body = render_status_report_pdf({
+        "reference": agreement.reference, "title": agreement.title, "client": agreement.client.legal_name,
+        "effective_on": agreement.effective_on.isoformat(),
+        "ends_on": agreement.ends_on.isoformat() if agreement.ends_on else None}, as_of.isoformat(), rows)
+    response = Response(body, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="status-{agreement.id}-{as_of}.pdf"'
+    return response
 
 
 @bp.route("/agreements/<int:agreement_id>/end", methods=["POST"])

@@ -584,3 +584,39 @@ def render_subprocessor_list_pdf(client_name: str, as_of: str, subprocessors: li
                 f"List SHA-256: {content_sha256}")
 
     return _render(story, LIST_TITLE, f"{client_name} — as of {as_of}", footer)
+
+
+STATUS_TITLE = "Obligations and their status"
+
+
+def render_status_report_pdf(agreement: dict[str, Any], as_of: str, rows: list[dict[str, Any]]) -> bytes:
+    """One agreement's obligations as of a date: a count per status, then clause, status, reason, due date.
+
+    ``agreement``: reference, title, client, effective_on, ends_on; ``rows``: clause, title, status, reason, due_on.
+    """
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    summary = " · ".join(f"{status.replace('_', ' ')}: {count}" for status, count in sorted(counts.items()))
+    story: list[Flowable] = [
+        _heading(STATUS_TITLE, "title", None, "status"),
+        _kv([("Controller (client)", _cell(agreement["client"], VALUE_W)),
+             ("Agreement", _cell(f"{agreement['reference']} — {agreement['title']}", VALUE_W)),
+             ("In force", _cell(f"{agreement['effective_on']} – {agreement['ends_on'] or 'no end date'}", VALUE_W)),
+             ("As of", _cell(as_of, VALUE_W)),
+             ("Statuses", _cell(summary or EMPTY, VALUE_W))]),
+        Spacer(1, 12),
+    ]
+    widths = [1.6 * cm, 4.4 * cm, 2.2 * cm, BODY_W - 10.4 * cm, 2.2 * cm]
+    table = [["Clause", "Obligation", "Status", "Reason", "Due"]]
+    table += [[_cell(r["clause"], widths[0]), _cell(r["title"], widths[1]),
+               _cell(r["status"].replace("_", " "), widths[2], "label"), _cell(r["reason"], widths[3]),
+               _cell(r["due_on"] or EMPTY, widths[4])] for r in rows]
+    story.append(_table(table, widths, header=True))
+    footer_name = visual(agreement["client"])
+
+    def footer(page: int, total: int) -> tuple[str, str]:
+        return (_join_nonempty(f"{STATUS_TITLE} — {footer_name}", agreement["reference"], f"as of {as_of}"),
+                f"Page {page} of {total}")
+
+    return _render(story, STATUS_TITLE, f"{agreement['reference']} — as of {as_of}", footer)
