@@ -5,6 +5,7 @@ Every check reads what a user reads: the obligation page, the dashboard, or the 
 
 from __future__ import annotations
 
+import html
 import io
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -68,7 +69,7 @@ def _shown(http, obligation_id: int, as_of: date | None = None) -> tuple[str, st
     page = http.get(f"/obligations/{obligation_id}{query}").get_data(as_text=True)
     match = STATUS.search(page)
     assert match, "no status on the obligation page"
-    return match.group(1), match.group(2).strip(), page
+    return match.group(1), html.unescape(match.group(2).strip()), page
 
 
 def _api_statuses(http, token: str, agreement_id: int) -> dict[str, tuple[str, str]]:
@@ -350,3 +351,25 @@ def test_the_status_report_pdf_shows_late_with_its_reason_and_counts_it(app, cli
     auth.login("other@client.example")
     other = client.get(f"/agreements/{agreement_id}/status.pdf")
     assert other.status_code == 404 and b"PDF Late Hosting" not in other.data
+
+
+def test_clearing_a_not_applicable_mark_keeps_it_in_past_views(app, client, auth, staff, monkeypatch):
+    import dpa_tracker.obligation.services as services
+    from dpa_tracker.obligation.services import set_not_applicable
+
+    marked, cleared = NOW - timedelta(days=20), NOW - timedelta(days=10)
+    with app.app_context():
+        duty = _clause(_new_agreement("Marked Hosting").id, "9.1")
+        monkeypatch.setattr(services, "utcnow", lambda: marked)
+        set_not_applicable(_staff(), duty, "No end users' data is processed")
+        db.session.commit()
+        monkeypatch.setattr(services, "utcnow", lambda: cleared)
+        set_not_applicable(_staff(), duty, None)
+        db.session.commit()
+        duty_id = duty.id
+    auth.login("staff@example.com")
+    status, reason, _ = _shown(client, duty_id, as_of=(NOW - timedelta(days=15)).date())
+    assert status == "not_applicable"
+    assert reason == f"Marked not applicable: No end users' data is processed (cleared on {cleared.date()})"
+    assert _shown(client, duty_id, as_of=(NOW - timedelta(days=5)).date())[0] != "not_applicable"
+    assert _shown(client, duty_id)[0] != "not_applicable"

@@ -1,6 +1,13 @@
 """Typed SQLAlchemy models, one module per entity family."""
 
-from dpa_tracker.models.agreement import Agreement, AgreementStatus, Obligation, ObligationStatus, TriggerEvent
+from dpa_tracker.models.agreement import (
+    Agreement,
+    AgreementStatus,
+    ApplicabilityMark,
+    Obligation,
+    ObligationStatus,
+    TriggerEvent,
+)
 from dpa_tracker.models.audit import AuditEvent
 from dpa_tracker.models.base import Base, utcnow
 from dpa_tracker.models.client import Client, ProcessorProfile
@@ -33,6 +40,7 @@ __all__ = [
     "AgreementStatus",
     "AnswerState",
     "ApiToken",
+    "ApplicabilityMark",
     "AuditEvent",
     "Authorisation",
     "Base",

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, String, T
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dpa_tracker.models.base import Base, utcnow
+from dpa_tracker.models.protection import install_on_create
 
 if TYPE_CHECKING:
     from dpa_tracker.models.client import Client
@@ -132,6 +133,31 @@ class Obligation(Base):
     owner: Mapped[User | None] = relationship()
     evidence: Mapped[list[Evidence]] = relationship(back_populates="obligation", order_by="Evidence.added_at")
     events: Mapped[list[TriggerEvent]] = relationship(back_populates="obligation", order_by="TriggerEvent.occurred_at")
+    na_marks: Mapped[list[ApplicabilityMark]] = relationship(back_populates="obligation",
+                                                             order_by="ApplicabilityMark.set_at")
+
+
+class ApplicabilityMark(Base):
+    """A not-applicable mark with its reason, kept after it is cleared so that past views still show it."""
+
+    __tablename__ = "applicability_mark"
+    __table_args__ = (
+        CheckConstraint("length(reason) > 0", name="reason_not_empty"),
+        CheckConstraint("cleared_at IS NULL OR cleared_at >= set_at", name="cleared_after_set"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    obligation_id: Mapped[int] = mapped_column(ForeignKey("obligation.id", ondelete="RESTRICT"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    set_at: Mapped[datetime]
+    set_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"))
+    cleared_at: Mapped[datetime | None]
+    cleared_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"))
+
+    obligation: Mapped[Obligation] = relationship(back_populates="na_marks")
+
+    def covers(self, day: date) -> bool:
+        return self.set_at.date() <= day and (self.cleared_at is None or self.cleared_at.date() > day)
 
 
 class TriggerEvent(Base):
@@ -156,3 +182,6 @@ class TriggerEvent(Base):
     @property
     def clock_starts_at(self) -> datetime:
         return self.aware_at or self.occurred_at
+
+
+install_on_create(ApplicabilityMark.__table__)  # never deleted; only the clearing columns are set later

@@ -22,6 +22,7 @@ IMMUTABLE_TABLES = ("record_version", "audit_event", "change_notice")
 WRITE_ONCE_COLUMNS = {
     "evidence": ("obligation_id", "trigger_event_id", "note", "link", "sha256", "filename", "content_type", "size",
                  "period_start", "period_end", "valid_until", "added_by_id", "added_at", "acted_at"),
+    "applicability_mark": ("obligation_id", "reason", "set_at", "set_by_id"),
     "supporting_document": ("kind", "transfer_id", "measure_id", "subprocessor_id", "sha256", "filename",
                             "content_type", "size", "note", "valid_until", "added_by_id", "added_at"),
 }

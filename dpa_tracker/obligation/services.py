@@ -14,7 +14,15 @@ from sqlalchemy.orm import selectinload
 from dpa_tracker.audit.services import record
 from dpa_tracker.errors import DomainError
 from dpa_tracker.extensions import db
-from dpa_tracker.models import Agreement, AgreementStatus, Obligation, ObligationStatus, TriggerEvent, User
+from dpa_tracker.models import (
+    Agreement,
+    AgreementStatus,
+    ApplicabilityMark,
+    Obligation,
+    ObligationStatus,
+    TriggerEvent,
+    User,
+)
 from dpa_tracker.models.base import utcnow
 from dpa_tracker.obligation.status import AgreementTerms, Assessment, assess
 
@@ -151,6 +159,7 @@ def assess_obligation(
         na_reason=obligation.na_reason,
         na_set_at=obligation.na_set_at,
         blockers=blockers,
+        na_history=[(m.reason, m.set_at, m.cleared_at) for m in obligation.na_marks if m.cleared_at is not None],
     )
     if documents is not None and documents.summary and result.status in (ObligationStatus.MET,
                                                                           ObligationStatus.DUE_SOON):
@@ -163,6 +172,7 @@ def obligation_loader() -> tuple[object, ...]:
     return (
         selectinload(Obligation.evidence),
         selectinload(Obligation.events),
+        selectinload(Obligation.na_marks),
     )
 
 
@@ -250,8 +260,14 @@ def set_not_applicable(actor: User, obligation: Obligation, reason: str | None) 
     if reason == obligation.na_reason:
         return
     before = obligation.na_reason
+    now = utcnow()
+    for mark in obligation.na_marks:
+        if mark.cleared_at is None:  # a new reason replaces the old mark; clearing ends it
+            mark.cleared_at, mark.cleared_by_id = now, actor.id
+    if reason is not None:
+        obligation.na_marks.append(ApplicabilityMark(reason=reason, set_at=now, set_by_id=actor.id))
     obligation.na_reason = reason
-    obligation.na_set_at = utcnow() if reason is not None else None
+    obligation.na_set_at = now if reason is not None else None
     refresh_cache([obligation])
     record(actor, "obligation.not_applicable" if reason else "obligation.applicable", obligation,
            {"reason": [before, reason]}, client_id=obligation.agreement.client_id)

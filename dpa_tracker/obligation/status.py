@@ -124,6 +124,7 @@ def assess(
     na_reason: str | None = None,
     na_set_at: datetime | None = None,
     blockers: Sequence[str] = (),
+    na_history: Sequence[tuple[str, datetime, datetime | None]] = (),
 ) -> Assessment:
     """Decide the status of one obligation on ``as_of`` from its rule and its inputs.
 
@@ -133,6 +134,11 @@ def assess(
     """
     if na_reason is not None and (na_set_at is None or na_set_at.date() <= as_of):
         return Assessment(S.NOT_APPLICABLE, f"Marked not applicable: {na_reason}", None, "open", None)
+    # A mark cleared later still held on the days it was in place (``na_history``: reason, set, cleared).
+    for reason, set_at, cleared_at in na_history:
+        if set_at.date() <= as_of and (cleared_at is None or cleared_at.date() > as_of):
+            return Assessment(S.NOT_APPLICABLE, f"Marked not applicable: {reason} (cleared on "
+                              f"{cleared_at.date() if cleared_at else '—'})", None, "open", None)
     counted = [e for e in evidence if _counts_on(e, as_of)]
     kind = rule["type"]
     if kind in ("standing", "recurring"):

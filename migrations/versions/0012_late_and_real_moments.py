@@ -1,4 +1,5 @@
-"""Status `late`; when an event became known (aware_at) and when an evidenced act was done (acted_at)
+"""Status `late`; when an event became known (aware_at) and when an evidenced act was done (acted_at);
+not-applicable marks kept after they are cleared (applicability_mark)
 
 Revision ID: 0012
 Revises: 0011
@@ -53,6 +54,26 @@ DROP_TRIGGER = {
     "sqlite": "DROP TRIGGER IF EXISTS evidence_content_fixed",
 }
 TIMESTAMP = {"postgresql": "TIMESTAMP WITH TIME ZONE", "sqlite": "DATETIME"}
+MARK_PROTECTION = {'postgresql': ["CREATE OR REPLACE FUNCTION dpa_refuse_change() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION '% "
+                "rows are immutable', TG_TABLE_NAME; END; $$ LANGUAGE plpgsql",
+                'CREATE TRIGGER applicability_mark_no_delete BEFORE DELETE ON applicability_mark FOR EACH ROW '
+                'EXECUTE FUNCTION dpa_refuse_change()',
+                'CREATE TRIGGER applicability_mark_content_fixed BEFORE UPDATE ON applicability_mark FOR EACH '
+                'ROW WHEN (OLD.obligation_id IS DISTINCT FROM NEW.obligation_id OR OLD.reason IS DISTINCT FROM '
+                'NEW.reason OR OLD.set_at IS DISTINCT FROM NEW.set_at OR OLD.set_by_id IS DISTINCT FROM '
+                'NEW.set_by_id) EXECUTE FUNCTION dpa_refuse_change()'],
+ 'sqlite': ['CREATE TRIGGER applicability_mark_no_delete BEFORE DELETE ON applicability_mark BEGIN SELECT '
+            "RAISE(ABORT, 'applicability_mark rows are immutable'); END",
+            'CREATE TRIGGER applicability_mark_content_fixed BEFORE UPDATE ON applicability_mark FOR EACH ROW '
+            'WHEN OLD.obligation_id IS NOT NEW.obligation_id OR OLD.reason IS NOT NEW.reason OR OLD.set_at IS '
+            'NOT NEW.set_at OR OLD.set_by_id IS NOT NEW.set_by_id BEGIN SELECT RAISE(ABORT, '
+            "'applicability_mark rows are immutable'); END"]}
+MARK_UNPROTECTION = {'postgresql': ['DROP TRIGGER IF EXISTS applicability_mark_immutable ON applicability_mark',
+                'DROP TRIGGER IF EXISTS applicability_mark_no_delete ON applicability_mark',
+                'DROP TRIGGER IF EXISTS applicability_mark_content_fixed ON applicability_mark'],
+ 'sqlite': ['DROP TRIGGER IF EXISTS applicability_mark_no_update',
+            'DROP TRIGGER IF EXISTS applicability_mark_no_delete',
+            'DROP TRIGGER IF EXISTS applicability_mark_content_fixed']}
 
 # Obligations copy their clause's rule when created: existing agreements of the default template get
 # the new rule keys (readiness evidence, the act named in reasons, 8.3 fed by 8.1, clause 13's stop).
@@ -97,10 +118,40 @@ def upgrade():
     op.execute(f"ALTER TABLE evidence ADD COLUMN acted_at {TIMESTAMP[dialect]}")
     op.execute(EVIDENCE_TRIGGER_WITH_ACTED_AT[dialect])
     _rewrite_rules(add=True)
+    op.create_table(
+        "applicability_mark",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("obligation_id", sa.Integer(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("set_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("set_by_id", sa.Integer(), nullable=True),
+        sa.Column("cleared_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("cleared_by_id", sa.Integer(), nullable=True),
+        sa.CheckConstraint("length(reason) > 0", name=op.f("ck_applicability_mark_reason_not_empty")),
+        sa.CheckConstraint("cleared_at IS NULL OR cleared_at >= set_at",
+                           name=op.f("ck_applicability_mark_cleared_after_set")),
+        sa.ForeignKeyConstraint(["obligation_id"], ["obligation.id"],
+                                name=op.f("fk_applicability_mark_obligation_id_obligation"), ondelete="RESTRICT"),
+        sa.ForeignKeyConstraint(["set_by_id"], ["user.id"], name=op.f("fk_applicability_mark_set_by_id_user"),
+                                ondelete="RESTRICT"),
+        sa.ForeignKeyConstraint(["cleared_by_id"], ["user.id"],
+                                name=op.f("fk_applicability_mark_cleared_by_id_user"), ondelete="RESTRICT"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_applicability_mark")),
+    )
+    op.create_index(op.f("ix_applicability_mark_obligation_id"), "applicability_mark", ["obligation_id"])
+    # Marks in place now become the first rows of their history.
+    op.execute("INSERT INTO applicability_mark (obligation_id, reason, set_at) "
+               "SELECT id, na_reason, na_set_at FROM obligation WHERE na_reason IS NOT NULL")
+    for statement in MARK_PROTECTION[dialect]:
+        op.execute(statement)
 
 
 def downgrade():
     dialect = op.get_bind().dialect.name
+    for statement in MARK_UNPROTECTION[dialect]:
+        op.execute(statement)
+    op.drop_index(op.f("ix_applicability_mark_obligation_id"), table_name="applicability_mark")
+    op.drop_table("applicability_mark")
     _rewrite_rules(add=False)
     op.execute(DROP_TRIGGER[dialect])
     op.execute("ALTER TABLE evidence DROP COLUMN acted_at")
