@@ -7,6 +7,7 @@ from datetime import date
 
 from dpa_tracker.agreement.services import AgreementInput, create_agreement
 from dpa_tracker.auth.services import create_user
+from dpa_tracker.catalogue import DEFAULT_TEMPLATE, get_template
 from dpa_tracker.client.services import ClientInput, create_client
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, Client, Role, User
@@ -53,6 +54,9 @@ def make_agreement(client: Client, actor: User | None = None, **kwargs: object) 
 
 
 # A valid "new agreement" form (the page's field names), for tests that go through the pages.
+# Obligations an agreement of the default template gets: one per clause (never a number typed in a test).
+CLAUSE_COUNT = len(get_template(DEFAULT_TEMPLATE).clauses)
+
 AGREEMENT_FORM = {
     "reference": "DPA-2026-01", "title": "Hosting DPA", "template_key": "altinsoft-dpa", "status": "active",
     "signed_on": "2026-01-01", "effective_on": "2026-01-01", "subprocessor_objection_days": "30",

@@ -373,3 +373,54 @@ def test_clearing_a_not_applicable_mark_keeps_it_in_past_views(app, client, auth
     assert reason == f"Marked not applicable: No end users' data is processed (cleared on {cleared.date()})"
     assert _shown(client, duty_id, as_of=(NOW - timedelta(days=5)).date())[0] != "not_applicable"
     assert _shown(client, duty_id)[0] != "not_applicable"
+
+
+@pytest.mark.parametrize(("number", "label", "act", "target_days"), [
+    ("6.1", "client request for the sub-processor list", "sent", 15),
+    ("7.2(3)", "request for information on security measures", "answered", 15),
+    ("10(2)(b)", "transfer required by law", "notified to the client with proof of the legal obligation", 2),
+])
+def test_requests_and_legal_transfers_run_their_own_clocks(app, client, auth, staff, number, label, act,
+                                                           target_days):
+    received = datetime(TODAY.year, TODAY.month, TODAY.day, 9, tzinfo=UTC) - timedelta(days=40)
+    with app.app_context():
+        agreement = _new_agreement(f"Clock Hosting {number}")
+        duty = _clause(agreement.id, number)
+        add_evidence(_staff(), duty, EvidenceInput(note="Documented procedure"))
+        request = record_event(_staff(), duty, occurred_at=received, summary="Asked by e-mail")
+        db.session.commit()
+        duty_id, request_id = duty.id, request.id
+    auth.login("staff@example.com")
+    status, reason, _ = _shown(client, duty_id)
+    assert status == "overdue"
+    assert reason.startswith(f"{label.capitalize()} of {received:%Y-%m-%d %H:%M} UTC not {act}")
+    with app.app_context():
+        add_evidence(_staff(), db.session.get(Obligation, duty_id), EvidenceInput(
+            note="Answered", trigger_event_id=request_id, acted_at=received + timedelta(days=target_days + 3)))
+        db.session.commit()
+    status, reason, _ = _shown(client, duty_id)
+    assert status == "late"
+    assert f"{act} {target_days + 3} days after" in reason and f"target {target_days} days" in reason
+
+
+def test_containment_remedy_and_investigation_of_a_breach_run_from_its_awareness(app, client, auth, staff):
+    aware = datetime(TODAY.year, TODAY.month, TODAY.day, 9, tzinfo=UTC) - timedelta(days=45)
+    with app.app_context():
+        agreement = _new_agreement("Investigating Hosting")
+        duty_id = _breach(agreement.id, aware, timedelta(hours=3))
+        follow_up = _clause(agreement.id, "8.1(2)")
+        add_evidence(_staff(), follow_up, EvidenceInput(note="Incident-handling procedure"))
+        db.session.commit()
+        follow_up_id = follow_up.id
+        breach_id = db.session.scalar(select(TriggerEvent.id).where(TriggerEvent.obligation_id == duty_id))
+    auth.login("staff@example.com")
+    assert _shown(client, duty_id)[0] == "met"  # notified in time
+    status, reason, page = _shown(client, follow_up_id)
+    assert status == "overdue" and "not contained, remedied and investigated" in reason
+    assert "Backup tape lost in transit" in page
+    with app.app_context():
+        add_evidence(_staff(), db.session.get(Obligation, follow_up_id), EvidenceInput(
+            note="Investigation report: root cause, remedy", trigger_event_id=breach_id,
+            acted_at=aware + timedelta(days=12)))
+        db.session.commit()
+    assert _shown(client, follow_up_id)[0] == "met"

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, Client, Obligation, Role
-from tests.factories import AGREEMENT_FORM, make_agreement, make_client, make_user
+from tests.factories import AGREEMENT_FORM, CLAUSE_COUNT, make_agreement, make_client, make_user
 
 GOOD_CLIENT = {"legal_name": "Acme Hosting", "country": "FR", "notice_emails": "dpo@acme.example"}
 @pytest.fixture
@@ -47,14 +47,14 @@ def acme_id(app, staff):
         return make_client("Acme Hosting").id
 
 
-def test_agreement_created_through_the_form_has_30_obligations(app, client, auth, acme_id):
+def test_agreement_created_through_the_form_has_one_obligation_per_clause(app, client, auth, acme_id):
     response = auth.post(f"/clients/{acme_id}/agreements/new", AGREEMENT_FORM)
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "created with 30 obligations" in page
-    assert page.count('data-clause="') == 30
+    assert f"created with {CLAUSE_COUNT} obligations" in page
+    assert page.count('data-clause="') == CLAUSE_COUNT
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Obligation)) == 30
+        assert db.session.scalar(select(func.count()).select_from(Obligation)) == CLAUSE_COUNT
 
 
 def test_agreement_taking_effect_before_signature_is_refused(app, auth, acme_id):
@@ -71,7 +71,7 @@ def test_duplicate_reference_is_refused(app, auth, acme_id):
     assert response.status_code in (409, 422)
     assert "already exists" in response.get_data(as_text=True)
     assert count(app, Agreement) == 1
-    assert count(app, Obligation) == 30
+    assert count(app, Obligation) == CLAUSE_COUNT
 
 
 def test_malformed_as_of_is_a_400(app, client, auth, acme_id):

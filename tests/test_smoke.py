@@ -1,5 +1,5 @@
 from dpa_tracker.models import Role
-from tests.factories import make_agreement, make_client, make_user
+from tests.factories import CLAUSE_COUNT, make_agreement, make_client, make_user
 
 
 def test_compliance_user_signs_in_and_sees_agreement_checklist(app, client, auth):
@@ -13,4 +13,4 @@ def test_compliance_user_signs_in_and_sees_agreement_checklist(app, client, auth
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "DPA-ACME-1" in html
-    assert html.count('data-clause="') == 30
+    assert html.count('data-clause="') == CLAUSE_COUNT

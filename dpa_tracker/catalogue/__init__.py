@@ -44,6 +44,9 @@ class Template:
 
 def _check_rule(number: str, rule: dict[str, Any]) -> None:
     kind = rule.get("type")
+    empty = sorted(key for key, value in rule.items() if value is None)
+    if empty:  # e.g. an unquoted comma in a YAML flow mapping makes a key with no value
+        raise CatalogueError(f"clause {number}: rule keys without a value: {', '.join(empty)}")
     if kind not in RULE_TYPES:
         raise CatalogueError(f"clause {number}: unknown rule type {kind!r}")
     for key, value in rule.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
@@ -114,10 +115,22 @@ def events_of(obligation: Obligation) -> Sequence[TriggerEvent]:
 
 def borrowed_events(obligations: Sequence[Obligation]) -> dict[int, list[TriggerEvent]]:
     """{obligation id: the events of the clause it takes its events from}, in one query for all."""
-    borrowing = {(o.agreement_id, o.rule["events_from"]): o.id for o in obligations if o.rule.get("events_from")}
-    found: dict[int, list[TriggerEvent]] = {oid: [] for oid in borrowing.values()}
+    borrowing: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for o in obligations:
+        if o.rule.get("events_from"):
+            borrowing[o.agreement_id, o.rule["events_from"]].append(o.id)
+    found: dict[int, list[TriggerEvent]] = {oid: [] for ids in borrowing.values() for oid in ids}
     if not borrowing:
         return found
+    rows = db.session.execute(
+        db.select(Obligation.agreement_id, Obligation.clause_number, TriggerEvent).join(TriggerEvent.obligation)
+        .where(Obligation.agreement_id.in_(sorted({a for a, _ in borrowing})),
+               Obligation.clause_number.in_(sorted({c for _, c in borrowing})))
+        .order_by(TriggerEvent.occurred_at, TriggerEvent.id)).all()
+    for agreement_id, clause, event in rows:
+        for oid in borrowing.get((agreement_id, clause), []):
+            found[oid].append(event)
+    return found
     rows = db.session.execute(
         db.select(Obligation.agreement_id, Obligation.clause_number, TriggerEvent).join(TriggerEvent.obligation)
         .where(Obligation.agreement_id.in_(sorted({a for a, _ in borrowing})),

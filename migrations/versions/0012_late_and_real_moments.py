@@ -90,7 +90,11 @@ RULE_KEYS = {
     "11.1": {"act": "answered", "readiness": "audit and document-request policy"},
     "11.2": {"act": "answered", "readiness": "audit and document-request policy"},
     "13": {"requires": "processing_stopped"},
+    # 6.1: the list on request and change notices run on request clocks, not as a standing duty.
+    "6.1": {"type": "on_request", "days": 15, "event_label": "client request for the sub-processor list",
+            "act": "sent", "readiness": "sub-processor list and change-notice procedure"},
 }
+RESTORED = {"6.1": {"type": "standing", "grace_days": 30}}  # the rule before this migration
 obligation = sa.table("obligation", sa.column("id", sa.Integer), sa.column("agreement_id", sa.Integer),
                       sa.column("clause_number", sa.String), sa.column("rule", sa.JSON))
 agreement = sa.table("agreement", sa.column("id", sa.Integer), sa.column("template_key", sa.String))
@@ -105,7 +109,10 @@ def _rewrite_rules(add: bool) -> None:
     ).all()
     for row in rows:
         keys = RULE_KEYS[row.clause_number]
-        rule = {**row.rule, **keys} if add else {k: v for k, v in row.rule.items() if k not in keys}
+        if add:
+            rule = {**row.rule, **keys}
+        else:
+            rule = {**{k: v for k, v in row.rule.items() if k not in keys}, **RESTORED.get(row.clause_number, {})}
         bind.execute(obligation.update().where(obligation.c.id == row.id).values(rule=rule))
 
 
