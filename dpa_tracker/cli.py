@@ -145,6 +145,22 @@ def seed_demo_command(if_empty: bool, credentials_file: str | None) -> None:
         path.chmod(0o600)
 
 
+@click.group("obligations")
+def obligations_group() -> None:
+    """Obligations' cached statuses."""
+
+
+@obligations_group.command("refresh")
+@with_appcontext
+def obligations_refresh() -> None:
+    """Recompute every obligation's cached status projection (run daily from cron)."""
+    from dpa_tracker.obligation.services import refresh_all
+
+    total, changed = refresh_all()
+    db.session.commit()
+    click.echo(f"{total} obligation(s) checked, {changed} changed.")
+
+
 @click.command("sync-obligations")
 @with_appcontext
 def sync_obligations_command() -> None:
@@ -280,7 +296,7 @@ def audit_anchor(output: str | None) -> None:
 
 def register_cli(app: Flask) -> None:
     for command in (init_db, create_user_command, create_token_command, seed_demo_command, sync_obligations_command,
-                    evidence_group, audit_group, notices_group, set_password_command):
+                    evidence_group, audit_group, notices_group, set_password_command, obligations_group):
         app.cli.add_command(command)
 
 

@@ -424,3 +424,35 @@ def test_containment_remedy_and_investigation_of_a_breach_run_from_its_awareness
             acted_at=aware + timedelta(days=12)))
         db.session.commit()
     assert _shown(client, follow_up_id)[0] == "met"
+
+
+def test_the_daily_refresh_catches_a_status_that_changes_with_the_date_alone(app, staff, monkeypatch):
+    """Clause 13 of an ended agreement is met while another agreement of the client is in force; the day
+    after that one ends, the client's activities are processing without an agreement, with no new input."""
+    import dpa_tracker.obligation.services as services
+
+    with app.app_context():
+        ended = _ended("Two Ends Hosting")
+        other = make_agreement(ended.client, _staff(), signed_on=TODAY - timedelta(days=100),
+                               effective_on=TODAY - timedelta(days=100))
+        end_agreement(_staff(), other, TODAY + timedelta(days=1))
+        create_activity(_staff(), ended.client, ActivityInput(name="Web hosting", purposes="Host"))
+        duty_id = _deletion(ended, 2)
+        later = NOW + timedelta(days=3)
+
+        def sql_status(day: date) -> str:
+            return db.session.scalar(select(services.status_expression(day, 30)).where(Obligation.id == duty_id))
+
+        assert sql_status(TODAY) == "met"
+        monkeypatch.setattr(services, "utcnow", lambda: later)
+        duty = db.session.get(Obligation, duty_id)
+        assert services.assess_obligation(duty, later.date()).status is ObligationStatus.OVERDUE
+        assert sql_status(later.date()) == "met"  # the cached projection cannot know
+    result = app.test_cli_runner().invoke(args=["obligations", "refresh"])
+    assert result.exit_code == 0, result.output
+    assert "changed" in result.output and " 0 changed" not in result.output
+    with app.app_context():
+        assert db.session.scalar(select(services.status_expression(later.date(), 30))
+                                 .where(Obligation.id == duty_id)) == "overdue"
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent)
+                                 .where(AuditEvent.action == "obligations.refresh")) == 1

@@ -232,6 +232,27 @@ def refresh_cache(obligations: Sequence[Obligation]) -> None:
     db.session.flush()
 
 
+def refresh_all(batch_size: int = 200) -> tuple[int, int]:
+    """Recompute every obligation's cached projection (daily, from cron): a safety net for facts that change
+    with the date alone, e.g. another agreement of the client ending. Returns (obligations, changed)."""
+    total = changed = 0
+    agreement_ids = list(db.session.scalars(db.select(Agreement.id).order_by(Agreement.id)))
+    for start in range(0, len(agreement_ids), batch_size):
+        batch = agreement_ids[start:start + batch_size]
+        obligations = db.session.scalars(db.select(Obligation).where(Obligation.agreement_id.in_(batch))
+                                         .options(*obligation_loader())).all()
+        before = {o.id: (o.cached_base, o.cached_due_on, o.cached_lapses_on, o.cached_late_until)
+                  for o in obligations}
+        refresh_cache(obligations)
+        total += len(obligations)
+        changed += sum(1 for o in obligations
+                       if before[o.id] != (o.cached_base, o.cached_due_on, o.cached_lapses_on, o.cached_late_until))
+    if changed:
+        # An event without a client makes every process count all statuses again (dashboard cache).
+        record(None, "obligations.refresh", None, {"obligations": total, "changed": changed})
+    return total, changed
+
+
 def status_expression(as_of: date, window: int) -> ColumnElement[str]:
     """SQL twin of ``status.project`` over the cached projection (for today and later)."""
     soon = as_of + timedelta(days=window)
