@@ -82,6 +82,7 @@ class Ev:  # the attributes the status engine reads (EvidenceLike)
     valid_until: date | None
     period_end: date | None
     trigger_event_id: int | None
+    acted_at: datetime | None = None
 
 
 @dataclass
@@ -89,6 +90,7 @@ class Trig:  # EventLike
     id: int
     occurred_at: datetime
     recorded_at: datetime
+    aware_at: datetime | None = None
 
 
 class _Audit:
@@ -292,7 +294,7 @@ def generate(app: Any, scale: float, seed: int) -> dict[str, Any]:
                                 today, window, na_reason=o["na_reason"], na_set_at=o["na_set_at"],
                                 blockers=blockers)
                 o.update(cached_base=result.base, cached_due_on=result.due_on,
-                         cached_lapses_on=result.lapses_on, cached_at=now)
+                         cached_lapses_on=result.lapses_on, cached_late_until=result.late_until, cached_at=now)
             step("compute (engine)", t)
 
             t = time.perf_counter()
