@@ -144,7 +144,7 @@ def index() -> str:
     record_problems = problems_by_client(list(record_clients.values()), day) if record_clients else {}
     documents = inputs_by_obligation(attention, day)  # clauses 6.2/6.3, all at once
     assessed = [(o, assess_obligation(o, day, record_problems.get(o.agreement.client_id, [])
-                                      if o in in_record else [], documents)) for o in attention]
+                                      if o in in_record else None, documents)) for o in attention]
     return render_template(
         "dashboard/index.html",
         statuses=list(ObligationStatus),

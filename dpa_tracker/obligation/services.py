@@ -11,6 +11,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, and_, case, literal
 from sqlalchemy.orm import selectinload
 
+from dpa_tracker.agreement.settings import SETTINGS
 from dpa_tracker.audit.services import record
 from dpa_tracker.errors import DomainError
 from dpa_tracker.extensions import db
@@ -31,12 +32,7 @@ def terms_of(agreement: Agreement) -> AgreementTerms:
     return AgreementTerms(
         effective_on=agreement.effective_on,
         ends_on=agreement.ends_on,
-        settings={
-            "subprocessor_objection_days": agreement.subprocessor_objection_days,
-            "breach_notice_hours": agreement.breach_notice_hours,
-            "deletion_days": agreement.deletion_days,
-            "confidentiality_years": agreement.confidentiality_years,
-        },
+        settings={setting.name: getattr(agreement, setting.name) for setting in SETTINGS},
     )
 
 
@@ -47,6 +43,10 @@ def blockers_for(obligation: Obligation, as_of: date) -> list[str]:
 
         client = obligation.agreement.client
         return problems_by_client([client], as_of)[client.id]
+    if obligation.rule.get("requires") == "processing_scope":  # clause 2.1
+        from dpa_tracker.record.builder import scope_gaps
+
+        return scope_gaps(obligation.agreement.client, as_of)
     return []
 
 
@@ -102,7 +102,7 @@ def assess_agreement(agreement: Agreement, as_of: date | None = None) -> list[tu
     documents = inputs_by_obligation(obligations, day)
     results = []
     for obligation in obligations:
-        blockers: list[str] = []
+        blockers: list[str] | None = None  # blockers_for decides (no query unless the rule requires a fact)
         if obligation.rule.get("requires") == "art30_record":
             if record_problems is None:
                 record_problems = blockers_for(obligation, day)

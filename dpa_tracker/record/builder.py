@@ -240,6 +240,21 @@ def problems_by_client(clients: list[Client], as_of: date) -> dict[int, list[str
     }) for client in clients}
 
 
+def scope_gaps(client: Client, as_of: date) -> list[str]:
+    """Clause 2.1: the processing is limited to the data types and data subjects the client defined, so each
+    activity of the client's Art. 30(2) record on ``as_of`` must name both; empty when they all do."""
+    rows = _activity_rows(_activities([client.id], as_of), as_of)[0]
+    if not rows:
+        return ["No processing activity records the data types and data subjects the client defined (clause 2.1)."]
+    gaps = []
+    for row in rows:
+        if not row["personal_data_categories"]:
+            gaps.append(f"{row['name']}: no category of personal data defined by the client (clause 2.1).")
+        if not row["data_subject_categories"]:
+            gaps.append(f"{row['name']}: no category of data subjects defined by the client (clause 2.1).")
+    return gaps
+
+
 def build_record(client: Client, as_of: date) -> dict[str, Any]:
     """The record of processing carried out for ``client`` as it stands on ``as_of``."""
     activity_rows, measures = _activity_rows(_activities([client.id], as_of), as_of)
