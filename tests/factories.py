@@ -56,9 +56,12 @@ def make_agreement(client: Client, actor: User | None = None, **kwargs: object) 
     return agreement
 
 
+# Every deadline setting at its default (agreement/settings.py), as the settings page sends it.
+AGREEMENT_SETTINGS_FORM = {setting.name: str(setting.default) for setting in SETTINGS}
+
 # A valid "new agreement" form (the page's field names), for tests that go through the pages.
 AGREEMENT_FORM = {
     "reference": "DPA-2026-01", "title": "Hosting DPA", "template_key": "altinsoft-dpa", "status": "active",
     "signed_on": "2026-01-01", "effective_on": "2026-01-01",
-    **{setting.name: str(setting.default) for setting in SETTINGS},
+    **AGREEMENT_SETTINGS_FORM,
 }

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from dpa_tracker.catalogue import DEFAULT_TEMPLATE, get_template
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, Client, Obligation, Role
 from tests.factories import AGREEMENT_FORM, make_agreement, make_client, make_user
@@ -47,14 +48,15 @@ def acme_id(app, staff):
         return make_client("Acme Hosting").id
 
 
-def test_agreement_created_through_the_form_has_30_obligations(app, client, auth, acme_id):
+def test_agreement_created_through_the_form_has_one_obligation_per_clause(app, client, auth, acme_id):
+    clauses = len(get_template(DEFAULT_TEMPLATE).clauses)
     response = auth.post(f"/clients/{acme_id}/agreements/new", AGREEMENT_FORM)
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "created with 30 obligations" in page
-    assert page.count('data-clause="') == 30
+    assert f"created with {clauses} obligations" in page
+    assert page.count('data-clause="') == clauses
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Obligation)) == 30
+        assert db.session.scalar(select(func.count()).select_from(Obligation)) == clauses
 
 
 def test_agreement_taking_effect_before_signature_is_refused(app, auth, acme_id):
@@ -71,7 +73,7 @@ def test_duplicate_reference_is_refused(app, auth, acme_id):
     assert response.status_code in (409, 422)
     assert "already exists" in response.get_data(as_text=True)
     assert count(app, Agreement) == 1
-    assert count(app, Obligation) == 30
+    assert count(app, Obligation) == len(get_template(DEFAULT_TEMPLATE).clauses)
 
 
 def test_malformed_as_of_is_a_400(app, client, auth, acme_id):

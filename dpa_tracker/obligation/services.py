@@ -44,9 +44,10 @@ def blockers_for(obligation: Obligation, as_of: date) -> list[str]:
         client = obligation.agreement.client
         return problems_by_client([client], as_of)[client.id]
     if obligation.rule.get("requires") == "processing_scope":  # clause 2.1
-        from dpa_tracker.record.builder import scope_gaps
+        from dpa_tracker.record.builder import scope_gaps_by_client
 
-        return scope_gaps(obligation.agreement.client, as_of)
+        client = obligation.agreement.client
+        return scope_gaps_by_client([client], as_of)[client.id]
     return []
 
 
