@@ -309,6 +309,7 @@ def test_migration_0013_gives_old_agreements_the_settings_and_downgrades(fresh_d
             db.session.remove()
             agreement = db.session.get(Agreement, agreement_id)
             assert agreement.dsr_forward_days == BY_NAME["dsr_forward_days"].default
+            db.session.remove()  # release the row's lock before the downgrade alters the table
             downgrade(revision="0011")
             with db.engine.connect() as conn:
                 columns = {c["name"] for c in db.inspect(conn).get_columns("agreement")}
