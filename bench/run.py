@@ -143,6 +143,7 @@ class Loader:
 
 
 def generate(app: Any, scale: float, seed: int) -> dict[str, Any]:
+    from dpa_tracker.agreement.settings import defaults as setting_defaults
     from dpa_tracker.catalogue import DEFAULT_TEMPLATE, get_template
     from dpa_tracker.extensions import db
     from dpa_tracker.models import (
@@ -209,8 +210,7 @@ def generate(app: Any, scale: float, seed: int) -> dict[str, Any]:
                 ends_on = None
                 if status is AgreementStatus.TERMINATED:
                     ends_on = min(today - timedelta(days=1), effective + timedelta(days=rng.randint(10, 700)))
-                settings = {"subprocessor_objection_days": 30, "breach_notice_hours": 24,
-                            "deletion_days": rng.choice([10, 30, 90]), "confidentiality_years": 5}
+                settings = {**setting_defaults(), "deletion_days": rng.choice([10, 30, 90])}
                 agreements.append({
                     "id": i, "client_id": (i - 1) % n_clients + 1, "reference": f"DPA-{i:06d}",
                     "title": f"Data processing agreement {i}", "signed_on": effective - timedelta(days=7),

@@ -231,7 +231,7 @@ def seed_demo() -> list[tuple[str, str, str]]:
             title=f"Subcontracting agreement — {client.legal_name}",
             signed_on=signed_on,
             effective_on=signed_on + timedelta(days=5),
-            breach_notice_hours=24 if index % 2 == 0 else 48,
+            settings={"breach_notice_hours": 24 if index % 2 == 0 else 48},
             permitted_locations=LOCATIONS[client.legal_name],
         ))
         by_clause = {o.clause_number: o for o in agreement.obligations}

@@ -6,6 +6,8 @@ import itertools
 from datetime import date
 
 from dpa_tracker.agreement.services import AgreementInput, create_agreement
+from dpa_tracker.agreement.settings import NAMES as SETTING_NAMES
+from dpa_tracker.agreement.settings import SETTINGS
 from dpa_tracker.auth.services import create_user
 from dpa_tracker.catalogue import DEFAULT_TEMPLATE, get_template
 from dpa_tracker.client.services import ClientInput, create_client
@@ -41,7 +43,9 @@ def make_agreement(client: Client, actor: User | None = None, **kwargs: object) 
     if actor is None:
         actor = make_user(Role.COMPLIANCE)
     n = next(_seq)
+    settings = {name: int(kwargs.pop(name)) for name in list(kwargs) if name in SETTING_NAMES}  # type: ignore[call-overload]
     data = AgreementInput(
+        settings=settings,
         reference=str(kwargs.pop("reference", f"DPA-{n:04d}")),
         title=str(kwargs.pop("title", f"Agreement {n}")),
         signed_on=kwargs.pop("signed_on", date(2026, 1, 1)),  # type: ignore[arg-type]
@@ -53,12 +57,15 @@ def make_agreement(client: Client, actor: User | None = None, **kwargs: object) 
     return agreement
 
 
+# Every deadline setting at its default (agreement/settings.py), as the settings page sends it.
+AGREEMENT_SETTINGS_FORM = {setting.name: str(setting.default) for setting in SETTINGS}
+
 # A valid "new agreement" form (the page's field names), for tests that go through the pages.
 # Obligations an agreement of the default template gets: one per clause (never a number typed in a test).
 CLAUSE_COUNT = len(get_template(DEFAULT_TEMPLATE).clauses)
 
 AGREEMENT_FORM = {
     "reference": "DPA-2026-01", "title": "Hosting DPA", "template_key": "altinsoft-dpa", "status": "active",
-    "signed_on": "2026-01-01", "effective_on": "2026-01-01", "subprocessor_objection_days": "30",
-    "breach_notice_hours": "24", "deletion_days": "10", "confidentiality_years": "5",
+    "signed_on": "2026-01-01", "effective_on": "2026-01-01",
+    **AGREEMENT_SETTINGS_FORM,
 }

@@ -10,7 +10,7 @@ import yaml
 from dpa_tracker.catalogue import CATALOGUE_DIR, CatalogueError, load_templates, parse_template
 
 BINDING_CLAUSES = [
-    "2.2", "3.1(1)", "3.1(2)", "3.1(3)", "3.1(4)", "3.1(5)", "3.1(6)", "3.1(7)", "3.1(8)", "3.2",
+    "2.1", "2.2", "3.1(1)", "3.1(2)", "3.1(3)", "3.1(4)", "3.1(5)", "3.1(6)", "3.1(7)", "3.1(8)", "3.2",
     "4.1", "4.2", "4.3", "5.1", "5.2", "5.3", "6.1", "6.2", "6.3", "7.1", "7.2", "7.2(3)", "8.1", "8.1(2)", "8.2",
     "8.3", "9.1", "10(1)", "10(2)", "10(2)(b)", "11.1", "11.2", "13",
 ]
@@ -57,6 +57,7 @@ def test_a_second_template_is_just_a_file(tmp_path):
     ({"type": "deadline", "after": "agreement_end"}, "days"),
     ({"type": "event"}, "clock"),
     ({"type": "standing", "lasts_years_setting": "nope"}, "unknown agreement setting"),
+    ({"type": "event", "hours_setting": "deletion_days"}, "needs a setting in hours"),
 ])
 def test_malformed_rules_are_refused_with_the_clause_named(rule, message):
     data = {"key": "bad", "version": 1, "title": "Bad",

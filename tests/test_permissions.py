@@ -14,7 +14,7 @@ from dpa_tracker.extensions import db
 from dpa_tracker.models import Client, Role
 from dpa_tracker.obligation.events import record_event
 from tests.conftest import PASSWORD, AuthActions, empty_tables, make_app
-from tests.factories import AGREEMENT_FORM, make_agreement, make_client, make_user
+from tests.factories import AGREEMENT_FORM, AGREEMENT_SETTINGS_FORM, make_agreement, make_client, make_user
 
 # --- small tests first: they use the per-test ``app`` fixture, which empties the tables.
 
@@ -119,6 +119,8 @@ ROUTES = [
     ("GET", "/agreements/{agreement}/status.pdf", "read", None),
     ("POST", "/agreements/{ending}/end", "staff", {"ends_on": "2026-06-30"}),
     ("POST", "/agreements/{agreement}/sync", "staff", {}),
+    ("GET", "/agreements/{agreement}/settings", "staff", None),
+    ("POST", "/agreements/{agreement}/settings", "staff", {**AGREEMENT_SETTINGS_FORM, "dsr_forward_days": "3"}),
     ("GET", "/obligations/{obligation}", "read", None),
     ("POST", "/obligations/{obligation}", "staff", {"obligation-owner_id": "", "obligation-notes": "Checked"}),
     ("POST", "/obligations/{obligation}/evidence", "staff", {"evidence-note": "Notified the DPO by phone"}),
@@ -197,6 +199,7 @@ API_ROUTES = [
                                              "signed_on": "2026-01-01", "effective_on": "2026-01-01"}),
     ("GET", "/api/v1/agreements/{agreement}", "read", None),
     ("GET", "/api/v1/agreements/{agreement}/obligations", "read", None),
+    ("PATCH", "/api/v1/agreements/{agreement}/settings", "staff_on", {"dsr_forward_days": 3}),
     ("GET", "/api/v1/obligations/{obligation}/evidence", "read", None),
     ("POST", "/api/v1/obligations/{obligation}/evidence", "staff_on", {"note": "Checked by {role}"}),
     ("GET", "/api/v1/evidence/{evidence}/download", "read", None),
@@ -351,13 +354,15 @@ def test_api_access_matrix(world, role, method, url, kind, data):
     elif "evidence" in url:  # multipart, like a real upload
         response = http.post(target, headers=headers, data={k: _fill(v, values) for k, v in data.items()})
     else:
-        response = http.post(target, headers=headers, json={k: _fill(v, values, json=True) for k, v in data.items()})
+        response = http.open(target, method=method, headers=headers,
+                             json={k: _fill(v, values, json=True) for k, v in data.items()})
     outcome = expected(role, kind)
     if outcome == "login":
         assert response.status_code == 401, response.status_code
         assert response.mimetype == "application/problem+json"
     elif outcome == "ok":
-        assert response.status_code == (200 if method == "GET" else 201 if "answer" not in url else 200), \
+        created = method == "POST" and "answer" not in url
+        assert response.status_code == (201 if created else 200), \
             response.get_data(as_text=True)[:300]
     else:
         assert response.status_code == int(outcome), response.get_data(as_text=True)[:300]

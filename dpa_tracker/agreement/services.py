@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import select
 
+from dpa_tracker.agreement.settings import SETTINGS, defaults, out_of_range
 from dpa_tracker.audit.services import record
 from dpa_tracker.catalogue import DEFAULT_TEMPLATE, CatalogueError, get_template
 from dpa_tracker.dates import check_date
@@ -16,13 +18,6 @@ from dpa_tracker.models import Agreement, AgreementStatus, Client, Obligation, U
 from dpa_tracker.models.agreement import AuthorisationType
 from dpa_tracker.obligation.services import refresh_cache
 from dpa_tracker.validation import check_lines, line
-
-SETTING_LIMITS = {
-    "subprocessor_objection_days": (1, 365),
-    "breach_notice_hours": (1, 720),
-    "deletion_days": (1, 365),
-    "confidentiality_years": (0, 50),
-}
 
 
 @dataclass(frozen=True)
@@ -34,10 +29,7 @@ class AgreementInput:
     ends_on: date | None = None
     status: AgreementStatus = AgreementStatus.ACTIVE
     template_key: str = line("Clause template", default=DEFAULT_TEMPLATE)
-    subprocessor_objection_days: int = 30
-    breach_notice_hours: int = 24
-    deletion_days: int = 10
-    confidentiality_years: int = 5
+    settings: Mapping[str, int] = field(default_factory=dict)  # agreement/settings.py; missing ones take the default
     subprocessor_authorisation: AuthorisationType = AuthorisationType.GENERAL
     permitted_locations: list[str] = line("Permitted location", default_factory=list)
 
@@ -54,10 +46,13 @@ def _validate(data: AgreementInput) -> None:
         raise DomainError("An agreement cannot take effect before it is signed.", field="effective_on")
     if data.ends_on is not None and data.ends_on < data.effective_on:
         raise DomainError("The end date is before the effective date.", field="ends_on")
-    for name, (low, high) in SETTING_LIMITS.items():
-        value = getattr(data, name)
-        if not low <= value <= high:
-            raise DomainError(f"{name.replace('_', ' ').capitalize()} must be between {low} and {high}.", field=name)
+    _check_settings(data.settings)
+
+
+def _check_settings(values: Mapping[str, object]) -> None:
+    wrong = out_of_range(values)
+    if wrong is not None:
+        raise DomainError(wrong[1], field=wrong[0])
 
 
 def create_agreement(actor: User, client: Client, data: AgreementInput) -> Agreement:
@@ -80,10 +75,7 @@ def create_agreement(actor: User, client: Client, data: AgreementInput) -> Agree
         status=data.status,
         template_key=template.key,
         template_version=template.version,
-        subprocessor_objection_days=data.subprocessor_objection_days,
-        breach_notice_hours=data.breach_notice_hours,
-        deletion_days=data.deletion_days,
-        confidentiality_years=data.confidentiality_years,
+        **{**defaults(), **data.settings},
         subprocessor_authorisation=AuthorisationType(data.subprocessor_authorisation),
         permitted_locations="\n".join(loc.strip() for loc in data.permitted_locations if loc.strip()),
     )
@@ -93,6 +85,7 @@ def create_agreement(actor: User, client: Client, data: AgreementInput) -> Agree
         "reference": agreement.reference, "title": agreement.title, "template": f"{template.key} v{template.version}",
         "signed_on": agreement.signed_on, "effective_on": agreement.effective_on, "ends_on": agreement.ends_on,
         "subprocessor_authorisation": agreement.subprocessor_authorisation.value,
+        "settings": {s.name: getattr(agreement, s.name) for s in SETTINGS},
     }, client_id=client.id)
     sync_obligations(actor, agreement, owner=actor if actor.can_write else None)
     return agreement
@@ -145,3 +138,18 @@ def end_agreement(actor: User, agreement: Agreement, ends_on: date) -> None:
     refresh_cache(agreement.obligations)
     record(actor, "agreement.end", agreement, {"ends_on": [before, ends_on], "status": "terminated"},
            client_id=agreement.client_id)
+
+
+def change_settings(actor: User, agreement: Agreement, values: Mapping[str, int]) -> dict[str, list[int]]:
+    """Change some of the agreement's deadline settings; the clocks of its obligations follow at once."""
+    _check_settings(values)
+    changes = {name: [getattr(agreement, name), value] for name, value in values.items()
+               if getattr(agreement, name) != value}
+    if not changes:
+        return changes
+    for name, (_before, after) in changes.items():
+        setattr(agreement, name, after)
+    db.session.flush()
+    refresh_cache(agreement.obligations)
+    record(actor, "agreement.settings", agreement, changes, client_id=agreement.client_id)
+    return changes

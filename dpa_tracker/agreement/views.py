@@ -8,8 +8,15 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from dpa_tracker.agreement.forms import AgreementForm, EndAgreementForm
-from dpa_tracker.agreement.services import AgreementInput, create_agreement, end_agreement, sync_obligations
+from dpa_tracker.agreement.forms import AgreementForm, EndAgreementForm, SettingsForm
+from dpa_tracker.agreement.services import (
+    AgreementInput,
+    change_settings,
+    create_agreement,
+    end_agreement,
+    sync_obligations,
+)
+from dpa_tracker.agreement.settings import SETTINGS
 from dpa_tracker.catalogue import load_templates
 from dpa_tracker.errors import DomainError
 from dpa_tracker.extensions import db
@@ -39,10 +46,7 @@ def create(client_id: int) -> str | Response | tuple[str, int]:
             ends_on=form.ends_on.data,
             status=AgreementStatus(form.status.data),
             template_key=form.template_key.data,
-            subprocessor_objection_days=form.subprocessor_objection_days.data,
-            breach_notice_hours=form.breach_notice_hours.data,
-            deletion_days=form.deletion_days.data,
-            confidentiality_years=form.confidentiality_years.data,
+            settings={s.name: form[s.name].data for s in SETTINGS},
             subprocessor_authorisation=AuthorisationType(form.subprocessor_authorisation.data),
             permitted_locations=(form.permitted_locations.data or "").splitlines(),
         )
@@ -54,7 +58,7 @@ def create(client_id: int) -> str | Response | tuple[str, int]:
             db.session.commit()
             flash(f"Agreement {agreement.reference} created with {len(agreement.obligations)} obligations.", "success")
             return redirect(url_for("agreement.detail", agreement_id=agreement.id))
-    return render_template("agreement/form.html", form=form, client=client), form_status(form)
+    return render_template("agreement/form.html", form=form, client=client, settings=SETTINGS), form_status(form)
 
 
 @bp.route("/agreements/<int:agreement_id>")
@@ -67,7 +71,26 @@ def detail(agreement_id: int) -> str:
     counts = {s: sum(1 for _, a in assessed if a.status is s) for s in ObligationStatus}
     return render_template("agreement/detail.html", agreement=agreement, sections=sections, counts=counts,
                            as_of=as_of or today(), past=as_of is not None and as_of != today(),
-                           end_form=EndAgreementForm(), statuses=list(ObligationStatus))
+                           end_form=EndAgreementForm(), statuses=list(ObligationStatus), settings=SETTINGS)
+
+
+@bp.route("/agreements/<int:agreement_id>/settings", methods=["GET", "POST"])
+@staff_only
+def settings(agreement_id: int) -> str | Response | tuple[str, int]:
+    agreement = db.get_or_404(Agreement, agreement_id)
+    form = SettingsForm(obj=agreement)
+    if form.validate_on_submit():
+        try:
+            changes = change_settings(current_user, agreement, {s.name: form[s.name].data for s in SETTINGS})
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{len(changes)} setting(s) changed; the obligations' clocks follow them." if changes
+                  else "No setting changed.", "success")
+            return redirect(url_for("agreement.detail", agreement_id=agreement.id))
+    return (render_template("agreement/settings.html", form=form, agreement=agreement, settings=SETTINGS),
+            form_status(form))
 
 
 @bp.route("/agreements/<int:agreement_id>/status.pdf")

@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 from dpa_tracker import dates
+from dpa_tracker.agreement.settings import SETTINGS
 from dpa_tracker.ids import MAX_ID
 from dpa_tracker.models import AgreementStatus, ObligationStatus
 from dpa_tracker.models.agreement import AuthorisationType
@@ -97,7 +98,17 @@ class ClientOut(Schema):
     created_at = fields.DateTime()
 
 
-class AgreementIn(StrictSchema):
+def _setting_fields(*, load_defaults: bool) -> dict[str, fields.Field]:
+    """One whole-number field per agreement setting (agreement/settings.py), its range in the OpenAPI document."""
+    return {s.name: fields.Integer(
+        strict=True, validate=validate.Range(s.low, s.high),
+        metadata={"description": f"Clause {s.clause}: {s.label.lower()}, in {s.unit} ({s.low}-{s.high}); "
+                                 f"default {s.default}"},
+        **({"load_default": s.default} if load_defaults else {}),
+    ) for s in SETTINGS}
+
+
+class _AgreementIn(StrictSchema):
     client_id = fields.Integer(required=True, strict=True, validate=ID_RANGE)
     reference = Line(required=True, validate=validate.Length(min=1, max=60))
     title = Line(required=True, validate=validate.Length(min=1, max=200))
@@ -107,10 +118,6 @@ class AgreementIn(StrictSchema):
     status = fields.String(load_default=AgreementStatus.ACTIVE.value,
                            validate=validate.OneOf([s.value for s in AgreementStatus]))
     template_key = Line(load_default="altinsoft-dpa")
-    subprocessor_objection_days = fields.Integer(load_default=30, strict=True, validate=validate.Range(1, 365))
-    breach_notice_hours = fields.Integer(load_default=24, strict=True, validate=validate.Range(1, 720))
-    deletion_days = fields.Integer(load_default=10, strict=True, validate=validate.Range(1, 365))
-    confidentiality_years = fields.Integer(load_default=5, strict=True, validate=validate.Range(0, 50))
     subprocessor_authorisation = fields.String(
         load_default=AuthorisationType.GENERAL.value, validate=validate.OneOf([t.value for t in AuthorisationType]),
         metadata={"description": "Clause 6.1: 'specific' (silence never authorises) or 'general' "
@@ -119,7 +126,18 @@ class AgreementIn(StrictSchema):
                                       load_default=list)
 
 
-class AgreementOut(Schema):
+AgreementIn: type[Schema] = type("AgreementIn", (_AgreementIn,), _setting_fields(load_defaults=True))
+
+
+class _AgreementSettingsIn(StrictSchema):
+    """Some of an agreement's deadline settings; those left out keep their value."""
+
+
+AgreementSettingsIn: type[Schema] = type("AgreementSettingsIn", (_AgreementSettingsIn,),
+                                         _setting_fields(load_defaults=False))
+
+
+class _AgreementOut(Schema):
     id = fields.Integer()
     client_id = fields.Integer()
     reference = fields.String()
@@ -130,13 +148,13 @@ class AgreementOut(Schema):
     status = fields.Function(lambda a: a.status.value)
     template_key = fields.String()
     template_version = fields.Integer()
-    subprocessor_objection_days = fields.Integer()
-    breach_notice_hours = fields.Integer()
-    deletion_days = fields.Integer()
-    confidentiality_years = fields.Integer()
     subprocessor_authorisation = fields.Function(lambda a: a.subprocessor_authorisation.value)
     permitted_locations = fields.List(fields.String(), attribute="permitted_location_list")
     obligation_count = fields.Function(lambda a: len(a.obligations))
+
+
+AgreementOut: type[Schema] = type("AgreementOut", (_AgreementOut,), {s.name: fields.Integer(
+    metadata={"description": f"Clause {s.clause}: {s.label.lower()}, in {s.unit}"}) for s in SETTINGS})
 
 
 class AsOfQuery(QuerySchema):

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import default_exceptions
 
-from dpa_tracker.agreement.services import AgreementInput, create_agreement
+from dpa_tracker.agreement.services import AgreementInput, change_settings, create_agreement
+from dpa_tracker.agreement.settings import SETTINGS
 from dpa_tracker.api import schemas as s
 from dpa_tracker.auth.services import user_for_token
 from dpa_tracker.client.services import ClientInput, create_client
@@ -162,6 +163,7 @@ def create_agreement_api(data: dict[str, Any]) -> Any:
     if client is None:
         fail(422, "client_id names no client.", "client_id")
     data["status"] = AgreementStatus(data["status"])
+    data["settings"] = {setting.name: data.pop(setting.name) for setting in SETTINGS}
     try:
         agreement = create_agreement(current(), client, AgreementInput(**data))
     except DomainError as error:
@@ -175,6 +177,26 @@ def create_agreement_api(data: dict[str, Any]) -> Any:
 def get_agreement(agreement_id: int) -> Any:
     """One agreement."""
     return visible(Agreement, agreement_id, lambda a: a.client_id)
+
+
+def writable_agreement(agreement_id: int) -> None:
+    visible(Agreement, agreement_id, lambda a: a.client_id)
+    require_write()
+
+
+@blp.route("/agreements/<int:agreement_id>/settings", methods=["PATCH"])
+@checked_first(writable_agreement)
+@blp.arguments(s.AgreementSettingsIn)
+@blp.response(200, s.AgreementOut)
+def change_agreement_settings(data: dict[str, Any], agreement_id: int) -> Any:
+    """Change some of the agreement's deadline settings; its obligations' clocks follow at once (audited)."""
+    agreement = visible(Agreement, agreement_id, lambda a: a.client_id)
+    try:
+        change_settings(current(), agreement, data)
+    except DomainError as error:
+        domain_fail(error)
+    db.session.commit()
+    return agreement
 
 
 @blp.route("/agreements/<int:agreement_id>/obligations", methods=["GET"])

@@ -22,7 +22,7 @@ from dpa_tracker.obligation.services import (
     today,
 )
 from dpa_tracker.permissions import client_filter, require_login, visible_client_ids
-from dpa_tracker.record.builder import problems_by_client
+from dpa_tracker.record.builder import problems_by_client, scope_gaps_by_client
 from dpa_tracker.subprocessor.documents import inputs_by_obligation
 
 bp = Blueprint("dashboard", __name__)
@@ -144,11 +144,15 @@ def index() -> str:
     in_record = [o for o in attention if o.rule.get("requires") == "art30_record"]
     record_clients = {o.agreement.client_id: o.agreement.client for o in in_record}
     record_problems = problems_by_client(list(record_clients.values()), day) if record_clients else {}
+    # Clause 2.1 checks the same record's categories: all at once as well.
+    in_scope = [o for o in attention if o.rule.get("requires") == "processing_scope"]
+    scope_clients = {o.agreement.client_id: o.agreement.client for o in in_scope}
+    scope_gaps = scope_gaps_by_client(list(scope_clients.values()), day) if scope_clients else {}
     documents = inputs_by_obligation(attention, day)  # clauses 6.2/6.3, all at once
-    events = borrowed_events(attention)  # clause 8.3 counts clause 8.1's breaches, all at once
-    assessed = [(o, assess_obligation(o, day, record_problems.get(o.agreement.client_id, [])
-                                      if o in in_record else [], documents, events_by_id=events))
-                for o in attention]
+    events = borrowed_events(attention)  # clauses 8.1(2) and 8.3 count clause 8.1's breaches, all at once
+    assessed = [(o, assess_obligation(o, day, record_problems.get(o.agreement.client_id, []) if o in in_record
+                                      else scope_gaps.get(o.agreement.client_id, []) if o in in_scope else [],
+                                      documents, events_by_id=events)) for o in attention]
     return render_template(
         "dashboard/index.html",
         statuses=list(ObligationStatus),

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from dpa_tracker.agreement.settings import BY_NAME as SETTINGS_BY_NAME
+from dpa_tracker.agreement.settings import SETTINGS
 from dpa_tracker.models.base import Base, utcnow
 from dpa_tracker.models.protection import install_on_create
 
@@ -52,16 +54,18 @@ def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
                 values_callable=lambda members: [m.value for m in members])
 
 
+def _setting_column(name: str) -> Any:
+    setting = SETTINGS_BY_NAME[name]
+    return mapped_column(default=setting.default, server_default=str(setting.default))
+
+
 class Agreement(Base):
     """One data-processing agreement signed with a client."""
 
     __tablename__ = "agreement"
     __table_args__ = (
         CheckConstraint("ends_on IS NULL OR ends_on >= effective_on", name="ends_after_effective"),
-        CheckConstraint("subprocessor_objection_days BETWEEN 1 AND 365", name="objection_days_range"),
-        CheckConstraint("breach_notice_hours BETWEEN 1 AND 720", name="breach_hours_range"),
-        CheckConstraint("deletion_days BETWEEN 1 AND 365", name="deletion_days_range"),
-        CheckConstraint("confidentiality_years BETWEEN 0 AND 50", name="confidentiality_years_range"),
+        *(CheckConstraint(s.check_sql, name=s.check_name) for s in SETTINGS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -75,11 +79,20 @@ class Agreement(Base):
                                                     default=AgreementStatus.ACTIVE)
     template_key: Mapped[str] = mapped_column(String(60))
     template_version: Mapped[int]
-    # Settings that parameterise deadlines (see docs/obligation-rules.md).
-    subprocessor_objection_days: Mapped[int] = mapped_column(default=30)  # clause 6.1
-    breach_notice_hours: Mapped[int] = mapped_column(default=24)  # clause 8.1
-    deletion_days: Mapped[int] = mapped_column(default=10)  # clause 13
-    confidentiality_years: Mapped[int] = mapped_column(default=5)  # clause 2.2
+    # Settings that parameterise deadlines: names, defaults and ranges in agreement/settings.py.
+    confidentiality_years: Mapped[int] = _setting_column("confidentiality_years")
+    instruction_alert_hours: Mapped[int] = _setting_column("instruction_alert_hours")
+    rectification_days: Mapped[int] = _setting_column("rectification_days")
+    assistance_days: Mapped[int] = _setting_column("assistance_days")
+    compliance_info_days: Mapped[int] = _setting_column("compliance_info_days")
+    record_copy_days: Mapped[int] = _setting_column("record_copy_days")
+    art30_info_days: Mapped[int] = _setting_column("art30_info_days")
+    subprocessor_objection_days: Mapped[int] = _setting_column("subprocessor_objection_days")
+    breach_notice_hours: Mapped[int] = _setting_column("breach_notice_hours")
+    dsr_forward_days: Mapped[int] = _setting_column("dsr_forward_days")
+    document_request_days: Mapped[int] = _setting_column("document_request_days")
+    audit_notice_days: Mapped[int] = _setting_column("audit_notice_days")
+    deletion_days: Mapped[int] = _setting_column("deletion_days")
     permitted_locations: Mapped[str] = mapped_column(Text, default="")  # clause 7.2(2), one per line
     subprocessor_authorisation: Mapped[AuthorisationType] = mapped_column(
         _enum(AuthorisationType, "subprocessor_authorisation"), default=AuthorisationType.GENERAL,

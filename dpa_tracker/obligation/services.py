@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, and_, case, func, literal, or_
 from sqlalchemy.orm import selectinload
 
+from dpa_tracker.agreement.settings import SETTINGS
 from dpa_tracker.audit.services import record
 from dpa_tracker.errors import DomainError
 from dpa_tracker.extensions import db
@@ -42,12 +43,7 @@ def terms_of(agreement: Agreement, data_deleted_on: date | None = None) -> Agree
     return AgreementTerms(
         effective_on=agreement.effective_on,
         ends_on=agreement.ends_on,
-        settings={
-            "subprocessor_objection_days": agreement.subprocessor_objection_days,
-            "breach_notice_hours": agreement.breach_notice_hours,
-            "deletion_days": agreement.deletion_days,
-            "confidentiality_years": agreement.confidentiality_years,
-        },
+        settings={setting.name: getattr(agreement, setting.name) for setting in SETTINGS},
         data_deleted_on=data_deleted_on,
         late_lookback_months=int(current_app.config["LATE_LOOKBACK_MONTHS"]),
     )
@@ -102,6 +98,11 @@ def blockers_for(obligation: Obligation, as_of: date) -> list[str]:
         return problems_by_client([client], as_of)[client.id]
     if obligation.rule.get("requires") == "processing_stopped":
         return processing_after_end(obligation.agreement, as_of)
+    if obligation.rule.get("requires") == "processing_scope":  # clause 2.1
+        from dpa_tracker.record.builder import scope_gaps_by_client
+
+        client = obligation.agreement.client
+        return scope_gaps_by_client([client], as_of)[client.id]
     return []
 
 
@@ -202,7 +203,7 @@ def assess_agreement(agreement: Agreement, as_of: date | None = None) -> list[tu
     events = borrowed_events(obligations)
     results = []
     for obligation in obligations:
-        blockers: list[str] = []
+        blockers: list[str] | None = None  # blockers_for decides (no query unless the rule requires a fact)
         if obligation.rule.get("requires") == "art30_record":
             if record_problems is None:
                 record_problems = blockers_for(obligation, day)

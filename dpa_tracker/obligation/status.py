@@ -331,6 +331,8 @@ def _assess_events(
         ev, handled = worst_late
         reason = (f"{label.capitalize()} of {clock_start(ev):%d %b %Y} {verb} "
                   f"{_duration(handled - clock_start(ev), in_hours)} after {start_word}; target {target}")
+        if first_open is not None and event_due is not None:
+            reason += f"; {label} of {_fmt_at(clock_start(first_open))} to be {verb} by {_fmt_at(event_due)}{more}"
     elif event_drives and first_open is not None and event_due is not None:
         what = f"{label.capitalize()} of {_fmt_at(clock_start(first_open))}"
         reason = (f"{what} not {verb}; deadline was {_fmt_at(event_due)}{more}" if status is S.OVERDUE

@@ -249,6 +249,28 @@ def problems_by_client(clients: list[Client], as_of: date) -> dict[int, list[str
     }) for client in clients}
 
 
+def scope_gaps_by_client(clients: list[Client], as_of: date) -> dict[int, list[str]]:
+    """Clause 2.1: the processing is limited to the data types and data subjects the client defined, so each
+    activity of the client's Art. 30(2) record on ``as_of`` must name both. Several clients in a fixed number
+    of queries; an empty list when a client's activities all do."""
+    activities = _activities([c.id for c in clients], as_of)
+    rows = _activity_rows(activities, as_of)[0]
+    gaps: dict[int, list[str]] = {c.id: [] for c in clients}
+    named: set[int] = set()
+    for activity, row in zip(activities, rows, strict=True):
+        named.add(activity.client_id)
+        if not row["personal_data_categories"]:
+            gaps[activity.client_id].append(
+                f"{row['name']}: no category of personal data defined by the client (clause 2.1).")
+        if not row["data_subject_categories"]:
+            gaps[activity.client_id].append(
+                f"{row['name']}: no category of data subjects defined by the client (clause 2.1).")
+    for client_id in gaps.keys() - named:
+        gaps[client_id].append(
+            "No processing activity records the data types and data subjects the client defined (clause 2.1).")
+    return gaps
+
+
 def build_record(client: Client, as_of: date) -> dict[str, Any]:
     """The record of processing carried out for ``client`` as it stands on ``as_of``."""
     activity_rows, measures = _activity_rows(_activities([client.id], as_of), as_of)
