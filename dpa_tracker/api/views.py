@@ -19,8 +19,8 @@ from dpa_tracker.api import schemas as s
 from dpa_tracker.auth.services import user_for_token
 from dpa_tracker.client.services import ClientInput, create_client
 from dpa_tracker.errors import DomainError
+from dpa_tracker.evidence.download import send_evidence_file
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
-from dpa_tracker.evidence.views import send_evidence_file
 from dpa_tracker.extensions import db
 from dpa_tracker.models import (
     Agreement,
@@ -39,6 +39,8 @@ from dpa_tracker.models.subprocessor import ObjectionConsequence
 from dpa_tracker.obligation.services import assess_agreement, today
 from dpa_tracker.permissions import can_hand_out_record, can_see_client, can_write, client_filter
 from dpa_tracker.record.services import hand_out
+from dpa_tracker.reports.record_files import MIMETYPES, record_response
+from dpa_tracker.subprocessor.authorised import subprocessor_rows
 from dpa_tracker.subprocessor.notices import answer
 
 blp = Blueprint("api_v1", __name__, url_prefix="/api/v1",
@@ -314,8 +316,6 @@ def create_record_version(data: dict[str, Any], client_id: int) -> Any:
 @blp.response(200, description="The version exactly as it was handed out, as an attachment")
 def download_record_version(client_id: int, number: int, fmt: str) -> Response:
     """Download a kept version as pdf, json or csv (changes nothing)."""
-    from dpa_tracker.record.views import MIMETYPES, record_response
-
     client = visible(Client, client_id, lambda c: c.id)
     if fmt not in MIMETYPES:
         fail(404, "Formats: pdf, json, csv.")
@@ -331,8 +331,6 @@ def download_record_version(client_id: int, number: int, fmt: str) -> Response:
 @blp.response(200, s.SubProcessorEntryOut(many=True))
 def list_client_subprocessors(query: dict[str, Any], client_id: int) -> Any:
     """Sub-processors authorised for the client on a date (default today)."""
-    from dpa_tracker.subprocessor.views import subprocessor_rows
-
     client = visible(Client, client_id, lambda c: c.id)
     return subprocessor_rows(client, query["as_of"] or today())
 

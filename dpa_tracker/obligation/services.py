@@ -27,6 +27,8 @@ from dpa_tracker.models import (
 )
 from dpa_tracker.models.base import utcnow
 from dpa_tracker.obligation.status import AgreementTerms, Assessment, assess
+from dpa_tracker.record.builder import active_activity_names, problems_by_client, scope_gaps_by_client
+from dpa_tracker.subprocessor.documents import REQUIRED_KIND, document_inputs, inputs_by_obligation
 
 DONE = (ObligationStatus.MET, ObligationStatus.LATE)
 
@@ -74,8 +76,6 @@ def _deletion_day(agreement: Agreement, day: date, siblings: Sequence[Obligation
 def processing_after_end(agreement: Agreement, as_of: date) -> list[str]:
     """Clause 13: processing must stop at the end. An activity of the client still in its record after
     the end is processing not stopped, unless another agreement of the client is still in force."""
-    from dpa_tracker.record.builder import active_activity_names
-
     if agreement.ends_on is None or as_of <= agreement.ends_on:
         return []
     other_in_force = db.session.scalar(
@@ -92,15 +92,11 @@ def processing_after_end(agreement: Agreement, as_of: date) -> list[str]:
 def blockers_for(obligation: Obligation, as_of: date) -> list[str]:
     """Facts outside the evidence that the rule depends on (``requires`` in the catalogue)."""
     if obligation.rule.get("requires") == "art30_record":
-        from dpa_tracker.record.builder import problems_by_client
-
         client = obligation.agreement.client
         return problems_by_client([client], as_of)[client.id]
     if obligation.rule.get("requires") == "processing_stopped":
         return processing_after_end(obligation.agreement, as_of)
     if obligation.rule.get("requires") == "processing_scope":  # clause 2.1
-        from dpa_tracker.record.builder import scope_gaps_by_client
-
         client = obligation.agreement.client
         return scope_gaps_by_client([client], as_of)[client.id]
     return []
@@ -150,8 +146,6 @@ def assess_obligation(
 ) -> Assessment:
     """Status of one obligation; its agreement, evidence and events should already be loaded
     (``documents_by_id``: clause 6.2/6.3 inputs loaded for many obligations at once, ``inputs_by_obligation``)."""
-    from dpa_tracker.subprocessor.documents import document_inputs
-
     day = as_of or today()
     evidence: Sequence[Any] = obligation.evidence
     blockers = blockers_for(obligation, day) if blockers is None else blockers
@@ -191,8 +185,6 @@ def obligation_loader() -> tuple[object, ...]:
 
 
 def assess_agreement(agreement: Agreement, as_of: date | None = None) -> list[tuple[Obligation, Assessment]]:
-    from dpa_tracker.subprocessor.documents import inputs_by_obligation
-
     obligations = db.session.scalars(
         db.select(Obligation).where(Obligation.agreement_id == agreement.id)
         .options(*obligation_loader()).order_by(Obligation.position)
@@ -306,3 +298,14 @@ def set_not_applicable(actor: User, obligation: Obligation, reason: str | None) 
     refresh_cache([obligation])
     record(actor, "obligation.not_applicable" if reason else "obligation.applicable", obligation,
            {"reason": [before, reason]}, client_id=obligation.agreement.client_id)
+
+
+def refresh_subprocessor_obligations(agreement_ids: list[int] | None = None) -> None:
+    """Re-assess 6.2/6.3 after a document or an authorisation changed (all agreements, or the ones given)."""
+    stmt = db.select(Obligation).join(Obligation.agreement)
+    if agreement_ids is not None:
+        if not agreement_ids:
+            return
+        stmt = stmt.where(Agreement.id.in_(agreement_ids))
+    obligations = db.session.scalars(stmt).all()
+    refresh_cache([o for o in obligations if o.rule.get("requires") in REQUIRED_KIND])

@@ -39,7 +39,7 @@ from dpa_tracker.models import (
     User,
 )
 from dpa_tracker.models.base import utcnow
-from dpa_tracker.obligation.services import refresh_cache
+from dpa_tracker.obligation.services import refresh_cache, refresh_subprocessor_obligations
 from dpa_tracker.record.builder import build_record, canonical_json, content_hash
 from dpa_tracker.validation import check_lines, line
 
@@ -260,8 +260,6 @@ def add_document(actor: User, owner: Transfer | SecurityMeasure | SubProcessor, 
     if client_id is not None:
         refresh_record_obligations(client_id)
     elif isinstance(owner, SubProcessor):  # clauses 6.2/6.3 of every agreement using it
-        from dpa_tracker.subprocessor.documents import refresh_subprocessor_obligations
-
         refresh_subprocessor_obligations()
     return document
 

@@ -11,8 +11,9 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 from sqlalchemy import select
 
+from dpa_tracker.document.upload import upload_document
 from dpa_tracker.errors import DomainError
-from dpa_tracker.evidence.services import Upload
+from dpa_tracker.evidence.download import send_stored_file
 from dpa_tracker.extensions import db
 from dpa_tracker.ids import parse_id, parse_ids
 from dpa_tracker.models import (
@@ -51,7 +52,6 @@ from dpa_tracker.record.services import (
     ActivityInput,
     MeasureInput,
     TransferInput,
-    add_document,
     add_transfer,
     create_activity,
     create_measure,
@@ -60,50 +60,16 @@ from dpa_tracker.record.services import (
     mark_reviewed,
     update_activity,
 )
-from dpa_tracker.reports.record_csv import render_record_csv
+from dpa_tracker.reports.record_files import MIMETYPES, record_response
 from dpa_tracker.web import as_of_from_request, form_status, show_domain_error
 
 bp = Blueprint("record", __name__)
 require_login(bp)
 
-# Werkzeug adds "; charset=utf-8" to text/* types itself.
-MIMETYPES = {"pdf": "application/pdf", "json": "application/json", "csv": "text/csv"}
-
-
 def visible_client(client_id: int) -> Client:
     client = db.get_or_404(Client, client_id)
     ensure_client_visible(current_user, client.id)
     return client
-
-
-def render_record(data: dict[str, Any], fmt: str, number: int, sha256: str, audit_head: str | None = None) -> bytes:
-    """``audit_head`` is the audit chain head at hand-out as ``ID:HASH``; every format shows it."""
-    if fmt == "json":
-        head = None
-        if audit_head:
-            event_id, _, head_hash = audit_head.partition(":")
-            head = {"event_id": int(event_id), "hash": head_hash}
-        return json.dumps({"version": number, "sha256": sha256, "audit_head": head, "record": data},
-                          ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
-    if fmt == "csv":
-        return render_record_csv(data, number, sha256, audit_head or "")
-    from dpa_tracker.reports.record_pdf import render_record_pdf
-
-    return render_record_pdf(data, number, sha256, audit_head)
-
-
-def record_response(client: Client, data: dict[str, Any], fmt: str, version: RecordVersion) -> Response:
-    audit_head = f"{version.audit_head_id}:{version.audit_head_hash}" if version.audit_head_hash else None
-    body = render_record(data, fmt, version.number, version.content_sha256, audit_head)
-    safe_name = "".join(ch if ch.isalnum() else "-" for ch in client.legal_name.encode("ascii", "ignore").decode())
-    name = f"record-{safe_name.strip('-') or client.id}-v{version.number}-{version.as_of}.{fmt}"
-    response = Response(body, mimetype=MIMETYPES[fmt])
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    response.headers["X-Record-Version"] = str(version.number)
-    response.headers["X-Record-SHA256"] = version.content_sha256
-    if audit_head:
-        response.headers["X-Audit-Head"] = audit_head
-    return response
 
 
 @bp.route("/clients/<int:client_id>/record")
@@ -343,29 +309,11 @@ def new_transfer(activity_id: int) -> Response:
     return redirect(url_for("record.edit_activity", activity_id=activity.id))
 
 
-def _upload_document(owner: Transfer | SecurityMeasure | SubProcessor, kind: DocumentKind) -> bool:
-    form = DocumentForm(prefix="doc")
-    file = form.file.data if form.validate_on_submit() else None
-    if file is None or not file.filename:
-        flash("Choose a file to upload.", "error")
-        return False
-    try:
-        add_document(current_user, owner, kind, Upload(file.stream, file.filename), note=form.note.data or "",
-                     valid_until=form.valid_until.data)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return False
-    db.session.commit()
-    flash("Document stored.", "success")
-    return True
-
-
 @bp.route("/transfers/<int:transfer_id>/documents", methods=["POST"])
 @staff_only
 def transfer_document(transfer_id: int) -> Response:
     transfer = db.get_or_404(Transfer, transfer_id)
-    _upload_document(transfer, DocumentKind.SAFEGUARDS)
+    upload_document(transfer, DocumentKind.SAFEGUARDS)
     return redirect(url_for("record.edit_activity", activity_id=transfer.activity_id))
 
 
@@ -394,14 +342,13 @@ def measures() -> Any:
 @bp.route("/measures/<int:measure_id>/documents", methods=["POST"])
 @staff_only
 def measure_document(measure_id: int) -> Response:
-    _upload_document(db.get_or_404(SecurityMeasure, measure_id), DocumentKind.MEASURE)
+    upload_document(db.get_or_404(SecurityMeasure, measure_id), DocumentKind.MEASURE)
     return redirect(url_for("record.measures"))
 
 
 @bp.route("/documents/<int:document_id>/download")
 def document_download(document_id: int) -> Response:
     """Transfer documents belong to one client; measure and sub-processor documents are the processor's."""
-    from dpa_tracker.evidence.views import send_stored_file
     from dpa_tracker.models import SupportingDocument
 
     document = db.get_or_404(SupportingDocument, document_id)

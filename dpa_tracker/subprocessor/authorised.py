@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -32,6 +33,7 @@ from dpa_tracker.models import (
     AnswerState,
     Authorisation,
     ChangeKind,
+    Client,
     DeliveryState,
     NoticeRecipient,
     SubProcessor,
@@ -164,3 +166,13 @@ def authorised_for_clients(client_ids: Iterable[int], as_of: date) -> dict[int, 
             if known is None or entry.since_on < known.since_on:
                 merged[client_of[agreement_id]][entry.subprocessor.id] = entry
     return {cid: sorted(entries.values(), key=lambda e: e.subprocessor.legal_name) for cid, entries in merged.items()}
+
+
+def subprocessor_rows(client: Client, as_of: date) -> list[dict[str, Any]]:
+    """The sub-processors authorised for the client on ``as_of``, as the list shows them (page, files, API)."""
+    return [{
+        "legal_name": e.subprocessor.legal_name, "country": e.subprocessor.country, "service": e.subprocessor.service,
+        "locations": list(e.subprocessor.locations), "contact_email": e.subprocessor.contact_email,
+        "dpo_name": e.subprocessor.dpo_name, "dpo_email": e.subprocessor.dpo_email,
+        "authorised_since": e.since_on.isoformat(),
+    } for e in authorised_for_client(client.id, as_of)]

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 
 from dpa_tracker.extensions import db
-from dpa_tracker.models import Agreement, DocumentKind, Obligation, SupportingDocument
+from dpa_tracker.models import DocumentKind, Obligation, SupportingDocument
 from dpa_tracker.obligation.status import add_months
 from dpa_tracker.subprocessor.authorised import authorised_for_agreements
 
@@ -112,16 +112,3 @@ def _decide(rule: Mapping[str, Any], kind: DocumentKind, entries: list[Any], doc
         return DocumentInputs([], blockers, names=names)
     summary = f"Current {label} for each of {len(names)} sub-processor(s): {', '.join(names)}"
     return DocumentInputs([CombinedDocuments(max(added), min(expiries) if expiries else None)], [], summary, names)
-
-
-def refresh_subprocessor_obligations(agreement_ids: list[int] | None = None) -> None:
-    """Re-assess 6.2/6.3 after a document or an authorisation changed (all agreements, or the ones given)."""
-    from dpa_tracker.obligation.services import refresh_cache
-
-    stmt = select(Obligation).join(Obligation.agreement)
-    if agreement_ids is not None:
-        if not agreement_ids:
-            return
-        stmt = stmt.where(Agreement.id.in_(agreement_ids))
-    obligations = db.session.scalars(stmt).all()
-    refresh_cache([o for o in obligations if o.rule.get("requires") in REQUIRED_KIND])

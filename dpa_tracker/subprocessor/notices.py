@@ -41,8 +41,8 @@ from dpa_tracker.models import (
 from dpa_tracker.models.agreement import AuthorisationType
 from dpa_tracker.models.base import utcnow
 from dpa_tracker.models.subprocessor import ObjectionConsequence
+from dpa_tracker.obligation.services import refresh_subprocessor_obligations
 from dpa_tracker.subprocessor.authorised import authorised_for_agreements, silence_binds
-from dpa_tracker.subprocessor.documents import refresh_subprocessor_obligations
 from dpa_tracker.subprocessor.mail import MailError, send_message
 
 

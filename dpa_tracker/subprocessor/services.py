@@ -15,7 +15,7 @@ from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, Authorisation, Evidence, Obligation, SubProcessor, TransferMechanism, User
 from dpa_tracker.models.agreement import AuthorisationType
-from dpa_tracker.subprocessor.documents import refresh_subprocessor_obligations
+from dpa_tracker.obligation.services import refresh_subprocessor_obligations
 from dpa_tracker.validation import check_lines, line
 
 

@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from dpa_tracker.document.upload import upload_document
 from dpa_tracker.errors import DomainError
 from dpa_tracker.evidence.services import Upload
 from dpa_tracker.extensions import db
@@ -33,7 +34,12 @@ from dpa_tracker.permissions import client_filter, ensure_client_visible, requir
 from dpa_tracker.record.builder import content_hash
 from dpa_tracker.record.forms import DocumentForm
 from dpa_tracker.reports.record_csv import render_subprocessors_csv
-from dpa_tracker.subprocessor.authorised import authorised_for_client, describe_effect, silence_binds
+from dpa_tracker.subprocessor.authorised import (
+    authorised_for_client,
+    describe_effect,
+    silence_binds,
+    subprocessor_rows,
+)
 from dpa_tracker.subprocessor.forms import AnswerForm, AuthoriseForm, NoticeForm, SubProcessorForm
 from dpa_tracker.subprocessor.notices import answer, failed_deliveries, propose_change, requeue
 from dpa_tracker.subprocessor.services import SubProcessorInput, authorise, create_subprocessor
@@ -103,12 +109,10 @@ def detail(subprocessor_id: int) -> Any:
 @bp.route("/subprocessors/<int:subprocessor_id>/documents/<kind>", methods=["POST"])
 @staff_only
 def document(subprocessor_id: int, kind: str) -> Response:
-    from dpa_tracker.record.views import _upload_document
-
     sub = db.get_or_404(SubProcessor, subprocessor_id)
     if kind not in (DocumentKind.GUARANTEE.value, DocumentKind.FLOW_DOWN.value):
         abort(404)
-    _upload_document(sub, DocumentKind(kind))
+    upload_document(sub, DocumentKind(kind))
     return redirect(url_for("subprocessor.detail", subprocessor_id=sub.id))
 
 
@@ -202,15 +206,6 @@ def client_list(client_id: int) -> str:
     as_of = as_of_from_request() or today()
     return render_template("subprocessor/client_list.html", client=client, as_of=as_of,
                            entries=authorised_for_client(client.id, as_of))
-
-
-def subprocessor_rows(client: Client, as_of: Any) -> list[dict[str, Any]]:
-    return [{
-        "legal_name": e.subprocessor.legal_name, "country": e.subprocessor.country, "service": e.subprocessor.service,
-        "locations": list(e.subprocessor.locations), "contact_email": e.subprocessor.contact_email,
-        "dpo_name": e.subprocessor.dpo_name, "dpo_email": e.subprocessor.dpo_email,
-        "authorised_since": e.since_on.isoformat(),
-    } for e in authorised_for_client(client.id, as_of)]
 
 
 @bp.route("/clients/<int:client_id>/subprocessors.<fmt>")

@@ -1,0 +1,1 @@
+"""Supporting documents (transfer safeguards, measure documents, sub-processor guarantees and flow-downs)."""
