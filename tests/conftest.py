@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from contextlib import ExitStack
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from dpa_tracker import clock as app_clock
 from dpa_tracker import create_app
 from dpa_tracker.config import normalise_database_url
 from dpa_tracker.extensions import db
@@ -179,3 +182,28 @@ def fresh_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
             conn.execute(text(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)"))
     finally:
         server.dispose()
+
+
+class Clock:
+    """Sets the application's clock (``dpa_tracker.clock``) for the rest of a test: ``clock.set(moment)``."""
+
+    def __init__(self) -> None:
+        self._stack = ExitStack()
+
+    def set(self, moment: datetime) -> datetime:
+        self._stack.close()
+        self._stack = ExitStack()
+        self._stack.enter_context(app_clock.fixed_at(moment))
+        return moment
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    setter = Clock()
+    try:
+        yield setter
+    finally:
+        setter.close()

@@ -353,20 +353,20 @@ def test_the_status_report_pdf_shows_late_with_its_reason_and_counts_it(app, cli
     assert other.status_code == 404 and b"PDF Late Hosting" not in other.data
 
 
-def test_clearing_a_not_applicable_mark_keeps_it_in_past_views(app, client, auth, staff, monkeypatch):
-    import dpa_tracker.obligation.services as services
+def test_clearing_a_not_applicable_mark_keeps_it_in_past_views(app, client, auth, staff, clock):
     from dpa_tracker.obligation.services import set_not_applicable
 
     marked, cleared = NOW - timedelta(days=20), NOW - timedelta(days=10)
     with app.app_context():
         duty = _clause(_new_agreement("Marked Hosting").id, "9.1")
-        monkeypatch.setattr(services, "utcnow", lambda: marked)
+        clock.set(marked)
         set_not_applicable(_staff(), duty, "No end users' data is processed")
         db.session.commit()
-        monkeypatch.setattr(services, "utcnow", lambda: cleared)
+        clock.set(cleared)
         set_not_applicable(_staff(), duty, None)
         db.session.commit()
         duty_id = duty.id
+    clock.set(NOW)
     auth.login("staff@example.com")
     status, reason, _ = _shown(client, duty_id, as_of=(NOW - timedelta(days=15)).date())
     assert status == "not_applicable"
@@ -426,7 +426,7 @@ def test_containment_remedy_and_investigation_of_a_breach_run_from_its_awareness
     assert _shown(client, follow_up_id)[0] == "met"
 
 
-def test_the_daily_refresh_catches_a_status_that_changes_with_the_date_alone(app, staff, monkeypatch):
+def test_the_daily_refresh_catches_a_status_that_changes_with_the_date_alone(app, staff, clock):
     """Clause 13 of an ended agreement is met while another agreement of the client is in force; the day
     after that one ends, the client's activities are processing without an agreement, with no new input."""
     import dpa_tracker.obligation.services as services
@@ -444,7 +444,7 @@ def test_the_daily_refresh_catches_a_status_that_changes_with_the_date_alone(app
             return db.session.scalar(select(services.status_expression(day, 30)).where(Obligation.id == duty_id))
 
         assert sql_status(TODAY) == "met"
-        monkeypatch.setattr(services, "utcnow", lambda: later)
+        clock.set(later)
         duty = db.session.get(Obligation, duty_id)
         assert services.assess_obligation(duty, later.date()).status is ObligationStatus.OVERDUE
         assert sql_status(later.date()) == "met"  # the cached projection cannot know

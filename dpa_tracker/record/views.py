@@ -4,7 +4,6 @@ kept versions, compare them, review; processing activities, transfers and the me
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -29,6 +28,7 @@ from dpa_tracker.models import (
     SubProcessor,
     Transfer,
 )
+from dpa_tracker.models.base import utcnow
 from dpa_tracker.obligation.events import record_event
 from dpa_tracker.obligation.services import today
 from dpa_tracker.permissions import (
@@ -181,7 +181,7 @@ def _client_request(client: Client, clause: str, prefix: str, label: str) -> Res
     if not obligations:
         flash("You have no agreement in force.", "error")
         return redirect(url_for("record.show", client_id=client.id))
-    now = datetime.now(UTC)
+    now = utcnow()
     try:
         for obligation in obligations:
             record_event(current_user, obligation, occurred_at=now, summary=f"{label}: {form.summary.data}")
