@@ -238,3 +238,48 @@ def test_migration_0012_gives_old_obligations_the_new_rule_keys_and_takes_them_b
     assert upgraded["7.1"] == {"type": "standing", "grace_days": 30}
     assert downgraded["8.3"] == {"type": "event", "days": 30, "event_label": "personal data breach"}
     assert downgraded["13"] == {"type": "deadline", "after": "agreement_end", "days_setting": "deletion_days"}
+
+
+def test_migration_0014_renames_unique_constraints_keeping_rows_and_triggers(
+        fresh_database_url: str, tmp_path: Path) -> None:
+    app = make_app(fresh_database_url, tmp_path)
+    renamed = {"obligation": "uq_obligation_agreement_id_clause_number",
+               "processing_activity": "uq_processing_activity_client_id_name",
+               "record_version": "uq_record_version_client_id_number",
+               "notice_recipient": "uq_notice_recipient_notice_id_agreement_id",
+               "notice_delivery": "uq_notice_delivery_recipient_id_email"}
+
+    def names() -> dict[str, set[str]]:
+        with db.engine.connect() as conn:
+            inspector = db.inspect(conn)
+            return {table: {c["name"] for c in inspector.get_unique_constraints(table)} for table in renamed}
+
+    with app.app_context():
+        try:
+            upgrade(revision="0013")
+            dialect = db.engine.dialect.name
+            with db.engine.begin() as conn:
+                rows = _one_row_of_each_protected_table(conn)
+            before = names()
+            upgrade(revision="0014")
+            after = names()
+            with db.engine.connect() as conn:
+                triggers = _triggers(conn)
+                kept = {table: conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()  # noqa: S608
+                        for table in rows}
+            duplicate = _refusal(db.engine, "INSERT INTO record_version (client_id, number, as_of, content, "
+                                 "content_sha256, handed_out_as, handed_out_at) SELECT client_id, number, as_of, "
+                                 "content, content_sha256, handed_out_as, handed_out_at FROM record_version")
+            downgrade(revision="0013")
+            undone = names()
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+    assert before == {"obligation": {"agreement_clause"}, "processing_activity": {"client_activity_name"},
+                      "record_version": {"client_version_number"}, "notice_recipient": {"notice_agreement"},
+                      "notice_delivery": {"recipient_email"}}
+    assert after == {table: {name} for table, name in renamed.items()}
+    assert undone == before
+    assert triggers == _expected_triggers(dialect)
+    assert kept == dict.fromkeys(rows, 1)
+    assert "unique" in duplicate.lower()
