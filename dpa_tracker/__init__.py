@@ -9,6 +9,8 @@ from typing import Any
 
 from flask import Flask, g, request
 from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dpa_tracker.config import Defaults, check_production, environment_overrides
@@ -109,18 +111,19 @@ def _init_extensions(app: Flask) -> None:
 
     login_manager.user_loader(load_user)
 
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        from sqlalchemy import event
-        from sqlalchemy.engine import Engine
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and not event.contains(
+            Engine, "connect", _sqlite_pragmas):
+        # Process-wide (every Engine): registered by the first SQLite app, never again.
+        event.listen(Engine, "connect", _sqlite_pragmas)
 
-        @event.listens_for(Engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            if type(dbapi_connection).__module__.startswith("sqlite3"):
-                cursor = dbapi_connection.cursor()
-                cursor.execute("PRAGMA foreign_keys=ON")
-                cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.execute("PRAGMA busy_timeout=5000")
-                cursor.close()
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
 
 
 def _register_request_hooks(app: Flask) -> None:

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
 
 from dpa_tracker.extensions import db
+from dpa_tracker.models.protection import PROTECTED_TABLES, protection_ddl
 from tests.conftest import make_app
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def test_migrations_match_the_models(fresh_database_url: str, tmp_path: Path) -> None:
@@ -37,6 +44,9 @@ def test_every_migration_can_be_undone_and_redone(fresh_database_url: str, tmp_p
             downgrade(revision="base")
             with db.engine.connect() as conn:
                 left = set(db.inspect(conn).get_table_names()) - {"alembic_version"}
+                functions_left = conn.execute(text(
+                    "SELECT proname FROM pg_proc WHERE proname LIKE 'dpa%'")).scalars().all() \
+                    if conn.dialect.name == "postgresql" else []
             upgrade()
             with db.engine.connect() as conn:
                 differences = compare_metadata(MigrationContext.configure(conn), db.metadata)
@@ -44,7 +54,140 @@ def test_every_migration_can_be_undone_and_redone(fresh_database_url: str, tmp_p
             db.session.remove()
             db.engine.dispose()
     assert left == set()
+    assert functions_left == []
     assert differences == []
+
+
+def test_no_migration_imports_the_package() -> None:
+    """A migration's SQL is frozen: importing dpa_tracker would let a later edit of the package change it."""
+    sources = [*sorted((MIGRATIONS / "versions").glob("*.py")), MIGRATIONS / "script.py.mako"]
+    importing = [path.name for path in sources
+                 if re.search(r"^\s*(import|from)\s+dpa_tracker\b", path.read_text(), re.MULTILINE)]
+    assert len(sources) > 10
+    assert importing == []
+
+
+def _triggers(conn) -> set[tuple[str, str]]:
+    """(table, trigger) pairs the database holds, leaving out PostgreSQL's internal foreign-key triggers."""
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(text("SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                                 "WHERE NOT t.tgisinternal"))
+    else:
+        rows = conn.execute(text("SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'"))
+    return {(table, name) for table, name in rows}
+
+
+def _expected_triggers(dialect: str) -> set[tuple[str, str]]:
+    return {(table, name) for table in PROTECTED_TABLES for statement in protection_ddl(dialect, table)
+            for name in re.findall(r"CREATE TRIGGER (\w+)", statement)}
+
+
+def _one_row_of_each_protected_table(conn) -> dict[str, int]:
+    """The fewest rows that give every protected table one row, each already settled where that matters."""
+    tables = db.metadata.tables
+    now, day = datetime(2026, 1, 2, tzinfo=UTC), date(2026, 1, 2)
+
+    def add(table: str, **values: object) -> int:
+        return conn.execute(tables[table].insert().values(**values).returning(tables[table].c.id)).scalar_one()
+
+    client = add("client", legal_name="Migrated Client", country="DZ")
+    subprocessor = add("subprocessor", legal_name="Migrated Host", country="DE", service="hosting")
+    agreement = add("agreement", client_id=client, reference="DPA-MIG", title="Migrated", signed_on=day,
+                    effective_on=day, template_key="altinsoft-dpa", template_version=1)
+    obligation = add("obligation", agreement_id=agreement, clause_number="1", position=1, section="s", title="t",
+                     summary="s", rule={"type": "standing"})
+    notice = add("change_notice", kind="add", subprocessor_id=subprocessor, reason="new host")
+    recipient = add("notice_recipient", notice_id=notice, agreement_id=agreement, objection_deadline=day,
+                    state="approved", answered_at=now)
+    return {
+        "audit_event": add("audit_event", actor_label="migration test", action="test", object_type="client",
+                           changes={}, prev_hash="0" * 64, hash="1" * 64),
+        "record_version": add("record_version", client_id=client, number=1, as_of=day, content="{}",
+                              content_sha256="2" * 64, handed_out_as="pdf"),
+        "change_notice": notice,
+        "evidence": add("evidence", obligation_id=obligation, note="signed"),
+        "applicability_mark": add("applicability_mark", obligation_id=obligation, reason="no EU data", set_at=now),
+        "supporting_document": add("supporting_document", kind="subprocessor_guarantee", subprocessor_id=subprocessor,
+                                   sha256="3" * 64, filename="iso.pdf", content_type="application/pdf", size=1),
+        "notice_recipient": recipient,
+        "notice_delivery": add("notice_delivery", recipient_id=recipient, email="dpo@example.org",
+                               message_id="<1@example.org>", state="sent", sent_at=now),
+    }
+
+
+# A column each table's protection covers, and a new value for it.
+CHANGES = {
+    "audit_event": ("action", "'edited'"),
+    "record_version": ("content", "'edited'"),
+    "change_notice": ("reason", "'edited'"),
+    "evidence": ("note", "'edited'"),
+    "applicability_mark": ("reason", "'edited'"),
+    "supporting_document": ("filename", "'edited.pdf'"),
+    "notice_recipient": ("answer_reason", "'edited'"),
+    "notice_delivery": ("email", "'edited@example.org'"),
+}
+
+
+def _refusal(engine, statement: str) -> str:
+    """The database's error for ``statement``, or "accepted" (rolled back either way)."""
+    with engine.connect() as conn:
+        try:
+            conn.execute(text(statement))
+        except DBAPIError as refused:
+            return str(refused.orig)
+        conn.rollback()
+    return "accepted"
+
+
+def test_upgrade_installs_triggers_that_refuse_changes(fresh_database_url: str, tmp_path: Path) -> None:
+    app = make_app(fresh_database_url, tmp_path)
+    with app.app_context():
+        try:
+            upgrade()
+            dialect = db.engine.dialect.name
+            with db.engine.connect() as conn:
+                triggers = _triggers(conn)
+            with db.engine.begin() as conn:
+                rows = _one_row_of_each_protected_table(conn)
+            refusals = {}
+            for table, row in rows.items():
+                column, value = CHANGES[table]
+                refusals[table] = (
+                    _refusal(db.engine, f"UPDATE {table} SET {column} = {value} WHERE id = {row}"),  # noqa: S608
+                    _refusal(db.engine, f"DELETE FROM {table} WHERE id = {row}"),  # noqa: S608
+                )
+            with db.engine.connect() as conn:
+                kept = {table: conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()  # noqa: S608
+                        for table in rows}
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+    assert set(rows) == set(PROTECTED_TABLES)
+    assert triggers == _expected_triggers(dialect)
+    refused = {table: tuple(f"{table} rows are immutable" in error for error in errors)
+               for table, errors in refusals.items()}
+    assert refused == dict.fromkeys(PROTECTED_TABLES, (True, True)), refusals
+    assert kept == dict.fromkeys(rows, 1)
+
+
+def test_two_apps_register_the_sqlite_pragmas_once(tmp_path: Path) -> None:
+    make_app(f"sqlite:///{tmp_path / 'one.sqlite3'}", tmp_path)
+    make_app(f"sqlite:///{tmp_path / 'two.sqlite3'}", tmp_path)
+    statements: list[str] = []
+
+    def connect() -> sqlite3.Connection:
+        connection = sqlite3.connect(tmp_path / "three.sqlite3")
+        connection.set_trace_callback(statements.append)
+        return connection
+
+    engine = create_engine("sqlite://", creator=connect)
+    try:
+        with engine.connect() as conn:
+            foreign_keys = conn.execute(text("PRAGMA foreign_keys")).scalar()
+    finally:
+        engine.dispose()
+    assert foreign_keys == 1
+    assert statements.count("PRAGMA foreign_keys=ON") == 1
 
 
 def _old_agreement_with_obligations(conn) -> None:
@@ -95,3 +238,48 @@ def test_migration_0012_gives_old_obligations_the_new_rule_keys_and_takes_them_b
     assert upgraded["7.1"] == {"type": "standing", "grace_days": 30}
     assert downgraded["8.3"] == {"type": "event", "days": 30, "event_label": "personal data breach"}
     assert downgraded["13"] == {"type": "deadline", "after": "agreement_end", "days_setting": "deletion_days"}
+
+
+def test_migration_0014_renames_unique_constraints_keeping_rows_and_triggers(
+        fresh_database_url: str, tmp_path: Path) -> None:
+    app = make_app(fresh_database_url, tmp_path)
+    renamed = {"obligation": "uq_obligation_agreement_id_clause_number",
+               "processing_activity": "uq_processing_activity_client_id_name",
+               "record_version": "uq_record_version_client_id_number",
+               "notice_recipient": "uq_notice_recipient_notice_id_agreement_id",
+               "notice_delivery": "uq_notice_delivery_recipient_id_email"}
+
+    def names() -> dict[str, set[str]]:
+        with db.engine.connect() as conn:
+            inspector = db.inspect(conn)
+            return {table: {c["name"] for c in inspector.get_unique_constraints(table)} for table in renamed}
+
+    with app.app_context():
+        try:
+            upgrade(revision="0013")
+            dialect = db.engine.dialect.name
+            with db.engine.begin() as conn:
+                rows = _one_row_of_each_protected_table(conn)
+            before = names()
+            upgrade(revision="0014")
+            after = names()
+            with db.engine.connect() as conn:
+                triggers = _triggers(conn)
+                kept = {table: conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()  # noqa: S608
+                        for table in rows}
+            duplicate = _refusal(db.engine, "INSERT INTO record_version (client_id, number, as_of, content, "
+                                 "content_sha256, handed_out_as, handed_out_at) SELECT client_id, number, as_of, "
+                                 "content, content_sha256, handed_out_as, handed_out_at FROM record_version")
+            downgrade(revision="0013")
+            undone = names()
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+    assert before == {"obligation": {"agreement_clause"}, "processing_activity": {"client_activity_name"},
+                      "record_version": {"client_version_number"}, "notice_recipient": {"notice_agreement"},
+                      "notice_delivery": {"recipient_email"}}
+    assert after == {table: {name} for table, name in renamed.items()}
+    assert undone == before
+    assert triggers == _expected_triggers(dialect)
+    assert kept == dict.fromkeys(rows, 1)
+    assert "unique" in duplicate.lower()

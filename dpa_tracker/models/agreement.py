@@ -112,7 +112,7 @@ class Obligation(Base):
 
     __tablename__ = "obligation"
     __table_args__ = (
-        UniqueConstraint("agreement_id", "clause_number", name="agreement_clause"),
+        UniqueConstraint("agreement_id", "clause_number"),
         CheckConstraint("cached_base IN ('met', 'open')", name="cached_base_values"),
         CheckConstraint("(na_reason IS NULL) = (na_set_at IS NULL)", name="na_reason_with_time"),
         Index("ix_obligation_cached_due_on", "cached_due_on"),

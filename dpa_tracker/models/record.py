@@ -85,7 +85,7 @@ class ProcessingActivity(Base):
 
     __tablename__ = "processing_activity"
     __table_args__ = (
-        UniqueConstraint("client_id", "name", name="client_activity_name"),
+        UniqueConstraint("client_id", "name"),
         CheckConstraint("length(name) > 0", name="name_not_empty"),
     )
 
@@ -187,7 +187,7 @@ class RecordVersion(Base):
     """One copy of a client's record as handed out: immutable (database triggers refuse changes)."""
 
     __tablename__ = "record_version"
-    __table_args__ = (UniqueConstraint("client_id", "number", name="client_version_number"),)
+    __table_args__ = (UniqueConstraint("client_id", "number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="RESTRICT"), index=True)

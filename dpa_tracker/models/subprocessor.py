@@ -123,7 +123,7 @@ class NoticeRecipient(Base):
 
     __tablename__ = "notice_recipient"
     __table_args__ = (
-        UniqueConstraint("notice_id", "agreement_id", name="notice_agreement"),
+        UniqueConstraint("notice_id", "agreement_id"),
         CheckConstraint("(state = 'pending') = (answered_at IS NULL)", name="answered_iff_not_pending"),
         CheckConstraint("state != 'objected' OR length(answer_reason) > 0", name="objection_has_reason"),
         CheckConstraint("objection_consequence IS NULL OR state = 'objected'", name="consequence_of_objection"),
@@ -151,7 +151,7 @@ class NoticeDelivery(Base):
     """One e-mail of one notice to one address; unique so a retry never sends twice."""
 
     __tablename__ = "notice_delivery"
-    __table_args__ = (UniqueConstraint("recipient_id", "email", name="recipient_email"),)
+    __table_args__ = (UniqueConstraint("recipient_id", "email"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     recipient_id: Mapped[int] = mapped_column(ForeignKey("notice_recipient.id", ondelete="RESTRICT"), index=True)

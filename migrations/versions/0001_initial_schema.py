@@ -7,7 +7,6 @@ Create Date: 2026-11-23 00:08:43.219698
 """
 from alembic import op
 import sqlalchemy as sa
-import dpa_tracker.models.base
 
 
 # revision identifiers, used by Alembic.
@@ -28,7 +27,7 @@ def upgrade():
     sa.Column('dpo_name', sa.String(length=200), nullable=False),
     sa.Column('dpo_email', sa.String(length=254), nullable=False),
     sa.Column('representative', sa.String(length=200), nullable=False),
-    sa.Column('created_at', dpa_tracker.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('length(legal_name) > 0', name=op.f('ck_client_legal_name_not_empty')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_client')),
     sa.UniqueConstraint('legal_name', name=op.f('uq_client_legal_name'))
@@ -41,7 +40,7 @@ def upgrade():
     sa.Column('contact_phone', sa.String(length=50), nullable=False),
     sa.Column('dpo_name', sa.String(length=200), nullable=False),
     sa.Column('dpo_email', sa.String(length=254), nullable=False),
-    sa.Column('updated_at', dpa_tracker.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('id = 1', name=op.f('ck_processor_profile_single_row')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_processor_profile'))
     )
@@ -61,7 +60,7 @@ def upgrade():
     sa.Column('deletion_days', sa.Integer(), nullable=False),
     sa.Column('confidentiality_years', sa.Integer(), nullable=False),
     sa.Column('permitted_locations', sa.Text(), nullable=False),
-    sa.Column('created_at', dpa_tracker.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('breach_notice_hours BETWEEN 1 AND 720', name=op.f('ck_agreement_breach_hours_range')),
     sa.CheckConstraint('confidentiality_years BETWEEN 0 AND 50', name=op.f('ck_agreement_confidentiality_years_range')),
     sa.CheckConstraint('deletion_days BETWEEN 1 AND 365', name=op.f('ck_agreement_deletion_days_range')),
@@ -82,7 +81,7 @@ def upgrade():
     sa.Column('role', sa.Enum('admin', 'compliance', 'client', 'auditor', name='user_role', native_enum=False, create_constraint=True, length=20), nullable=False),
     sa.Column('client_id', sa.Integer(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', dpa_tracker.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("(role = 'client') = (client_id IS NOT NULL)", name=op.f('ck_user_client_role_has_client')),
     sa.ForeignKeyConstraint(['client_id'], ['client.id'], name=op.f('fk_user_client_id_client'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_user')),
@@ -97,8 +96,8 @@ def upgrade():
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('prefix', sa.String(length=12), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
-    sa.Column('created_at', dpa_tracker.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', dpa_tracker.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_api_token_user_id_user'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_token')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_api_token_token_hash'))
@@ -108,7 +107,7 @@ def upgrade():
 
     op.create_table('audit_event',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('occurred_at', dpa_tracker.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('occurred_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('actor_label', sa.String(length=254), nullable=False),
     sa.Column('action', sa.String(length=60), nullable=False),
@@ -151,11 +150,11 @@ def upgrade():
     sa.Column('owner_id', sa.Integer(), nullable=True),
     sa.Column('notes', sa.Text(), nullable=False),
     sa.Column('na_reason', sa.Text(), nullable=True),
-    sa.Column('na_set_at', dpa_tracker.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('na_set_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('cached_base', sa.String(length=10), nullable=False),
     sa.Column('cached_due_on', sa.Date(), nullable=True),
     sa.Column('cached_lapses_on', sa.Date(), nullable=True),
-    sa.Column('cached_at', dpa_tracker.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('cached_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("cached_base IN ('met', 'open')", name=op.f('ck_obligation_cached_base_values')),
     sa.ForeignKeyConstraint(['agreement_id'], ['agreement.id'], name=op.f('fk_obligation_agreement_id_agreement'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['owner_id'], ['user.id'], name=op.f('fk_obligation_owner_id_user'), ondelete='RESTRICT'),
@@ -170,10 +169,10 @@ def upgrade():
     op.create_table('trigger_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('obligation_id', sa.Integer(), nullable=False),
-    sa.Column('occurred_at', dpa_tracker.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('occurred_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('summary', sa.Text(), nullable=False),
     sa.Column('recorded_by_id', sa.Integer(), nullable=True),
-    sa.Column('recorded_at', dpa_tracker.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('length(summary) > 0', name=op.f('ck_trigger_event_summary_not_empty')),
     sa.ForeignKeyConstraint(['obligation_id'], ['obligation.id'], name=op.f('fk_trigger_event_obligation_id_obligation'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['recorded_by_id'], ['user.id'], name=op.f('fk_trigger_event_recorded_by_id_user'), ondelete='RESTRICT'),
@@ -196,9 +195,9 @@ def upgrade():
     sa.Column('period_end', sa.Date(), nullable=True),
     sa.Column('valid_until', sa.Date(), nullable=True),
     sa.Column('added_by_id', sa.Integer(), nullable=True),
-    sa.Column('added_at', dpa_tracker.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('added_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('state', sa.Enum('active', 'superseded', 'withdrawn', name='evidence_state', native_enum=False, create_constraint=True, length=20), nullable=False),
-    sa.Column('ended_at', dpa_tracker.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('ended_by_id', sa.Integer(), nullable=True),
     sa.Column('end_reason', sa.Text(), nullable=True),
     sa.Column('superseded_by_id', sa.Integer(), nullable=True),

@@ -7,7 +7,6 @@ Create Date: 2026-11-23 00:41:06.642599
 """
 from alembic import op
 import sqlalchemy as sa
-import dpa_tracker.models.base
 
 
 # revision identifiers, used by Alembic.
@@ -41,8 +40,8 @@ def upgrade():
     sa.Column('heading', sa.Enum('a_pseudonymisation_encryption', 'b_confidentiality_integrity_availability_resilience', 'c_restore_availability', 'd_regular_testing', name='measure_heading', native_enum=False, create_constraint=True, length=60), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
-    sa.Column('created_at', dpa_tracker.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('archived_at', dpa_tracker.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('archived_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_security_measure')),
     sa.UniqueConstraint('title', name=op.f('uq_security_measure_title'))
     )
@@ -57,7 +56,7 @@ def upgrade():
     sa.Column('contact_email', sa.String(length=254), nullable=False),
     sa.Column('dpo_name', sa.String(length=200), nullable=False),
     sa.Column('dpo_email', sa.String(length=254), nullable=False),
-    sa.Column('created_at', dpa_tracker.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_subprocessor')),
     sa.UniqueConstraint('legal_name', name=op.f('uq_subprocessor_legal_name'))
     )
@@ -72,9 +71,9 @@ def upgrade():
     sa.Column('purposes', sa.Text(), nullable=False),
     sa.Column('retention', sa.Text(), nullable=False),
     sa.Column('locations', sa.JSON(), nullable=False),
-    sa.Column('created_at', dpa_tracker.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', dpa_tracker.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('archived_at', dpa_tracker.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('archived_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint('length(name) > 0', name=op.f('ck_processing_activity_name_not_empty')),
     sa.ForeignKeyConstraint(['client_id'], ['client.id'], name=op.f('fk_processing_activity_client_id_client'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_processing_activity')),
@@ -104,7 +103,7 @@ def upgrade():
     sa.Column('since_on', sa.Date(), nullable=False),
     sa.Column('until_on', sa.Date(), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', dpa_tracker.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('until_on IS NULL OR until_on >= since_on', name=op.f('ck_authorisation_until_after_since')),
     sa.ForeignKeyConstraint(['agreement_id'], ['agreement.id'], name=op.f('fk_authorisation_agreement_id_agreement'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_authorisation_created_by_id_user'), ondelete='RESTRICT'),
@@ -123,7 +122,7 @@ def upgrade():
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('corrects_id', sa.Integer(), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', dpa_tracker.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("(kind = 'replace') = (replaces_id IS NOT NULL)", name=op.f('ck_change_notice_replace_names_old')),
     sa.CheckConstraint('length(reason) > 0', name=op.f('ck_change_notice_reason_not_empty')),
     sa.ForeignKeyConstraint(['corrects_id'], ['change_notice.id'], name=op.f('fk_change_notice_corrects_id_change_notice'), ondelete='RESTRICT'),
@@ -141,7 +140,7 @@ def upgrade():
     sa.Column('content_sha256', sa.String(length=64), nullable=False),
     sa.Column('handed_out_as', sa.String(length=20), nullable=False),
     sa.Column('handed_out_by_id', sa.Integer(), nullable=True),
-    sa.Column('handed_out_at', dpa_tracker.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('handed_out_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['client_id'], ['client.id'], name=op.f('fk_record_version_client_id_client'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['handed_out_by_id'], ['user.id'], name=op.f('fk_record_version_handed_out_by_id_user'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_record_version')),
@@ -158,8 +157,8 @@ def upgrade():
     sa.Column('recipient', sa.String(length=200), nullable=False),
     sa.Column('mechanism', sa.Enum('adequacy_decision', 'standard_contractual_clauses', 'binding_corporate_rules', 'code_of_conduct', 'certification', 'ad_hoc_clauses', 'art49_derogation', 'art49_1_second_subparagraph', name='transfer_mechanism', native_enum=False, create_constraint=True, length=60), nullable=False),
     sa.Column('mechanism_detail', sa.Text(), nullable=False),
-    sa.Column('created_at', dpa_tracker.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('archived_at', dpa_tracker.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('archived_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint('length(destination) > 0', name=op.f('ck_transfer_destination_not_empty')),
     sa.ForeignKeyConstraint(['activity_id'], ['processing_activity.id'], name=op.f('fk_transfer_activity_id_processing_activity'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_transfer'))
@@ -173,7 +172,7 @@ def upgrade():
     sa.Column('agreement_id', sa.Integer(), nullable=False),
     sa.Column('objection_deadline', sa.Date(), nullable=False),
     sa.Column('state', sa.Enum('pending', 'approved', 'objected', name='answer_state', native_enum=False, create_constraint=True, length=60), nullable=False),
-    sa.Column('answered_at', dpa_tracker.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('answered_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('answered_by_id', sa.Integer(), nullable=True),
     sa.Column('answer_reason', sa.Text(), nullable=False),
     sa.CheckConstraint("(state = 'pending') = (answered_at IS NULL)", name=op.f('ck_notice_recipient_answered_iff_not_pending')),
@@ -201,8 +200,8 @@ def upgrade():
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('valid_until', sa.Date(), nullable=True),
     sa.Column('added_by_id', sa.Integer(), nullable=True),
-    sa.Column('added_at', dpa_tracker.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('withdrawn_at', dpa_tracker.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('added_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('withdrawn_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('withdrawn_reason', sa.Text(), nullable=True),
     sa.CheckConstraint('(CASE WHEN transfer_id IS NULL THEN 0 ELSE 1 END) + (CASE WHEN measure_id IS NULL THEN 0 ELSE 1 END) + (CASE WHEN subprocessor_id IS NULL THEN 0 ELSE 1 END) = 1', name=op.f('ck_supporting_document_one_owner')),
     sa.ForeignKeyConstraint(['added_by_id'], ['user.id'], name=op.f('fk_supporting_document_added_by_id_user'), ondelete='RESTRICT'),
@@ -224,7 +223,7 @@ def upgrade():
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=False),
     sa.Column('message_id', sa.String(length=255), nullable=False),
-    sa.Column('sent_at', dpa_tracker.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('message_sha256', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['recipient_id'], ['notice_recipient.id'], name=op.f('fk_notice_delivery_recipient_id_notice_recipient'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notice_delivery')),
