@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 # What the build reads; everything else (tests, instance data, caches, the .venv) stays behind.
-SOURCES = ("pyproject.toml", "setup.py", "setup.cfg", "requirements.txt", "README.md")
+SOURCES = ("pyproject.toml", "setup.py", "requirements.txt", "README.md")
 SOURCE_DIRS = ("dpa_tracker", "templates", "static", "migrations")
 
 
@@ -86,10 +86,16 @@ def test_installed_wheel_migrates_and_serves_pages_and_static_files_outside_the_
 
     where = _run([python, "-c", "import dpa_tracker; print(dpa_tracker.__file__)"], site, env).strip()
     assert Path(where).is_relative_to(tmp_path / "venv"), where
+    installed_package = Path(where).parent
+    data = [*(CHECKOUT / "dpa_tracker").glob("catalogue/*.yaml"), *(CHECKOUT / "dpa_tracker").glob("reports/fonts/*")]
+    assert len(data) >= 3
+    for path in data:  # the catalogue the obligations come from, the fonts the PDFs embed
+        relative = path.relative_to(CHECKOUT / "dpa_tracker")
+        assert (installed_package / relative).read_bytes() == path.read_bytes(), relative
 
     assert "latest schema" in _run([python, "-m", "flask", "--app", "dpa_tracker", "init-db"], site, env)
     assert (site / "instance" / "dpa_tracker.sqlite3").is_file()
-    assert not (Path(where).parent.parent / "instance").exists()  # nothing written into site-packages
+    assert not (installed_package.parent / "instance").exists()  # nothing written into site-packages
 
     elsewhere = tmp_path / "elsewhere"
     _run([python, "-m", "flask", "--app", "dpa_tracker", "init-db"], site, {**env, "DPA_INSTANCE_PATH": str(elsewhere)})
