@@ -42,7 +42,7 @@ def _run(args: list[str | Path], cwd: Path, env: dict[str, str]) -> str:
 
 
 def _get(url: str) -> tuple[int, str, bytes]:
-    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - a local http:// URL
+    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - a local http:// URL
         return response.status, response.headers.get("Content-Type", ""), response.read()
 
 
@@ -106,12 +106,14 @@ def test_installed_wheel_migrates_and_serves_pages_and_static_files_outside_the_
         [str(python), "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}", "dpa_tracker.wsgi:app"],
         cwd=site, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             try:
                 status, _type, body = _get(f"http://127.0.0.1:{port}/login")
                 break
-            except (urllib.error.URLError, ConnectionError):
+            except urllib.error.HTTPError:
+                raise  # it answered, wrongly
+            except OSError:  # not answering yet
                 assert server.poll() is None and time.monotonic() < deadline, "gunicorn did not start"
                 time.sleep(0.2)
         page = body.decode()
