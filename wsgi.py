@@ -1,5 +1,5 @@
-"""WSGI entry point: ``gunicorn wsgi:app``."""
+"""WSGI entry point in a checkout: ``gunicorn wsgi:app`` (installed: ``gunicorn dpa_tracker.wsgi:app``)."""
 
-from dpa_tracker import create_app
+from dpa_tracker.wsgi import app
 
-app = create_app()
+__all__ = ["app"]

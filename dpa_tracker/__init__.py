@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from pathlib import Path
@@ -18,7 +19,9 @@ from dpa_tracker.extensions import csrf, db, limiter, login_manager, migrate, ta
 from dpa_tracker.ids import IdConverter
 from dpa_tracker.request_guard import register_request_guard
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+# templates/, static/ and migrations/ sit at the top of a checkout; the wheel carries them inside the package.
+RESOURCES = PACKAGE if (PACKAGE / "templates").is_dir() else PACKAGE.parent
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 CONTENT_SECURITY_POLICY = {
@@ -37,10 +40,10 @@ CONTENT_SECURITY_POLICY = {
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(
         __name__,
-        instance_path=str(ROOT / "instance"),
+        instance_path=str(_instance_path()),
         instance_relative_config=True,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        template_folder=str(RESOURCES / "templates"),
+        static_folder=str(RESOURCES / "static"),
     )
     app.config.from_object(Defaults)
     app.config.from_pyfile("config.py", silent=True)
@@ -79,6 +82,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+def _instance_path() -> Path:
+    """DPA_INSTANCE_PATH if set; else the checkout's instance/, or, installed, instance/ in the working directory
+    (never inside site-packages)."""
+    if os.environ.get("DPA_INSTANCE_PATH"):
+        return Path(os.environ["DPA_INSTANCE_PATH"]).resolve()
+    if RESOURCES == PACKAGE:
+        return Path.cwd() / "instance"
+    return PACKAGE.parent / "instance"
+
+
 def _remove_stale_uploads(app: Flask) -> None:
     """One directory listing: temp files of uploads a killed worker never finished."""
     from dpa_tracker.evidence.store import EvidenceStore
@@ -90,7 +103,7 @@ def _remove_stale_uploads(app: Flask) -> None:
 
 def _init_extensions(app: Flask) -> None:
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    migrate.init_app(app, db, directory=str(RESOURCES / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
