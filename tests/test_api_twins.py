@@ -110,7 +110,7 @@ def audit_count(app, action: str | None = None) -> int:
 
 
 def assert_refused(app, response, field: str | None = None, status: int = 422) -> None:
-    """A problem+json refusal naming the field, and not one audit event (so no change) written."""
+    """A problem+json refusal, naming the field when there is one."""
     assert response.status_code == status, response.get_data(as_text=True)[:400]
     assert response.mimetype == "application/problem+json"
     if field:
