@@ -31,6 +31,9 @@ PAGE_TO_API: dict[str, str | tuple[str, ...]] = {
     "obligation.update": "api_v1.update_obligation_api",
     "obligation.upload": "api_v1.add_evidence_api",
     "record.create_version": "api_v1.create_record_version",
+    "record.request_copy": "api_v1.request_record_copy_api",
+    "record.request_documents": "api_v1.request_documents_api",
+    "record.review": "api_v1.review_record_api",
     "subprocessor.answer_notice": "api_v1.answer_notice_api",
 }
 
@@ -40,8 +43,7 @@ ALLOWED_MISSING = {
     "admin.create_user_page", "admin.edit_user", "admin.processor", "admin.reset_password", "admin.revoke",
     "auth.password",
     "record.edit_activity", "record.measure_document", "record.measures", "record.new_activity",
-    "record.new_transfer", "record.request_copy", "record.request_documents", "record.review",
-    "record.transfer_document",
+    "record.new_transfer", "record.transfer_document",
     "subprocessor.catalogue", "subprocessor.detail", "subprocessor.document", "subprocessor.new_notice",
     "subprocessor.retry", "subprocessor.retry_delivery",
 }
@@ -286,6 +288,45 @@ def test_update_a_client(app, client, api):
         assert db.session.get(Client, api["alpha"]).legal_name == "Alpha Hosting"
 
 
+def test_review_the_record(app, client, api):
+    url = f"/api/v1/clients/{api['alpha']}/record/reviews"
+    assert_refused(app, client.post(url, json={"note": "x" * 4001}, headers=h(api)), "note")
+    assert_refused(app, client.post(url, json={"notes": "typo"}, headers=h(api)), "notes")
+    assert audit_count(app, "evidence.add") == 1  # the fixture's
+    response = client.post(url, json={"note": "Checked every activity"}, headers=h(api))
+    assert response.status_code == 201, response.json
+    assert [e["note"] for e in response.json] == ["Checked every activity"] * 2  # both agreements in force
+    assert audit_count(app, "evidence.add") == 3
+    beta = f"/api/v1/clients/{api['beta']}/record/reviews"  # no agreement in force: DomainError
+    response = client.post(beta, json={}, headers=h(api))
+    assert_refused(app, response)
+    assert "no agreement in force" in response.json["detail"]
+    assert audit_count(app, "evidence.add") == 3
+
+
+@pytest.mark.parametrize(("path", "clause", "label"), [
+    ("/record/copy-requests", "4.2", "Request for a copy of the record"),
+    ("/document-requests", "11.1", "Document request"),
+])
+def test_client_requests_start_the_processors_clock(app, client, api, path, clause, label):
+    url = f"/api/v1/clients/{api['alpha']}{path}"
+    for bad, field in (({"summary": ""}, "summary"), ({"summary": "   "}, "summary"), ({}, "summary"),
+                       ({"summary": "x", "clause": "1.1"}, "clause")):
+        assert_refused(app, client.post(url, json=bad, headers=h(api, "client")), field)
+    assert audit_count(app, "event.record") == 1  # the fixture's
+    response = client.post(url, json={"summary": "For our DPO"}, headers=h(api, "client"))
+    assert response.status_code == 201, response.json
+    assert [e["summary"] for e in response.json] == [f"{label}: For our DPO"] * 2
+    assert [e["recorded_by"] for e in response.json] == ["anna@alpha.example"] * 2
+    with app.app_context():
+        clauses = {db.session.get(Obligation, e["obligation_id"]).clause_number for e in response.json}
+    assert clauses == {clause}
+    assert audit_count(app, "event.record") == 3
+    for who, status in (("staff", 403), ("auditor", 403), ("other_client", 404)):
+        assert_refused(app, client.post(url, json={"summary": "x"}, headers=h(api, who)), status=status)
+    assert audit_count(app, "event.record") == 3
+
+
 @pytest.mark.parametrize(("method", "path", "body"), [
     ("POST", "/obligations/{breach}/events", {"occurred_at": "2026-03-02T08:00:00+00:00", "summary": "x"}),
     ("PUT", "/obligations/{breach}/events/{event}/awareness", {"aware_at": "2026-02-01T15:00:00+00:00"}),
@@ -296,6 +337,7 @@ def test_update_a_client(app, client, api):
     ("POST", "/agreements/{spare}/end", {"ends_on": "2026-06-30"}),
     ("POST", "/agreements/{agreement}/sync", None),
     ("PUT", "/clients/{alpha}", {"legal_name": "X", "country": "FR", "notice_emails": ["a@x.example"]}),
+    ("POST", "/clients/{alpha}/record/reviews", {"note": "x"}),
 ])
 def test_read_only_and_other_tenants_change_nothing(app, client, api, method, path, body):
     url = "/api/v1" + path.format(**api)

@@ -223,6 +223,9 @@ API_ROUTES = [
     ("PUT", "/api/v1/obligations/{obligation}/not-applicable", "staff_on", {"reason": "No such data"}),
     ("DELETE", "/api/v1/obligations/{obligation}/not-applicable", "staff_on", {}),
     ("POST", "/api/v1/evidence/{own_evidence}/withdraw", "staff_on", {"reason": "Outdated"}),
+    ("POST", "/api/v1/clients/{client}/record/reviews", "staff_on", {"note": "Checked by {role}"}),
+    ("POST", "/api/v1/clients/{client}/record/copy-requests", "client_write_on", {"summary": "For our DPO"}),
+    ("POST", "/api/v1/clients/{client}/document-requests", "client_write_on", {"summary": "Your ISO report"}),
 ]
 # POSTs that change an existing object answer 200; the other POSTs create one and answer 201.
 API_POST_CHANGES = ("/answer", "/end", "/sync", "/withdraw")

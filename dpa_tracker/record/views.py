@@ -4,7 +4,6 @@ kept versions, compare them, review; processing activities, transfers and the me
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -16,11 +15,8 @@ from dpa_tracker.evidence.services import Upload
 from dpa_tracker.extensions import db
 from dpa_tracker.ids import parse_id, parse_ids
 from dpa_tracker.models import (
-    Agreement,
-    AgreementStatus,
     Client,
     DocumentKind,
-    Obligation,
     ProcessingActivity,
     RecordVersion,
     Role,
@@ -28,7 +24,6 @@ from dpa_tracker.models import (
     SubProcessor,
     Transfer,
 )
-from dpa_tracker.obligation.events import record_event
 from dpa_tracker.obligation.services import today
 from dpa_tracker.permissions import (
     can_hand_out_record,
@@ -53,6 +48,7 @@ from dpa_tracker.record.services import (
     TransferInput,
     add_document,
     add_transfer,
+    client_request,
     create_activity,
     create_measure,
     diff_versions,
@@ -209,16 +205,8 @@ def _client_request(client: Client, clause: str, prefix: str, label: str) -> Res
     if not form.validate_on_submit():
         flash("Describe what you need.", "error")
         return redirect(url_for("record.show", client_id=client.id))
-    obligations = db.session.scalars(select(Obligation).join(Obligation.agreement).where(
-        Agreement.client_id == client.id, Agreement.status == AgreementStatus.ACTIVE,
-        Obligation.clause_number == clause)).all()
-    if not obligations:
-        flash("You have no agreement in force.", "error")
-        return redirect(url_for("record.show", client_id=client.id))
-    now = datetime.now(UTC)
     try:
-        for obligation in obligations:
-            record_event(current_user, obligation, occurred_at=now, summary=f"{label}: {form.summary.data}")
+        client_request(current_user, client, clause, label, form.summary.data or "")
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
