@@ -12,8 +12,22 @@ from sqlalchemy import func, select
 from dpa_tracker.auth.services import create_token
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
-from dpa_tracker.models import Agreement, AuditEvent, Client, Evidence, Obligation, Role, TriggerEvent
+from dpa_tracker.models import (
+    Agreement,
+    AuditEvent,
+    ChangeKind,
+    Client,
+    DeliveryState,
+    Evidence,
+    NoticeDelivery,
+    Obligation,
+    Role,
+    TriggerEvent,
+    User,
+)
 from dpa_tracker.obligation.events import record_event
+from dpa_tracker.subprocessor.notices import propose_change
+from dpa_tracker.subprocessor.services import SubProcessorInput, create_subprocessor
 from tests.factories import make_agreement, make_client, make_user
 
 # Every page route that changes state -> the API endpoint(s) doing the same through the same service.
@@ -35,6 +49,8 @@ PAGE_TO_API: dict[str, str | tuple[str, ...]] = {
     "record.request_documents": "api_v1.request_documents_api",
     "record.review": "api_v1.review_record_api",
     "subprocessor.answer_notice": "api_v1.answer_notice_api",
+    "subprocessor.retry": "api_v1.retry_failed_notices_api",
+    "subprocessor.retry_delivery": "api_v1.retry_notice_delivery_api",
 }
 
 # Page actions whose API twin is not written yet (issue 10 stays open for them). A route that is neither
@@ -45,7 +61,6 @@ ALLOWED_MISSING = {
     "record.edit_activity", "record.measure_document", "record.measures", "record.new_activity",
     "record.new_transfer", "record.transfer_document",
     "subprocessor.catalogue", "subprocessor.detail", "subprocessor.document", "subprocessor.new_notice",
-    "subprocessor.retry", "subprocessor.retry_delivery",
 }
 
 NOT_ACTIONS = {"auth.login", "auth.logout"}
@@ -325,6 +340,37 @@ def test_client_requests_start_the_processors_clock(app, client, api, path, clau
     for who, status in (("staff", 403), ("auditor", 403), ("other_client", 404)):
         assert_refused(app, client.post(url, json={"summary": "x"}, headers=h(api, who)), status=status)
     assert audit_count(app, "event.record") == 3
+
+
+def test_retry_failed_notice_emails(app, client, api):
+    with app.app_context():
+        staff = db.session.get(User, api["staff"])
+        sub = create_subprocessor(staff, SubProcessorInput(legal_name="Relay SAS", country="FR", service="E-mail"))
+        notice = propose_change(staff, ChangeKind.ADD, sub, [db.session.get(Agreement, api["agreement"]),
+                                                             db.session.get(Agreement, api["spare"])], "Cheaper")
+        deliveries = [d for r in notice.recipients for d in r.deliveries]
+        assert len(deliveries) >= 2
+        for delivery in deliveries:  # as if the SMTP server had refused them
+            delivery.state = DeliveryState.FAILED
+        one, rest = deliveries[0].id, [d.id for d in deliveries[1:]]
+        db.session.commit()
+    response = client.post(f"/api/v1/notice-deliveries/{one}/retry", headers=h(api))
+    assert (response.status_code, response.json) == (200, {"queued": 1})
+    response = client.post(f"/api/v1/notice-deliveries/{one}/retry", headers=h(api))  # no longer failed
+    assert (response.status_code, response.json) == (200, {"queued": 0})
+    assert audit_count(app, "notice.delivery_requeued") == 1
+    assert client.post("/api/v1/notice-deliveries/999999/retry", headers=h(api)).status_code == 404
+    for who in ("client", "auditor"):
+        assert_refused(app, client.post("/api/v1/notices/retry", headers=h(api, who)), status=403)
+        assert_refused(app, client.post(f"/api/v1/notice-deliveries/{rest[0]}/retry", headers=h(api, who)),
+                       status=403)
+    assert audit_count(app, "notice.delivery_requeued") == 1
+    response = client.post("/api/v1/notices/retry", headers=h(api))
+    assert (response.status_code, response.json) == (200, {"queued": len(rest)})
+    assert audit_count(app, "notice.delivery_requeued") == 1 + len(rest)
+    with app.app_context():
+        states = {d.state for d in db.session.scalars(select(NoticeDelivery))}
+    assert states == {DeliveryState.QUEUED}
 
 
 @pytest.mark.parametrize(("method", "path", "body"), [

@@ -226,9 +226,11 @@ API_ROUTES = [
     ("POST", "/api/v1/clients/{client}/record/reviews", "staff_on", {"note": "Checked by {role}"}),
     ("POST", "/api/v1/clients/{client}/record/copy-requests", "client_write_on", {"summary": "For our DPO"}),
     ("POST", "/api/v1/clients/{client}/document-requests", "client_write_on", {"summary": "Your ISO report"}),
+    ("POST", "/api/v1/notices/retry", "staff", {}),
+    ("POST", "/api/v1/notice-deliveries/{delivery}/retry", "staff", {}),
 ]
 # POSTs that change an existing object answer 200; the other POSTs create one and answer 201.
-API_POST_CHANGES = ("/answer", "/end", "/sync", "/withdraw")
+API_POST_CHANGES = ("/answer", "/end", "/retry", "/sync", "/withdraw")
 
 PUBLIC = {"static", "auth.login", "auth.logout", "api-docs.openapi_json"}  # tested in test_pages / test_api_v1
 
