@@ -4,6 +4,7 @@ service, and refuse bad input with a problem+json 422 that writes nothing."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -63,6 +64,10 @@ ALLOWED_MISSING = {
     "subprocessor.catalogue", "subprocessor.detail", "subprocessor.document", "subprocessor.new_notice",
 }
 
+# Twins that existed before issue 10 (documented without examples; not this change's files).
+OLDER_TWINS = {"api_v1.create_agreement_api", "api_v1.change_agreement_settings", "api_v1.create_client_api",
+               "api_v1.add_evidence_api", "api_v1.create_record_version", "api_v1.answer_notice_api"}
+
 NOT_ACTIONS = {"auth.login", "auth.logout"}
 CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -87,6 +92,23 @@ def test_every_state_changing_page_route_has_an_api_twin(app):
     # the lists stay honest: nothing is both mapped and excused, nothing excused that is no longer a route
     assert PAGE_TO_API.keys() & ALLOWED_MISSING == set()
     assert sorted((PAGE_TO_API.keys() | ALLOWED_MISSING) - pages) == []
+
+
+def test_each_twin_is_documented_with_an_example(app, client):
+    spec = client.get("/api/v1/openapi.json").json
+    rules = {rule.endpoint: rule for rule in app.url_map.iter_rules()}
+    new = [name for value in PAGE_TO_API.values() for name in ((value,) if isinstance(value, str) else value)]
+    for name in new:
+        rule = rules[name]
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        method = next(iter(rule.methods & CHANGING)).lower()
+        operation = spec["paths"][path][method]
+        assert operation.get("summary") or operation.get("description"), name
+        body = operation.get("requestBody", {}).get("content", {})
+        answers = [c for r in operation["responses"].values() for c in r.get("content", {}).values()]
+        if name in OLDER_TWINS:
+            continue
+        assert any("example" in c for c in [*body.values(), *answers]), f"{name} has no example"
 
 
 @pytest.fixture

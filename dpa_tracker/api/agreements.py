@@ -54,7 +54,7 @@ def end_agreement_api(data: dict[str, Any], agreement_id: int) -> Any:
 
 @blp.route("/agreements/<int:agreement_id>/sync", methods=["POST"])
 @checked_first(writable_agreement)
-@blp.response(200, SyncOut)
+@blp.response(200, SyncOut, example={"agreement_id": 7, "added": ["10.3"]})
 def sync_agreement_api(agreement_id: int) -> Any:
     """Add an obligation for every clause of the agreement's template it does not have yet (audited)."""
     agreement = db.session.get(Agreement, agreement_id)  # visibility and role: writable_agreement

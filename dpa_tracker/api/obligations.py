@@ -146,7 +146,11 @@ def mark_not_applicable_api(data: dict[str, Any], obligation_id: int) -> Any:
 
 @blp.route("/obligations/<int:obligation_id>/not-applicable", methods=["DELETE"])
 @checked_first(writable_obligation)
-@blp.response(200, ObligationOut)
+@blp.response(200, ObligationOut, example={
+    "id": 42, "agreement_id": 7, "clause_number": "8.1", "section": "Personal data breaches",
+    "title": "Notify the controller of a breach", "summary": "Without undue delay, within 48 hours",
+    "gdpr_article": "33(2)", "rule_type": "event", "status": "ok", "reason": "No event recorded",
+    "due_on": None, "owner": "karim@altinsoft.example"})
 def clear_not_applicable_api(obligation_id: int) -> Any:
     """The obligation applies again (audited; the earlier mark stays in its history)."""
     obligation = db.session.get(Obligation, obligation_id)  # visibility and role: writable_obligation

@@ -26,7 +26,7 @@ def staff_delivery(delivery_id: int) -> None:
 
 @blp.route("/notices/retry", methods=["POST"])
 @checked_first(require_write)
-@blp.response(200, RequeueOut)
+@blp.response(200, RequeueOut, example={"queued": 3})
 def retry_failed_notices_api() -> Any:
     """Queue every failed notice e-mail again; the next `flask notices send` delivers them (staff only)."""
     count = requeue(current(), failed_deliveries())
@@ -36,7 +36,7 @@ def retry_failed_notices_api() -> Any:
 
 @blp.route("/notice-deliveries/<int:delivery_id>/retry", methods=["POST"])
 @checked_first(staff_delivery)
-@blp.response(200, RequeueOut)
+@blp.response(200, RequeueOut, example={"queued": 1})
 def retry_notice_delivery_api(delivery_id: int) -> Any:
     """Queue one failed notice e-mail again (staff only); `queued` is 0 when it had not failed."""
     delivery = db.session.get(NoticeDelivery, delivery_id)  # role and existence: staff_delivery
