@@ -15,6 +15,7 @@ from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
 from dpa_tracker.models import (
     Agreement,
+    ApiToken,
     AuditEvent,
     ChangeKind,
     Client,
@@ -33,6 +34,7 @@ from tests.factories import make_agreement, make_client, make_user
 
 # Every page route that changes state -> the API endpoint(s) doing the same through the same service.
 PAGE_TO_API: dict[str, str | tuple[str, ...]] = {
+    "admin.revoke": "api_v1.revoke_token_api",
     "agreement.create": "api_v1.create_agreement_api",
     "agreement.end": "api_v1.end_agreement_api",
     "agreement.settings": "api_v1.change_agreement_settings",
@@ -57,7 +59,7 @@ PAGE_TO_API: dict[str, str | tuple[str, ...]] = {
 # Page actions whose API twin is not written yet (issue 10 stays open for them). A route that is neither
 # mapped above nor listed here fails the test below with its name.
 ALLOWED_MISSING = {
-    "admin.create_user_page", "admin.edit_user", "admin.processor", "admin.reset_password", "admin.revoke",
+    "admin.create_user_page", "admin.edit_user", "admin.processor", "admin.reset_password",
     "auth.password",
     "record.edit_activity", "record.measure_document", "record.measures", "record.new_activity",
     "record.new_transfer", "record.transfer_document",
@@ -393,6 +395,28 @@ def test_retry_failed_notice_emails(app, client, api):
     with app.app_context():
         states = {d.state for d in db.session.scalars(select(NoticeDelivery))}
     assert states == {DeliveryState.QUEUED}
+
+
+def test_an_admin_revokes_a_token(app, client, api):
+    with app.app_context():
+        admin = db.session.get(User, api["admin"])
+        admin_token = create_token(None, admin)[1]
+        victim = db.session.scalar(select(ApiToken).join(ApiToken.user).where(User.email == "otto@audit.example"))
+        victim_id = victim.id
+        db.session.commit()
+    admin_headers = {"Authorization": f"Bearer {admin_token}"}
+    url = f"/api/v1/tokens/{victim_id}/revoke"
+    assert_refused(app, client.post(url, headers=h(api)), status=403)  # compliance is not an admin
+    assert client.get("/api/v1/clients", headers=h(api, "auditor")).status_code == 200
+    response = client.post(url, headers=admin_headers)
+    assert response.status_code == 200, response.json
+    assert response.json["revoked_at"] is not None
+    assert client.get("/api/v1/clients", headers=h(api, "auditor")).status_code == 401
+    assert audit_count(app, "token.revoke") == 1
+    response = client.post(url, headers=admin_headers)  # DomainError: already revoked
+    assert_refused(app, response)
+    assert "already revoked" in response.json["detail"]
+    assert audit_count(app, "token.revoke") == 1
 
 
 @pytest.mark.parametrize(("method", "path", "body"), [

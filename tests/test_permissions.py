@@ -228,9 +228,10 @@ API_ROUTES = [
     ("POST", "/api/v1/clients/{client}/document-requests", "client_write_on", {"summary": "Your ISO report"}),
     ("POST", "/api/v1/notices/retry", "staff", {}),
     ("POST", "/api/v1/notice-deliveries/{delivery}/retry", "staff", {}),
+    ("POST", "/api/v1/tokens/{api_token}/revoke", "admin", {}),
 ]
 # POSTs that change an existing object answer 200; the other POSTs create one and answer 201.
-API_POST_CHANGES = ("/answer", "/end", "/retry", "/sync", "/withdraw")
+API_POST_CHANGES = ("/answer", "/end", "/retry", "/revoke", "/sync", "/withdraw")
 
 PUBLIC = {"static", "auth.login", "auth.logout", "api-docs.openapi_json"}  # tested in test_pages / test_api_v1
 
@@ -309,6 +310,7 @@ def world(database_url, _schema, tmp_path_factory):
                                                        effective_on=date(2026, 1, 1)).id
             ids[f"own_evidence_{role}"] = add_evidence(staff, obligation, EvidenceInput(note=f"Policy ({role})")).id
         ids["own_ending"], ids["own_evidence"] = ending.id, evidence.id  # for everyone else (refused anyway)
+        ids["api_token"] = create_token(None, staff, "revoked through the API")[0].id
         tokens = {role: create_token(None, user, "matrix")[1] for role, user in users.items()}
         db.session.commit()
     yield app, ids, tokens, {}

@@ -33,7 +33,7 @@ class ProblemJsonApi(Api):
 
 
 def register_api(app: Flask) -> None:
-    from dpa_tracker.api import agreements, obligations, records, subprocessors  # noqa: F401  (routes join blp)
+    from dpa_tracker.api import admin, agreements, obligations, records, subprocessors  # noqa: F401  (join blp)
     from dpa_tracker.api.views import blp
     from dpa_tracker.extensions import csrf
 
