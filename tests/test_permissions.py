@@ -210,7 +210,28 @@ API_ROUTES = [
     ("GET", "/api/v1/clients/{client}/subprocessors", "read", None),
     ("GET", "/api/v1/clients/{client}/notices", "read", None),
     ("POST", "/api/v1/notice-recipients/{api_recipient}/answer", "client_write_on", {"decision": "approve"}),
+    # the twins of the page actions (tests/test_api_twins.py); {own_*}: each staff role changes its own object
+    ("PUT", "/api/v1/clients/{client}", "staff_on", {"legal_name": "Acme Hosting", "country": "DZ",
+                                                     "notice_emails": ["dpo@acme.example"]}),
+    ("POST", "/api/v1/agreements/{own_ending}/end", "staff_on", {"ends_on": "2026-06-30"}),
+    ("POST", "/api/v1/agreements/{agreement}/sync", "staff_on", {}),
+    ("PATCH", "/api/v1/obligations/{obligation}", "staff_on", {"notes": "Checked by {role}"}),
+    ("POST", "/api/v1/obligations/{obligation}/events", "staff_on",
+     {"occurred_at": "2026-02-02T10:00:00+00:00", "summary": "Lost phone ({role})"}),
+    ("PUT", "/api/v1/obligations/{obligation}/events/{event}/awareness", "staff_on",
+     {"aware_at": "2026-02-01T12:00:00+00:00"}),
+    ("PUT", "/api/v1/obligations/{obligation}/not-applicable", "staff_on", {"reason": "No such data"}),
+    ("DELETE", "/api/v1/obligations/{obligation}/not-applicable", "staff_on", {}),
+    ("POST", "/api/v1/evidence/{own_evidence}/withdraw", "staff_on", {"reason": "Outdated"}),
+    ("POST", "/api/v1/clients/{client}/record/reviews", "staff_on", {"note": "Checked by {role}"}),
+    ("POST", "/api/v1/clients/{client}/record/copy-requests", "client_write_on", {"summary": "For our DPO"}),
+    ("POST", "/api/v1/clients/{client}/document-requests", "client_write_on", {"summary": "Your ISO report"}),
+    ("POST", "/api/v1/notices/retry", "staff", {}),
+    ("POST", "/api/v1/notice-deliveries/{delivery}/retry", "staff", {}),
+    ("POST", "/api/v1/tokens/{api_token}/revoke", "admin", {}),
 ]
+# POSTs that change an existing object answer 200; the other POSTs create one and answer 201.
+API_POST_CHANGES = ("/answer", "/end", "/retry", "/revoke", "/sync", "/withdraw")
 
 PUBLIC = {"static", "auth.login", "auth.logout", "api-docs.openapi_json"}  # tested in test_pages / test_api_v1
 
@@ -284,6 +305,12 @@ def world(database_url, _schema, tmp_path_factory):
                "recipient": pages_notice.recipients[0].id, "api_recipient": api_notice.recipients[0].id,
                "delivery": pages_notice.recipients[0].deliveries[0].id,
                **{f"fresh_{role}": sub_id for role, sub_id in fresh.items()}}
+        for role in STAFF:  # an agreement to end and evidence to withdraw of each staff role's own, for the API
+            ids[f"own_ending_{role}"] = make_agreement(own, staff, signed_on=date(2026, 1, 1),
+                                                       effective_on=date(2026, 1, 1)).id
+            ids[f"own_evidence_{role}"] = add_evidence(staff, obligation, EvidenceInput(note=f"Policy ({role})")).id
+        ids["own_ending"], ids["own_evidence"] = ending.id, evidence.id  # for everyone else (refused anyway)
+        ids["api_token"] = create_token(None, staff, "revoked through the API")[0].id
         tokens = {role: create_token(None, user, "matrix")[1] for role, user in users.items()}
         db.session.commit()
     yield app, ids, tokens, {}
@@ -344,14 +371,15 @@ def test_access_matrix(world, role, method, url, kind, data):
                          ids=[f"{m} {u}" for m, u, _, _ in API_ROUTES])
 def test_api_access_matrix(world, role, method, url, kind, data):
     app, ids, tokens, _ = world
-    values = {**ids, "role": role}
+    values = {**ids, "role": role, "own_ending": ids.get(f"own_ending_{role}", ids["own_ending"]),
+              "own_evidence": ids.get(f"own_evidence_{role}", ids["own_evidence"])}
     headers = {} if role == "anonymous" else {"Authorization": f"Bearer {tokens[role]}"}
     http = app.test_client()
     target = url.format(**values)
     if method == "GET":
         with http.get(target, headers=headers) as response:
             response.get_data()
-    elif "evidence" in url:  # multipart, like a real upload
+    elif url.endswith("/evidence"):  # multipart, like a real upload
         response = http.post(target, headers=headers, data={k: _fill(v, values) for k, v in data.items()})
     else:
         response = http.open(target, method=method, headers=headers,
@@ -361,7 +389,7 @@ def test_api_access_matrix(world, role, method, url, kind, data):
         assert response.status_code == 401, response.status_code
         assert response.mimetype == "application/problem+json"
     elif outcome == "ok":
-        created = method == "POST" and "answer" not in url
+        created = method == "POST" and not url.endswith(API_POST_CHANGES)
         assert response.status_code == (201 if created else 200), \
             response.get_data(as_text=True)[:300]
     else:

@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, NoReturn, TypeVar
+from typing import Any
 
-from flask import Response, g, request, url_for
-from flask_smorest import Blueprint
+from flask import Response, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-from werkzeug.exceptions import default_exceptions
 
 from dpa_tracker.agreement.services import AgreementInput, change_settings, create_agreement
 from dpa_tracker.agreement.settings import SETTINGS
 from dpa_tracker.api import schemas as s
-from dpa_tracker.auth.services import user_for_token
+from dpa_tracker.api.common import (
+    answerable_recipient,
+    blp,
+    checked_first,
+    current,
+    domain_fail,
+    fail,
+    require_write,
+    visible,
+    writable_agreement,
+    writable_obligation,
+)
 from dpa_tracker.client.services import ClientInput, create_client
 from dpa_tracker.errors import DomainError
 from dpa_tracker.evidence.download import send_evidence_file
@@ -32,88 +39,14 @@ from dpa_tracker.models import (
     NoticeRecipient,
     Obligation,
     RecordVersion,
-    Role,
-    User,
 )
 from dpa_tracker.models.subprocessor import ObjectionConsequence
 from dpa_tracker.obligation.services import assess_agreement, today
-from dpa_tracker.permissions import can_hand_out_record, can_see_client, can_write, client_filter
+from dpa_tracker.permissions import can_hand_out_record, can_write, client_filter
 from dpa_tracker.record.services import hand_out
 from dpa_tracker.reports.record_files import MIMETYPES, record_response
 from dpa_tracker.subprocessor.authorised import subprocessor_rows
 from dpa_tracker.subprocessor.notices import answer
-
-blp = Blueprint("api_v1", __name__, url_prefix="/api/v1",
-                description="Agreements, obligations, evidence, the Art. 30(2) record and sub-processor notices.")
-
-
-def fail(status: int, detail: str, field: str | None = None) -> NoReturn:
-    error = default_exceptions[status](description=detail)
-    if field:
-        error.data = {"messages": {field: [detail]}}  # type: ignore[attr-defined]
-    raise error
-
-
-def domain_fail(error: DomainError) -> NoReturn:
-    fail(error.status_code, error.message, error.field)
-
-
-@blp.before_request
-def authenticate() -> None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        fail(401, "Send an API token: 'Authorization: Bearer <token>' (create one with flask create-token).")
-    user = user_for_token(token.strip())
-    if user is None:
-        fail(401, "The token is unknown, revoked, or its user is inactive.")
-    g.api_user = user
-
-
-def current() -> User:
-    return g.api_user
-
-
-def require_write() -> None:
-    if not can_write(current()):
-        fail(403, "This token's user may not change anything (read-only role).")
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def checked_first(check: Callable[..., None]) -> Callable[[F], F]:
-    """Run ``check(**path_arguments)`` before the body is parsed, so a read-only token gets its 403 (or
-    another tenant's id its 404) whatever it sent. Place it right under ``@blp.route``."""
-
-    def decorator(view: F) -> F:
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            check(**kwargs)
-            return view(*args, **kwargs)
-
-        return wrapped  # type: ignore[return-value]
-
-    return decorator
-
-
-def writable_obligation(obligation_id: int) -> None:
-    visible(Obligation, obligation_id, lambda o: o.agreement.client_id)
-    require_write()
-
-
-def answerable_recipient(recipient_id: int) -> None:
-    visible(NoticeRecipient, recipient_id, lambda r: r.agreement.client_id)
-    if current().role is not Role.CLIENT:
-        fail(403, "Only the client's own users answer its notices.")
-
-
-def visible(model: Any, object_id: int, client_id_of: Any) -> Any:
-    obj = db.session.get(model, object_id)
-    if obj is None or not can_see_client(current(), client_id_of(obj)):
-        fail(404, f"No {model.__name__.lower()} with id {object_id}.")
-    return obj
-
 
 # --- clients --------------------------------------------------------------------------------
 
@@ -181,9 +114,6 @@ def get_agreement(agreement_id: int) -> Any:
     return visible(Agreement, agreement_id, lambda a: a.client_id)
 
 
-def writable_agreement(agreement_id: int) -> None:
-    visible(Agreement, agreement_id, lambda a: a.client_id)
-    require_write()
 
 
 @blp.route("/agreements/<int:agreement_id>/settings", methods=["PATCH"])

@@ -280,6 +280,23 @@ def mark_reviewed(actor: User, client: Client, note: str) -> int:
     return len(obligations)
 
 
+def client_request(actor: User, client: Client, clause: str, label: str, summary: str) -> list[TriggerEvent]:
+    """A client's request (clause 4.2: a copy of the record; 11.1: documents): an event on that clause of each
+    of its agreements in force, whose clock starts now."""
+    from dpa_tracker.obligation.events import record_event
+
+    if not summary.strip():
+        raise DomainError("Describe what you need.", field="summary")
+    obligations = db.session.scalars(select(Obligation).join(Obligation.agreement).where(
+        Agreement.client_id == client.id, Agreement.status == AgreementStatus.ACTIVE,
+        Obligation.clause_number == clause)).all()
+    if not obligations:
+        raise DomainError("You have no agreement in force.")
+    now = utcnow()
+    return [record_event(actor, obligation, occurred_at=now, summary=f"{label}: {summary}")
+            for obligation in obligations]
+
+
 def hand_out(actor: User | None, client: Client, as_of: date, fmt: str,
              *, to_client: bool = False) -> tuple[RecordVersion, dict[str, Any]]:
     """Every copy handed out is kept as a version: who, when, as of which date, its hash, and the audit chain

@@ -16,11 +16,8 @@ from dpa_tracker.evidence.download import send_stored_file
 from dpa_tracker.extensions import db
 from dpa_tracker.ids import parse_id, parse_ids
 from dpa_tracker.models import (
-    Agreement,
-    AgreementStatus,
     Client,
     DocumentKind,
-    Obligation,
     ProcessingActivity,
     RecordVersion,
     Role,
@@ -28,8 +25,6 @@ from dpa_tracker.models import (
     SubProcessor,
     Transfer,
 )
-from dpa_tracker.models.base import utcnow
-from dpa_tracker.obligation.events import record_event
 from dpa_tracker.obligation.services import today
 from dpa_tracker.permissions import (
     can_hand_out_record,
@@ -53,6 +48,7 @@ from dpa_tracker.record.services import (
     MeasureInput,
     TransferInput,
     add_transfer,
+    client_request,
     create_activity,
     create_measure,
     diff_versions,
@@ -175,16 +171,8 @@ def _client_request(client: Client, clause: str, prefix: str, label: str) -> Res
     if not form.validate_on_submit():
         flash("Describe what you need.", "error")
         return redirect(url_for("record.show", client_id=client.id))
-    obligations = db.session.scalars(select(Obligation).join(Obligation.agreement).where(
-        Agreement.client_id == client.id, Agreement.status == AgreementStatus.ACTIVE,
-        Obligation.clause_number == clause)).all()
-    if not obligations:
-        flash("You have no agreement in force.", "error")
-        return redirect(url_for("record.show", client_id=client.id))
-    now = utcnow()
     try:
-        for obligation in obligations:
-            record_event(current_user, obligation, occurred_at=now, summary=f"{label}: {form.summary.data}")
+        client_request(current_user, client, clause, label, form.summary.data or "")
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")

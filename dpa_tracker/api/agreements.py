@@ -1,0 +1,84 @@
+"""/api/v1 twins of the agreement and client pages: end an agreement, sync it with its template, edit a
+client. Each calls the page's own service function, staff only; another tenant's object answers 404."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields
+
+from dpa_tracker import dates
+from dpa_tracker.agreement.services import end_agreement, sync_obligations
+from dpa_tracker.api.common import blp, checked_first, current, domain_fail, require_write, visible, writable_agreement
+from dpa_tracker.api.schemas import AgreementOut, ClientIn, ClientOut, StrictSchema
+from dpa_tracker.client.services import ClientInput, update_client
+from dpa_tracker.errors import DomainError
+from dpa_tracker.extensions import db
+from dpa_tracker.models import Agreement, Client
+
+
+class EndAgreementIn(StrictSchema):
+    ends_on = dates.Date(required=True, metadata={
+        "description": "The date the agreement ended (YYYY-MM-DD); the clause 13 deletion clock starts there."})
+
+
+class SyncOut(Schema):
+    agreement_id = fields.Integer()
+    added = fields.List(fields.String(), metadata={"description": "Clause numbers of the obligations added"})
+
+
+def _refused(error: DomainError) -> None:
+    db.session.rollback()
+    domain_fail(error)
+
+
+def writable_client(client_id: int) -> None:
+    visible(Client, client_id, lambda c: c.id)
+    require_write()
+
+
+@blp.route("/agreements/<int:agreement_id>/end", methods=["POST"])
+@checked_first(writable_agreement)
+@blp.arguments(EndAgreementIn, example={"ends_on": "2026-06-30"})
+@blp.response(200, AgreementOut)
+def end_agreement_api(data: dict[str, Any], agreement_id: int) -> Any:
+    """Record the end of the agreement (terminated); the clause 13 and 2.2 clocks start from that date."""
+    agreement = db.session.get(Agreement, agreement_id)  # visibility and role: writable_agreement
+    try:
+        end_agreement(current(), agreement, data["ends_on"])
+    except DomainError as error:
+        _refused(error)
+    db.session.commit()
+    return agreement
+
+
+@blp.route("/agreements/<int:agreement_id>/sync", methods=["POST"])
+@checked_first(writable_agreement)
+@blp.response(200, SyncOut, example={"agreement_id": 7, "added": ["10.3"]})
+def sync_agreement_api(agreement_id: int) -> Any:
+    """Add an obligation for every clause of the agreement's template it does not have yet (audited)."""
+    agreement = db.session.get(Agreement, agreement_id)  # visibility and role: writable_agreement
+    try:
+        added = sync_obligations(current(), agreement)
+    except DomainError as error:
+        _refused(error)
+    db.session.commit()
+    return {"agreement_id": agreement.id, "added": [o.clause_number for o in added]}
+
+
+@blp.route("/clients/<int:client_id>", methods=["PUT"])
+@checked_first(writable_client)
+@blp.arguments(ClientIn, example={"legal_name": "Acme Hosting SARL", "country": "DZ",
+                                  "address": "12 rue Didouche Mourad, Alger",
+                                  "notice_emails": ["dpo@acme.example"], "dpo_name": "Amina B.",
+                                  "dpo_email": "dpo@acme.example"})
+@blp.response(200, ClientOut)
+def update_client_api(data: dict[str, Any], client_id: int) -> Any:
+    """Replace the client's details (every field; left-out optional ones become empty). Audited."""
+    client = db.session.get(Client, client_id)  # visibility and role: writable_client
+    try:
+        update_client(current(), client, ClientInput(**data))
+    except DomainError as error:
+        _refused(error)
+    db.session.commit()
+    return client

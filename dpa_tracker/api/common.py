@@ -1,0 +1,93 @@
+"""The /api/v1 blueprint and what every endpoint module shares: token authentication, role and tenant
+checks, problem+json failures. Endpoint modules import from here, never from one another."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, NoReturn, TypeVar
+
+from flask import g, request
+from flask_smorest import Blueprint
+from werkzeug.exceptions import default_exceptions
+
+from dpa_tracker.auth.services import user_for_token
+from dpa_tracker.errors import DomainError
+from dpa_tracker.extensions import db
+from dpa_tracker.models import Agreement, NoticeRecipient, Obligation, Role, User
+from dpa_tracker.permissions import can_see_client, can_write
+
+blp = Blueprint("api_v1", __name__, url_prefix="/api/v1",
+                description="Agreements, obligations, evidence, the Art. 30(2) record and sub-processor notices.")
+
+
+def fail(status: int, detail: str, field: str | None = None) -> NoReturn:
+    error = default_exceptions[status](description=detail)
+    if field:
+        error.data = {"messages": {field: [detail]}}  # type: ignore[attr-defined]
+    raise error
+
+
+def domain_fail(error: DomainError) -> NoReturn:
+    fail(error.status_code, error.message, error.field)
+
+
+@blp.before_request
+def authenticate() -> None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        fail(401, "Send an API token: 'Authorization: Bearer <token>' (create one with flask create-token).")
+    user = user_for_token(token.strip())
+    if user is None:
+        fail(401, "The token is unknown, revoked, or its user is inactive.")
+    g.api_user = user
+
+
+def current() -> User:
+    return g.api_user
+
+
+def require_write() -> None:
+    if not can_write(current()):
+        fail(403, "This token's user may not change anything (read-only role).")
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def checked_first(check: Callable[..., None]) -> Callable[[F], F]:
+    """Run ``check(**path_arguments)`` before the body is parsed, so a read-only token gets its 403 (or
+    another tenant's id its 404) whatever it sent. Place it right under ``@blp.route``."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            check(**kwargs)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def writable_obligation(obligation_id: int) -> None:
+    visible(Obligation, obligation_id, lambda o: o.agreement.client_id)
+    require_write()
+
+
+def answerable_recipient(recipient_id: int) -> None:
+    visible(NoticeRecipient, recipient_id, lambda r: r.agreement.client_id)
+    if current().role is not Role.CLIENT:
+        fail(403, "Only the client's own users answer its notices.")
+
+
+def visible(model: Any, object_id: int, client_id_of: Any) -> Any:
+    obj = db.session.get(model, object_id)
+    if obj is None or not can_see_client(current(), client_id_of(obj)):
+        fail(404, f"No {model.__name__.lower()} with id {object_id}.")
+    return obj
+
+def writable_agreement(agreement_id: int) -> None:
+    visible(Agreement, agreement_id, lambda a: a.client_id)
+    require_write()
