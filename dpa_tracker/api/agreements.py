@@ -9,7 +9,15 @@ from marshmallow import Schema, fields
 
 from dpa_tracker import dates
 from dpa_tracker.agreement.services import end_agreement, sync_obligations
-from dpa_tracker.api.common import blp, checked_first, current, domain_fail, require_write, visible, writable_agreement
+from dpa_tracker.api.common import (
+    blp,
+    checked_first,
+    current,
+    refused,
+    require_write,
+    visible,
+    writable_agreement,
+)
 from dpa_tracker.api.schemas import AgreementOut, ClientIn, ClientOut, StrictSchema
 from dpa_tracker.client.services import ClientInput, update_client
 from dpa_tracker.errors import DomainError
@@ -27,11 +35,6 @@ class SyncOut(Schema):
     added = fields.List(fields.String(), metadata={"description": "Clause numbers of the obligations added"})
 
 
-def _refused(error: DomainError) -> None:
-    db.session.rollback()
-    domain_fail(error)
-
-
 def writable_client(client_id: int) -> None:
     visible(Client, client_id, lambda c: c.id)
     require_write()
@@ -47,7 +50,7 @@ def end_agreement_api(data: dict[str, Any], agreement_id: int) -> Any:
     try:
         end_agreement(current(), agreement, data["ends_on"])
     except DomainError as error:
-        _refused(error)
+        refused(error)
     db.session.commit()
     return agreement
 
@@ -61,7 +64,7 @@ def sync_agreement_api(agreement_id: int) -> Any:
     try:
         added = sync_obligations(current(), agreement)
     except DomainError as error:
-        _refused(error)
+        refused(error)
     db.session.commit()
     return {"agreement_id": agreement.id, "added": [o.clause_number for o in added]}
 
@@ -79,6 +82,6 @@ def update_client_api(data: dict[str, Any], client_id: int) -> Any:
     try:
         update_client(current(), client, ClientInput(**data))
     except DomainError as error:
-        _refused(error)
+        refused(error)
     db.session.commit()
     return client

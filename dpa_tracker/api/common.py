@@ -32,6 +32,12 @@ def domain_fail(error: DomainError) -> NoReturn:
     fail(error.status_code, error.message, error.field)
 
 
+def refused(error: DomainError) -> NoReturn:
+    """A service refused the change: undo what it flushed, answer problem+json (422 unless the error says)."""
+    db.session.rollback()
+    domain_fail(error)
+
+
 @blp.before_request
 def authenticate() -> None:
     header = request.headers.get("Authorization", "")

@@ -11,8 +11,8 @@ from dpa_tracker.api.common import (
     blp,
     checked_first,
     current,
-    domain_fail,
     fail,
+    refused,
     require_write,
     visible,
     writable_obligation,
@@ -78,11 +78,6 @@ def obligation_out(obligation: Obligation) -> dict[str, Any]:
     }
 
 
-def _refused(error: DomainError) -> None:
-    db.session.rollback()
-    domain_fail(error)
-
-
 def writable_event(obligation_id: int, event_id: int) -> None:
     writable_obligation(obligation_id)
     event = db.session.get(TriggerEvent, event_id)
@@ -109,7 +104,7 @@ def record_event_api(data: dict[str, Any], obligation_id: int) -> Any:
         event = record_event(current(), obligation, occurred_at=data["occurred_at"], aware_at=data["aware_at"],
                              summary=data["summary"])
     except DomainError as error:
-        _refused(error)
+        refused(error)
     db.session.commit()
     return event
 
@@ -124,7 +119,7 @@ def correct_awareness_api(data: dict[str, Any], obligation_id: int, event_id: in
     try:
         set_awareness(current(), event, data["aware_at"])
     except DomainError as error:
-        _refused(error)
+        refused(error)
     db.session.commit()
     return event
 
@@ -139,7 +134,7 @@ def mark_not_applicable_api(data: dict[str, Any], obligation_id: int) -> Any:
     try:
         set_not_applicable(current(), obligation, data["reason"])
     except DomainError as error:
-        _refused(error)
+        refused(error)
     db.session.commit()
     return obligation_out(obligation)
 
@@ -157,7 +152,7 @@ def clear_not_applicable_api(obligation_id: int) -> Any:
     try:
         set_not_applicable(current(), obligation, None)
     except DomainError as error:
-        _refused(error)
+        refused(error)
     db.session.commit()
     return obligation_out(obligation)
 
@@ -177,7 +172,7 @@ def update_obligation_api(data: dict[str, Any], obligation_id: int) -> Any:
     try:
         update_obligation(current(), obligation, owner=owner, notes=data.get("notes", obligation.notes))
     except DomainError as error:
-        _refused(error)
+        refused(error)
     db.session.commit()
     return obligation_out(obligation)
 
@@ -192,6 +187,6 @@ def withdraw_evidence_api(data: dict[str, Any], evidence_id: int) -> Any:
     try:
         withdraw_evidence(current(), evidence, data["reason"])
     except DomainError as error:
-        _refused(error)
+        refused(error)
     db.session.commit()
     return evidence

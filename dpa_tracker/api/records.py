@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import validate
 
-from dpa_tracker.api.common import blp, checked_first, current, domain_fail, fail, require_write, visible
+from dpa_tracker.api.common import blp, checked_first, current, fail, refused, require_write, visible
 from dpa_tracker.api.obligations import EventOut
 from dpa_tracker.api.schemas import EvidenceOut, StrictSchema, Text
 from dpa_tracker.errors import DomainError
@@ -36,11 +36,6 @@ def client_requester(client_id: int) -> None:
         fail(403, "Only the client's own users make its requests.")
 
 
-def _refused(error: DomainError) -> None:
-    db.session.rollback()
-    domain_fail(error)
-
-
 @blp.route("/clients/<int:client_id>/record/reviews", methods=["POST"])
 @checked_first(writable_record)
 @blp.arguments(ReviewIn, example={"note": "Checked every activity against the March inventory."})
@@ -53,7 +48,7 @@ def review_record_api(data: dict[str, Any], client_id: int) -> Any:
     try:
         mark_reviewed(current(), client, data["note"])
     except DomainError as error:
-        _refused(error)
+        refused(error)
     db.session.commit()
     return [e for o in _clause_obligations(client, "4.1") for e in o.evidence if e.id not in before]
 
@@ -67,7 +62,7 @@ def _request(client_id: int, clause: str, label: str, summary: str) -> Any:
     try:
         events = client_request(current(), client, clause, label, summary)
     except DomainError as error:
-        _refused(error)
+        refused(error)
     db.session.commit()
     return events
 

@@ -128,15 +128,6 @@ def borrowed_events(obligations: Sequence[Obligation]) -> dict[int, list[Trigger
         for oid in borrowing.get((agreement_id, clause), []):
             found[oid].append(event)
     return found
-    rows = db.session.execute(
-        db.select(Obligation.agreement_id, Obligation.clause_number, TriggerEvent).join(TriggerEvent.obligation)
-        .where(Obligation.agreement_id.in_(sorted({a for a, _ in borrowing})),
-               Obligation.clause_number.in_(sorted({c for _, c in borrowing})))
-        .order_by(TriggerEvent.occurred_at, TriggerEvent.id)).all()
-    for agreement_id, clause, event in rows:
-        if (agreement_id, clause) in borrowing:
-            found[borrowing[agreement_id, clause]].append(event)
-    return found
 
 
 def assess_obligation(
