@@ -41,7 +41,7 @@ chromium:
 	@/usr/bin/chromium --version
 
 ## test: the whole suite, on SQLite and then on PostgreSQL, browser tests included.
-test: dev-deps chromium test-sqlite test-postgres
+test: dev-deps chromium lint test-sqlite test-postgres
 
 test-sqlite: dev-deps
 	$(BIN)/python -m pytest -p no:cacheprovider
@@ -49,8 +49,10 @@ test-sqlite: dev-deps
 test-postgres: dev-deps
 	TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -p no:cacheprovider
 
+## lint: ruff's rules and its formatting, checked (not changed); part of `make test` and so of CI.
 lint: dev-deps
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 ## bench: the performance benchmarks (see docs/performance.md): pages and API at full and tenth
 ## scale, then the Art. 30(2) record PDF of a 200-activity client. BENCH_DB=postgresql+psycopg://...

@@ -36,12 +36,18 @@ OUT = ROOT / "bench" / "out"
 PASSWORD = "bench-password-1234"
 ADMIN_EMAIL = "bench-admin@example.com"
 PG_SCRATCH = "dpa_bench"
-TARGETS_MS = {"dashboard": 150.0, "dashboard after a change": 150.0, "dashboard, cold": 150.0,
-              "agreement page": 100.0, "obligations API": 100.0}
+TARGETS_MS = {
+    "dashboard": 150.0,
+    "dashboard after a change": 150.0,
+    "dashboard, cold": 150.0,
+    "agreement page": 100.0,
+    "obligations API": 100.0,
+}
 BATCH = 10_000
 
 
 # --------------------------------------------------------------------------- databases
+
 
 def prepare_database(url: str, scale: float) -> tuple[str, Any]:
     """Return (url of an empty scratch database, cleanup callable)."""
@@ -74,6 +80,7 @@ def prepare_database(url: str, scale: float) -> tuple[str, Any]:
 
 
 # --------------------------------------------------------------------------- generation
+
 
 @dataclass
 class Ev:  # the attributes the status engine reads (EvidenceLike)
@@ -111,8 +118,14 @@ class _Audit:
 
 
 COUNTRIES = ["DE", "FR", "NL", "TR", "IE", "ES", "IT", "SE", "PL", "AT"]
-AUDIT_ACTIONS = [("evidence.add", "evidence"), ("obligation.update", "obligation"), ("agreement.update", "agreement"),
-                 ("evidence.withdraw", "evidence"), ("client.update", "client"), ("user.login", "user")]
+AUDIT_ACTIONS = [
+    ("evidence.add", "evidence"),
+    ("obligation.update", "obligation"),
+    ("agreement.update", "agreement"),
+    ("evidence.withdraw", "evidence"),
+    ("client.update", "client"),
+    ("user.login", "user"),
+]
 
 
 def rnd_time(rng: random.Random, start: datetime, end: datetime) -> datetime:
@@ -129,7 +142,7 @@ class Loader:
 
     def insert(self, table: Any, rows: list[dict[str, Any]]) -> None:
         for i in range(0, len(rows), BATCH):
-            self.conn.execute(table.insert(), rows[i:i + BATCH])
+            self.conn.execute(table.insert(), rows[i : i + BATCH])
 
     def copy(self, table: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
         """COPY on PostgreSQL (values must already be database-ready), else executemany."""
@@ -190,13 +203,35 @@ def generate(app: Any, scale: float, seed: int) -> dict[str, Any]:
 
             t = time.perf_counter()
             load.insert(ProcessorProfile.__table__, [{"id": 1, "name": "AltınSoft Bench GmbH", "updated_at": now}])
-            load.insert(User.__table__, [{"id": 1, "email": ADMIN_EMAIL, "name": "Bench Admin", "role": Role.ADMIN,
-                                          "password_hash": PasswordHasher().hash(PASSWORD), "client_id": None,
-                                          "active": True, "created_at": now}])
-            clients = [{"id": i, "legal_name": f"Client {i:05d} Ltd", "country": rng.choice(COUNTRIES),
-                        "address": f"{i} Bench Street", "notice_emails": f"privacy@client{i}.example",
-                        "dpo_name": f"DPO {i}", "dpo_email": f"dpo@client{i}.example", "representative": "",
-                        "created_at": now - timedelta(days=900)} for i in range(1, n_clients + 1)]
+            load.insert(
+                User.__table__,
+                [
+                    {
+                        "id": 1,
+                        "email": ADMIN_EMAIL,
+                        "name": "Bench Admin",
+                        "role": Role.ADMIN,
+                        "password_hash": PasswordHasher().hash(PASSWORD),
+                        "client_id": None,
+                        "active": True,
+                        "created_at": now,
+                    }
+                ],
+            )
+            clients = [
+                {
+                    "id": i,
+                    "legal_name": f"Client {i:05d} Ltd",
+                    "country": rng.choice(COUNTRIES),
+                    "address": f"{i} Bench Street",
+                    "notice_emails": f"privacy@client{i}.example",
+                    "dpo_name": f"DPO {i}",
+                    "dpo_email": f"dpo@client{i}.example",
+                    "representative": "",
+                    "created_at": now - timedelta(days=900),
+                }
+                for i in range(1, n_clients + 1)
+            ]
             load.insert(Client.__table__, clients)
             counts["client"] = len(clients)
 
@@ -205,19 +240,34 @@ def generate(app: Any, scale: float, seed: int) -> dict[str, Any]:
             for i in range(1, n_agreements + 1):
                 effective = today - timedelta(days=rng.randint(30, 1400))
                 roll = rng.random()
-                status = (AgreementStatus.ACTIVE if roll < 0.85 else
-                          AgreementStatus.TERMINATED if roll < 0.95 else AgreementStatus.DRAFT)
+                status = (
+                    AgreementStatus.ACTIVE
+                    if roll < 0.85
+                    else AgreementStatus.TERMINATED
+                    if roll < 0.95
+                    else AgreementStatus.DRAFT
+                )
                 ends_on = None
                 if status is AgreementStatus.TERMINATED:
                     ends_on = min(today - timedelta(days=1), effective + timedelta(days=rng.randint(10, 700)))
                 settings = {**setting_defaults(), "deletion_days": rng.choice([10, 30, 90])}
-                agreements.append({
-                    "id": i, "client_id": (i - 1) % n_clients + 1, "reference": f"DPA-{i:06d}",
-                    "title": f"Data processing agreement {i}", "signed_on": effective - timedelta(days=7),
-                    "effective_on": effective, "ends_on": ends_on, "status": status,
-                    "template_key": template.key, "template_version": template.version,
-                    "permitted_locations": "EU\nTR", "created_at": now - timedelta(days=900), **settings,
-                })
+                agreements.append(
+                    {
+                        "id": i,
+                        "client_id": (i - 1) % n_clients + 1,
+                        "reference": f"DPA-{i:06d}",
+                        "title": f"Data processing agreement {i}",
+                        "signed_on": effective - timedelta(days=7),
+                        "effective_on": effective,
+                        "ends_on": ends_on,
+                        "status": status,
+                        "template_key": template.key,
+                        "template_version": template.version,
+                        "permitted_locations": "EU\nTR",
+                        "created_at": now - timedelta(days=900),
+                        **settings,
+                    }
+                )
                 terms[i] = AgreementTerms(effective_on=effective, ends_on=ends_on, settings=settings)
             load.insert(Agreement.__table__, agreements)
             counts["agreement"] = len(agreements)
@@ -228,13 +278,23 @@ def generate(app: Any, scale: float, seed: int) -> dict[str, Any]:
             obligations = []
             for a in agreements:
                 for pos, clause in enumerate(clauses, start=1):
-                    obligations.append({
-                        "id": len(obligations) + 1, "agreement_id": a["id"], "clause_number": clause.number,
-                        "position": pos, "section": clause.section, "title": clause.title,
-                        "summary": clause.summary, "gdpr_article": clause.gdpr, "rule": clause.rule,
-                        "owner_id": 1 if rng.random() < 0.3 else None, "notes": "",
-                        "na_reason": None, "na_set_at": None,
-                    })
+                    obligations.append(
+                        {
+                            "id": len(obligations) + 1,
+                            "agreement_id": a["id"],
+                            "clause_number": clause.number,
+                            "position": pos,
+                            "section": clause.section,
+                            "title": clause.title,
+                            "summary": clause.summary,
+                            "gdpr_article": clause.gdpr,
+                            "rule": clause.rule,
+                            "owner_id": 1 if rng.random() < 0.3 else None,
+                            "notes": "",
+                            "na_reason": None,
+                            "na_set_at": None,
+                        }
+                    )
             for o in rng.sample(obligations, k=len(obligations) // 100):  # 1 % marked not applicable
                 o["na_reason"], o["na_set_at"] = "Not relevant to this service", now - timedelta(days=100)
 
@@ -246,32 +306,65 @@ def generate(app: Any, scale: float, seed: int) -> dict[str, Any]:
                     at = rnd_time(rng, now - timedelta(days=200), now - timedelta(hours=1))
                     trig = Trig(len(trigger_rows) + 1, at, at + timedelta(minutes=5))
                     events_by_ob[o["id"]].append(trig)
-                    trigger_rows.append({"id": trig.id, "obligation_id": o["id"], "occurred_at": at,
-                                         "summary": "Request received", "recorded_by_id": 1,
-                                         "recorded_at": trig.recorded_at})
+                    trigger_rows.append(
+                        {
+                            "id": trig.id,
+                            "obligation_id": o["id"],
+                            "occurred_at": at,
+                            "summary": "Request received",
+                            "recorded_by_id": 1,
+                            "recorded_at": trig.recorded_at,
+                        }
+                    )
 
             # Evidence: ~3.3 per obligation on average; valid_until null / past / future.
             ev_by_ob: dict[int, list[Ev]] = defaultdict(list)
             ev_rows: list[tuple[Any, ...]] = []
-            ev_cols = ["id", "obligation_id", "trigger_event_id", "note", "link", "sha256", "filename",
-                       "content_type", "size", "period_start", "period_end", "valid_until", "added_by_id",
-                       "added_at", "state", "ended_at", "ended_by_id", "end_reason", "superseded_by_id"]
+            ev_cols = [
+                "id",
+                "obligation_id",
+                "trigger_event_id",
+                "note",
+                "link",
+                "sha256",
+                "filename",
+                "content_type",
+                "size",
+                "period_start",
+                "period_end",
+                "valid_until",
+                "added_by_id",
+                "added_at",
+                "state",
+                "ended_at",
+                "ended_by_id",
+                "end_reason",
+                "superseded_by_id",
+            ]
             pg = load.pg
             handled = [(o_id, trig) for o_id, trigs in events_by_ob.items() for trig in trigs if rng.random() < 0.5]
-            targets = [o_id for o_id, _ in handled] + [rng.randrange(1, len(obligations) + 1)
-                                                       for _ in range(max(0, n_evidence - len(handled)))]
+            targets = [o_id for o_id, _ in handled] + [
+                rng.randrange(1, len(obligations) + 1) for _ in range(max(0, n_evidence - len(handled)))
+            ]
             handled_trig = {i: trig for i, (_, trig) in enumerate(handled)}
             for i, o_id in enumerate(targets):
                 a = agreements[(o_id - 1) // len(clauses)]
                 start = datetime.combine(a["effective_on"], datetime.min.time(), tzinfo=UTC)
                 trig = handled_trig.get(i)
-                added = (trig.occurred_at + timedelta(hours=rng.randint(1, 40)) if trig
-                         else rnd_time(rng, start, now - timedelta(minutes=1)))
+                added = (
+                    trig.occurred_at + timedelta(hours=rng.randint(1, 40))
+                    if trig
+                    else rnd_time(rng, start, now - timedelta(minutes=1))
+                )
                 added = min(added, now - timedelta(minutes=1))
                 roll = rng.random()
-                valid_until = (None if roll < 0.4 else
-                               today - timedelta(days=rng.randint(1, 400)) if roll < 0.65 else
-                               today + timedelta(days=rng.randint(1, 500)))
+                valid_until = (
+                    None
+                    if roll < 0.4
+                    else today - timedelta(days=rng.randint(1, 400))
+                    if roll < 0.65
+                    else today + timedelta(days=rng.randint(1, 500))
+                )
                 if valid_until is not None and valid_until < added.date():
                     valid_until = added.date() + timedelta(days=rng.randint(1, 400))
                 period_end = added.date() - timedelta(days=rng.randint(0, 20)) if rng.random() < 0.3 else None
@@ -280,21 +373,56 @@ def generate(app: Any, scale: float, seed: int) -> dict[str, Any]:
                 digest = hashlib.sha256(f"ev{i}".encode()).hexdigest() if rng.random() < 0.5 else None
                 ev = Ev(added, ended, valid_until, period_end, trig.id if trig else None)
                 ev_by_ob[o_id].append(ev)
-                ev_rows.append((i + 1, o_id, ev.trigger_event_id, "Evidence note for the bench", "",
-                                digest, "proof.pdf" if digest else None, "application/pdf" if digest else None,
-                                12345 if digest else None, None, period_end, valid_until, 1, added,
-                                state, ended, 1 if ended else None, "Replaced" if ended else None, None))
+                ev_rows.append(
+                    (
+                        i + 1,
+                        o_id,
+                        ev.trigger_event_id,
+                        "Evidence note for the bench",
+                        "",
+                        digest,
+                        "proof.pdf" if digest else None,
+                        "application/pdf" if digest else None,
+                        12345 if digest else None,
+                        None,
+                        period_end,
+                        valid_until,
+                        1,
+                        added,
+                        state,
+                        ended,
+                        1 if ended else None,
+                        "Replaced" if ended else None,
+                        None,
+                    )
+                )
 
             # Cached projection from the real status engine, as refresh_cache would store it.
             for o in obligations:
                 a_id = o["agreement_id"]
-                blockers = ["The Art. 30(2) record has no processing activity"] \
-                    if o["rule"].get("requires") == "art30_record" else []
-                result = assess(o["rule"], terms[a_id], ev_by_ob.get(o["id"], []), events_by_ob.get(o["id"], []),
-                                today, window, na_reason=o["na_reason"], na_set_at=o["na_set_at"],
-                                blockers=blockers)
-                o.update(cached_base=result.base, cached_due_on=result.due_on,
-                         cached_lapses_on=result.lapses_on, cached_late_until=result.late_until, cached_at=now)
+                blockers = (
+                    ["The Art. 30(2) record has no processing activity"]
+                    if o["rule"].get("requires") == "art30_record"
+                    else []
+                )
+                result = assess(
+                    o["rule"],
+                    terms[a_id],
+                    ev_by_ob.get(o["id"], []),
+                    events_by_ob.get(o["id"], []),
+                    today,
+                    window,
+                    na_reason=o["na_reason"],
+                    na_set_at=o["na_set_at"],
+                    blockers=blockers,
+                )
+                o.update(
+                    cached_base=result.base,
+                    cached_due_on=result.due_on,
+                    cached_lapses_on=result.lapses_on,
+                    cached_late_until=result.late_until,
+                    cached_at=now,
+                )
             step("compute (engine)", t)
 
             t = time.perf_counter()
@@ -307,8 +435,20 @@ def generate(app: Any, scale: float, seed: int) -> dict[str, Any]:
 
             # Audit log: a valid chain, hashed with AuditEvent.compute_hash itself.
             t = time.perf_counter()
-            cols = ["id", "occurred_at", "actor_id", "actor_label", "action", "object_type", "object_id",
-                    "client_id", "changes", "request_id", "prev_hash", "hash"]
+            cols = [
+                "id",
+                "occurred_at",
+                "actor_id",
+                "actor_label",
+                "action",
+                "object_type",
+                "object_id",
+                "client_id",
+                "changes",
+                "request_id",
+                "prev_hash",
+                "hash",
+            ]
             compute_hash = AuditEvent.compute_hash
             prev = GENESIS_HASH
             moment = now - timedelta(days=900)
@@ -326,8 +466,22 @@ def generate(app: Any, scale: float, seed: int) -> dict[str, Any]:
                 holder.changes = {"note": ["", f"change {i}"]}
                 holder.request_id = f"{i:032x}"
                 digest = compute_hash(holder)  # type: ignore[arg-type]
-                batch.append((i, moment, 1, ADMIN_EMAIL, action, otype, holder.object_id, holder.client_id,
-                              json.dumps(holder.changes) if pg else holder.changes, holder.request_id, prev, digest))
+                batch.append(
+                    (
+                        i,
+                        moment,
+                        1,
+                        ADMIN_EMAIL,
+                        action,
+                        otype,
+                        holder.object_id,
+                        holder.client_id,
+                        json.dumps(holder.changes) if pg else holder.changes,
+                        holder.request_id,
+                        prev,
+                        digest,
+                    )
+                )
                 prev = digest
                 if len(batch) >= 50_000:
                     load.copy(AuditEvent.__table__, cols, batch)
@@ -338,10 +492,13 @@ def generate(app: Any, scale: float, seed: int) -> dict[str, Any]:
             step("audit chain", t)
 
             if pg:  # explicit ids: move the sequences past them
-                for table in ("user", "client", "agreement", "obligation", "trigger_event", "evidence",
-                              "audit_event"):
-                    conn.execute(text(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
-                                      f"GREATEST((SELECT max(id) FROM \"{table}\"), 1))"))
+                for table in ("user", "client", "agreement", "obligation", "trigger_event", "evidence", "audit_event"):
+                    conn.execute(
+                        text(
+                            f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
+                            f'GREATEST((SELECT max(id) FROM "{table}"), 1))'
+                        )
+                    )
         t = time.perf_counter()
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
@@ -351,6 +508,7 @@ def generate(app: Any, scale: float, seed: int) -> dict[str, Any]:
 
         # Spot-check the chain through the ORM (first and last rows) and mint an API token.
         from dpa_tracker.auth.services import create_token
+
         first = db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.id).limit(500)).all()
         last = db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(500)).all()
         for ev_ in (*first, *last):
@@ -365,6 +523,7 @@ def generate(app: Any, scale: float, seed: int) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- measuring
 
+
 def pct(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     k = (len(ordered) - 1) * q
@@ -374,8 +533,11 @@ def pct(samples: list[float], q: float) -> float:
 
 def api_rule(app: Any) -> str | None:
     for rule in app.url_map.iter_rules():
-        if rule.rule.startswith("/api/v1/agreements/<") and rule.rule.endswith("/obligations") \
-                and "GET" in (rule.methods or ()):
+        if (
+            rule.rule.startswith("/api/v1/agreements/<")
+            and rule.rule.endswith("/obligations")
+            and "GET" in (rule.methods or ())
+        ):
             return rule.rule
     return None
 
@@ -389,8 +551,7 @@ def measure(app: Any, data: dict[str, Any], requests: int, seed: int) -> dict[st
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
     if token is None:
         raise SystemExit("no csrf_token on /login")
-    signed_in = client.post("/login", data={"email": ADMIN_EMAIL, "password": PASSWORD,
-                                            "csrf_token": token.group(1)})
+    signed_in = client.post("/login", data={"email": ADMIN_EMAIL, "password": PASSWORD, "csrf_token": token.group(1)})
     if signed_in.status_code != 302:
         raise SystemExit(f"sign-in failed: {signed_in.status_code}")
 
@@ -413,8 +574,9 @@ def measure(app: Any, data: dict[str, Any], requests: int, seed: int) -> dict[st
         """What a compliance officer does between two looks at the dashboard: evidence on a random obligation."""
         with app.app_context():
             actor = db.session.scalars(select(User).where(User.email == ADMIN_EMAIL)).one()
-            obligation = db.session.scalars(select(Obligation).where(
-                Obligation.agreement_id == rng.choice(ids)).order_by(Obligation.id)).all()[rng.randrange(30)]
+            obligation = db.session.scalars(
+                select(Obligation).where(Obligation.agreement_id == rng.choice(ids)).order_by(Obligation.id)
+            ).all()[rng.randrange(30)]
             add_evidence(actor, obligation, EvidenceInput(note="Reviewed during the benchmark"))
             db.session.commit()
 
@@ -427,8 +589,9 @@ def measure(app: Any, data: dict[str, Any], requests: int, seed: int) -> dict[st
     ]
     if rule is not None:
         prefix = rule.split("<", 1)[0]
-        endpoints.append(("obligations API", None,
-                          lambda: client.get(f"{prefix}{rng.choice(ids)}/obligations", headers=bearer)))
+        endpoints.append(
+            ("obligations API", None, lambda: client.get(f"{prefix}{rng.choice(ids)}/obligations", headers=bearer))
+        )
     results: dict[str, dict[str, Any]] = {}
     try:
         for name, prepare, call in endpoints:
@@ -449,8 +612,13 @@ def measure(app: Any, data: dict[str, Any], requests: int, seed: int) -> dict[st
                 statuses.add(response.status_code)
             if statuses != {200}:
                 raise SystemExit(f"{name}: unexpected status {sorted(statuses)}")
-            results[name] = {"p50": pct(times, 0.5), "p95": pct(times, 0.95), "max": max(times),
-                             "stmt_min": min(stmts), "stmt_max": max(stmts)}
+            results[name] = {
+                "p50": pct(times, 0.5),
+                "p95": pct(times, 0.95),
+                "max": max(times),
+                "stmt_min": min(stmts),
+                "stmt_max": max(stmts),
+            }
         if rule is None:
             results["obligations API"] = {"missing": True}
     finally:
@@ -464,18 +632,27 @@ def run_scale(url: str, scale: float, requests: int, seed: int, keep: bool = Fal
 
     db_url, cleanup = prepare_database(url, scale)
     try:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "TESTING": False, "SECRET_KEY": "bench",
-                          "EVIDENCE_DIR": str(OUT / "evidence"), "RATELIMIT_ENABLED": False})
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": db_url,
+                "TESTING": False,
+                "SECRET_KEY": "bench",
+                "EVIDENCE_DIR": str(OUT / "evidence"),
+                "RATELIMIT_ENABLED": False,
+            }
+        )
         started = time.perf_counter()
         data = generate(app, scale, seed)
         generation = time.perf_counter() - started
-        print(f"  scale {scale:g}: generated {data['counts']} in {generation:.1f} s "
-              f"({', '.join(f'{k} {v:.1f}s' for k, v in data['timings'].items())})", flush=True)
+        print(
+            f"  scale {scale:g}: generated {data['counts']} in {generation:.1f} s "
+            f"({', '.join(f'{k} {v:.1f}s' for k, v in data['timings'].items())})",
+            flush=True,
+        )
         results = measure(app, data, requests, seed)
         with app.app_context():
             db.engine.dispose()
-        return {"generation": generation, "results": results, "counts": data["counts"],
-                "timings": data["timings"]}
+        return {"generation": generation, "results": results, "counts": data["counts"], "timings": data["timings"]}
     finally:
         if keep:
             print(f"  kept the scratch database {db_url}", flush=True)
@@ -489,13 +666,20 @@ def fmt_stmts(r: dict[str, Any]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=f"sqlite:///{OUT / 'bench.sqlite3'}",
-                        help="SQLite file (recreated) or a PostgreSQL server database from which a scratch "
-                             f"database {PG_SCRATCH!r} is created and dropped (default: %(default)s)")
+    parser.add_argument(
+        "--database-url",
+        default=f"sqlite:///{OUT / 'bench.sqlite3'}",
+        help="SQLite file (recreated) or a PostgreSQL server database from which a scratch "
+        f"database {PG_SCRATCH!r} is created and dropped (default: %(default)s)",
+    )
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 = 2,000 agreements (default %(default)s)")
     parser.add_argument("--requests", type=int, default=50, help="timed requests per endpoint (default %(default)s)")
-    parser.add_argument("--also-tenth", action=argparse.BooleanOptionalAction, default=True,
-                        help="also run at a tenth of the scale and print ratios (default on)")
+    parser.add_argument(
+        "--also-tenth",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run at a tenth of the scale and print ratios (default on)",
+    )
     parser.add_argument("--seed", type=int, default=28)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database(s) for inspection")
     args = parser.parse_args()
@@ -516,8 +700,10 @@ def main() -> int:
     full = runs[args.scale]
     tenth = runs.get(args.scale / 10)
     print()
-    header = f"{'endpoint':<24} {'scale':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'stmts/req':>9} " \
-             f"{'target p95':>10}  result"
+    header = (
+        f"{'endpoint':<24} {'scale':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'stmts/req':>9} "
+        f"{'target p95':>10}  result"
+    )
     print(header)
     print("-" * len(header))
     for name in TARGETS_MS:
@@ -530,8 +716,10 @@ def main() -> int:
                 print(f"{name:<24} {scale:>5g}  (endpoint not registered: GET /api/v1/agreements/<id>/obligations)")
                 continue
             ok = "ok" if r["p95"] < TARGETS_MS[name] else "OVER TARGET"
-            print(f"{name:<24} {scale:>5g} {r['p50']:>8.1f} {r['p95']:>8.1f} {r['max']:>8.1f} {fmt_stmts(r):>9} "
-                  f"{TARGETS_MS[name]:>10.0f}  {ok}")
+            print(
+                f"{name:<24} {scale:>5g} {r['p50']:>8.1f} {r['p95']:>8.1f} {r['max']:>8.1f} {fmt_stmts(r):>9} "
+                f"{TARGETS_MS[name]:>10.0f}  {ok}"
+            )
     if tenth is not None:
         print()
         print(f"{'endpoint':<24} {'p50 full/tenth':>14} {'p95 full/tenth':>14}  statements equal?")
@@ -539,8 +727,11 @@ def main() -> int:
             a, b = full["results"].get(name), tenth["results"].get(name)
             if not a or not b or "p50" not in a or "p50" not in b:
                 continue
-            same = "yes" if (a["stmt_min"], a["stmt_max"]) == (b["stmt_min"], b["stmt_max"]) else \
-                f"NO ({fmt_stmts(a)} vs {fmt_stmts(b)})"
+            same = (
+                "yes"
+                if (a["stmt_min"], a["stmt_max"]) == (b["stmt_min"], b["stmt_max"])
+                else f"NO ({fmt_stmts(a)} vs {fmt_stmts(b)})"
+            )
             print(f"{name:<24} {a['p50'] / b['p50']:>14.2f} {a['p95'] / b['p95']:>14.2f}  {same}")
     print()
     for scale, run in runs.items():

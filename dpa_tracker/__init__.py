@@ -125,7 +125,8 @@ def _init_extensions(app: Flask) -> None:
     login_manager.user_loader(load_user)
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and not event.contains(
-            Engine, "connect", _sqlite_pragmas):
+        Engine, "connect", _sqlite_pragmas
+    ):
         # Process-wide (every Engine): registered by the first SQLite app, never again.
         event.listen(Engine, "connect", _sqlite_pragmas)
 
@@ -155,8 +156,11 @@ def _register_request_hooks(app: Flask) -> None:
         """A signed-in user's pages, every download and every API answer carry client data: no browser
         or proxy may keep a copy (a shared computer's back button, a caching proxy)."""
         download = response.headers.get("Content-Disposition", "").startswith("attachment")
-        if download or request.path.startswith("/api/") or (
-                request.endpoint != "static" and current_user.is_authenticated):
+        if (
+            download
+            or request.path.startswith("/api/")
+            or (request.endpoint != "static" and current_user.is_authenticated)
+        ):
             response.headers["Cache-Control"] = "no-store"
         return response
 
@@ -174,7 +178,17 @@ def _register_blueprints(app: Flask) -> None:
     from dpa_tracker.record.views import bp as record_bp
     from dpa_tracker.subprocessor.views import bp as subprocessor_bp
 
-    for blueprint in (auth_bp, dashboard_bp, client_bp, agreement_bp, obligation_bp, evidence_bp, audit_bp, admin_bp,
-                      record_bp, subprocessor_bp):
+    for blueprint in (
+        auth_bp,
+        dashboard_bp,
+        client_bp,
+        agreement_bp,
+        obligation_bp,
+        evidence_bp,
+        audit_bp,
+        admin_bp,
+        record_bp,
+        subprocessor_bp,
+    ):
         app.register_blueprint(blueprint)
     register_api(app)

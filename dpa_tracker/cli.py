@@ -52,8 +52,9 @@ def init_db() -> None:
 @click.option("--audits", "audited", type=int, multiple=True, help="Client id an auditor reviews (repeatable).")
 @click.option("--name", default="", help="Display name.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-def create_user_command(email: str, role: str, client_id: int | None, audited: tuple[int, ...], name: str,
-                        password_stdin: bool) -> None:
+def create_user_command(
+    email: str, role: str, client_id: int | None, audited: tuple[int, ...], name: str, password_stdin: bool
+) -> None:
     """Create a user; the password comes from a prompt or standard input, never an argument."""
     client = None
     if client_id is not None:
@@ -71,8 +72,7 @@ def create_user_command(email: str, role: str, client_id: int | None, audited: t
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = create_user(None, email, Role(role), password, name=name, client=client,
-                           audited_clients=audited_clients)
+        user = create_user(None, email, Role(role), password, name=name, client=client, audited_clients=audited_clients)
     except DomainError as error:
         _fail(error.message)
     db.session.commit()
@@ -121,8 +121,11 @@ def create_token_command(email: str, name: str) -> None:
 @click.command("seed-demo")
 @with_appcontext
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has clients.")
-@click.option("--credentials-file", type=click.Path(dir_okay=False, writable=True),
-              help="Also write the sign-ins to this file (readable by its owner only).")
+@click.option(
+    "--credentials-file",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Also write the sign-ins to this file (readable by its owner only).",
+)
 def seed_demo_command(if_empty: bool, credentials_file: str | None) -> None:
     """Load a realistic demo: the reference processor, its clients, agreements and evidence."""
     from dpa_tracker.demo import seed_demo
@@ -199,16 +202,19 @@ def evidence_verify() -> None:
         versions += 1
         if text_sha256(version.content) != version.content_sha256:
             problems += 1
-            click.echo(f"ALTERED: record version {version.number} of client {version.client_id} "
-                       f"(id {version.id}): its content does not match its SHA-256")
+            click.echo(
+                f"ALTERED: record version {version.number} of client {version.client_id} "
+                f"(id {version.id}): its content does not match its SHA-256"
+            )
     stale = store.stale_temp_files(current_app.config["UPLOAD_TEMP_MAX_AGE"])
     for path in stale:
         click.echo(f"STALE TEMP FILE: {path} ({path.stat().st_size} bytes), left by an interrupted upload")
     if stale:
         click.echo(f"{len(stale)} stale upload temp file(s); the next start-up removes them.")
     if problems:
-        raise click.ClickException(f"{problems} of {files} stored file(s) and {versions} record version(s) "
-                                   "missing or altered.")
+        raise click.ClickException(
+            f"{problems} of {files} stored file(s) and {versions} record version(s) missing or altered."
+        )
     click.echo(f"All {files} stored file(s) and {versions} record version(s) match their SHA-256.")
 
 
@@ -216,8 +222,9 @@ def record_versions_by_batch(batch_size: int = 50) -> Iterator[RecordVersion]:
     """Every record version in id order, a few at a time (each holds a whole record)."""
     last_id = 0
     while True:
-        rows = db.session.scalars(select(RecordVersion).where(RecordVersion.id > last_id)
-                                  .order_by(RecordVersion.id).limit(batch_size)).all()
+        rows = db.session.scalars(
+            select(RecordVersion).where(RecordVersion.id > last_id).order_by(RecordVersion.id).limit(batch_size)
+        ).all()
         if not rows:
             return
         yield from rows
@@ -237,11 +244,14 @@ def notices_send() -> None:
 
     if not current_app.config.get("MAIL_SERVER"):
         # Never guess a server (the demo's addresses, a development machine's local MTA): mail waits.
-        raise click.ClickException("No SMTP server is configured (set DPA_MAIL_SERVER and DPA_MAIL_PORT); "
-                                   "queued e-mails stay queued.")
+        raise click.ClickException(
+            "No SMTP server is configured (set DPA_MAIL_SERVER and DPA_MAIL_PORT); queued e-mails stay queued."
+        )
     report = send_pending()
-    click.echo(f"{report.sent} e-mail(s) sent, {report.failed + report.held} failed "
-               f"({report.failed} retried by the next run, {report.held} held for an admin's retry).")
+    click.echo(
+        f"{report.sent} e-mail(s) sent, {report.failed + report.held} failed "
+        f"({report.failed} retried by the next run, {report.held} held for an admin's retry)."
+    )
     if report.failed or report.held:
         raise click.ClickException("Some notices could not be delivered; see /notices/deliveries.")
 
@@ -252,10 +262,16 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
-@click.option("--anchor", "anchor_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="An anchor file from `audit anchor` (one anchor, or one per line); repeatable.")
-@click.option("--head", "heads", multiple=True, metavar="ID:HASH",
-              help="A chain head as printed on a record copy; repeatable.")
+@click.option(
+    "--anchor",
+    "anchor_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="An anchor file from `audit anchor` (one anchor, or one per line); repeatable.",
+)
+@click.option(
+    "--head", "heads", multiple=True, metavar="ID:HASH", help="A chain head as printed on a record copy; repeatable."
+)
 def audit_verify(anchor_files: tuple[str, ...], heads: tuple[str, ...]) -> None:
     """Walk the hash chain and check every row and file its events recorded; with anchors, check the log still
     ends no earlier than them and still holds their hashes. Exit 1 on any problem."""
@@ -276,13 +292,18 @@ def audit_verify(anchor_files: tuple[str, ...], heads: tuple[str, ...]) -> None:
             click.echo(f"anchor {source}: {message}")
     if problems:
         raise click.ClickException(f"The audit log has {problems} problem(s).")
-    click.echo("The audit log chain is intact and every row and file its events recorded matches"
-               + (f"; {len(anchors)} anchor(s) hold." if anchors else "."))
+    click.echo(
+        "The audit log chain is intact and every row and file its events recorded matches"
+        + (f"; {len(anchors)} anchor(s) hold." if anchors else ".")
+    )
 
 
 @audit_group.command("anchor")
-@click.option("--output", type=click.Path(dir_okay=False, writable=True),
-              help="Also write the anchor to this file; keep a copy off this server.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Also write the anchor to this file; keep a copy off this server.",
+)
 def audit_anchor(output: str | None) -> None:
     """Print the chain head (event id, hash, number of events, time) as JSON, for `audit verify --anchor`."""
     try:
@@ -295,8 +316,16 @@ def audit_anchor(output: str | None) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    for command in (init_db, create_user_command, create_token_command, seed_demo_command, sync_obligations_command,
-                    evidence_group, audit_group, notices_group, set_password_command, obligations_group):
+    for command in (
+        init_db,
+        create_user_command,
+        create_token_command,
+        seed_demo_command,
+        sync_obligations_command,
+        evidence_group,
+        audit_group,
+        notices_group,
+        set_password_command,
+        obligations_group,
+    ):
         app.cli.add_command(command)
-
-

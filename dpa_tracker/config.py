@@ -88,6 +88,8 @@ def check_production(config: dict[str, Any]) -> None:
         raise ConfigError("Refusing to start in production with the development SECRET_KEY; set DPA_SECRET_KEY.")
     size = len(key) if isinstance(key, bytes) else len(str(key).encode("utf-8"))
     if size < MIN_SECRET_KEY_BYTES:
-        raise ConfigError(f"Refusing to start in production with a {size}-byte SECRET_KEY; DPA_SECRET_KEY needs at "
-                          f"least {MIN_SECRET_KEY_BYTES} bytes, e.g. python3 -c 'import secrets; "
-                          "print(secrets.token_hex(32))'.")
+        raise ConfigError(
+            f"Refusing to start in production with a {size}-byte SECRET_KEY; DPA_SECRET_KEY needs at "
+            f"least {MIN_SECRET_KEY_BYTES} bytes, e.g. python3 -c 'import secrets; "
+            "print(secrets.token_hex(32))'."
+        )

@@ -111,65 +111,123 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), UTC)
 
 
-def _evidence(actor: User, obligation: Obligation, note: str, *, at: datetime, valid_days: int | None = None,
-              file: tuple[str, bytes] | None = None, event_id: int | None = None) -> None:
+def _evidence(
+    actor: User,
+    obligation: Obligation,
+    note: str,
+    *,
+    at: datetime,
+    valid_days: int | None = None,
+    file: tuple[str, bytes] | None = None,
+    event_id: int | None = None,
+) -> None:
     # A possible history: no evidence before the agreement was signed, none in the future.
     if not obligation.agreement.signed_on <= at.date() or at > utcnow():
         raise ValueError(f"Demo evidence for clause {obligation.clause_number} dated {at} is impossible.")
     upload = Upload(io.BytesIO(file[1]), file[0]) if file else None
-    add_evidence(actor, obligation, EvidenceInput(
-        note=note,
-        period_end=at.date(),
-        valid_until=at.date() + timedelta(days=valid_days) if valid_days else None,
-        trigger_event_id=event_id,
-    ), upload, seeded_at=at)  # demo history
+    add_evidence(
+        actor,
+        obligation,
+        EvidenceInput(
+            note=note,
+            period_end=at.date(),
+            valid_until=at.date() + timedelta(days=valid_days) if valid_days else None,
+            trigger_event_id=event_id,
+        ),
+        upload,
+        seeded_at=at,
+    )  # demo history
 
 
 def _seed_breach(actor: User, agreement: Agreement, today: date) -> None:
     """A breach notified within the agreement's target (clause 8.1): aware at 09:00, notice at 14:10."""
     by_clause = {o.clause_number: o for o in agreement.obligations}
     day = today - timedelta(days=20)
-    breach = record_event(actor, by_clause["8.1"], occurred_at=_at(day, 9), aware_at=_at(day, 9, 20),
-                          summary="Misdirected call recordings export (بيانات المكالمات)")
+    breach = record_event(
+        actor,
+        by_clause["8.1"],
+        occurred_at=_at(day, 9),
+        aware_at=_at(day, 9, 20),
+        summary="Misdirected call recordings export (بيانات المكالمات)",
+    )
     # Recorded when it was learnt, not when the demo was loaded, so the notice below follows it.
     breach.recorded_at = _at(day, 9, 40)
     db.session.flush()
-    _evidence(actor, by_clause["8.1"], "Notice e-mailed to info@mittalcloud.example at 14:10 UTC.",
-              at=_at(day, 14, 10), event_id=breach.id)
-    _evidence(actor, by_clause["8.3"], "Breach register entry: facts, effects, remedial action.",
-              at=_at(day + timedelta(days=2), 11), event_id=breach.id)
+    _evidence(
+        actor,
+        by_clause["8.1"],
+        "Notice e-mailed to info@mittalcloud.example at 14:10 UTC.",
+        at=_at(day, 14, 10),
+        event_id=breach.id,
+    )
+    _evidence(
+        actor,
+        by_clause["8.3"],
+        "Breach register entry: facts, effects, remedial action.",
+        at=_at(day + timedelta(days=2), 11),
+        event_id=breach.id,
+    )
 
 
 def _seed_late_request(actor: User, agreement: Agreement, today: date) -> None:
     """A data-subject request forwarded after the clause 9.1 target: the demo shows `late` too."""
     forward = next(o for o in agreement.obligations if o.clause_number == "9.1")
     day = today - timedelta(days=45)
-    request = record_event(actor, forward, occurred_at=_at(day, 10),
-                           summary="Access request received by the support desk")
+    request = record_event(
+        actor, forward, occurred_at=_at(day, 10), summary="Access request received by the support desk"
+    )
     request.recorded_at = _at(day, 10, 30)
     db.session.flush()
-    _evidence(actor, forward, "Request forwarded to the client's privacy contact.",
-              at=_at(day + timedelta(days=5), 9), event_id=request.id)
+    _evidence(
+        actor,
+        forward,
+        "Request forwarded to the client's privacy contact.",
+        at=_at(day + timedelta(days=5), 9),
+        event_id=request.id,
+    )
 
 
 def _seed_record(admin: User, compliance: User, clients: list[Client]) -> None:
     """Security measures, the hosting sub-processor, processing activities, their transfers and a pending notice."""
-    measures = [create_measure(admin, MeasureInput(heading.value, title, text)) for heading, title, text in [
-        (MeasureHeading.ENCRYPTION, "Encryption at rest and in transit",
-         "Disk encryption on every storage node; TLS for all connections."),
-        (MeasureHeading.RESILIENCE, "Role-based access and redundancy",
-         "Least-privilege access for agents, two-factor sign-in, redundant power and network."),
-        (MeasureHeading.RESTORE, "Daily backups with tested restore",
-         "Encrypted daily backups kept 30 days; restore tested quarterly."),
-        (MeasureHeading.TESTING, "Yearly penetration test",
-         "External penetration test every year; findings tracked to closure."),
-    ]]
+    measures = [
+        create_measure(admin, MeasureInput(heading.value, title, text))
+        for heading, title, text in [
+            (
+                MeasureHeading.ENCRYPTION,
+                "Encryption at rest and in transit",
+                "Disk encryption on every storage node; TLS for all connections.",
+            ),
+            (
+                MeasureHeading.RESILIENCE,
+                "Role-based access and redundancy",
+                "Least-privilege access for agents, two-factor sign-in, redundant power and network.",
+            ),
+            (
+                MeasureHeading.RESTORE,
+                "Daily backups with tested restore",
+                "Encrypted daily backups kept 30 days; restore tested quarterly.",
+            ),
+            (
+                MeasureHeading.TESTING,
+                "Yearly penetration test",
+                "External penetration test every year; findings tracked to closure.",
+            ),
+        ]
+    ]
     # Armonika's policy: customer workloads are stored on infrastructure in Algeria. Outside the
     # EU/EEA, so its use is a transfer (clause 10(2)) under the Commission's clauses, module 3.
-    armonika = create_subprocessor(admin, SubProcessorInput(
-        legal_name="Armonika", country="DZ", service="Cloud infrastructure for customer workloads, hosted in Algeria",
-        data_categories=["customer workloads"], locations=[IN_ALGERIA],
-        transfer_mechanism=TransferMechanism.SCC.value, contact_email="privacy@armonika.example"))
+    armonika = create_subprocessor(
+        admin,
+        SubProcessorInput(
+            legal_name="Armonika",
+            country="DZ",
+            service="Cloud infrastructure for customer workloads, hosted in Algeria",
+            data_categories=["customer workloads"],
+            locations=[IN_ALGERIA],
+            transfer_mechanism=TransferMechanism.SCC.value,
+            contact_email="privacy@armonika.example",
+        ),
+    )
     by_name = {c.legal_name: c for c in clients}
     for client in clients:
         agreement = client.agreements[0]
@@ -179,32 +237,58 @@ def _seed_record(admin: User, compliance: User, clients: list[Client]) -> None:
         if hosted_by_armonika:
             authorise(admin, agreement, armonika, agreement.effective_on)
         telephony = client is by_name["Mittal Cloud — ميتال كلاود"]
-        activity = create_activity(compliance, client, ActivityInput(
-            name="Hosting of call data" if telephony else "Hosting of customer workloads",
-            processing_categories=["telephony", "storage", "support_access"] if telephony
-            else ["hosting", "backup", "support_access"],
-            data_subject_categories=["customers' end users", "customers' staff"],
-            personal_data_categories=PERSONAL_DATA[client.legal_name],
-            purposes="Provide the hosting service as instructed by the client.",
-            retention="For the duration of the agreement; deleted within 10 days of its end (clause 13).",
-            locations=[{"country": country, "site": site}],
-            measure_ids=[m.id for m in measures],
-            subprocessor_ids=[armonika.id] if hosted_by_armonika else [],
-        ))
+        activity = create_activity(
+            compliance,
+            client,
+            ActivityInput(
+                name="Hosting of call data" if telephony else "Hosting of customer workloads",
+                processing_categories=["telephony", "storage", "support_access"]
+                if telephony
+                else ["hosting", "backup", "support_access"],
+                data_subject_categories=["customers' end users", "customers' staff"],
+                personal_data_categories=PERSONAL_DATA[client.legal_name],
+                purposes="Provide the hosting service as instructed by the client.",
+                retention="For the duration of the agreement; deleted within 10 days of its end (clause 13).",
+                locations=[{"country": country, "site": site}],
+                measure_ids=[m.id for m in measures],
+                subprocessor_ids=[armonika.id] if hosted_by_armonika else [],
+            ),
+        )
         # No silent transfer: every location outside the EU/EEA has its transfer in the record.
         if hosted_by_armonika:
-            add_transfer(compliance, activity, TransferInput(
-                destination="DZ", recipient="Armonika (sub-processor, cloud hosting in Algeria)",
-                mechanism=TransferMechanism.SCC.value,
-                mechanism_detail="Standard contractual clauses (Decision 2021/914), module 3: processor to processor"))
+            add_transfer(
+                compliance,
+                activity,
+                TransferInput(
+                    destination="DZ",
+                    recipient="Armonika (sub-processor, cloud hosting in Algeria)",
+                    mechanism=TransferMechanism.SCC.value,
+                    mechanism_detail=(
+                        "Standard contractual clauses (Decision 2021/914), module 3: processor to processor"
+                    ),
+                ),
+            )
         elif country == "DZ":
-            add_transfer(compliance, activity, TransferInput(
-                destination="DZ", recipient=f"{client.legal_name} (the client's own infrastructure)",
-                mechanism=TransferMechanism.SCC.value,
-                mechanism_detail="Standard contractual clauses (Decision 2021/914), module 4: processor to controller"))
+            add_transfer(
+                compliance,
+                activity,
+                TransferInput(
+                    destination="DZ",
+                    recipient=f"{client.legal_name} (the client's own infrastructure)",
+                    mechanism=TransferMechanism.SCC.value,
+                    mechanism_detail=(
+                        "Standard contractual clauses (Decision 2021/914), module 4: processor to controller"
+                    ),
+                ),
+            )
     # Souftech's agreement permits Algeria; moving its backups to Armonika waits for its answer.
-    propose_change(compliance, ChangeKind.ADD, armonika, [by_name["Souftech"].agreements[0]],
-                   "We will keep a backup copy of your data on Armonika's cloud, hosted in Algeria.")
+    propose_change(
+        compliance,
+        ChangeKind.ADD,
+        armonika,
+        [by_name["Souftech"].agreements[0]],
+        "We will keep a backup copy of your data on Armonika's cloud, hosted in Algeria.",
+    )
 
 
 def seed_demo() -> list[tuple[str, str, str]]:
@@ -226,34 +310,70 @@ def seed_demo() -> list[tuple[str, str, str]]:
     today = utcnow().date()
     for index, client in enumerate(clients):
         signed_on = today - timedelta(days=400 - index * 30)
-        agreement = create_agreement(compliance, client, AgreementInput(
-            reference=f"DPA-{signed_on.year}-{index + 1:03d}",
-            title=f"Subcontracting agreement — {client.legal_name}",
-            signed_on=signed_on,
-            effective_on=signed_on + timedelta(days=5),
-            settings={"breach_notice_hours": 24 if index % 2 == 0 else 48},
-            permitted_locations=LOCATIONS[client.legal_name],
-        ))
+        agreement = create_agreement(
+            compliance,
+            client,
+            AgreementInput(
+                reference=f"DPA-{signed_on.year}-{index + 1:03d}",
+                title=f"Subcontracting agreement — {client.legal_name}",
+                signed_on=signed_on,
+                effective_on=signed_on + timedelta(days=5),
+                settings={"breach_notice_hours": 24 if index % 2 == 0 else 48},
+                permitted_locations=LOCATIONS[client.legal_name],
+            ),
+        )
         by_clause = {o.clause_number: o for o in agreement.obligations}
         # A mix of met, due-soon and overdue obligations, as a real installation has; every act
         # dated between the signature and today.
-        commitments = ("confidentiality-commitments.txt",
-                       "Engagements de confidentialité signés par les agents.\n".encode())
-        _evidence(compliance, by_clause["2.2"], "Signed confidentiality commitments of the agents.",
-                  at=_at(today - timedelta(days=200), 10), file=commitments)
-        _evidence(compliance, by_clause["5.2"], "Annual GDPR training session, attendance sheet.",
-                  at=_at(today - timedelta(days=300 if index % 2 else 100), 15))
-        _evidence(compliance, by_clause["7.1"], "Information security policy, version 3.",
-                  at=_at(today - timedelta(days=90), 11), valid_days=100 + index * 200)
-        _evidence(compliance, by_clause["4.1"], "Record of processing reviewed with the client.",
-                  at=_at(today - timedelta(days=60), 16))
+        commitments = (
+            "confidentiality-commitments.txt",
+            "Engagements de confidentialité signés par les agents.\n".encode(),
+        )
+        _evidence(
+            compliance,
+            by_clause["2.2"],
+            "Signed confidentiality commitments of the agents.",
+            at=_at(today - timedelta(days=200), 10),
+            file=commitments,
+        )
+        _evidence(
+            compliance,
+            by_clause["5.2"],
+            "Annual GDPR training session, attendance sheet.",
+            at=_at(today - timedelta(days=300 if index % 2 else 100), 15),
+        )
+        _evidence(
+            compliance,
+            by_clause["7.1"],
+            "Information security policy, version 3.",
+            at=_at(today - timedelta(days=90), 11),
+            valid_days=100 + index * 200,
+        )
+        _evidence(
+            compliance,
+            by_clause["4.1"],
+            "Record of processing reviewed with the client.",
+            at=_at(today - timedelta(days=60), 16),
+        )
         # Readiness of the event-driven duties: the documented procedures, not "no event, so met".
-        _evidence(compliance, by_clause["8.1"], "Breach-response procedure, version 2.",
-                  at=_at(today - timedelta(days=120), 10))
-        _evidence(compliance, by_clause["8.3"], "Breach register opened for this client.",
-                  at=_at(today - timedelta(days=120), 10, 30))
-        _evidence(compliance, by_clause["9.1"], "Data-subject request procedure.",
-                  at=_at(today - timedelta(days=150 if index % 2 else 300), 9))
+        _evidence(
+            compliance,
+            by_clause["8.1"],
+            "Breach-response procedure, version 2.",
+            at=_at(today - timedelta(days=120), 10),
+        )
+        _evidence(
+            compliance,
+            by_clause["8.3"],
+            "Breach register opened for this client.",
+            at=_at(today - timedelta(days=120), 10, 30),
+        )
+        _evidence(
+            compliance,
+            by_clause["9.1"],
+            "Data-subject request procedure.",
+            at=_at(today - timedelta(days=150 if index % 2 else 300), 9),
+        )
         if client.legal_name.startswith("Mittal Cloud"):
             _seed_breach(compliance, agreement, today)
         if index == 1:

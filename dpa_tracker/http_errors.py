@@ -79,5 +79,9 @@ def register_error_handlers(app: Flask) -> None:
         app.logger.exception("Unhandled error")
         if wants_problem_json():
             return problem(500, "Internal Server Error", "An unexpected error occurred; it has been logged.")
-        return render_template("error.html", code=500, title="Internal Server Error",
-                               detail="An unexpected error occurred; it has been logged."), 500
+        return render_template(
+            "error.html",
+            code=500,
+            title="Internal Server Error",
+            detail="An unexpected error occurred; it has been logged.",
+        ), 500

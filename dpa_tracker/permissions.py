@@ -73,6 +73,7 @@ admin_only = roles_required(Role.ADMIN)
 
 def require_login(blueprint: Any) -> None:
     """Every page of ``blueprint`` needs a signed-in user."""
+
     @blueprint.before_request
     def _check_login() -> Any:
         if not current_user.is_authenticated:

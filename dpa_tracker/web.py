@@ -35,8 +35,10 @@ def date_from_request(name: str) -> date | None:
         return None
     day = parse_date(raw)
     if day is None:
-        abort(400, description=f"{name} must be a date written YYYY-MM-DD between {EARLIEST} and {LATEST}, "
-                               f"not {raw[:40]!r}.")
+        abort(
+            400,
+            description=f"{name} must be a date written YYYY-MM-DD between {EARLIEST} and {LATEST}, not {raw[:40]!r}.",
+        )
     return day
 
 

@@ -39,8 +39,13 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def _schema(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
-                      "EVIDENCE_DIR": str(tmp_path_factory.mktemp("schema-evidence"))})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "EVIDENCE_DIR": str(tmp_path_factory.mktemp("schema-evidence")),
+        }
+    )
     with app.app_context():
         reset_schema()
         db.metadata.create_all(db.engine)
@@ -151,6 +156,7 @@ def auth(client: FlaskClient) -> AuthActions:
 
 
 # --- a real SMTP server (aiosmtpd) for the tests that send mail --------------------------------------
+
 
 @pytest.fixture
 def smtp(app: Flask) -> Iterator[Inbox]:

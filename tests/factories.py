@@ -20,21 +20,35 @@ _seq = itertools.count(1)
 
 def make_client(name: str | None = None, **kwargs: object) -> Client:
     n = next(_seq)
-    client = create_client(None, ClientInput(
-        legal_name=name or f"Client {n}",
-        country=str(kwargs.pop("country", "DZ")),
-        notice_emails=list(kwargs.pop("notice_emails", [f"notice{n}@client{n}.example"])),  # type: ignore[arg-type]
-        **kwargs,  # type: ignore[arg-type]
-    ))
+    client = create_client(
+        None,
+        ClientInput(
+            legal_name=name or f"Client {n}",
+            country=str(kwargs.pop("country", "DZ")),
+            notice_emails=list(kwargs.pop("notice_emails", [f"notice{n}@client{n}.example"])),  # type: ignore[arg-type]
+            **kwargs,  # type: ignore[arg-type]
+        ),
+    )
     db.session.commit()
     return client
 
 
-def make_user(role: Role | str, email: str | None = None, client: Client | None = None,
-              audits: list[Client] | None = None, password: str = PASSWORD) -> User:
+def make_user(
+    role: Role | str,
+    email: str | None = None,
+    client: Client | None = None,
+    audits: list[Client] | None = None,
+    password: str = PASSWORD,
+) -> User:
     role = Role(role)
-    user = create_user(None, email or f"{role.value}{next(_seq)}@example.com", role, password, client=client,
-                       audited_clients=audits or [])
+    user = create_user(
+        None,
+        email or f"{role.value}{next(_seq)}@example.com",
+        role,
+        password,
+        client=client,
+        audited_clients=audits or [],
+    )
     db.session.commit()
     return user
 
@@ -65,7 +79,11 @@ AGREEMENT_SETTINGS_FORM = {setting.name: str(setting.default) for setting in SET
 CLAUSE_COUNT = len(get_template(DEFAULT_TEMPLATE).clauses)
 
 AGREEMENT_FORM = {
-    "reference": "DPA-2026-01", "title": "Hosting DPA", "template_key": "altinsoft-dpa", "status": "active",
-    "signed_on": "2026-01-01", "effective_on": "2026-01-01",
+    "reference": "DPA-2026-01",
+    "title": "Hosting DPA",
+    "template_key": "altinsoft-dpa",
+    "status": "active",
+    "signed_on": "2026-01-01",
+    "effective_on": "2026-01-01",
     **AGREEMENT_SETTINGS_FORM,
 }

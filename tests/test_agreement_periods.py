@@ -26,10 +26,23 @@ from tests.factories import AGREEMENT_FORM, AGREEMENT_SETTINGS_FORM, make_agreem
 
 TEMPLATE = get_template(DEFAULT_TEMPLATE)
 # The clauses whose clock is one of the agreement's settings, with the rule key that names it.
-CLOCKED = [(c.number, key, c.rule[key]) for c in TEMPLATE.clauses for key in ("days_setting", "hours_setting")
-           if key in c.rule and c.rule["type"] in ("event", "on_request")]
-PERIODS = ["instruction_alert_hours", "rectification_days", "assistance_days", "compliance_info_days",
-           "record_copy_days", "art30_info_days", "dsr_forward_days", "document_request_days", "audit_notice_days"]
+CLOCKED = [
+    (c.number, key, c.rule[key])
+    for c in TEMPLATE.clauses
+    for key in ("days_setting", "hours_setting")
+    if key in c.rule and c.rule["type"] in ("event", "on_request")
+]
+PERIODS = [
+    "instruction_alert_hours",
+    "rectification_days",
+    "assistance_days",
+    "compliance_info_days",
+    "record_copy_days",
+    "art30_info_days",
+    "dsr_forward_days",
+    "document_request_days",
+    "audit_notice_days",
+]
 
 
 def _fmt(moment: datetime) -> str:
@@ -70,8 +83,9 @@ def test_the_clock_of_the_clause_runs_on_the_agreements_value(app, client, auth,
     now = utcnow().replace(second=0, microsecond=0)
     with app.app_context():
         actor = db.session.get(User, staff)
-        agreement = make_agreement(make_client(), actor, signed_on=date(2025, 1, 1), effective_on=date(2025, 1, 1),
-                                   **{name: value})
+        agreement = make_agreement(
+            make_client(), actor, signed_on=date(2025, 1, 1), effective_on=date(2025, 1, 1), **{name: value}
+        )
         obligation = next(o for o in agreement.obligations if o.clause_number == clause)
         add_evidence(actor, obligation, EvidenceInput(note="Documented procedure"))  # readiness, answers no event
         on_time = record_event(actor, obligation, occurred_at=now - timedelta(hours=1), summary="Asked on time")
@@ -150,8 +164,9 @@ def test_the_forms_refuse_a_value_out_of_range_and_write_nothing(app, client, au
         agreement_id = make_agreement(db.session.get(Client, acme_id)).id
     auth.login("staff@example.com")
     for bad in (setting.low - 1, setting.high + 1):
-        response = auth.post(f"/clients/{acme_id}/agreements/new",
-                             {**AGREEMENT_FORM, "reference": "DPA-BAD", setting.name: str(bad)})
+        response = auth.post(
+            f"/clients/{acme_id}/agreements/new", {**AGREEMENT_FORM, "reference": "DPA-BAD", setting.name: str(bad)}
+        )
         assert response.status_code == 422
         assert f"between {setting.low} and {setting.high}" in response.get_data(as_text=True)
         response = auth.post(f"/agreements/{agreement_id}/settings", {**AGREEMENT_SETTINGS_FORM, setting.name: bad})
@@ -174,8 +189,13 @@ def token(app, staff):
 def test_the_api_accepts_returns_and_refuses_settings(app, client, token):
     with app.app_context():
         acme_id = make_client("Acme").id
-    body = {"client_id": acme_id, "reference": "DPA-API", "title": "API", "signed_on": "2026-01-01",
-            "effective_on": "2026-01-01"}
+    body = {
+        "client_id": acme_id,
+        "reference": "DPA-API",
+        "title": "API",
+        "signed_on": "2026-01-01",
+        "effective_on": "2026-01-01",
+    }
     for setting in SETTINGS:
         for bad in (setting.low - 1, setting.high + 1, str(setting.default)):
             response = client.post("/api/v1/agreements", headers=token, json={**body, setting.name: bad})
@@ -213,13 +233,28 @@ def test_clause_2_1_names_the_activity_that_lacks_data_or_data_subject_categorie
         actor = db.session.get(User, staff)
         acme = make_client("Acme")
         agreement = make_agreement(acme, actor)
-        create_activity(actor, acme, ActivityInput(name="Call recording", processing_categories=["storage"],
-                                                   data_subject_categories=["Callers"]))
-        create_activity(actor, acme, ActivityInput(name="Billing", processing_categories=["other"],
-                                                   personal_data_categories=["Invoices"]))
-        create_activity(actor, acme, ActivityInput(name="Hosting", processing_categories=["storage"],
-                                                   data_subject_categories=["Staff"],
-                                                   personal_data_categories=["Contact data"]))
+        create_activity(
+            actor,
+            acme,
+            ActivityInput(
+                name="Call recording", processing_categories=["storage"], data_subject_categories=["Callers"]
+            ),
+        )
+        create_activity(
+            actor,
+            acme,
+            ActivityInput(name="Billing", processing_categories=["other"], personal_data_categories=["Invoices"]),
+        )
+        create_activity(
+            actor,
+            acme,
+            ActivityInput(
+                name="Hosting",
+                processing_categories=["storage"],
+                data_subject_categories=["Staff"],
+                personal_data_categories=["Contact data"],
+            ),
+        )
         db.session.commit()
         agreement_id, acme_id = agreement.id, acme.id
         obligation_id = next(o.id for o in agreement.obligations if o.clause_number == "2.1")
@@ -228,17 +263,24 @@ def test_clause_2_1_names_the_activity_that_lacks_data_or_data_subject_categorie
     # Activities in name order: Billing lacks its data subjects, Call recording its personal data; Hosting is fine.
     assert "Billing: no category of data subjects defined by the client (clause 2.1). (+1 more)" in page
     assert "Hosting:" not in page
-    row = re.search(r'<tr data-clause="2.1">(.*?)</tr>', client.get(f"/agreements/{agreement_id}")
-                    .get_data(as_text=True), re.S).group(1)
+    row = re.search(
+        r'<tr data-clause="2.1">(.*?)</tr>', client.get(f"/agreements/{agreement_id}").get_data(as_text=True), re.S
+    ).group(1)
     assert "overdue" in row and "Billing" in row
     with app.app_context():
         actor = db.session.get(User, staff)
         acme = db.session.get(Client, acme_id)
         for activity in db.session.scalars(select(ProcessingActivity).where(ProcessingActivity.client_id == acme_id)):
-            update_activity(actor, activity, ActivityInput(
-                name=activity.name, processing_categories=list(activity.processing_categories),
-                data_subject_categories=activity.data_subject_categories or ["Customers"],
-                personal_data_categories=activity.personal_data_categories or ["Contact data"]))
+            update_activity(
+                actor,
+                activity,
+                ActivityInput(
+                    name=activity.name,
+                    processing_categories=list(activity.processing_categories),
+                    data_subject_categories=activity.data_subject_categories or ["Customers"],
+                    personal_data_categories=activity.personal_data_categories or ["Contact data"],
+                ),
+            )
         db.session.commit()
     page = client.get(f"/obligations/{obligation_id}").get_data(as_text=True)
     assert "(clause 2.1)" not in page  # every activity names both: no gap left
@@ -268,9 +310,17 @@ def _insert(conn, table, values):
         if column.name in row or column.nullable or column.server_default is not None or column.primary_key:
             continue
         kind = column.type
-        row[column.name] = (datetime(2026, 1, 1, tzinfo=UTC) if isinstance(kind, DateTime) else
-                            False if isinstance(kind, Boolean) else 0 if isinstance(kind, Integer) else
-                            "" if isinstance(kind, String | Text) else None)
+        row[column.name] = (
+            datetime(2026, 1, 1, tzinfo=UTC)
+            if isinstance(kind, DateTime)
+            else False
+            if isinstance(kind, Boolean)
+            else 0
+            if isinstance(kind, Integer)
+            else ""
+            if isinstance(kind, String | Text)
+            else None
+        )
     return conn.execute(table.insert().values(**row)).inserted_primary_key[0]
 
 
@@ -288,16 +338,41 @@ def test_migration_0013_gives_old_agreements_the_settings_and_downgrades(fresh_d
                 tables = MetaData()
                 tables.reflect(conn, only=["client", "agreement", "obligation"])
                 client_id = _insert(conn, tables.tables["client"], {"legal_name": "Old client", "country": "FR"})
-                agreement_id = _insert(conn, tables.tables["agreement"], {
-                    "client_id": client_id, "reference": "DPA-OLD", "title": "Old", "signed_on": date(2025, 1, 1),
-                    "effective_on": date(2025, 1, 1), "status": "active", "template_key": DEFAULT_TEMPLATE,
-                    "template_version": 1, "subprocessor_objection_days": 30, "breach_notice_hours": 24,
-                    "deletion_days": 10, "confidentiality_years": 5, "permitted_locations": ""})
+                agreement_id = _insert(
+                    conn,
+                    tables.tables["agreement"],
+                    {
+                        "client_id": client_id,
+                        "reference": "DPA-OLD",
+                        "title": "Old",
+                        "signed_on": date(2025, 1, 1),
+                        "effective_on": date(2025, 1, 1),
+                        "status": "active",
+                        "template_key": DEFAULT_TEMPLATE,
+                        "template_version": 1,
+                        "subprocessor_objection_days": 30,
+                        "breach_notice_hours": 24,
+                        "deletion_days": 10,
+                        "confidentiality_years": 5,
+                        "permitted_locations": "",
+                    },
+                )
                 for position, (number, rule) in enumerate(OLD_RULES.items()):
-                    _insert(conn, tables.tables["obligation"], {
-                        "agreement_id": agreement_id, "clause_number": number, "position": position,
-                        "section": "S", "title": "T", "summary": "S", "gdpr_article": "Art. 28", "rule": rule,
-                        "cached_base": "open"})
+                    _insert(
+                        conn,
+                        tables.tables["obligation"],
+                        {
+                            "agreement_id": agreement_id,
+                            "clause_number": number,
+                            "position": position,
+                            "section": "S",
+                            "title": "T",
+                            "summary": "S",
+                            "gdpr_article": "Art. 28",
+                            "rule": rule,
+                            "cached_base": "open",
+                        },
+                    )
             upgrade()
             with db.engine.connect() as conn:
                 stored = conn.execute(text(f"SELECT {', '.join(PERIODS)} FROM agreement")).one()  # noqa: S608

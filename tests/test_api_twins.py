@@ -60,28 +60,46 @@ PAGE_TO_API: dict[str, str | tuple[str, ...]] = {
 # mapped above nor listed here fails the test below with its name.
 ALLOWED_MISSING = {
     # users and the processor profile: admin-only forms with passwords; token revocation has its twin
-    "admin.create_user_page", "admin.edit_user", "admin.processor", "admin.reset_password",
+    "admin.create_user_page",
+    "admin.edit_user",
+    "admin.processor",
+    "admin.reset_password",
     # one's own password: needs the current password, a session matter rather than a token's
     "auth.password",
     # the record's processing activities, transfers, measures and their uploaded documents
-    "record.edit_activity", "record.measure_document", "record.measures", "record.new_activity",
-    "record.new_transfer", "record.transfer_document",
+    "record.edit_activity",
+    "record.measure_document",
+    "record.measures",
+    "record.new_activity",
+    "record.new_transfer",
+    "record.transfer_document",
     # the sub-processor catalogue: create, authorise for an agreement, documents, change notices
-    "subprocessor.catalogue", "subprocessor.detail", "subprocessor.document", "subprocessor.new_notice",
+    "subprocessor.catalogue",
+    "subprocessor.detail",
+    "subprocessor.document",
+    "subprocessor.new_notice",
 }
 
 # Twins that existed before issue 10 (documented without examples; not this change's files).
-OLDER_TWINS = {"api_v1.create_agreement_api", "api_v1.change_agreement_settings", "api_v1.create_client_api",
-               "api_v1.add_evidence_api", "api_v1.create_record_version", "api_v1.answer_notice_api"}
+OLDER_TWINS = {
+    "api_v1.create_agreement_api",
+    "api_v1.change_agreement_settings",
+    "api_v1.create_client_api",
+    "api_v1.add_evidence_api",
+    "api_v1.create_record_version",
+    "api_v1.answer_notice_api",
+}
 
 NOT_ACTIONS = {"auth.login", "auth.logout"}
 CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def state_changing_page_routes(app) -> set[str]:
-    return {rule.endpoint for rule in app.url_map.iter_rules()
-            if rule.methods & CHANGING and not rule.endpoint.startswith("api_v1.")
-            and rule.endpoint not in NOT_ACTIONS}
+    return {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.methods & CHANGING and not rule.endpoint.startswith("api_v1.") and rule.endpoint not in NOT_ACTIONS
+    }
 
 
 def test_every_state_changing_page_route_has_an_api_twin(app):
@@ -129,17 +147,33 @@ def api(app):
         spare = make_agreement(alpha, staff, reference="DPA-SPARE", effective_on=date(2026, 1, 1))
         breach = next(o for o in agreement.obligations if o.clause_number == "8.1")
         event = record_event(staff, breach, occurred_at=datetime(2026, 2, 1, 10, tzinfo=UTC), summary="Lost laptop")
-        evidence = add_evidence(staff, breach, EvidenceInput(note="Breach procedure"),
-                                Upload(io.BytesIO(b"Breach procedure v1\n"), "procedure.txt"))
+        evidence = add_evidence(
+            staff,
+            breach,
+            EvidenceInput(note="Breach procedure"),
+            Upload(io.BytesIO(b"Breach procedure v1\n"), "procedure.txt"),
+        )
         anna = make_user(Role.CLIENT, "anna@alpha.example", client=alpha)
-        tokens = {"staff": create_token(None, staff)[1], "client": create_token(None, anna)[1],
-                  "auditor": create_token(None, make_user(Role.AUDITOR, "otto@audit.example", audits=[alpha]))[1],
-                  "other_client": create_token(None, make_user(Role.CLIENT, "bob@beta.example", client=beta))[1]}
+        tokens = {
+            "staff": create_token(None, staff)[1],
+            "client": create_token(None, anna)[1],
+            "auditor": create_token(None, make_user(Role.AUDITOR, "otto@audit.example", audits=[alpha]))[1],
+            "other_client": create_token(None, make_user(Role.CLIENT, "bob@beta.example", client=beta))[1],
+        }
         db.session.commit()
-        return {"alpha": alpha.id, "beta": beta.id, "agreement": agreement.id, "spare": spare.id,
-                "breach": breach.id, "event": event.id, "evidence": evidence.id, "admin": other_staff.id,
-                "staff": staff.id, "anna": anna.id,
-                "tokens": tokens}
+        return {
+            "alpha": alpha.id,
+            "beta": beta.id,
+            "agreement": agreement.id,
+            "spare": spare.id,
+            "breach": breach.id,
+            "event": event.id,
+            "evidence": evidence.id,
+            "admin": other_staff.id,
+            "staff": staff.id,
+            "anna": anna.id,
+            "tokens": tokens,
+        }
 
 
 def h(api, who="staff"):
@@ -164,8 +198,11 @@ def assert_refused(app, response, field: str | None = None, status: int = 422) -
 
 def test_record_an_event_starts_its_clock_and_bad_input_writes_nothing(app, client, api):
     url = f"/api/v1/obligations/{api['breach']}/events"
-    body = {"occurred_at": "2026-03-02T08:00:00+00:00", "aware_at": "2026-03-02T09:30:00+01:00",
-            "summary": "Phishing: one mailbox opened"}
+    body = {
+        "occurred_at": "2026-03-02T08:00:00+00:00",
+        "aware_at": "2026-03-02T09:30:00+01:00",
+        "summary": "Phishing: one mailbox opened",
+    }
     response = client.post(url, json=body, headers=h(api))
     assert response.status_code == 201, response.json
     assert response.json["clock_starts_at"].startswith("2026-03-02T08:30:00")
@@ -173,8 +210,9 @@ def test_record_an_event_starts_its_clock_and_bad_input_writes_nothing(app, clie
     with app.app_context():
         event = db.session.get(TriggerEvent, response.json["id"])
         assert event.summary == "Phishing: one mailbox opened"
-        audit = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "event.record",
-                                                            AuditEvent.object_id == event.id)).one()
+        audit = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "event.record", AuditEvent.object_id == event.id)
+        ).one()
         assert audit.client_id == api["alpha"]
     before = audit_count(app)
     for bad, field in (
@@ -195,8 +233,11 @@ def test_events_only_on_event_driven_obligations(app, client, api):
         periodic = db.session.scalars(select(Obligation).where(Obligation.agreement_id == api["agreement"])).all()
         periodic = next(o.id for o in periodic if o.rule["type"] not in ("event", "on_request"))
     before = audit_count(app)
-    response = client.post(f"/api/v1/obligations/{periodic}/events", headers=h(api),
-                           json={"occurred_at": "2026-03-02T08:00:00+00:00", "summary": "Something"})
+    response = client.post(
+        f"/api/v1/obligations/{periodic}/events",
+        headers=h(api),
+        json={"occurred_at": "2026-03-02T08:00:00+00:00", "summary": "Something"},
+    )
     assert_refused(app, response)
     assert "not driven by events" in response.json["detail"]
     assert audit_count(app) == before
@@ -208,8 +249,11 @@ def test_correct_awareness_is_audited_and_checked(app, client, api):
     assert response.status_code == 200, response.json
     assert response.json["clock_starts_at"].startswith("2026-02-01T15:00:00")
     assert audit_count(app, "event.awareness") == 1
-    for bad, field in (({"aware_at": "2026-01-31T00:00:00+00:00"}, "aware_at"), ({}, "aware_at"),
-                       ({"aware_at": "2026-02-01T16:00:00+00:00", "extra": 1}, "extra")):
+    for bad, field in (
+        ({"aware_at": "2026-01-31T00:00:00+00:00"}, "aware_at"),
+        ({}, "aware_at"),
+        ({"aware_at": "2026-02-01T16:00:00+00:00", "extra": 1}, "extra"),
+    ):
         assert_refused(app, client.put(url, json=bad, headers=h(api)), field)
     assert audit_count(app, "event.awareness") == 1
     with app.app_context():
@@ -217,8 +261,11 @@ def test_correct_awareness_is_audited_and_checked(app, client, api):
     # an event of another obligation, through this obligation's url, does not exist
     with app.app_context():
         other = next(o.id for o in db.session.get(Agreement, api["spare"]).obligations if o.clause_number == "8.1")
-    response = client.put(f"/api/v1/obligations/{other}/events/{api['event']}/awareness",
-                          json={"aware_at": "2026-02-01T15:00:00+00:00"}, headers=h(api))
+    response = client.put(
+        f"/api/v1/obligations/{other}/events/{api['event']}/awareness",
+        json={"aware_at": "2026-02-01T15:00:00+00:00"},
+        headers=h(api),
+    )
     assert response.status_code == 404
 
 
@@ -249,8 +296,12 @@ def test_owner_and_notes(app, client, api):
     response = client.patch(url, json={"notes": "Asked"}, headers=h(api))  # the owner stays
     assert response.json["owner"] == "admin@example.com"
     assert audit_count(app, "obligation.update") == 2
-    for bad, field in (({"owner_id": api["anna"]}, "owner_id"), ({"owner_id": 999999}, "owner_id"),
-                       ({"owner_id": "3"}, "owner_id"), ({"owner": None}, "owner")):
+    for bad, field in (
+        ({"owner_id": api["anna"]}, "owner_id"),
+        ({"owner_id": 999999}, "owner_id"),
+        ({"owner_id": "3"}, "owner_id"),
+        ({"owner": None}, "owner"),
+    ):
         assert_refused(app, client.patch(url, json=bad, headers=h(api)), field)
     assert audit_count(app, "obligation.update") == 2
     with app.app_context():
@@ -278,8 +329,12 @@ def test_withdraw_evidence(app, client, api):
 
 def test_end_and_sync_an_agreement(app, client, api):
     url = f"/api/v1/agreements/{api['spare']}/end"
-    for bad, field in (({"ends_on": "2025-12-31"}, "ends_on"), ({}, "ends_on"), ({"ends_on": "yesterday"}, "ends_on"),
-                       ({"ends_on": "2026-06-30", "status": "x"}, "status")):
+    for bad, field in (
+        ({"ends_on": "2025-12-31"}, "ends_on"),
+        ({}, "ends_on"),
+        ({"ends_on": "yesterday"}, "ends_on"),
+        ({"ends_on": "2026-06-30", "status": "x"}, "status"),
+    ):
         assert_refused(app, client.post(url, json=bad, headers=h(api)), field)
     assert audit_count(app, "agreement.end") == 0
     response = client.post(url, json={"ends_on": "2026-06-30"}, headers=h(api))
@@ -298,8 +353,9 @@ def test_sync_adds_the_missing_clauses(app, client, api):
     assert (response.status_code, response.json["added"]) == (200, [])
     assert audit_count(app, "agreement.sync_obligations") == synced
     with app.app_context():  # a clause the agreement lacks (as if the template gained it later)
-        obligation = next(o for o in db.session.get(Agreement, api["agreement"]).obligations
-                          if o.clause_number != "8.1")
+        obligation = next(
+            o for o in db.session.get(Agreement, api["agreement"]).obligations if o.clause_number != "8.1"
+        )
         clause = obligation.clause_number
         db.session.delete(obligation)
         db.session.commit()
@@ -314,10 +370,12 @@ def test_sync_adds_the_missing_clauses(app, client, api):
 def test_update_a_client(app, client, api):
     url = f"/api/v1/clients/{api['alpha']}"
     good = {"legal_name": "Alpha Hosting", "country": "fr", "notice_emails": ["dpo@alpha.example"]}
-    for bad, field in (({**good, "legal_name": "Beta"}, "legal_name"),  # another client's name
-                       ({**good, "notice_emails": []}, "notice_emails"),
-                       ({"legal_name": "Alpha Hosting"}, "country"),
-                       ({**good, "id": 5}, "id")):
+    for bad, field in (
+        ({**good, "legal_name": "Beta"}, "legal_name"),  # another client's name
+        ({**good, "notice_emails": []}, "notice_emails"),
+        ({"legal_name": "Alpha Hosting"}, "country"),
+        ({**good, "id": 5}, "id"),
+    ):
         response = client.put(url, json=bad, headers=h(api))
         assert response.status_code in (409, 422), bad
         assert response.mimetype == "application/problem+json"
@@ -347,14 +405,21 @@ def test_review_the_record(app, client, api):
     assert audit_count(app, "evidence.add") == 3
 
 
-@pytest.mark.parametrize(("path", "clause", "label"), [
-    ("/record/copy-requests", "4.2", "Request for a copy of the record"),
-    ("/document-requests", "11.1", "Document request"),
-])
+@pytest.mark.parametrize(
+    ("path", "clause", "label"),
+    [
+        ("/record/copy-requests", "4.2", "Request for a copy of the record"),
+        ("/document-requests", "11.1", "Document request"),
+    ],
+)
 def test_client_requests_start_the_processors_clock(app, client, api, path, clause, label):
     url = f"/api/v1/clients/{api['alpha']}{path}"
-    for bad, field in (({"summary": ""}, "summary"), ({"summary": "   "}, "summary"), ({}, "summary"),
-                       ({"summary": "x", "clause": "1.1"}, "clause")):
+    for bad, field in (
+        ({"summary": ""}, "summary"),
+        ({"summary": "   "}, "summary"),
+        ({}, "summary"),
+        ({"summary": "x", "clause": "1.1"}, "clause"),
+    ):
         assert_refused(app, client.post(url, json=bad, headers=h(api, "client")), field)
     assert audit_count(app, "event.record") == 1  # the fixture's
     response = client.post(url, json={"summary": "For our DPO"}, headers=h(api, "client"))
@@ -374,8 +439,13 @@ def test_retry_failed_notice_emails(app, client, api):
     with app.app_context():
         staff = db.session.get(User, api["staff"])
         sub = create_subprocessor(staff, SubProcessorInput(legal_name="Relay SAS", country="FR", service="E-mail"))
-        notice = propose_change(staff, ChangeKind.ADD, sub, [db.session.get(Agreement, api["agreement"]),
-                                                             db.session.get(Agreement, api["spare"])], "Cheaper")
+        notice = propose_change(
+            staff,
+            ChangeKind.ADD,
+            sub,
+            [db.session.get(Agreement, api["agreement"]), db.session.get(Agreement, api["spare"])],
+            "Cheaper",
+        )
         deliveries = [d for r in notice.recipients for d in r.deliveries]
         assert len(deliveries) >= 2
         for delivery in deliveries:  # as if the SMTP server had refused them
@@ -390,8 +460,7 @@ def test_retry_failed_notice_emails(app, client, api):
     assert client.post("/api/v1/notice-deliveries/999999/retry", headers=h(api)).status_code == 404
     for who in ("client", "auditor"):
         assert_refused(app, client.post("/api/v1/notices/retry", headers=h(api, who)), status=403)
-        assert_refused(app, client.post(f"/api/v1/notice-deliveries/{rest[0]}/retry", headers=h(api, who)),
-                       status=403)
+        assert_refused(app, client.post(f"/api/v1/notice-deliveries/{rest[0]}/retry", headers=h(api, who)), status=403)
     assert audit_count(app, "notice.delivery_requeued") == 1
     response = client.post("/api/v1/notices/retry", headers=h(api))
     assert (response.status_code, response.json) == (200, {"queued": len(rest)})
@@ -423,18 +492,21 @@ def test_an_admin_revokes_a_token(app, client, api):
     assert audit_count(app, "token.revoke") == 1
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("POST", "/obligations/{breach}/events", {"occurred_at": "2026-03-02T08:00:00+00:00", "summary": "x"}),
-    ("PUT", "/obligations/{breach}/events/{event}/awareness", {"aware_at": "2026-02-01T15:00:00+00:00"}),
-    ("PUT", "/obligations/{breach}/not-applicable", {"reason": "x"}),
-    ("DELETE", "/obligations/{breach}/not-applicable", None),
-    ("PATCH", "/obligations/{breach}", {"notes": "x"}),
-    ("POST", "/evidence/{evidence}/withdraw", {"reason": "x"}),
-    ("POST", "/agreements/{spare}/end", {"ends_on": "2026-06-30"}),
-    ("POST", "/agreements/{agreement}/sync", None),
-    ("PUT", "/clients/{alpha}", {"legal_name": "X", "country": "FR", "notice_emails": ["a@x.example"]}),
-    ("POST", "/clients/{alpha}/record/reviews", {"note": "x"}),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/obligations/{breach}/events", {"occurred_at": "2026-03-02T08:00:00+00:00", "summary": "x"}),
+        ("PUT", "/obligations/{breach}/events/{event}/awareness", {"aware_at": "2026-02-01T15:00:00+00:00"}),
+        ("PUT", "/obligations/{breach}/not-applicable", {"reason": "x"}),
+        ("DELETE", "/obligations/{breach}/not-applicable", None),
+        ("PATCH", "/obligations/{breach}", {"notes": "x"}),
+        ("POST", "/evidence/{evidence}/withdraw", {"reason": "x"}),
+        ("POST", "/agreements/{spare}/end", {"ends_on": "2026-06-30"}),
+        ("POST", "/agreements/{agreement}/sync", None),
+        ("PUT", "/clients/{alpha}", {"legal_name": "X", "country": "FR", "notice_emails": ["a@x.example"]}),
+        ("POST", "/clients/{alpha}/record/reviews", {"note": "x"}),
+    ],
+)
 def test_read_only_and_other_tenants_change_nothing(app, client, api, method, path, body):
     url = "/api/v1" + path.format(**api)
     before = audit_count(app)

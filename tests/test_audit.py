@@ -46,23 +46,43 @@ def history(app, client, auth):
     with app.app_context():
         make_user(Role.ADMIN, "admin@example.com")
     assert auth.login("admin@example.com").status_code == 302
-    assert auth.post("/clients/new", {"legal_name": "Acme Hosting", "country": "FR",
-                                      "notice_emails": "dpo@acme.example"}).status_code == 302
+    assert (
+        auth.post(
+            "/clients/new", {"legal_name": "Acme Hosting", "country": "FR", "notice_emails": "dpo@acme.example"}
+        ).status_code
+        == 302
+    )
     with app.app_context():
         client_id = db.session.scalar(select(Client.id))
     assert auth.post(f"/clients/{client_id}/agreements/new", AGREEMENT_FORM).status_code == 302
     with app.app_context():
         agreement = db.session.scalar(select(Agreement))
         obligation_id = agreement.obligations[1].id
-    assert auth.post(f"/obligations/{obligation_id}/evidence",
-                     {"evidence-file": (io.BytesIO(b"Access policy, version 3\n"), "policy.txt")},
-                     prefix="evidence", content_type="multipart/form-data").status_code == 302
+    assert (
+        auth.post(
+            f"/obligations/{obligation_id}/evidence",
+            {"evidence-file": (io.BytesIO(b"Access policy, version 3\n"), "policy.txt")},
+            prefix="evidence",
+            content_type="multipart/form-data",
+        ).status_code
+        == 302
+    )
     with app.app_context():
         evidence_id = db.session.scalar(select(Evidence.id))
-    assert auth.post(f"/evidence/{evidence_id}/withdraw", {f"withdraw-{evidence_id}-reason": "Outdated"},
-                     prefix=f"withdraw-{evidence_id}").status_code == 302
-    assert auth.post("/admin/users/new", {"email": "lea@example.com", "role": "compliance",
-                                          "password": "a long enough password"}).status_code == 302
+    assert (
+        auth.post(
+            f"/evidence/{evidence_id}/withdraw",
+            {f"withdraw-{evidence_id}-reason": "Outdated"},
+            prefix=f"withdraw-{evidence_id}",
+        ).status_code
+        == 302
+    )
+    assert (
+        auth.post(
+            "/admin/users/new", {"email": "lea@example.com", "role": "compliance", "password": "a long enough password"}
+        ).status_code
+        == 302
+    )
     return {"client_id": client_id, "evidence_id": evidence_id}
 
 
@@ -87,8 +107,10 @@ def test_audit_verify_detects_an_edited_row(app, runner, history):
     with app.app_context():
         target = db.session.scalar(select(AuditEvent.id).where(AuditEvent.action == "evidence.withdraw"))
         with tamperer() as conn:
-            conn.execute(text("UPDATE audit_event SET changes = :c WHERE id = :id"),
-                         {"c": json.dumps({"reason": "Never happened"}), "id": target})
+            conn.execute(
+                text("UPDATE audit_event SET changes = :c WHERE id = :id"),
+                {"c": json.dumps({"reason": "Never happened"}), "id": target},
+            )
     result = verify(app, runner)
     assert result.exit_code != 0
     assert f"event {target}: row altered" in result.output
@@ -105,23 +127,30 @@ def test_audit_verify_detects_a_deleted_row(app, runner, history):
     assert f"event {after}: link broken" in result.output
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE audit_event SET changes = '{}' WHERE id = (SELECT min(id) FROM audit_event)",
-    "DELETE FROM audit_event WHERE id = (SELECT max(id) FROM audit_event)",
-    "UPDATE evidence SET note = 'Rewritten' WHERE id = :evidence",
-    "UPDATE evidence SET sha256 = NULL WHERE id = :evidence",
-    "UPDATE evidence SET acted_at = added_at WHERE id = :evidence",  # moving the act time stops no clock
-    "DELETE FROM evidence WHERE id = :evidence",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_event SET changes = '{}' WHERE id = (SELECT min(id) FROM audit_event)",
+        "DELETE FROM audit_event WHERE id = (SELECT max(id) FROM audit_event)",
+        "UPDATE evidence SET note = 'Rewritten' WHERE id = :evidence",
+        "UPDATE evidence SET sha256 = NULL WHERE id = :evidence",
+        "UPDATE evidence SET acted_at = added_at WHERE id = :evidence",  # moving the act time stops no clock
+        "DELETE FROM evidence WHERE id = :evidence",
+    ],
+)
 def test_the_database_refuses_to_rewrite_legal_records(app, history, statement):
     with app.app_context():
-        before = (db.session.scalar(select(func.count()).select_from(AuditEvent)),
-                  db.session.get(Evidence, history["evidence_id"]).note)
+        before = (
+            db.session.scalar(select(func.count()).select_from(AuditEvent)),
+            db.session.get(Evidence, history["evidence_id"]).note,
+        )
         db.session.remove()
         with pytest.raises(DBAPIError, match="immutable"), db.engine.begin() as conn:
             conn.execute(text(statement), {"evidence": history["evidence_id"]} if ":evidence" in statement else {})
-        assert (db.session.scalar(select(func.count()).select_from(AuditEvent)),
-                db.session.get(Evidence, history["evidence_id"]).note) == before
+        assert (
+            db.session.scalar(select(func.count()).select_from(AuditEvent)),
+            db.session.get(Evidence, history["evidence_id"]).note,
+        ) == before
 
 
 def test_closing_evidence_is_still_allowed(app, history):

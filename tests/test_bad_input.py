@@ -28,8 +28,9 @@ def world(app, auth):
     with app.app_context():
         acme = make_client("Acme Hosting")
         staff = make_user(Role.COMPLIANCE, "karim@example.com")
-        agreement = make_agreement(acme, staff, reference="DPA-ACME", signed_on=date(2025, 1, 1),
-                                   effective_on=date(2025, 1, 1))
+        agreement = make_agreement(
+            acme, staff, reference="DPA-ACME", signed_on=date(2025, 1, 1), effective_on=date(2025, 1, 1)
+        )
         obligation_id = next(o.id for o in agreement.obligations if o.clause_number == "3.1(1)")
         token = create_token(None, make_user(Role.ADMIN, "root@example.com"))[1]
         db.session.commit()
@@ -49,9 +50,18 @@ def text_of(response) -> str:
 
 # --- ids beyond the integer range -------------------------------------------------------------
 
+
 def test_out_of_range_id_on_a_page_is_404(client, world):
-    for page in ("/clients/{}", "/agreements/{}", "/obligations/{}", "/clients/{}/record", "/clients/{}/record.json",
-                 "/subprocessors/{}", "/activities/{}", "/documents/{}/download"):
+    for page in (
+        "/clients/{}",
+        "/agreements/{}",
+        "/obligations/{}",
+        "/clients/{}/record",
+        "/clients/{}/record.json",
+        "/subprocessors/{}",
+        "/activities/{}",
+        "/documents/{}/download",
+    ):
         for big in TOO_BIG:
             response = client.get(page.format(big))
             assert response.status_code == 404, page
@@ -59,8 +69,13 @@ def test_out_of_range_id_on_a_page_is_404(client, world):
 
 
 def test_out_of_range_id_on_an_api_route_is_404_problem_json(client, world):
-    for route in ("/api/v1/clients/{}", "/api/v1/agreements/{}/obligations", "/api/v1/evidence/{}/download",
-                  "/api/v1/clients/{}/record/versions", "/api/v1/clients/{}/notices"):
+    for route in (
+        "/api/v1/clients/{}",
+        "/api/v1/agreements/{}/obligations",
+        "/api/v1/evidence/{}/download",
+        "/api/v1/clients/{}/record/versions",
+        "/api/v1/clients/{}/notices",
+    ):
         for big in TOO_BIG:
             response = client.get(route.format(big), headers=world["bearer"])
             assert response.status_code == 404, route
@@ -69,8 +84,9 @@ def test_out_of_range_id_on_an_api_route_is_404_problem_json(client, world):
 
 def test_out_of_range_id_posted_to_an_api_route_is_404_and_writes_nothing(app, client, world):
     before = count(app, AuditEvent)
-    response = client.post(f"/api/v1/notice-recipients/{2**31}/answer", json={"decision": "approve"},
-                           headers=world["bearer"])
+    response = client.post(
+        f"/api/v1/notice-recipients/{2**31}/answer", json={"decision": "approve"}, headers=world["bearer"]
+    )
     assert response.status_code == 404
     assert count(app, AuditEvent) == before
 
@@ -88,12 +104,22 @@ def test_out_of_range_id_in_a_query_is_refused(client, world, query):
 def test_out_of_range_id_in_a_form_select_is_a_form_error(app, client, auth, world):
     with app.app_context():
         sub_id = make_subprocessor()
-    response = auth.post(f"/subprocessors/{sub_id}", {"auth-agreement_id": str(2**40), "auth-since_on": "2025-02-01"},
-                         prefix="auth")
+    response = auth.post(
+        f"/subprocessors/{sub_id}", {"auth-agreement_id": str(2**40), "auth-since_on": "2025-02-01"}, prefix="auth"
+    )
     assert response.status_code == 422
     assert "Not a valid choice" in text_of(response)
-    api = client.post("/api/v1/agreements", headers=world["bearer"], json={
-        "client_id": 2**31, "reference": "X", "title": "X", "signed_on": "2026-01-01", "effective_on": "2026-01-01"})
+    api = client.post(
+        "/api/v1/agreements",
+        headers=world["bearer"],
+        json={
+            "client_id": 2**31,
+            "reference": "X",
+            "title": "X",
+            "signed_on": "2026-01-01",
+            "effective_on": "2026-01-01",
+        },
+    )
     assert api.status_code == 422
     assert "client_id" in api.json["errors"]["json"]
     assert count(app, Agreement) == 1
@@ -102,20 +128,36 @@ def test_out_of_range_id_in_a_form_select_is_a_form_error(app, client, auth, wor
 def make_subprocessor() -> int:
     from dpa_tracker.subprocessor.services import SubProcessorInput, create_subprocessor
 
-    sub = create_subprocessor(None, SubProcessorInput(legal_name="Cloud Co", country="DZ", service="Hosting",
-                                                      data_categories=[], locations=["DZ"], transfer_mechanism="",
-                                                      contact_email="", dpo_name="", dpo_email=""))
+    sub = create_subprocessor(
+        None,
+        SubProcessorInput(
+            legal_name="Cloud Co",
+            country="DZ",
+            service="Hosting",
+            data_categories=[],
+            locations=["DZ"],
+            transfer_mechanism="",
+            contact_email="",
+            dpo_name="",
+            dpo_email="",
+        ),
+    )
     db.session.commit()
     return sub.id
 
 
 # --- dates at the ends of the calendar --------------------------------------------------------
 
+
 @pytest.mark.parametrize("day", CALENDAR_ENDS)
 def test_as_of_out_of_range_is_400_on_pages(client, world, day):
-    for page in (f"/agreements/{world['agreement']}", f"/obligations/{world['obligation']}",
-                 f"/clients/{world['client']}/record", f"/clients/{world['client']}/subprocessors",
-                 f"/clients/{world['client']}/subprocessors.csv"):
+    for page in (
+        f"/agreements/{world['agreement']}",
+        f"/obligations/{world['obligation']}",
+        f"/clients/{world['client']}/record",
+        f"/clients/{world['client']}/subprocessors",
+        f"/clients/{world['client']}/subprocessors.csv",
+    ):
         response = client.get(page, query_string={"as_of": day})
         assert response.status_code == 400, page
         assert "as_of must be a date written YYYY-MM-DD between 1900-01-01 and 2200-12-31" in text_of(response)
@@ -123,13 +165,18 @@ def test_as_of_out_of_range_is_400_on_pages(client, world, day):
 
 @pytest.mark.parametrize("day", CALENDAR_ENDS)
 def test_as_of_out_of_range_is_422_on_the_api(client, world, day):
-    for route in (f"/api/v1/agreements/{world['agreement']}/obligations",
-                  f"/api/v1/clients/{world['client']}/subprocessors"):
+    for route in (
+        f"/api/v1/agreements/{world['agreement']}/obligations",
+        f"/api/v1/clients/{world['client']}/subprocessors",
+    ):
         response = client.get(route, query_string={"as_of": day}, headers=world["bearer"])
         assert response.status_code == 422, route
         assert response.json["errors"]["query"]["as_of"] == ["Dates must lie between 1900-01-01 and 2200-12-31."]
-    response = client.post(f"/api/v1/clients/{world['client']}/record/versions", headers=world["bearer"],
-                           json={"format": "json", "as_of": day})
+    response = client.post(
+        f"/api/v1/clients/{world['client']}/record/versions",
+        headers=world["bearer"],
+        json={"format": "json", "as_of": day},
+    )
     assert response.status_code == 422
     assert response.json["errors"]["json"]["as_of"] == ["Dates must lie between 1900-01-01 and 2200-12-31."]
 
@@ -146,8 +193,17 @@ def test_agreement_dates_out_of_range_are_form_errors(app, auth, world, day):
 
 @pytest.mark.parametrize("day", CALENDAR_ENDS)
 def test_agreement_dates_out_of_range_are_422_on_the_api(app, client, world, day):
-    response = client.post("/api/v1/agreements", headers=world["bearer"], json={
-        "client_id": world["client"], "reference": "DPA-EDGE", "title": "Edge", "signed_on": day, "effective_on": day})
+    response = client.post(
+        "/api/v1/agreements",
+        headers=world["bearer"],
+        json={
+            "client_id": world["client"],
+            "reference": "DPA-EDGE",
+            "title": "Edge",
+            "signed_on": day,
+            "effective_on": day,
+        },
+    )
     assert response.status_code == 422
     assert response.json["errors"]["json"]["signed_on"] == ["Dates must lie between 1900-01-01 and 2200-12-31."]
     assert count(app, Agreement) == 1
@@ -162,12 +218,19 @@ def test_ending_an_agreement_in_year_9999_is_refused(app, client, auth, world):
 
 @pytest.mark.parametrize("day", CALENDAR_ENDS)
 def test_evidence_periods_out_of_range_are_refused(app, client, auth, world, day):
-    page = auth.post(f"/obligations/{world['obligation']}/evidence",
-                     {"evidence-note": "Policy", "evidence-valid_until": day}, prefix="evidence")
+    page = auth.post(
+        f"/obligations/{world['obligation']}/evidence",
+        {"evidence-note": "Policy", "evidence-valid_until": day},
+        prefix="evidence",
+    )
     assert page.status_code == 422
     assert "Dates must lie between 1900-01-01 and 2200-12-31." in text_of(page)
-    api = client.post(f"/api/v1/obligations/{world['obligation']}/evidence", headers=world["bearer"],
-                      data={"note": "Policy", "period_start": day}, content_type="multipart/form-data")
+    api = client.post(
+        f"/api/v1/obligations/{world['obligation']}/evidence",
+        headers=world["bearer"],
+        data={"note": "Policy", "period_start": day},
+        content_type="multipart/form-data",
+    )
     assert api.status_code == 422
     assert api.json["errors"]["form"]["period_start"] == ["Dates must lie between 1900-01-01 and 2200-12-31."]
     assert count(app, Evidence) == 0
@@ -189,6 +252,7 @@ def test_the_range_ends_themselves_are_accepted(client, world):
 
 # --- numbers written with other digits ---------------------------------------------------------
 
+
 def test_numeric_arguments_accept_ascii_digits_only(client, world):
     for digits in ("²", "٣", "1²", "+1", "1_0"):
         page = client.get("/activity", query_string={"before": digits})
@@ -209,6 +273,7 @@ def test_superscript_digit_in_a_path_is_404(client, world):
 
 # --- the query string never reaches url_for ----------------------------------------------------
 
+
 @pytest.mark.parametrize("query", ["_method=POST", "_external=1&_scheme=javascript", "_anchor=x", "before_id=1"])
 def test_activity_keeps_only_its_filters_in_the_older_events_link(app, client, world, query):
     app.config["PAGE_SIZE"] = 1  # the agreement's creation wrote several events: a second page exists
@@ -224,11 +289,13 @@ def test_activity_keeps_only_its_filters_in_the_older_events_link(app, client, w
 
 # --- control characters --------------------------------------------------------------------------
 
+
 def test_control_character_in_a_form_field_is_400_and_writes_nothing(app, auth, world):
     before = count(app, AuditEvent)
     for bad in ("\x00", "\x07", "\x1b[31m", "\x7f", "\x85"):
-        response = auth.post("/clients/new", {"legal_name": f"Evil{bad}Corp", "country": "DZ",
-                                              "notice_emails": "a@example.com"})
+        response = auth.post(
+            "/clients/new", {"legal_name": f"Evil{bad}Corp", "country": "DZ", "notice_emails": "a@example.com"}
+        )
         assert response.status_code == 400
         assert "The form contains a control character (such as NUL)" in text_of(response)
     assert count(app, Client) == 1
@@ -236,9 +303,15 @@ def test_control_character_in_a_form_field_is_400_and_writes_nothing(app, auth, 
 
 
 def test_tab_and_line_breaks_stay_allowed_in_multi_line_text(app, auth, world):
-    response = auth.post("/clients/new", {"legal_name": "Tabbed Ltd", "country": "DZ",
-                                          "notice_emails": "a@example.com\r\nb@example.com",
-                                          "address": "1 rue\tX\r\nAlger"})
+    response = auth.post(
+        "/clients/new",
+        {
+            "legal_name": "Tabbed Ltd",
+            "country": "DZ",
+            "notice_emails": "a@example.com\r\nb@example.com",
+            "address": "1 rue\tX\r\nAlger",
+        },
+    )
     assert response.status_code == 302
     assert count(app, Client) == 2
 
@@ -255,12 +328,15 @@ def test_nul_in_a_query_argument_is_400(client, world, where):
     assert "control character" in api.json["detail"]
 
 
-@pytest.mark.parametrize("body", [
-    {"legal_name": "Evil\x00Corp", "country": "DZ", "notice_emails": ["a@example.com"]},
-    {"legal_name": "Evil Corp", "country": "DZ", "notice_emails": ["a@example.com"], "address": "x\ud800"},
-    {"legal_name": "Evil Corp", "country": "DZ", "notice_emails": ["a@example.com\x00"]},
-    {"legal_name": "Evil Corp", "country": "DZ", "notice_emails": ["a@example.com"], "x\x00": 1},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"legal_name": "Evil\x00Corp", "country": "DZ", "notice_emails": ["a@example.com"]},
+        {"legal_name": "Evil Corp", "country": "DZ", "notice_emails": ["a@example.com"], "address": "x\ud800"},
+        {"legal_name": "Evil Corp", "country": "DZ", "notice_emails": ["a@example.com\x00"]},
+        {"legal_name": "Evil Corp", "country": "DZ", "notice_emails": ["a@example.com"], "x\x00": 1},
+    ],
+)
 def test_control_character_in_a_json_field_is_400_problem_json(app, client, world, body):
     before = count(app, AuditEvent)
     response = client.post("/api/v1/clients", json=body, headers=world["bearer"])
@@ -272,13 +348,20 @@ def test_control_character_in_a_json_field_is_400_problem_json(app, client, worl
 
 
 def test_nul_in_an_uploaded_file_name_is_400(app, client, auth, world):
-    page = auth.post(f"/obligations/{world['obligation']}/evidence",
-                     {"evidence-file": (io.BytesIO(PDF), "policy\x00.pdf")}, prefix="evidence",
-                     content_type="multipart/form-data")
+    page = auth.post(
+        f"/obligations/{world['obligation']}/evidence",
+        {"evidence-file": (io.BytesIO(PDF), "policy\x00.pdf")},
+        prefix="evidence",
+        content_type="multipart/form-data",
+    )
     assert page.status_code == 400
     assert "The uploaded file&#39;s name contains a control character" in text_of(page)
-    api = client.post(f"/api/v1/obligations/{world['obligation']}/evidence", headers=world["bearer"],
-                      data={"file": (io.BytesIO(PDF), "policy\x00.pdf")}, content_type="multipart/form-data")
+    api = client.post(
+        f"/api/v1/obligations/{world['obligation']}/evidence",
+        headers=world["bearer"],
+        data={"file": (io.BytesIO(PDF), "policy\x00.pdf")},
+        content_type="multipart/form-data",
+    )
     assert api.status_code == 400
     assert "uploaded file's name contains a control character" in api.json["detail"]
     assert count(app, Evidence) == 0
@@ -286,8 +369,12 @@ def test_nul_in_an_uploaded_file_name_is_400(app, client, auth, world):
 
 
 def test_nul_in_a_multipart_field_of_the_api_is_400(app, client, world):
-    response = client.post(f"/api/v1/obligations/{world['obligation']}/evidence", headers=world["bearer"],
-                           data={"note": "a\x00b"}, content_type="multipart/form-data")
+    response = client.post(
+        f"/api/v1/obligations/{world['obligation']}/evidence",
+        headers=world["bearer"],
+        data={"note": "a\x00b"},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 400
     assert "The form contains a control character" in response.json["detail"]
     assert count(app, Evidence) == 0
@@ -302,10 +389,20 @@ def test_nul_in_the_path_is_404_and_creates_no_record_version(app, client, world
 
 # --- what the schemathesis run found besides server errors --------------------------------------
 
+
 def test_an_unknown_json_field_is_422_not_ignored(app, client, world):
-    response = client.post("/api/v1/agreements", headers=world["bearer"], json={
-        "client_id": world["client"], "reference": "DPA-2", "title": "Two", "signed_on": "2026-01-01",
-        "effective_on": "2026-01-01", "end_on": "2026-12-31"})
+    response = client.post(
+        "/api/v1/agreements",
+        headers=world["bearer"],
+        json={
+            "client_id": world["client"],
+            "reference": "DPA-2",
+            "title": "Two",
+            "signed_on": "2026-01-01",
+            "effective_on": "2026-01-01",
+            "end_on": "2026-12-31",
+        },
+    )
     assert response.status_code == 422
     assert response.json["errors"]["json"]["end_on"] == ["Unknown field."]
     assert count(app, Agreement) == 1

@@ -26,19 +26,33 @@ def users(app) -> list[str]:
 def test_create_user_reads_the_password_from_stdin(app, client, runner, auth):
     with app.app_context():
         acme_id = make_client("Acme Hosting").id
-    result = invoke(app, runner, "create-user", "Anna@Acme.example", "--role", "client", "--client", str(acme_id),
-                    "--password-stdin", input=PASSWORD + "\n")
+    result = invoke(
+        app,
+        runner,
+        "create-user",
+        "Anna@Acme.example",
+        "--role",
+        "client",
+        "--client",
+        str(acme_id),
+        "--password-stdin",
+        input=PASSWORD + "\n",
+    )
     assert result.exit_code == 0, result.output
     assert "Created client user anna@acme.example" in result.output
     assert PASSWORD not in result.output
     assert auth.login("anna@acme.example").status_code == 302
 
 
-@pytest.mark.parametrize(("args", "password", "message"), [
-    (["--role", "superuser"], PASSWORD, "Invalid value for '--role'"),
-    (["--role", "client", "--client", "999"], PASSWORD, "No client with id 999."),
-    (["--role", "compliance"], "short", "12"),
-], ids=["bad role", "unknown client", "short password"])
+@pytest.mark.parametrize(
+    ("args", "password", "message"),
+    [
+        (["--role", "superuser"], PASSWORD, "Invalid value for '--role'"),
+        (["--role", "client", "--client", "999"], PASSWORD, "No client with id 999."),
+        (["--role", "compliance"], "short", "12"),
+    ],
+    ids=["bad role", "unknown client", "short password"],
+)
 def test_create_user_refusals_create_nobody(app, runner, args, password, message):
     result = invoke(app, runner, "create-user", "x@example.com", *args, "--password-stdin", input=password + "\n")
     assert result.exit_code != 0

@@ -17,18 +17,21 @@ def test_production_refuses_the_development_secret_key(tmp_path):
 
 
 def test_production_with_a_real_key_starts_with_secure_cookies(tmp_path):
-    app = create_app({"ENV_NAME": "production", "SECRET_KEY": "a" * 64,
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db"})
+    app = create_app(
+        {"ENV_NAME": "production", "SECRET_KEY": "a" * 64, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db"}
+    )
     assert app.config["SESSION_COOKIE_SECURE"] is True
 
 
 def test_environment_overrides_parse_json_values_and_database_url():
-    overrides = environment_overrides({
-        "DPA_DUE_SOON_DAYS": "14",
-        "DPA_MAIL_SENDER": "notices@example.com",
-        "DATABASE_URL": "postgres://u:p@db/dpa",
-        "UNRELATED": "x",
-    })
+    overrides = environment_overrides(
+        {
+            "DPA_DUE_SOON_DAYS": "14",
+            "DPA_MAIL_SENDER": "notices@example.com",
+            "DATABASE_URL": "postgres://u:p@db/dpa",
+            "UNRELATED": "x",
+        }
+    )
     assert overrides == {
         "DUE_SOON_DAYS": 14,
         "MAIL_SENDER": "notices@example.com",
@@ -73,7 +76,9 @@ def test_next_parameter_only_follows_same_host_paths(app, client):
     with app.app_context():
         make_user(Role.ADMIN, "next@example.com")
     token = _CSRF.search(client.get("/login").get_data(as_text=True)).group(1)
-    response = client.post("/login?next=https://evil.example/", data={
-        "email": "next@example.com", "password": PASSWORD, "csrf_token": token})
+    response = client.post(
+        "/login?next=https://evil.example/",
+        data={"email": "next@example.com", "password": PASSWORD, "csrf_token": token},
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == "/"

@@ -41,8 +41,10 @@ def test_client_user_counts_only_its_own_obligations(app, client, auth):
         make_agreement(beta, staff)
         make_user(Role.CLIENT, "alpha@example.com", client=alpha)
     auth.login("staff@example.com")
-    staff_total = sum(tile(client.get("/").get_data(as_text=True), s)
-                      for s in ("met", "due_soon", "overdue", "open", "not_applicable"))
+    staff_total = sum(
+        tile(client.get("/").get_data(as_text=True), s)
+        for s in ("met", "due_soon", "overdue", "open", "not_applicable")
+    )
     auth.logout()
     auth.login("alpha@example.com")
     html = client.get("/").get_data(as_text=True)
@@ -88,8 +90,11 @@ def test_kept_counts_match_a_fresh_count_after_every_kind_of_change(app):
         make_agreement(make_client("Gamma"), staff)
         assert len(check()) == 3
         make_user(Role.AUDITOR, "auditor@example.com")  # an account event: nothing to count again
-        add_evidence(staff, next(o for o in alpha.obligations if o.clause_number == "5.2"),
-                     EvidenceInput(note="Training attendance sheet"))
+        add_evidence(
+            staff,
+            next(o for o in alpha.obligations if o.clause_number == "5.2"),
+            EvidenceInput(note="Training attendance sheet"),
+        )
         check()
 
 

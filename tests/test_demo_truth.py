@@ -47,8 +47,37 @@ COUNTRY_NAMES = {"DZ": ("Algeria", "Algerian", "Algérie"), "FR": ("France", "Fr
 UNKNOWN_COUNTRY = "ZZ"  # ISO 3166 user-assigned code, for a policy that names no country
 # For each sub-processor, the words of its policy that support the service the demo says it gives.
 SERVICE_WORDS = {"armonika": ("customer workloads", "hosted in Algeria")}
-EU_EEA = {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "IE", "IT", "LV", "LT", "LU", "MT",
-          "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO"}
+EU_EEA = {
+    "AT",
+    "BE",
+    "BG",
+    "HR",
+    "CY",
+    "CZ",
+    "DK",
+    "EE",
+    "FI",
+    "FR",
+    "DE",
+    "GR",
+    "IE",
+    "IT",
+    "LV",
+    "LT",
+    "LU",
+    "MT",
+    "NL",
+    "PL",
+    "PT",
+    "RO",
+    "SK",
+    "SI",
+    "ES",
+    "SE",
+    "IS",
+    "LI",
+    "NO",
+}
 ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
@@ -94,8 +123,9 @@ def check_company(name: str, *, country: str | None, address: str, dpo_name: str
         assert country_named(country, text), f"{name}'s policy does not put it in {country}"
     for part in filter(None, (p.strip() for p in address.split(","))):
         named_country = [code for code, names in COUNTRY_NAMES.items() if part in names]
-        assert in_text(part, text) or any(country_named(code, text) for code in named_country), \
+        assert in_text(part, text) or any(country_named(code, text) for code in named_country), (
             f"{name}'s policy does not give {part!r} as its address"
+        )
     assert not dpo_name or in_text(dpo_name, text), f"{name}'s policy names no DPO {dpo_name!r}"
 
 
@@ -109,8 +139,14 @@ def test_every_address_the_demo_creates_ends_in_example(demo):
                 text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
                 found.update(ADDRESS.findall(text))
     # Users, notice addresses, queued deliveries, contacts and DPOs are all among them.
-    assert {"admin@altinsoft.example", "dpo@altinsoft.example", "privacy@mahliatov.example",
-            "info@mittalcloud.example", "contact@souftech.example", "privacy@armonika.example"} <= found
+    assert {
+        "admin@altinsoft.example",
+        "dpo@altinsoft.example",
+        "privacy@mahliatov.example",
+        "info@mittalcloud.example",
+        "contact@souftech.example",
+        "privacy@armonika.example",
+    } <= found
     assert sorted(a for a in found if not a.endswith(".example")) == []
 
 
@@ -168,9 +204,16 @@ def test_no_location_or_subprocessor_outside_the_eu_without_a_transfer(demo):
     for activity in db.session.scalars(select(ProcessingActivity)):
         agreement = activity.client.agreements[0]
         permitted = {loc.split("—")[0].strip() for loc in agreement.permitted_location_list}
-        authorised = {a.subprocessor_id for a in db.session.scalars(select(Authorisation).where(
-            Authorisation.agreement_id == agreement.id, Authorisation.since_on <= today,
-            Authorisation.until_on.is_(None)))}
+        authorised = {
+            a.subprocessor_id
+            for a in db.session.scalars(
+                select(Authorisation).where(
+                    Authorisation.agreement_id == agreement.id,
+                    Authorisation.since_on <= today,
+                    Authorisation.until_on.is_(None),
+                )
+            )
+        }
         countries = {loc["country"] for loc in activity.locations}
         for sub in activity.subprocessors:
             assert sub.id in authorised, (activity.client.legal_name, sub.legal_name)

@@ -48,8 +48,9 @@ def evidence_count(app) -> int:
 
 def upload(auth, obligation_id, content=PDF, filename="policy.pdf", **fields):
     data = {"evidence-file": (io.BytesIO(content), filename), **{f"evidence-{k}": v for k, v in fields.items()}}
-    return auth.post(f"/obligations/{obligation_id}/evidence", data, prefix="evidence",
-                     content_type="multipart/form-data")
+    return auth.post(
+        f"/obligations/{obligation_id}/evidence", data, prefix="evidence", content_type="multipart/form-data"
+    )
 
 
 def status_on_page(client, obligation_id) -> str:
@@ -93,11 +94,17 @@ def test_disguised_executable_is_refused_and_nothing_is_written(app, auth, setup
 def test_oversize_upload_is_refused(app, client, auth, setup):
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     # Encoded here (not by the test client, whose spooled body leaks when the app stops reading early).
-    boundary, body = encode_multipart({"evidence-csrf_token": auth.csrf,
-                                       "evidence-file": FileStorage(io.BytesIO(PDF + b"x" * (2 * 1024 * 1024)),
-                                                                    "policy.pdf")})
-    response = client.post(f"/obligations/{setup}/evidence", input_stream=io.BytesIO(body),
-                           content_type=f"multipart/form-data; boundary={boundary}")
+    boundary, body = encode_multipart(
+        {
+            "evidence-csrf_token": auth.csrf,
+            "evidence-file": FileStorage(io.BytesIO(PDF + b"x" * (2 * 1024 * 1024)), "policy.pdf"),
+        }
+    )
+    response = client.post(
+        f"/obligations/{setup}/evidence",
+        input_stream=io.BytesIO(body),
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
     assert response.status_code == 413
     assert "1 MB limit" in response.get_data(as_text=True)
     assert evidence_count(app) == 0
@@ -137,7 +144,6 @@ class LazyReader:
         return out
 
 
-
 def endless(chunk: bytes = b"x" * 65536) -> Iterator[bytes]:
     while True:
         yield chunk
@@ -145,8 +151,9 @@ def endless(chunk: bytes = b"x" * 65536) -> Iterator[bytes]:
 
 def test_200_mb_request_is_refused_without_reading_it(app, client, auth, setup):
     body = LazyReader(endless(), 200 * 1024 * 1024)
-    response = client.post(f"/obligations/{setup}/evidence", input_stream=body,
-                           content_type="multipart/form-data; boundary=x")
+    response = client.post(
+        f"/obligations/{setup}/evidence", input_stream=body, content_type="multipart/form-data; boundary=x"
+    )
     assert response.status_code == 413
     assert "50 MB limit" in response.get_data(as_text=True)
     assert body.read_bytes < 1024 * 1024
@@ -155,8 +162,8 @@ def test_200_mb_request_is_refused_without_reading_it(app, client, auth, setup):
 
 def multipart(csrf: str, size: int, boundary: str = "lazyboundary") -> LazyReader:
     head = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"evidence-csrf_token\"\r\n\r\n{csrf}\r\n"
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"evidence-file\"; filename=\"big.pdf\"\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="evidence-csrf_token"\r\n\r\n{csrf}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="evidence-file"; filename="big.pdf"\r\n'
         "Content-Type: application/pdf\r\n\r\n%PDF-1.4\n"
     ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
@@ -180,8 +187,11 @@ def test_40_mb_upload_is_streamed_not_held_in_memory(app, client, auth, setup):
     tracemalloc.start()
     try:
         baseline = tracemalloc.get_traced_memory()[0]
-        response = client.post(f"/obligations/{setup}/evidence", input_stream=body,
-                               content_type="multipart/form-data; boundary=lazyboundary")
+        response = client.post(
+            f"/obligations/{setup}/evidence",
+            input_stream=body,
+            content_type="multipart/form-data; boundary=lazyboundary",
+        )
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -195,9 +205,11 @@ def test_withdrawn_evidence_stays_in_history_and_status_is_recomputed(app, clien
     upload(auth, setup)
     evidence_id = only_evidence_id(app)
     assert "status-met" in status_on_page(client, setup)
-    response = auth.post(f"/evidence/{evidence_id}/withdraw",
-                         {f"withdraw-{evidence_id}-reason": "Wrong client's policy"},
-                         prefix=f"withdraw-{evidence_id}")
+    response = auth.post(
+        f"/evidence/{evidence_id}/withdraw",
+        {f"withdraw-{evidence_id}-reason": "Wrong client's policy"},
+        prefix=f"withdraw-{evidence_id}",
+    )
     assert response.status_code == 302
     html = client.get(f"/obligations/{setup}").get_data(as_text=True)
     entry = html.split(f'id="evidence-{evidence_id}"', 1)[1].split("</li>", 1)[0]
@@ -209,8 +221,12 @@ def test_withdrawn_evidence_stays_in_history_and_status_is_recomputed(app, clien
 def test_withdraw_without_reason_changes_nothing(app, client, auth, setup):
     upload(auth, setup)
     evidence_id = only_evidence_id(app)
-    response = auth.post(f"/evidence/{evidence_id}/withdraw", {f"withdraw-{evidence_id}-reason": "  "},
-                         prefix=f"withdraw-{evidence_id}", follow_redirects=True)
+    response = auth.post(
+        f"/evidence/{evidence_id}/withdraw",
+        {f"withdraw-{evidence_id}-reason": "  "},
+        prefix=f"withdraw-{evidence_id}",
+        follow_redirects=True,
+    )
     assert "Say why the evidence is withdrawn." in response.get_data(as_text=True)
     with app.app_context():
         evidence = db.session.get(Evidence, evidence_id)

@@ -55,14 +55,17 @@ def test_no_module_imports_a_views_module_except_the_blueprint_registrars():
     assert offenders == {}
 
 
-@pytest.mark.parametrize("source", [
-    "from dpa_tracker.record.views import render_record",
-    "from dpa_tracker.record import views",
-    "import dpa_tracker.evidence.views",
-    "def f():\n    from dpa_tracker.subprocessor.views import subprocessor_rows\n",
-    "from .views import bp",
-    "from ..record.views import x",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from dpa_tracker.record.views import render_record",
+        "from dpa_tracker.record import views",
+        "import dpa_tracker.evidence.views",
+        "def f():\n    from dpa_tracker.subprocessor.views import subprocessor_rows\n",
+        "from .views import bp",
+        "from ..record.views import x",
+    ],
+)
 def test_the_rule_catches_every_way_of_importing_a_views_module(source):
     assert imported_views(source, "dpa_tracker.obligation.services")
 
@@ -82,8 +85,9 @@ def test_every_domain_package_imports_alone_in_a_fresh_interpreter():
 
     def import_alone(package: str) -> tuple[str, str]:
         code = "\n".join(f"import {module}" for module in by_package[package])
-        run = subprocess.run([sys.executable, "-c", code], cwd=PACKAGE.parent, capture_output=True, text=True,
-                             timeout=120)
+        run = subprocess.run(
+            [sys.executable, "-c", code], cwd=PACKAGE.parent, capture_output=True, text=True, timeout=120
+        )
         return package, run.stderr.strip().splitlines()[-1] if run.returncode else ""
 
     with ThreadPoolExecutor(max_workers=2) as pool:

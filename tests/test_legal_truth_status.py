@@ -59,8 +59,9 @@ def _new_agreement(name: str, **kwargs) -> Agreement:
 
 
 def _clause(agreement_id: int, number: str) -> Obligation:
-    return db.session.scalar(select(Obligation).where(Obligation.agreement_id == agreement_id,
-                                                      Obligation.clause_number == number))
+    return db.session.scalar(
+        select(Obligation).where(Obligation.agreement_id == agreement_id, Obligation.clause_number == number)
+    )
 
 
 def _shown(http, obligation_id: int, as_of: date | None = None) -> tuple[str, str, str]:
@@ -73,8 +74,7 @@ def _shown(http, obligation_id: int, as_of: date | None = None) -> tuple[str, st
 
 
 def _api_statuses(http, token: str, agreement_id: int) -> dict[str, tuple[str, str]]:
-    rows = http.get(f"/api/v1/agreements/{agreement_id}/obligations",
-                    headers={"Authorization": f"Bearer {token}"}).json
+    rows = http.get(f"/api/v1/agreements/{agreement_id}/obligations", headers={"Authorization": f"Bearer {token}"}).json
     return {r["clause_number"]: (r["status"], r["reason"]) for r in rows}
 
 
@@ -87,6 +87,7 @@ def token(app, staff):
 
 
 # --- acceptance 1: no evidence is not compliance -------------------------------------------------
+
 
 def test_a_new_agreement_with_no_evidence_has_no_obligation_met(app, client, staff, token):
     with app.app_context():
@@ -103,32 +104,51 @@ def test_a_current_breach_response_procedure_makes_8_1_met_saying_no_breach_was_
     with app.app_context():
         agreement = _new_agreement("Ready Hosting")
         breach_duty = _clause(agreement.id, "8.1")
-        add_evidence(_staff(), breach_duty, EvidenceInput(note="Breach-response procedure v3",
-                                                          valid_until=TODAY + timedelta(days=200)))
+        add_evidence(
+            _staff(),
+            breach_duty,
+            EvidenceInput(note="Breach-response procedure v3", valid_until=TODAY + timedelta(days=200)),
+        )
         db.session.commit()
         duty_id, effective = breach_duty.id, agreement.effective_on
     auth.login("staff@example.com")
     status, reason, _ = _shown(client, duty_id)
     assert status == "met"
-    assert reason == (f"No personal data breach recorded since {effective}; breach-response procedure valid until "
-                      f"{TODAY + timedelta(days=200)}")
+    assert reason == (
+        f"No personal data breach recorded since {effective}; breach-response procedure valid until "
+        f"{TODAY + timedelta(days=200)}"
+    )
 
 
 # --- acceptance 2: a breach notified late is late, and it is in the 8.3 register ----------------
 
+
 def _breach(agreement_id: int, aware_at: datetime, notified_after: timedelta) -> int:
     duty = _clause(agreement_id, "8.1")
     add_evidence(_staff(), duty, EvidenceInput(note="Breach-response procedure"))
-    event = record_event(_staff(), duty, occurred_at=aware_at - timedelta(hours=2), aware_at=aware_at,
-                         summary="Backup tape lost in transit")
-    add_evidence(_staff(), duty, EvidenceInput(note="Notice e-mailed to the client's notice addresses",
-                                               trigger_event_id=event.id, acted_at=aware_at + notified_after))
+    event = record_event(
+        _staff(),
+        duty,
+        occurred_at=aware_at - timedelta(hours=2),
+        aware_at=aware_at,
+        summary="Backup tape lost in transit",
+    )
+    add_evidence(
+        _staff(),
+        duty,
+        EvidenceInput(
+            note="Notice e-mailed to the client's notice addresses",
+            trigger_event_id=event.id,
+            acted_at=aware_at + notified_after,
+        ),
+    )
     db.session.commit()
     return duty.id
 
 
 def test_a_breach_notified_30_hours_after_awareness_is_late_with_the_delay_and_in_the_8_3_register(
-        app, client, auth, staff, token):
+    app, client, auth, staff, token
+):
     aware = datetime(TODAY.year, TODAY.month, TODAY.day, 8, tzinfo=UTC) - timedelta(days=20)
     with app.app_context():
         agreement = _new_agreement("Late Notice Hosting", breach_notice_hours=24)
@@ -143,8 +163,7 @@ def test_a_breach_notified_30_hours_after_awareness_is_late_with_the_delay_and_i
     _, register_reason, register_page = _shown(client, register_id)
     assert "Backup tape lost in transit" in register_page
     assert "Register: personal data breachs recorded under clause 8.1" in register_page
-    assert f"personal data breach of {aware:%Y-%m-%d %H:%M} UTC to be entered in the breach register" \
-        in register_reason
+    assert f"personal data breach of {aware:%Y-%m-%d %H:%M} UTC to be entered in the breach register" in register_reason
 
 
 def test_a_breach_notified_10_hours_after_awareness_is_met(app, client, auth, staff):
@@ -164,20 +183,31 @@ def test_the_clock_starts_at_awareness_which_staff_can_back_date_and_which_is_au
         duty = _clause(agreement.id, "8.1")
         add_evidence(_staff(), duty, EvidenceInput(note="Breach-response procedure"))
         # Aware two days after it happened; notified 20 h after awareness: in time.
-        event = record_event(_staff(), duty, occurred_at=happened, aware_at=happened + timedelta(days=2),
-                             summary="Phishing of a support account")
-        add_evidence(_staff(), duty, EvidenceInput(note="Notice sent", trigger_event_id=event.id,
-                                                   acted_at=happened + timedelta(days=2, hours=20)))
+        event = record_event(
+            _staff(),
+            duty,
+            occurred_at=happened,
+            aware_at=happened + timedelta(days=2),
+            summary="Phishing of a support account",
+        )
+        add_evidence(
+            _staff(),
+            duty,
+            EvidenceInput(
+                note="Notice sent", trigger_event_id=event.id, acted_at=happened + timedelta(days=2, hours=20)
+            ),
+        )
         db.session.commit()
         duty_id, event_id = duty.id, event.id
     auth.login("staff@example.com")
     assert _shown(client, duty_id)[0] == "met"
     # The investigation shows awareness came a day earlier: the same notice is now 44 h after it.
     earlier = happened + timedelta(days=1)
-    response = auth.post(f"/obligations/{duty_id}/events/{event_id}/awareness",
-                         {"awareness-aware_on": earlier.date().isoformat(),
-                          "awareness-aware_time": earlier.strftime("%H:%M")},
-                         prefix="awareness")
+    response = auth.post(
+        f"/obligations/{duty_id}/events/{event_id}/awareness",
+        {"awareness-aware_on": earlier.date().isoformat(), "awareness-aware_time": earlier.strftime("%H:%M")},
+        prefix="awareness",
+    )
     assert response.status_code == 302
     status, reason, page = _shown(client, duty_id)
     assert status == "late" and "44 h after awareness" in reason
@@ -187,10 +217,11 @@ def test_the_clock_starts_at_awareness_which_staff_can_back_date_and_which_is_au
         assert len(audit) == 1 and audit[0].actor_label == "staff@example.com"
         assert audit[0].changes["aware_at"][0].startswith((happened + timedelta(days=2)).date().isoformat())
     # Awareness before the event itself is refused and changes nothing.
-    refused = auth.post(f"/obligations/{duty_id}/events/{event_id}/awareness",
-                        {"awareness-aware_on": (happened - timedelta(days=1)).date().isoformat(),
-                         "awareness-aware_time": "09:00"},
-                        prefix="awareness")
+    refused = auth.post(
+        f"/obligations/{duty_id}/events/{event_id}/awareness",
+        {"awareness-aware_on": (happened - timedelta(days=1)).date().isoformat(), "awareness-aware_time": "09:00"},
+        prefix="awareness",
+    )
     assert refused.status_code == 422
     assert "Awareness cannot come before the event itself." in refused.get_data(as_text=True)
     with app.app_context():
@@ -203,11 +234,12 @@ def test_an_act_time_in_the_future_or_before_its_event_is_refused_and_writes_not
         event = record_event(_staff(), duty, occurred_at=NOW - timedelta(days=3), summary="Stolen laptop")
         db.session.commit()
         before = db.session.scalar(select(func.count()).select_from(Evidence))
-        for acted_at, message in [(NOW + timedelta(hours=2), "no future times"),
-                                  (NOW - timedelta(days=4), "earlier than the event it answers")]:
+        for acted_at, message in [
+            (NOW + timedelta(hours=2), "no future times"),
+            (NOW - timedelta(days=4), "earlier than the event it answers"),
+        ]:
             with pytest.raises(DomainError, match=message):
-                add_evidence(_staff(), duty, EvidenceInput(note="Notice", trigger_event_id=event.id,
-                                                           acted_at=acted_at))
+                add_evidence(_staff(), duty, EvidenceInput(note="Notice", trigger_event_id=event.id, acted_at=acted_at))
             db.session.rollback()
         assert db.session.scalar(select(func.count()).select_from(Evidence)) == before
 
@@ -223,6 +255,7 @@ def test_a_past_view_says_which_view_it_gives(app, client, auth, staff):
 
 # --- acceptance 3: clause 13 counts only what was done after the end, in time ----------------------
 
+
 def _ended(name: str, days_ago: int = 40) -> Agreement:
     agreement = _new_agreement(name)
     end_agreement(_staff(), agreement, TODAY - timedelta(days=days_ago))
@@ -233,19 +266,27 @@ def _ended(name: str, days_ago: int = 40) -> Agreement:
 def _deletion(agreement: Agreement, days_after_end: int) -> int:
     duty = _clause(agreement.id, "13")
     done = datetime.combine(agreement.ends_on + timedelta(days=days_after_end), datetime.min.time(), UTC)
-    add_evidence(_staff(), duty, EvidenceInput(note="Deletion certificate: every copy wiped", acted_at=done
-                                               + timedelta(hours=15)))
+    add_evidence(
+        _staff(),
+        duty,
+        EvidenceInput(note="Deletion certificate: every copy wiped", acted_at=done + timedelta(hours=15)),
+    )
     db.session.commit()
     return duty.id
 
 
-@pytest.mark.parametrize(("days_after_end", "status", "reason"), [
-    (-100, "overdue", "predates the end and does not count"),
-    (4, "met", "within 10 days of the end"),
-    (15, "late", "15 days after the end"),
-], ids=["before the end", "within the period", "after the period"])
+@pytest.mark.parametrize(
+    ("days_after_end", "status", "reason"),
+    [
+        (-100, "overdue", "predates the end and does not count"),
+        (4, "met", "within 10 days of the end"),
+        (15, "late", "15 days after the end"),
+    ],
+    ids=["before the end", "within the period", "after the period"],
+)
 def test_clause_13_counts_deletion_done_after_the_end_and_within_the_period(
-        app, client, auth, staff, days_after_end, status, reason):
+    app, client, auth, staff, days_after_end, status, reason
+):
     with app.app_context():
         agreement = _ended(f"Ending Hosting {days_after_end}")
         duty_id = _deletion(agreement, days_after_end)
@@ -255,8 +296,7 @@ def test_clause_13_counts_deletion_done_after_the_end_and_within_the_period(
     assert reason in shown_reason
 
 
-def test_an_activity_still_active_after_the_end_keeps_13_from_being_met_until_it_is_archived(
-        app, client, auth, staff):
+def test_an_activity_still_active_after_the_end_keeps_13_from_being_met_until_it_is_archived(app, client, auth, staff):
     with app.app_context():
         agreement = _ended("Still Processing Hosting")
         activity = create_activity(_staff(), agreement.client, ActivityInput(name="Mail relay", purposes="Relay"))
@@ -275,8 +315,9 @@ def test_an_activity_still_active_after_the_end_keeps_13_from_being_met_until_it
 def test_another_agreement_in_force_lets_the_clients_activities_go_on(app, client, auth, staff):
     with app.app_context():
         agreement = _ended("Two Contracts Hosting")
-        make_agreement(agreement.client, _staff(), signed_on=TODAY - timedelta(days=10),
-                       effective_on=TODAY - timedelta(days=10))
+        make_agreement(
+            agreement.client, _staff(), signed_on=TODAY - timedelta(days=10), effective_on=TODAY - timedelta(days=10)
+        )
         create_activity(_staff(), agreement.client, ActivityInput(name="Web hosting", purposes="Host"))
         duty_id = _deletion(agreement, 2)
     auth.login("staff@example.com")
@@ -285,8 +326,10 @@ def test_another_agreement_in_force_lets_the_clients_activities_go_on(app, clien
 
 # --- acceptance 4: standing duties stay in force until 13 is met ---------------------------------
 
+
 def test_security_and_transfer_duties_stay_in_force_after_the_end_until_the_data_is_deleted(
-        app, client, auth, staff, token):
+    app, client, auth, staff, token
+):
     with app.app_context():
         agreement = _new_agreement("Held Data Hosting")
         add_evidence(_staff(), _clause(agreement.id, "7.1"), EvidenceInput(note="Security policy v4"))
@@ -302,8 +345,11 @@ def test_security_and_transfer_duties_stay_in_force_after_the_end_until_the_data
     statuses = _api_statuses(client, token, agreement_id)
     deleted_on = TODAY - timedelta(days=27)
     for number in ("7.1", "10(2)"):
-        assert statuses[number] == ("not_applicable", f"Agreement ended on {TODAY - timedelta(days=30)}; the "
-                                    f"client's data was deleted on {deleted_on} (clause 13)")
+        assert statuses[number] == (
+            "not_applicable",
+            f"Agreement ended on {TODAY - timedelta(days=30)}; the "
+            f"client's data was deleted on {deleted_on} (clause 13)",
+        )
     assert statuses["2.2"][0] == "overdue"  # confidentiality lasts its years after expiry
     # The dashboard counts from the cached projection: it agrees with the engine.
     auth.login("staff@example.com")
@@ -315,6 +361,7 @@ def test_security_and_transfer_duties_stay_in_force_after_the_end_until_the_data
 
 # --- acceptance 9: every face shows `late` ---------------------------------------------------------
 
+
 def test_late_is_in_the_openapi_enum_the_dashboard_tiles_and_its_late_list(app, client, auth, staff):
     schema = client.get("/api/v1/openapi.json").json["components"]["schemas"]
     obligation = next(v for k, v in schema.items() if k.startswith("Obligation"))
@@ -325,7 +372,7 @@ def test_late_is_in_the_openapi_enum_the_dashboard_tiles_and_its_late_list(app, 
     auth.login("staff@example.com")
     page = client.get("/").get_data(as_text=True)
     assert re.search(r'data-status="late">1<', page)
-    late_section = page[page.index('id="late"'):page.index('id="due-soon"')]
+    late_section = page[page.index('id="late"') : page.index('id="due-soon"')]
     assert "Dashboard Late Hosting" in late_section and "40 h after awareness; target 24 h" in late_section
 
 
@@ -375,13 +422,15 @@ def test_clearing_a_not_applicable_mark_keeps_it_in_past_views(app, client, auth
     assert _shown(client, duty_id)[0] != "not_applicable"
 
 
-@pytest.mark.parametrize(("number", "label", "act", "target_days"), [
-    ("6.1", "client request for the sub-processor list", "sent", 15),
-    ("7.2(3)", "request for information on security measures", "answered", 15),
-    ("10(2)(b)", "transfer required by law", "notified to the client with proof of the legal obligation", 2),
-])
-def test_requests_and_legal_transfers_run_their_own_clocks(app, client, auth, staff, number, label, act,
-                                                           target_days):
+@pytest.mark.parametrize(
+    ("number", "label", "act", "target_days"),
+    [
+        ("6.1", "client request for the sub-processor list", "sent", 15),
+        ("7.2(3)", "request for information on security measures", "answered", 15),
+        ("10(2)(b)", "transfer required by law", "notified to the client with proof of the legal obligation", 2),
+    ],
+)
+def test_requests_and_legal_transfers_run_their_own_clocks(app, client, auth, staff, number, label, act, target_days):
     received = datetime(TODAY.year, TODAY.month, TODAY.day, 9, tzinfo=UTC) - timedelta(days=40)
     with app.app_context():
         agreement = _new_agreement(f"Clock Hosting {number}")
@@ -395,8 +444,13 @@ def test_requests_and_legal_transfers_run_their_own_clocks(app, client, auth, st
     assert status == "overdue"
     assert reason.startswith(f"{label.capitalize()} of {received:%Y-%m-%d %H:%M} UTC not {act}")
     with app.app_context():
-        add_evidence(_staff(), db.session.get(Obligation, duty_id), EvidenceInput(
-            note="Answered", trigger_event_id=request_id, acted_at=received + timedelta(days=target_days + 3)))
+        add_evidence(
+            _staff(),
+            db.session.get(Obligation, duty_id),
+            EvidenceInput(
+                note="Answered", trigger_event_id=request_id, acted_at=received + timedelta(days=target_days + 3)
+            ),
+        )
         db.session.commit()
     status, reason, _ = _shown(client, duty_id)
     assert status == "late"
@@ -419,9 +473,15 @@ def test_containment_remedy_and_investigation_of_a_breach_run_from_its_awareness
     assert status == "overdue" and "not contained, remedied and investigated" in reason
     assert "Backup tape lost in transit" in page
     with app.app_context():
-        add_evidence(_staff(), db.session.get(Obligation, follow_up_id), EvidenceInput(
-            note="Investigation report: root cause, remedy", trigger_event_id=breach_id,
-            acted_at=aware + timedelta(days=12)))
+        add_evidence(
+            _staff(),
+            db.session.get(Obligation, follow_up_id),
+            EvidenceInput(
+                note="Investigation report: root cause, remedy",
+                trigger_event_id=breach_id,
+                acted_at=aware + timedelta(days=12),
+            ),
+        )
         db.session.commit()
     assert _shown(client, follow_up_id)[0] == "met"
 
@@ -433,8 +493,9 @@ def test_the_daily_refresh_catches_a_status_that_changes_with_the_date_alone(app
 
     with app.app_context():
         ended = _ended("Two Ends Hosting")
-        other = make_agreement(ended.client, _staff(), signed_on=TODAY - timedelta(days=100),
-                               effective_on=TODAY - timedelta(days=100))
+        other = make_agreement(
+            ended.client, _staff(), signed_on=TODAY - timedelta(days=100), effective_on=TODAY - timedelta(days=100)
+        )
         end_agreement(_staff(), other, TODAY + timedelta(days=1))
         create_activity(_staff(), ended.client, ActivityInput(name="Web hosting", purposes="Host"))
         duty_id = _deletion(ended, 2)
@@ -452,7 +513,13 @@ def test_the_daily_refresh_catches_a_status_that_changes_with_the_date_alone(app
     assert result.exit_code == 0, result.output
     assert "changed" in result.output and " 0 changed" not in result.output
     with app.app_context():
-        assert db.session.scalar(select(services.status_expression(later.date(), 30))
-                                 .where(Obligation.id == duty_id)) == "overdue"
-        assert db.session.scalar(select(func.count()).select_from(AuditEvent)
-                                 .where(AuditEvent.action == "obligations.refresh")) == 1
+        assert (
+            db.session.scalar(select(services.status_expression(later.date(), 30)).where(Obligation.id == duty_id))
+            == "overdue"
+        )
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "obligations.refresh")
+            )
+            == 1
+        )

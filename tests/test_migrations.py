@@ -44,9 +44,11 @@ def test_every_migration_can_be_undone_and_redone(fresh_database_url: str, tmp_p
             downgrade(revision="base")
             with db.engine.connect() as conn:
                 left = set(db.inspect(conn).get_table_names()) - {"alembic_version"}
-                functions_left = conn.execute(text(
-                    "SELECT proname FROM pg_proc WHERE proname LIKE 'dpa%'")).scalars().all() \
-                    if conn.dialect.name == "postgresql" else []
+                functions_left = (
+                    conn.execute(text("SELECT proname FROM pg_proc WHERE proname LIKE 'dpa%'")).scalars().all()
+                    if conn.dialect.name == "postgresql"
+                    else []
+                )
             upgrade()
             with db.engine.connect() as conn:
                 differences = compare_metadata(MigrationContext.configure(conn), db.metadata)
@@ -61,8 +63,9 @@ def test_every_migration_can_be_undone_and_redone(fresh_database_url: str, tmp_p
 def test_no_migration_imports_the_package() -> None:
     """A migration's SQL is frozen: importing dpa_tracker would let a later edit of the package change it."""
     sources = [*sorted((MIGRATIONS / "versions").glob("*.py")), MIGRATIONS / "script.py.mako"]
-    importing = [path.name for path in sources
-                 if re.search(r"^\s*(import|from)\s+dpa_tracker\b", path.read_text(), re.MULTILINE)]
+    importing = [
+        path.name for path in sources if re.search(r"^\s*(import|from)\s+dpa_tracker\b", path.read_text(), re.MULTILINE)
+    ]
     assert len(sources) > 10
     assert importing == []
 
@@ -70,16 +73,24 @@ def test_no_migration_imports_the_package() -> None:
 def _triggers(conn) -> set[tuple[str, str]]:
     """(table, trigger) pairs the database holds, leaving out PostgreSQL's internal foreign-key triggers."""
     if conn.dialect.name == "postgresql":
-        rows = conn.execute(text("SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-                                 "WHERE NOT t.tgisinternal"))
+        rows = conn.execute(
+            text(
+                "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "WHERE NOT t.tgisinternal"
+            )
+        )
     else:
         rows = conn.execute(text("SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'"))
     return {(table, name) for table, name in rows}
 
 
 def _expected_triggers(dialect: str) -> set[tuple[str, str]]:
-    return {(table, name) for table in PROTECTED_TABLES for statement in protection_ddl(dialect, table)
-            for name in re.findall(r"CREATE TRIGGER (\w+)", statement)}
+    return {
+        (table, name)
+        for table in PROTECTED_TABLES
+        for statement in protection_ddl(dialect, table)
+        for name in re.findall(r"CREATE TRIGGER (\w+)", statement)
+    }
 
 
 def _one_row_of_each_protected_table(conn) -> dict[str, int]:
@@ -92,26 +103,75 @@ def _one_row_of_each_protected_table(conn) -> dict[str, int]:
 
     client = add("client", legal_name="Migrated Client", country="DZ")
     subprocessor = add("subprocessor", legal_name="Migrated Host", country="DE", service="hosting")
-    agreement = add("agreement", client_id=client, reference="DPA-MIG", title="Migrated", signed_on=day,
-                    effective_on=day, template_key="altinsoft-dpa", template_version=1)
-    obligation = add("obligation", agreement_id=agreement, clause_number="1", position=1, section="s", title="t",
-                     summary="s", rule={"type": "standing"})
+    agreement = add(
+        "agreement",
+        client_id=client,
+        reference="DPA-MIG",
+        title="Migrated",
+        signed_on=day,
+        effective_on=day,
+        template_key="altinsoft-dpa",
+        template_version=1,
+    )
+    obligation = add(
+        "obligation",
+        agreement_id=agreement,
+        clause_number="1",
+        position=1,
+        section="s",
+        title="t",
+        summary="s",
+        rule={"type": "standing"},
+    )
     notice = add("change_notice", kind="add", subprocessor_id=subprocessor, reason="new host")
-    recipient = add("notice_recipient", notice_id=notice, agreement_id=agreement, objection_deadline=day,
-                    state="approved", answered_at=now)
+    recipient = add(
+        "notice_recipient",
+        notice_id=notice,
+        agreement_id=agreement,
+        objection_deadline=day,
+        state="approved",
+        answered_at=now,
+    )
     return {
-        "audit_event": add("audit_event", actor_label="migration test", action="test", object_type="client",
-                           changes={}, prev_hash="0" * 64, hash="1" * 64),
-        "record_version": add("record_version", client_id=client, number=1, as_of=day, content="{}",
-                              content_sha256="2" * 64, handed_out_as="pdf"),
+        "audit_event": add(
+            "audit_event",
+            actor_label="migration test",
+            action="test",
+            object_type="client",
+            changes={},
+            prev_hash="0" * 64,
+            hash="1" * 64,
+        ),
+        "record_version": add(
+            "record_version",
+            client_id=client,
+            number=1,
+            as_of=day,
+            content="{}",
+            content_sha256="2" * 64,
+            handed_out_as="pdf",
+        ),
         "change_notice": notice,
         "evidence": add("evidence", obligation_id=obligation, note="signed"),
         "applicability_mark": add("applicability_mark", obligation_id=obligation, reason="no EU data", set_at=now),
-        "supporting_document": add("supporting_document", kind="subprocessor_guarantee", subprocessor_id=subprocessor,
-                                   sha256="3" * 64, filename="iso.pdf", content_type="application/pdf", size=1),
+        "supporting_document": add(
+            "supporting_document",
+            kind="subprocessor_guarantee",
+            subprocessor_id=subprocessor,
+            sha256="3" * 64,
+            filename="iso.pdf",
+            content_type="application/pdf",
+            size=1,
+        ),
         "notice_recipient": recipient,
-        "notice_delivery": add("notice_delivery", recipient_id=recipient, email="dpo@example.org",
-                               message_id="<1@example.org>", state="sent", sent_at=now),
+        "notice_delivery": add(
+            "notice_delivery",
+            recipient_id=recipient,
+            email="dpo@example.org",
+            message_id="<1@example.org>",
+            state="sent",
+            sent_at=now,
+        ),
     }
 
 
@@ -157,15 +217,18 @@ def test_upgrade_installs_triggers_that_refuse_changes(fresh_database_url: str, 
                     _refusal(db.engine, f"DELETE FROM {table} WHERE id = {row}"),  # noqa: S608
                 )
             with db.engine.connect() as conn:
-                kept = {table: conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()  # noqa: S608
-                        for table in rows}
+                kept = {
+                    table: conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()  # noqa: S608
+                    for table in rows
+                }
         finally:
             db.session.remove()
             db.engine.dispose()
     assert set(rows) == set(PROTECTED_TABLES)
     assert triggers == _expected_triggers(dialect)
-    refused = {table: tuple(f"{table} rows are immutable" in error for error in errors)
-               for table, errors in refusals.items()}
+    refused = {
+        table: tuple(f"{table} rows are immutable" in error for error in errors) for table, errors in refusals.items()
+    }
     assert refused == dict.fromkeys(PROTECTED_TABLES, (True, True)), refusals
     assert kept == dict.fromkeys(rows, 1)
 
@@ -193,27 +256,42 @@ def test_two_apps_register_the_sqlite_pragmas_once(tmp_path: Path) -> None:
 def _old_agreement_with_obligations(conn) -> None:
     """An agreement of the default template as migration 0011 left it: rules without the 0012 keys."""
     now = "2026-01-01 00:00:00"
-    conn.execute(text("INSERT INTO client (id, legal_name, country, address, notice_emails, dpo_name, dpo_email, "
-                      "representative, created_at) VALUES (1, 'Old Hosting', 'DZ', '', '', '', '', '', :now)"),
-                 {"now": now})
-    conn.execute(text(
-        "INSERT INTO agreement (id, client_id, reference, title, signed_on, effective_on, status, template_key, "
-        "template_version, subprocessor_objection_days, breach_notice_hours, deletion_days, confidentiality_years, "
-        "permitted_locations, created_at) VALUES (1, 1, 'DPA-OLD', 'Old', '2025-01-01', '2025-01-01', 'active', "
-        "'altinsoft-dpa', 1, 30, 24, 10, 5, '', :now)"), {"now": now})
-    for position, (number, rule) in enumerate([
-        ("8.3", '{"type": "event", "days": 30, "event_label": "personal data breach"}'),
-        ("13", '{"type": "deadline", "after": "agreement_end", "days_setting": "deletion_days"}'),
-        ("7.1", '{"type": "standing", "grace_days": 30}'),
-    ]):
-        conn.execute(text(
-            "INSERT INTO obligation (id, agreement_id, clause_number, position, section, title, summary, gdpr_article, "
-            "rule, notes, cached_base, cached_at) VALUES (:id, 1, :number, :id, 's', 't', 's', '', :rule, '', 'open', "
-            ":now)"), {"id": position + 1, "number": number, "rule": rule, "now": now})
+    conn.execute(
+        text(
+            "INSERT INTO client (id, legal_name, country, address, notice_emails, dpo_name, dpo_email, "
+            "representative, created_at) VALUES (1, 'Old Hosting', 'DZ', '', '', '', '', '', :now)"
+        ),
+        {"now": now},
+    )
+    conn.execute(
+        text(
+            "INSERT INTO agreement (id, client_id, reference, title, signed_on, effective_on, status, template_key, "
+            "template_version, subprocessor_objection_days, breach_notice_hours, deletion_days, confidentiality_years, "
+            "permitted_locations, created_at) VALUES (1, 1, 'DPA-OLD', 'Old', '2025-01-01', '2025-01-01', 'active', "
+            "'altinsoft-dpa', 1, 30, 24, 10, 5, '', :now)"
+        ),
+        {"now": now},
+    )
+    for position, (number, rule) in enumerate(
+        [
+            ("8.3", '{"type": "event", "days": 30, "event_label": "personal data breach"}'),
+            ("13", '{"type": "deadline", "after": "agreement_end", "days_setting": "deletion_days"}'),
+            ("7.1", '{"type": "standing", "grace_days": 30}'),
+        ]
+    ):
+        conn.execute(
+            text(
+                "INSERT INTO obligation (id, agreement_id, clause_number, position, section, title, summary, "
+                "gdpr_article, rule, notes, cached_base, cached_at) "
+                "VALUES (:id, 1, :number, :id, 's', 't', 's', '', :rule, '', 'open', :now)"
+            ),
+            {"id": position + 1, "number": number, "rule": rule, "now": now},
+        )
 
 
 def test_migration_0012_gives_old_obligations_the_new_rule_keys_and_takes_them_back(
-        fresh_database_url: str, tmp_path: Path) -> None:
+    fresh_database_url: str, tmp_path: Path
+) -> None:
     app = make_app(fresh_database_url, tmp_path)
 
     def rules() -> dict[str, dict]:
@@ -241,13 +319,16 @@ def test_migration_0012_gives_old_obligations_the_new_rule_keys_and_takes_them_b
 
 
 def test_migration_0014_renames_unique_constraints_keeping_rows_and_triggers(
-        fresh_database_url: str, tmp_path: Path) -> None:
+    fresh_database_url: str, tmp_path: Path
+) -> None:
     app = make_app(fresh_database_url, tmp_path)
-    renamed = {"obligation": "uq_obligation_agreement_id_clause_number",
-               "processing_activity": "uq_processing_activity_client_id_name",
-               "record_version": "uq_record_version_client_id_number",
-               "notice_recipient": "uq_notice_recipient_notice_id_agreement_id",
-               "notice_delivery": "uq_notice_delivery_recipient_id_email"}
+    renamed = {
+        "obligation": "uq_obligation_agreement_id_clause_number",
+        "processing_activity": "uq_processing_activity_client_id_name",
+        "record_version": "uq_record_version_client_id_number",
+        "notice_recipient": "uq_notice_recipient_notice_id_agreement_id",
+        "notice_delivery": "uq_notice_delivery_recipient_id_email",
+    }
 
     def names() -> dict[str, set[str]]:
         with db.engine.connect() as conn:
@@ -265,19 +346,28 @@ def test_migration_0014_renames_unique_constraints_keeping_rows_and_triggers(
             after = names()
             with db.engine.connect() as conn:
                 triggers = _triggers(conn)
-                kept = {table: conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()  # noqa: S608
-                        for table in rows}
-            duplicate = _refusal(db.engine, "INSERT INTO record_version (client_id, number, as_of, content, "
-                                 "content_sha256, handed_out_as, handed_out_at) SELECT client_id, number, as_of, "
-                                 "content, content_sha256, handed_out_as, handed_out_at FROM record_version")
+                kept = {
+                    table: conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()  # noqa: S608
+                    for table in rows
+                }
+            duplicate = _refusal(
+                db.engine,
+                "INSERT INTO record_version (client_id, number, as_of, content, "
+                "content_sha256, handed_out_as, handed_out_at) SELECT client_id, number, as_of, "
+                "content, content_sha256, handed_out_as, handed_out_at FROM record_version",
+            )
             downgrade(revision="0013")
             undone = names()
         finally:
             db.session.remove()
             db.engine.dispose()
-    assert before == {"obligation": {"agreement_clause"}, "processing_activity": {"client_activity_name"},
-                      "record_version": {"client_version_number"}, "notice_recipient": {"notice_agreement"},
-                      "notice_delivery": {"recipient_email"}}
+    assert before == {
+        "obligation": {"agreement_clause"},
+        "processing_activity": {"client_activity_name"},
+        "record_version": {"client_version_number"},
+        "notice_recipient": {"notice_agreement"},
+        "notice_delivery": {"recipient_email"},
+    }
     assert after == {table: {name} for table, name in renamed.items()}
     assert undone == before
     assert triggers == _expected_triggers(dialect)

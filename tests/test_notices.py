@@ -28,8 +28,12 @@ def three_clients(app):
             agreement = make_agreement(client_, staff, reference=f"DPA-{key}", subprocessor_objection_days=15)
             make_user(Role.CLIENT, f"user@{key}.example", client=client_)
             ids[key] = (client_.id, agreement.id)
-        sub = create_subprocessor(staff, SubProcessorInput(legal_name="Mail Relay SAS", country="FR",
-                                                          service="E-mail relay", locations=["FR — Paris"]))
+        sub = create_subprocessor(
+            staff,
+            SubProcessorInput(
+                legal_name="Mail Relay SAS", country="FR", service="E-mail relay", locations=["FR — Paris"]
+            ),
+        )
         db.session.commit()
         return {"ids": ids, "sub": sub.id}
 
@@ -37,12 +41,15 @@ def three_clients(app):
 def _propose(auth, three_clients, send=True):
     """Propose through the page, then run the cron command that sends what the page queued."""
     auth.login("staff@example.com")
-    response = auth.post("/notices/new", {
-        "kind": "add",
-        "subprocessor_id": str(three_clients["sub"]),
-        "agreement_ids": [str(agreement_id) for _, agreement_id in three_clients["ids"].values()],
-        "reason": "Faster delivery of service e-mails.",
-    })
+    response = auth.post(
+        "/notices/new",
+        {
+            "kind": "add",
+            "subprocessor_id": str(three_clients["sub"]),
+            "agreement_ids": [str(agreement_id) for _, agreement_id in three_clients["ids"].values()],
+            "reason": "Faster delivery of service e-mails.",
+        },
+    )
     if send:
         auth._client.application.test_cli_runner().invoke(args=["notices", "send"])
     return response
@@ -52,7 +59,10 @@ def test_notice_reaches_each_client_once_and_takes_effect_as_answered(app, clien
     response = _propose(auth, three_clients)
     assert response.status_code == 302
     assert sorted(rcpt[0] for rcpt, _ in smtp.messages) == [
-        "dpo@approver.example", "dpo@objector.example", "dpo@silent.example"]
+        "dpo@approver.example",
+        "dpo@objector.example",
+        "dpo@silent.example",
+    ]
     body = smtp.messages[0][1].get_payload()
     assert "Mail Relay SAS" in body and "Faster delivery of service e-mails." in body
     deadline = (utcnow().date() + timedelta(days=15)).isoformat()
@@ -69,11 +79,15 @@ def test_notice_reaches_each_client_once_and_takes_effect_as_answered(app, clien
         page = client.get(f"/clients/{client_id}/notices").get_data(as_text=True)
         assert "Mail Relay SAS" in page and "Faster delivery" in page
         with app.app_context():
-            recipient_id = db.session.scalar(select(NoticeRecipient.id).where(
-                NoticeRecipient.agreement_id == three_clients["ids"][key][1]))
+            recipient_id = db.session.scalar(
+                select(NoticeRecipient.id).where(NoticeRecipient.agreement_id == three_clients["ids"][key][1])
+            )
         prefix = f"answer-{recipient_id}"
-        answered = auth.post(f"/notice-recipients/{recipient_id}/answer",
-                             {f"{prefix}-decision": decision, f"{prefix}-reason": reason}, prefix=prefix)
+        answered = auth.post(
+            f"/notice-recipients/{recipient_id}/answer",
+            {f"{prefix}-decision": decision, f"{prefix}-reason": reason},
+            prefix=prefix,
+        )
         assert answered.status_code == 302
         auth.logout()
 
@@ -98,23 +112,29 @@ def test_objection_needs_a_reason_and_an_answer_cannot_change(app, client, auth,
     auth.logout()
     auth.login("user@objector.example")
     with app.app_context():
-        recipient_id = db.session.scalar(select(NoticeRecipient.id).where(
-            NoticeRecipient.agreement_id == three_clients["ids"]["objector"][1]))
+        recipient_id = db.session.scalar(
+            select(NoticeRecipient.id).where(NoticeRecipient.agreement_id == three_clients["ids"]["objector"][1])
+        )
     prefix = f"answer-{recipient_id}"
     response = auth.post(f"/notice-recipients/{recipient_id}/answer", {f"{prefix}-decision": "object"}, prefix=prefix)
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Give the reason for your objection." in page
     auth.post(f"/notice-recipients/{recipient_id}/answer", {f"{prefix}-decision": "approve"}, prefix=prefix)
-    response = auth.post(f"/notice-recipients/{recipient_id}/answer",
-                         {f"{prefix}-decision": "object", f"{prefix}-reason": "changed my mind"}, prefix=prefix)
+    response = auth.post(
+        f"/notice-recipients/{recipient_id}/answer",
+        {f"{prefix}-decision": "object", f"{prefix}-reason": "changed my mind"},
+        prefix=prefix,
+    )
     assert "already been answered" in client.get(response.headers["Location"]).get_data(as_text=True)
     with app.app_context():
         assert db.session.get(NoticeRecipient, recipient_id).state.value == "approved"
         db.session.remove()
         # not even a direct SQL session can rewrite the answer or a sent e-mail
-        for statement in ("UPDATE notice_recipient SET state = 'objected', answer_reason = 'x' WHERE id = :id",
-                          "DELETE FROM notice_recipient WHERE id = :id",
-                          "UPDATE notice_delivery SET email = 'other@example.com' WHERE recipient_id = :id"):
+        for statement in (
+            "UPDATE notice_recipient SET state = 'objected', answer_reason = 'x' WHERE id = :id",
+            "DELETE FROM notice_recipient WHERE id = :id",
+            "UPDATE notice_delivery SET email = 'other@example.com' WHERE recipient_id = :id",
+        ):
             with pytest.raises(DBAPIError, match="immutable"), db.engine.begin() as conn:
                 conn.execute(text(statement), {"id": recipient_id})
         assert db.session.get(NoticeRecipient, recipient_id).state.value == "approved"
@@ -125,8 +145,9 @@ def test_another_client_cannot_answer(app, client, auth, smtp, three_clients):
     auth.logout()
     auth.login("user@approver.example")
     with app.app_context():
-        other = db.session.scalar(select(NoticeRecipient.id).where(
-            NoticeRecipient.agreement_id == three_clients["ids"]["silent"][1]))
+        other = db.session.scalar(
+            select(NoticeRecipient.id).where(NoticeRecipient.agreement_id == three_clients["ids"]["silent"][1])
+        )
     prefix = f"answer-{other}"
     response = auth.post(f"/notice-recipients/{other}/answer", {f"{prefix}-decision": "approve"}, prefix=prefix)
     assert response.status_code == 404
@@ -158,36 +179,49 @@ def test_smtp_outage_keeps_the_notice_queued_and_a_retry_delivers_exactly_once(a
     finally:
         controller.stop()
     assert sorted(rcpt[0] for rcpt, _ in inbox.messages) == [
-        "dpo@approver.example", "dpo@objector.example", "dpo@silent.example"]
+        "dpo@approver.example",
+        "dpo@objector.example",
+        "dpo@silent.example",
+    ]
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(NoticeDelivery)
-                                 .where(NoticeDelivery.state == "sent")) == 3
+        assert (
+            db.session.scalar(select(func.count()).select_from(NoticeDelivery).where(NoticeDelivery.state == "sent"))
+            == 3
+        )
 
 
 def test_bad_notice_input_changes_nothing(app, client, auth, smtp, three_clients):
     auth.login("staff@example.com")
-    response = auth.post("/notices/new", {"kind": "replace", "subprocessor_id": str(three_clients["sub"]),
-                                          "agreement_ids": [str(three_clients["ids"]["silent"][1])],
-                                          "reason": "x"})
+    response = auth.post(
+        "/notices/new",
+        {
+            "kind": "replace",
+            "subprocessor_id": str(three_clients["sub"]),
+            "agreement_ids": [str(three_clients["ids"]["silent"][1])],
+            "reason": "x",
+        },
+    )
     assert response.status_code == 422
     assert "names the sub-processor it replaces" in response.get_data(as_text=True)
-    response = auth.post("/notices/new", {"kind": "add", "subprocessor_id": str(three_clients["sub"]),
-                                          "agreement_ids": [], "reason": "x"})
+    response = auth.post(
+        "/notices/new",
+        {"kind": "add", "subprocessor_id": str(three_clients["sub"]), "agreement_ids": [], "reason": "x"},
+    )
     assert response.status_code == 422
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(NoticeRecipient)) == 0
     assert smtp.messages == []
 
 
-def test_a_notice_delivered_late_still_gives_the_whole_objection_period(app, client, auth, three_clients,
-                                                                        monkeypatch):
+def test_a_notice_delivered_late_still_gives_the_whole_objection_period(app, client, auth, three_clients, monkeypatch):
     port = free_port()
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)  # the SMTP server is down on the day of proposal
     proposed_on = utcnow().date()
     assert _propose(auth, three_clients).status_code == 302
     with app.app_context():
         assert {r.objection_deadline for r in db.session.scalars(select(NoticeRecipient))} == {
-            proposed_on + timedelta(days=15)}
+            proposed_on + timedelta(days=15)
+        }
 
     import dpa_tracker.subprocessor.notices as notices
 
@@ -207,5 +241,7 @@ def test_a_notice_delivered_late_still_gives_the_whole_objection_period(app, cli
         assert {r.objection_deadline for r in db.session.scalars(select(NoticeRecipient))} == {deadline}
         moved = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "notice.deadline_moved")).all()
         assert len(moved) == 3
-        assert moved[0].changes["objection_deadline"] == [(proposed_on + timedelta(days=15)).isoformat(),
-                                                          deadline.isoformat()]
+        assert moved[0].changes["objection_deadline"] == [
+            (proposed_on + timedelta(days=15)).isoformat(),
+            deadline.isoformat(),
+        ]

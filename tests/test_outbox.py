@@ -36,19 +36,24 @@ def two_clients(app):
             make_user(Role.CLIENT, f"user@{key}.example", client=client_)
             ids[key] = (client_.id, agreement.id)
         make_user(Role.CLIENT, "other@healthy.example", client=db.session.get(Client, ids["healthy"][0]))
-        sub = create_subprocessor(staff, SubProcessorInput(legal_name="Mail Relay SAS", country="FR",
-                                                          service="E-mail relay"))
+        sub = create_subprocessor(
+            staff, SubProcessorInput(legal_name="Mail Relay SAS", country="FR", service="E-mail relay")
+        )
         db.session.commit()
         return {"ids": ids, "sub": sub.id}
 
 
 def _propose(auth, two_clients):
-    return auth.post("/notices/new", {
-        "kind": "add", "subprocessor_id": str(two_clients["sub"]),
-        # the broken client first: its delivery is tried before the healthy one
-        "agreement_ids": [str(two_clients["ids"][key][1]) for key in ("broken", "healthy")],
-        "reason": "Faster delivery of service e-mails.",
-    })
+    return auth.post(
+        "/notices/new",
+        {
+            "kind": "add",
+            "subprocessor_id": str(two_clients["sub"]),
+            # the broken client first: its delivery is tried before the healthy one
+            "agreement_ids": [str(two_clients["ids"][key][1]) for key in ("broken", "healthy")],
+            "reason": "Faster delivery of service e-mails.",
+        },
+    )
 
 
 def _send(app):
@@ -66,19 +71,24 @@ def _deliveries(app):
 
 # Line breaks, tabs and Unicode separators reach the form and are refused by the single-line rule (422);
 # other control characters are refused for every field by the request guard before any form (400).
-@pytest.mark.parametrize(("value", "status", "message"), [
-    ("ACME\r\nBcc: victim@example.com", 422, f"Legal name {SINGLE_LINE}"),
-    ("ACME\nSA", 422, f"Legal name {SINGLE_LINE}"),
-    ("ACME\tSA", 422, f"Legal name {SINGLE_LINE}"), ("ACME\u2028SA", 422, f"Legal name {SINGLE_LINE}"),
-    ("ACME\x0bSA", 400, "contains a control character"), ("ACME\x85SA", 400, "contains a control character"),
-])
-def test_client_form_refuses_a_legal_name_with_a_line_break_or_control_character(app, client, auth, value, status,
-                                                                                   message):
+@pytest.mark.parametrize(
+    ("value", "status", "message"),
+    [
+        ("ACME\r\nBcc: victim@example.com", 422, f"Legal name {SINGLE_LINE}"),
+        ("ACME\nSA", 422, f"Legal name {SINGLE_LINE}"),
+        ("ACME\tSA", 422, f"Legal name {SINGLE_LINE}"),
+        ("ACME\u2028SA", 422, f"Legal name {SINGLE_LINE}"),
+        ("ACME\x0bSA", 400, "contains a control character"),
+        ("ACME\x85SA", 400, "contains a control character"),
+    ],
+)
+def test_client_form_refuses_a_legal_name_with_a_line_break_or_control_character(
+    app, client, auth, value, status, message
+):
     with app.app_context():
         make_user(Role.COMPLIANCE, "staff@example.com")
     auth.login("staff@example.com")
-    response = auth.post("/clients/new", {"legal_name": value, "country": "DZ",
-                                          "notice_emails": "dpo@acme.example"})
+    response = auth.post("/clients/new", {"legal_name": value, "country": "DZ", "notice_emails": "dpo@acme.example"})
     assert response.status_code == status
     assert message in response.get_data(as_text=True)
     with app.app_context():
@@ -109,8 +119,15 @@ def test_subprocessor_form_names_the_field_it_refuses(app, client, auth):
     with app.app_context():
         make_user(Role.COMPLIANCE, "staff@example.com")
     auth.login("staff@example.com")
-    response = auth.post("/subprocessors", {"legal_name": "Relay SAS", "country": "FR",
-                                            "service": "E-mail\r\nrelay", "locations": "FR — Paris\nDE — Berlin"})
+    response = auth.post(
+        "/subprocessors",
+        {
+            "legal_name": "Relay SAS",
+            "country": "FR",
+            "service": "E-mail\r\nrelay",
+            "locations": "FR — Paris\nDE — Berlin",
+        },
+    )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert f"Service {SINGLE_LINE}" in page and "Legal name must" not in page
@@ -118,17 +135,46 @@ def test_subprocessor_form_names_the_field_it_refuses(app, client, auth):
         assert db.session.scalar(select(func.count()).select_from(SubProcessor)) == 0
 
 
-@pytest.mark.parametrize(("path", "body", "field", "label"), [
-    ("/api/v1/clients", {"legal_name": "Acme\r\nSA", "country": "DZ", "notice_emails": ["dpo@acme.example"]},
-     "legal_name", "Legal name"),
-    ("/api/v1/clients", {"legal_name": "Acme SA", "country": "DZ", "notice_emails": ["dpo@acme.example"],
-                         "representative": "Jane\u2028Doe"}, "representative", "Representative"),
-    ("/api/v1/agreements", {"reference": "DPA-1\nX", "title": "Hosting", "signed_on": "2026-01-01",
-                            "effective_on": "2026-01-01"}, "reference", "Reference"),
-    ("/api/v1/agreements", {"reference": "DPA-1", "title": "Hosting", "signed_on": "2026-01-01",
-                            "effective_on": "2026-01-01", "permitted_locations": ["DZ\r\nFR"]},
-     "permitted_locations", "Permitted location"),
-])
+@pytest.mark.parametrize(
+    ("path", "body", "field", "label"),
+    [
+        (
+            "/api/v1/clients",
+            {"legal_name": "Acme\r\nSA", "country": "DZ", "notice_emails": ["dpo@acme.example"]},
+            "legal_name",
+            "Legal name",
+        ),
+        (
+            "/api/v1/clients",
+            {
+                "legal_name": "Acme SA",
+                "country": "DZ",
+                "notice_emails": ["dpo@acme.example"],
+                "representative": "Jane\u2028Doe",
+            },
+            "representative",
+            "Representative",
+        ),
+        (
+            "/api/v1/agreements",
+            {"reference": "DPA-1\nX", "title": "Hosting", "signed_on": "2026-01-01", "effective_on": "2026-01-01"},
+            "reference",
+            "Reference",
+        ),
+        (
+            "/api/v1/agreements",
+            {
+                "reference": "DPA-1",
+                "title": "Hosting",
+                "signed_on": "2026-01-01",
+                "effective_on": "2026-01-01",
+                "permitted_locations": ["DZ\r\nFR"],
+            },
+            "permitted_locations",
+            "Permitted location",
+        ),
+    ],
+)
 def test_api_refuses_single_line_fields_with_control_characters(app, client, path, body, field, label):
     with app.app_context():
         user = make_user(Role.COMPLIANCE, "staff@example.com")
@@ -146,8 +192,10 @@ def test_api_refuses_single_line_fields_with_control_characters(app, client, pat
 
 
 def test_cli_refuses_a_user_name_with_a_line_break(app, runner):
-    result = runner.invoke(args=["create-user", "new@example.com", "--role", "compliance", "--name", "Jane\nDoe",
-                                 "--password-stdin"], input="correct horse battery staple\n")
+    result = runner.invoke(
+        args=["create-user", "new@example.com", "--role", "compliance", "--name", "Jane\nDoe", "--password-stdin"],
+        input="correct horse battery staple\n",
+    )
     assert result.exit_code != 0
     assert f"Name {SINGLE_LINE}" in result.output
     with app.app_context():
@@ -186,21 +234,24 @@ def test_notice_form_only_queues_and_answers_within_a_second_with_smtp_down(app,
     finally:
         if silent is not None:
             silent.close()
-    assert _deliveries(app) == {"dpo@broken.example": ("queued", False, 0, ""),
-                                "dpo@healthy.example": ("queued", False, 0, "")}
+    assert _deliveries(app) == {
+        "dpo@broken.example": ("queued", False, 0, ""),
+        "dpo@healthy.example": ("queued", False, 0, ""),
+    }
 
 
 # --- 3. the cron command: each delivery on its own ---------------------------------------------------
 
 
-def test_a_message_that_cannot_be_built_is_held_and_the_other_client_is_delivered(app, client, auth, two_clients,
-                                                                                 smtp):
+def test_a_message_that_cannot_be_built_is_held_and_the_other_client_is_delivered(app, client, auth, two_clients, smtp):
     auth.login("staff@example.com")
     assert _propose(auth, two_clients).status_code == 302
     # an old row, written before single-line fields were enforced
     with app.app_context(), db.engine.begin() as conn:
-        conn.execute(text("UPDATE agreement SET reference = :ref WHERE id = :id"),
-                     {"ref": "DPA-broken\r\nBcc: victim@example.com", "id": two_clients["ids"]["broken"][1]})
+        conn.execute(
+            text("UPDATE agreement SET reference = :ref WHERE id = :id"),
+            {"ref": "DPA-broken\r\nBcc: victim@example.com", "id": two_clients["ids"]["broken"][1]},
+        )
 
     result = _send(app)
     assert result.exit_code == 1
@@ -230,8 +281,10 @@ def test_a_message_that_cannot_be_built_is_held_and_the_other_client_is_delivere
         assert shown in page
     assert "dpo@healthy.example" not in page
     with app.app_context(), db.engine.begin() as conn:
-        conn.execute(text("UPDATE agreement SET reference = 'DPA-broken' WHERE id = :id"),
-                     {"id": two_clients["ids"]["broken"][1]})
+        conn.execute(
+            text("UPDATE agreement SET reference = 'DPA-broken' WHERE id = :id"),
+            {"id": two_clients["ids"]["broken"][1]},
+        )
     with app.app_context():
         delivery_id = db.session.scalar(select(NoticeDelivery.id).where(NoticeDelivery.email == "dpo@broken.example"))
     response = auth.post(f"/notices/deliveries/{delivery_id}/retry")
@@ -273,15 +326,26 @@ def test_without_a_configured_smtp_server_nothing_is_sent_and_mail_stays_queued(
     assert {v[:3] for v in _deliveries(app).values()} == {("queued", False, 0)}
 
 
-@pytest.mark.parametrize(("user", "status"), [("auditor@example.com", 403), ("user@healthy.example", 403),
-                                              ("staff@example.com", 200), ("admin@example.com", 200)])
+@pytest.mark.parametrize(
+    ("user", "status"),
+    [
+        ("auditor@example.com", 403),
+        ("user@healthy.example", 403),
+        ("staff@example.com", 200),
+        ("admin@example.com", 200),
+    ],
+)
 def test_only_staff_see_and_retry_failed_deliveries(app, client, auth, two_clients, user, status):
     auth.login(user)
     assert client.get("/notices/deliveries").status_code == status
     assert auth.post("/notices/retry").status_code == (302 if status == 200 else status)
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(AuditEvent)
-                                 .where(AuditEvent.action == "notice.delivery_requeued")) == 0
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "notice.delivery_requeued")
+            )
+            == 0
+        )
 
 
 # --- 5. concurrent answers ----------------------------------------------------------------------------
@@ -307,8 +371,10 @@ def _answer_twice_at_once(app, monkeypatch, send_approve, send_object):
     def run(name, call):
         results[name] = call()
 
-    threads = [threading.Thread(target=run, args=("approve", send_approve)),
-               threading.Thread(target=run, args=("object", send_object))]
+    threads = [
+        threading.Thread(target=run, args=("approve", send_approve)),
+        threading.Thread(target=run, args=("object", send_object)),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -318,8 +384,9 @@ def _answer_twice_at_once(app, monkeypatch, send_approve, send_object):
 
 def _recipient_id(app, two_clients):
     with app.app_context():
-        return db.session.scalar(select(NoticeRecipient.id).where(
-            NoticeRecipient.agreement_id == two_clients["ids"]["healthy"][1]))
+        return db.session.scalar(
+            select(NoticeRecipient.id).where(NoticeRecipient.agreement_id == two_clients["ids"]["healthy"][1])
+        )
 
 
 def test_concurrent_api_answers_give_one_success_and_one_409(app, client, auth, two_clients, monkeypatch):
@@ -327,17 +394,22 @@ def test_concurrent_api_answers_give_one_success_and_one_409(app, client, auth, 
     assert _propose(auth, two_clients).status_code == 302
     recipient_id = _recipient_id(app, two_clients)
     with app.app_context():
-        tokens = [create_token(None, db.session.scalar(select(User).where(User.email == email)))[1]
-                  for email in ("user@healthy.example", "other@healthy.example")]
+        tokens = [
+            create_token(None, db.session.scalar(select(User).where(User.email == email)))[1]
+            for email in ("user@healthy.example", "other@healthy.example")
+        ]
         db.session.commit()
     url = f"/api/v1/notice-recipients/{recipient_id}/answer"
 
     def post(token, body):
         return lambda: app.test_client().post(url, json=body, headers={"Authorization": f"Bearer {token}"})
 
-    results = _answer_twice_at_once(app, monkeypatch, post(tokens[0], {"decision": "approve"}),
-                                    post(tokens[1], {"decision": "object", "reason": "Data must stay in DZ",
-                                                     "consequence": "not_used"}))
+    results = _answer_twice_at_once(
+        app,
+        monkeypatch,
+        post(tokens[0], {"decision": "approve"}),
+        post(tokens[1], {"decision": "object", "reason": "Data must stay in DZ", "consequence": "not_used"}),
+    )
     statuses = sorted(r.status_code for r in results.values())
     assert statuses == [200, 409], [r.get_data(as_text=True) for r in results.values()]
     loser = next(r for r in results.values() if r.status_code == 409)
@@ -345,10 +417,18 @@ def test_concurrent_api_answers_give_one_success_and_one_409(app, client, auth, 
     assert "already been answered" in loser.json["detail"]
     winner = next(name for name, r in results.items() if r.status_code == 200)
     with app.app_context():
-        assert db.session.get(NoticeRecipient, recipient_id).state.value == {"approve": "approved",
-                                                                             "object": "objected"}[winner]
-        assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.action.in_(["notice.approve", "notice.object"]))) == 1
+        assert (
+            db.session.get(NoticeRecipient, recipient_id).state.value
+            == {"approve": "approved", "object": "objected"}[winner]
+        )
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action.in_(["notice.approve", "notice.object"]))
+            )
+            == 1
+        )
 
 
 def test_concurrent_page_answers_give_one_success_and_one_refusal(app, client, auth, two_clients, monkeypatch):
@@ -363,12 +443,16 @@ def test_concurrent_page_answers_give_one_success_and_one_refusal(app, client, a
         sessions.append(actions)
     url = f"/notice-recipients/{recipient_id}/answer"
     results = _answer_twice_at_once(
-        app, monkeypatch,
+        app,
+        monkeypatch,
         lambda: sessions[0].post(url, {f"{prefix}-decision": "approve"}, prefix=prefix),
-        lambda: sessions[1].post(url, {f"{prefix}-decision": "object", f"{prefix}-reason": "No"}, prefix=prefix))
+        lambda: sessions[1].post(url, {f"{prefix}-decision": "object", f"{prefix}-reason": "No"}, prefix=prefix),
+    )
     assert sorted(r.status_code for r in results.values()) == [302, 302]
-    flashes = sorted(sessions[i]._client.get(results[name].headers["Location"]).get_data(as_text=True)
-                     for i, name in enumerate(("approve", "object")))
+    flashes = sorted(
+        sessions[i]._client.get(results[name].headers["Location"]).get_data(as_text=True)
+        for i, name in enumerate(("approve", "object"))
+    )
     recorded = [page for page in flashes if "is recorded" in page]
     refused = [page for page in flashes if "already been answered" in page]
     assert len(recorded) == 1 and len(refused) == 1

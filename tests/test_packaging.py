@@ -35,8 +35,9 @@ def _free_port() -> int:
 
 
 def _run(args: list[str | Path], cwd: Path, env: dict[str, str]) -> str:
-    done = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
-                          check=False)
+    done = subprocess.run(
+        [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, f"{args} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout
 
@@ -58,20 +59,42 @@ def installed(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     for name in SOURCE_DIRS:
         shutil.copytree(CHECKOUT / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("DPA_", "FLASK_", "PYTHON", "PIP_")) and key not in ("DATABASE_URL", "VIRTUAL_ENV")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DPA_", "FLASK_", "PYTHON", "PIP_")) and key not in ("DATABASE_URL", "VIRTUAL_ENV")
+    }
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-          "--wheel-dir", tmp_path / "dist", source], tmp_path, env)
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--wheel-dir",
+            tmp_path / "dist",
+            source,
+        ],
+        tmp_path,
+        env,
+    )
     (wheel,) = (tmp_path / "dist").glob("dpa_tracker-*.whl")
 
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", "--without-pip", venv], tmp_path, env)
     python = venv / "bin" / "python"
-    _run([sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-deps", "--no-index", wheel],
-         tmp_path, env)
-    site_packages = Path(_run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                              tmp_path, env).strip())
+    _run(
+        [sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-deps", "--no-index", wheel],
+        tmp_path,
+        env,
+    )
+    site_packages = Path(
+        _run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], tmp_path, env).strip()
+    )
     # This interpreter's import path (its site-packages and whatever those add) minus the checkout itself.
     ours = [path for path in sys.path if path and Path(path).is_dir() and Path(path).resolve() != CHECKOUT]
     (site_packages / "dependencies.pth").write_text("".join(f"{path}\n" for path in ours))
@@ -79,7 +102,8 @@ def installed(tmp_path: Path) -> tuple[Path, dict[str, str]]:
 
 
 def test_installed_wheel_migrates_and_serves_pages_and_static_files_outside_the_checkout(
-        installed: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    installed: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
     python, env = installed
     site = tmp_path / "site"  # the operator's working directory, far from the checkout
     site.mkdir()
@@ -104,7 +128,12 @@ def test_installed_wheel_migrates_and_serves_pages_and_static_files_outside_the_
     port = _free_port()
     server = subprocess.Popen(
         [str(python), "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}", "dpa_tracker.wsgi:app"],
-        cwd=site, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cwd=site,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:

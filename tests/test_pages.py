@@ -12,6 +12,8 @@ from dpa_tracker.models import Agreement, Client, Obligation, Role
 from tests.factories import AGREEMENT_FORM, CLAUSE_COUNT, make_agreement, make_client, make_user
 
 GOOD_CLIENT = {"legal_name": "Acme Hosting", "country": "FR", "notice_emails": "dpo@acme.example"}
+
+
 @pytest.fixture
 def staff(app, auth):
     with app.app_context():
@@ -24,11 +26,15 @@ def count(app, model) -> int:
         return db.session.scalar(select(func.count()).select_from(model))
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"legal_name": ""}, "This field is required."),
-    ({"country": "F1"}, "The country must be a two-letter ISO code"),
-    ({"notice_emails": "not-an-address"}, "not-an-address"),
-], ids=["missing name", "bad country", "bad e-mail"])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"legal_name": ""}, "This field is required."),
+        ({"country": "F1"}, "The country must be a two-letter ISO code"),
+        ({"notice_emails": "not-an-address"}, "not-an-address"),
+    ],
+    ids=["missing name", "bad country", "bad e-mail"],
+)
 def test_new_client_with_bad_input_is_refused(app, auth, staff, change, message):
     response = auth.post("/clients/new", {**GOOD_CLIENT, **change})
     assert response.status_code == 422

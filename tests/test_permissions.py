@@ -43,8 +43,9 @@ def test_post_without_csrf_token_is_refused_and_changes_nothing(app, client, aut
     with app.app_context():
         make_user(Role.COMPLIANCE, "karim@example.com")
     auth.login("karim@example.com")
-    response = client.post("/clients/new", data={"legal_name": "Sneaky Ltd", "country": "FR",
-                                                 "notice_emails": "a@sneaky.example"})
+    response = client.post(
+        "/clients/new", data={"legal_name": "Sneaky Ltd", "country": "FR", "notice_emails": "a@sneaky.example"}
+    )
     assert response.status_code == 400
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Client)) == 0
@@ -93,10 +94,20 @@ KINDS: dict[str, dict[str, str]] = {
     "admin": {role: "403" for role in ROLES if role != "admin"},
     "catalogue": {role: "403" for role in CLIENTS},
     "processor_doc": {role: "404" for role in CLIENTS},
-    "client_write": {"admin": "403", "compliance": "403", "auditor_assigned": "403", "auditor_other": "403",
-                     "client_other": "404"},
-    "client_write_on": {"admin": "403", "compliance": "403", "auditor_assigned": "403", "auditor_other": "404",
-                        "client_other": "404"},
+    "client_write": {
+        "admin": "403",
+        "compliance": "403",
+        "auditor_assigned": "403",
+        "auditor_other": "403",
+        "client_other": "404",
+    },
+    "client_write_on": {
+        "admin": "403",
+        "compliance": "403",
+        "auditor_assigned": "403",
+        "auditor_other": "404",
+        "client_other": "404",
+    },
     "hand_out": {"auditor_assigned": "403", "auditor_other": "404", "client_other": "404"},
 }
 
@@ -106,15 +117,27 @@ ROUTES = [
     ("GET", "/clients/", "list", None),
     ("GET", "/activity", "list", None),
     ("GET", "/clients/new", "staff", None),
-    ("POST", "/clients/new", "staff", {"legal_name": "New client by {role}", "country": "FR",
-                                       "notice_emails": "dpo@{role}.example"}),
+    (
+        "POST",
+        "/clients/new",
+        "staff",
+        {"legal_name": "New client by {role}", "country": "FR", "notice_emails": "dpo@{role}.example"},
+    ),
     ("GET", "/clients/{client}", "read", None),
     ("GET", "/clients/{client}/edit", "staff", None),
-    ("POST", "/clients/{client}/edit", "staff", {"legal_name": "Acme Hosting", "country": "DZ",
-                                                 "notice_emails": "dpo@acme.example"}),
+    (
+        "POST",
+        "/clients/{client}/edit",
+        "staff",
+        {"legal_name": "Acme Hosting", "country": "DZ", "notice_emails": "dpo@acme.example"},
+    ),
     ("GET", "/clients/{client}/agreements/new", "staff", None),
-    ("POST", "/clients/{client}/agreements/new", "staff",
-     {**AGREEMENT_FORM, "reference": "DPA-{role}", "title": "Backup", "data_locations": "DZ"}),
+    (
+        "POST",
+        "/clients/{client}/agreements/new",
+        "staff",
+        {**AGREEMENT_FORM, "reference": "DPA-{role}", "title": "Backup", "data_locations": "DZ"},
+    ),
     ("GET", "/agreements/{agreement}", "read", None),
     ("GET", "/agreements/{agreement}/status.pdf", "read", None),
     ("POST", "/agreements/{ending}/end", "staff", {"ends_on": "2026-06-30"}),
@@ -124,28 +147,59 @@ ROUTES = [
     ("GET", "/obligations/{obligation}", "read", None),
     ("POST", "/obligations/{obligation}", "staff", {"obligation-owner_id": "", "obligation-notes": "Checked"}),
     ("POST", "/obligations/{obligation}/evidence", "staff", {"evidence-note": "Notified the DPO by phone"}),
-    ("POST", "/obligations/{obligation}/events", "staff",
-     {"event-occurred_on": "2026-02-01", "event-occurred_time": "10:00", "event-summary": "Lost laptop"}),
+    (
+        "POST",
+        "/obligations/{obligation}/events",
+        "staff",
+        {"event-occurred_on": "2026-02-01", "event-occurred_time": "10:00", "event-summary": "Lost laptop"},
+    ),
     ("POST", "/obligations/{obligation}/applicability", "staff", {"na-reason": "No such data"}),
-    ("POST", "/obligations/{obligation}/events/{event}/awareness", "staff",
-     {"awareness-aware_on": "2026-02-01", "awareness-aware_time": "12:00"}),
+    (
+        "POST",
+        "/obligations/{obligation}/events/{event}/awareness",
+        "staff",
+        {"awareness-aware_on": "2026-02-01", "awareness-aware_time": "12:00"},
+    ),
     ("GET", "/evidence/{evidence}/download", "read", None),
     ("POST", "/evidence/{evidence}/withdraw", "staff", {"withdraw-{evidence}-reason": "Outdated"}),
     ("GET", "/admin/users", "admin", None),
     ("GET", "/admin/users/new", "admin", None),
-    ("POST", "/admin/users/new", "admin", {"email": "new-{role}@example.com", "role": "compliance",
-                                           "password": "a long enough passphrase", "client_id": ""}),
+    (
+        "POST",
+        "/admin/users/new",
+        "admin",
+        {
+            "email": "new-{role}@example.com",
+            "role": "compliance",
+            "password": "a long enough passphrase",
+            "client_id": "",
+        },
+    ),
     ("GET", "/admin/users/{user}", "admin", None),
     ("POST", "/admin/users/{user}", "admin", {"role": "compliance", "client_id": "", "active": "y"}),
     ("GET", "/admin/processor", "admin", None),
     ("POST", "/admin/processor", "admin", {"name": "AltınSoft", "contact_email": "privacy@altinsoft.example"}),
     ("POST", "/admin/tokens/{token}/revoke", "admin", {}),
-    ("POST", "/admin/users/{spare_user}/password", "admin",
-     {"reset-new_password": "reset by {role} horse staple",
-      "reset-new_password_again": "reset by {role} horse staple"}),
+    (
+        "POST",
+        "/admin/users/{spare_user}/password",
+        "admin",
+        {
+            "reset-new_password": "reset by {role} horse staple",
+            "reset-new_password_again": "reset by {role} horse staple",
+        },
+    ),
     ("GET", "/account/password", "list", None),
-    ("POST", "/account/password", "list", {"current_password": PASSWORD, "new_password": "{role} horse battery stable",
-                                           "new_password_again": "{role} horse battery stable"}),
+    (
+        "POST",
+        "/account/password",
+        "list",
+        {
+            "current_password": PASSWORD,
+            "new_password": "{role} horse battery stable",
+            "new_password_again": "{role} horse battery stable",
+        },
+    ),
     # Art. 30(2) record
     ("GET", "/clients/{client}/record", "read", None),
     ("POST", "/clients/{client}/record/versions", "hand_out", {"handout-as_of": "2026-02-01", "handout-format": "csv"}),
@@ -158,27 +212,49 @@ ROUTES = [
     ("POST", "/clients/{client}/activities/new", "staff", {"name": "Backups by {role}", "purposes": "Restore"}),
     ("GET", "/activities/{activity}", "read", None),
     ("POST", "/activities/{activity}", "staff_on", {"name": "Web hosting", "purposes": "Host the shop"}),
-    ("POST", "/activities/{activity}/transfers", "staff",
-     {"transfer-destination": "TN", "transfer-recipient": "Support desk", "transfer-mechanism": "ad_hoc_clauses"}),
+    (
+        "POST",
+        "/activities/{activity}/transfers",
+        "staff",
+        {"transfer-destination": "TN", "transfer-recipient": "Support desk", "transfer-mechanism": "ad_hoc_clauses"},
+    ),
     ("POST", "/transfers/{transfer}/documents", "staff", {"doc-note": "no file: refused with a message"}),
     ("GET", "/measures", "catalogue", None),
-    ("POST", "/measures", "staff", {"heading": "d_regular_testing", "title": "Pen test by {role}",
-                                    "description": "Yearly external test"}),
+    (
+        "POST",
+        "/measures",
+        "staff",
+        {"heading": "d_regular_testing", "title": "Pen test by {role}", "description": "Yearly external test"},
+    ),
     ("POST", "/measures/{measure}/documents", "staff", {"doc-note": "no file: refused with a message"}),
     ("GET", "/documents/{transfer_document}/download", "read", None),
     ("GET", "/documents/{measure_document}/download", "processor_doc", None),
     # sub-processors and change notices
     ("GET", "/subprocessors", "catalogue", None),
-    ("POST", "/subprocessors", "staff", {"legal_name": "Sub of {role}", "country": "FR", "service": "Backup",
-                                          "transfer_mechanism": ""}),
+    (
+        "POST",
+        "/subprocessors",
+        "staff",
+        {"legal_name": "Sub of {role}", "country": "FR", "service": "Backup", "transfer_mechanism": ""},
+    ),
     ("GET", "/subprocessors/{subprocessor}", "catalogue", None),
     ("POST", "/subprocessors/{fresh}", "staff", {"auth-agreement_id": "{agreement}", "auth-since_on": "2026-02-01"}),
     ("POST", "/subprocessors/{subprocessor}/documents/subprocessor_guarantee", "staff", {"doc-note": "no file"}),
     ("GET", "/notices", "catalogue", None),
     ("GET", "/notices/new", "staff", None),
-    ("POST", "/notices/new", "staff", {"kind": "add", "subprocessor_id": "{spare}", "replaces_id": "",
-                                       "agreement_ids": "{agreement}", "reason": "Cheaper storage",
-                                       "corrects_id": ""}),
+    (
+        "POST",
+        "/notices/new",
+        "staff",
+        {
+            "kind": "add",
+            "subprocessor_id": "{spare}",
+            "replaces_id": "",
+            "agreement_ids": "{agreement}",
+            "reason": "Cheaper storage",
+            "corrects_id": "",
+        },
+    ),
     ("POST", "/notices/retry", "staff", {}),
     ("GET", "/notices/deliveries", "staff", None),
     ("POST", "/notices/deliveries/{delivery}/retry", "staff", {}),
@@ -191,12 +267,26 @@ ROUTES = [
 # The API: bearer tokens, problem+json; anonymous answers 401. (method, url, kind, JSON or form body).
 API_ROUTES = [
     ("GET", "/api/v1/clients", "list", None),
-    ("POST", "/api/v1/clients", "staff", {"legal_name": "API client of {role}", "country": "FR",
-                                          "notice_emails": ["dpo-{role}@example.com"]}),
+    (
+        "POST",
+        "/api/v1/clients",
+        "staff",
+        {"legal_name": "API client of {role}", "country": "FR", "notice_emails": ["dpo-{role}@example.com"]},
+    ),
     ("GET", "/api/v1/clients/{client}", "read", None),
     ("GET", "/api/v1/agreements", "list", None),
-    ("POST", "/api/v1/agreements", "staff", {"client_id": "{client}", "reference": "API-{role}", "title": "API",
-                                             "signed_on": "2026-01-01", "effective_on": "2026-01-01"}),
+    (
+        "POST",
+        "/api/v1/agreements",
+        "staff",
+        {
+            "client_id": "{client}",
+            "reference": "API-{role}",
+            "title": "API",
+            "signed_on": "2026-01-01",
+            "effective_on": "2026-01-01",
+        },
+    ),
     ("GET", "/api/v1/agreements/{agreement}", "read", None),
     ("GET", "/api/v1/agreements/{agreement}/obligations", "read", None),
     ("PATCH", "/api/v1/agreements/{agreement}/settings", "staff_on", {"dsr_forward_days": 3}),
@@ -211,15 +301,27 @@ API_ROUTES = [
     ("GET", "/api/v1/clients/{client}/notices", "read", None),
     ("POST", "/api/v1/notice-recipients/{api_recipient}/answer", "client_write_on", {"decision": "approve"}),
     # the twins of the page actions (tests/test_api_twins.py); {own_*}: each staff role changes its own object
-    ("PUT", "/api/v1/clients/{client}", "staff_on", {"legal_name": "Acme Hosting", "country": "DZ",
-                                                     "notice_emails": ["dpo@acme.example"]}),
+    (
+        "PUT",
+        "/api/v1/clients/{client}",
+        "staff_on",
+        {"legal_name": "Acme Hosting", "country": "DZ", "notice_emails": ["dpo@acme.example"]},
+    ),
     ("POST", "/api/v1/agreements/{own_ending}/end", "staff_on", {"ends_on": "2026-06-30"}),
     ("POST", "/api/v1/agreements/{agreement}/sync", "staff_on", {}),
     ("PATCH", "/api/v1/obligations/{obligation}", "staff_on", {"notes": "Checked by {role}"}),
-    ("POST", "/api/v1/obligations/{obligation}/events", "staff_on",
-     {"occurred_at": "2026-02-02T10:00:00+00:00", "summary": "Lost phone ({role})"}),
-    ("PUT", "/api/v1/obligations/{obligation}/events/{event}/awareness", "staff_on",
-     {"aware_at": "2026-02-01T12:00:00+00:00"}),
+    (
+        "POST",
+        "/api/v1/obligations/{obligation}/events",
+        "staff_on",
+        {"occurred_at": "2026-02-02T10:00:00+00:00", "summary": "Lost phone ({role})"},
+    ),
+    (
+        "PUT",
+        "/api/v1/obligations/{obligation}/events/{event}/awareness",
+        "staff_on",
+        {"aware_at": "2026-02-01T12:00:00+00:00"},
+    ),
     ("PUT", "/api/v1/obligations/{obligation}/not-applicable", "staff_on", {"reason": "No such data"}),
     ("DELETE", "/api/v1/obligations/{obligation}/not-applicable", "staff_on", {}),
     ("POST", "/api/v1/evidence/{own_evidence}/withdraw", "staff_on", {"reason": "Outdated"}),
@@ -263,51 +365,89 @@ def world(database_url, _schema, tmp_path_factory):
         empty_tables()
         own, other = make_client("Acme Hosting"), make_client("Globex Corp")
         staff = make_user(Role.COMPLIANCE, "compliance@example.com")
-        users = {"admin": make_user(Role.ADMIN, "admin@example.com"), "compliance": staff,
-                 "client_own": make_user(Role.CLIENT, "client_own@example.com", client=own),
-                 "client_other": make_user(Role.CLIENT, "client_other@example.com", client=other),
-                 "auditor_assigned": make_user(Role.AUDITOR, "auditor_assigned@example.com", audits=[own]),
-                 "auditor_other": make_user(Role.AUDITOR, "auditor_other@example.com", audits=[other])}
+        users = {
+            "admin": make_user(Role.ADMIN, "admin@example.com"),
+            "compliance": staff,
+            "client_own": make_user(Role.CLIENT, "client_own@example.com", client=own),
+            "client_other": make_user(Role.CLIENT, "client_other@example.com", client=other),
+            "auditor_assigned": make_user(Role.AUDITOR, "auditor_assigned@example.com", audits=[own]),
+            "auditor_other": make_user(Role.AUDITOR, "auditor_other@example.com", audits=[other]),
+        }
         agreement = make_agreement(own, staff, signed_on=date(2026, 1, 1), effective_on=date(2026, 1, 1))
         ending = make_agreement(own, staff, signed_on=date(2026, 1, 1), effective_on=date(2026, 1, 1))
         obligation = next(o for o in agreement.obligations if o.clause_number == "8.1")
-        evidence = add_evidence(staff, obligation, EvidenceInput(note="Breach procedure"),
-                                Upload(io.BytesIO(b"Breach procedure v1\n"), "procedure.txt"))
+        evidence = add_evidence(
+            staff,
+            obligation,
+            EvidenceInput(note="Breach procedure"),
+            Upload(io.BytesIO(b"Breach procedure v1\n"), "procedure.txt"),
+        )
         event = record_event(staff, obligation, occurred_at=datetime(2026, 2, 1, 10, tzinfo=UTC), summary="Lost laptop")
         token, _ = create_token(None, staff, "ci")
-        measure = create_measure(staff, MeasureInput(heading="a_pseudonymisation_encryption", title="Disk encryption",
-                                                     description="LUKS on every server"))
-        measure_document = add_document(staff, measure, DocumentKind.MEASURE,
-                                        Upload(io.BytesIO(b"Encryption policy\n"), "encryption.txt"))
+        measure = create_measure(
+            staff,
+            MeasureInput(
+                heading="a_pseudonymisation_encryption", title="Disk encryption", description="LUKS on every server"
+            ),
+        )
+        measure_document = add_document(
+            staff, measure, DocumentKind.MEASURE, Upload(io.BytesIO(b"Encryption policy\n"), "encryption.txt")
+        )
         sub = create_subprocessor(staff, SubProcessorInput(legal_name="Backup GmbH", country="DE", service="Backup"))
         spare = create_subprocessor(staff, SubProcessorInput(legal_name="Relay SAS", country="FR", service="E-mail"))
         authorise(staff, agreement, sub, date(2026, 1, 15))
-        activity = create_activity(staff, own, ActivityInput(name="Web hosting", purposes="Host the shop",
-                                                             measure_ids=[measure.id], subprocessor_ids=[sub.id]))
-        transfer = add_transfer(staff, activity, TransferInput(destination="TN", recipient="Support desk",
-                                                               mechanism="standard_contractual_clauses"))
-        transfer_document = add_document(staff, transfer, DocumentKind.SAFEGUARDS,
-                                         Upload(io.BytesIO(b"Signed SCC\n"), "scc.txt"))
+        activity = create_activity(
+            staff,
+            own,
+            ActivityInput(
+                name="Web hosting", purposes="Host the shop", measure_ids=[measure.id], subprocessor_ids=[sub.id]
+            ),
+        )
+        transfer = add_transfer(
+            staff,
+            activity,
+            TransferInput(destination="TN", recipient="Support desk", mechanism="standard_contractual_clauses"),
+        )
+        transfer_document = add_document(
+            staff, transfer, DocumentKind.SAFEGUARDS, Upload(io.BytesIO(b"Signed SCC\n"), "scc.txt")
+        )
         pages_notice = propose_change(staff, ChangeKind.ADD, spare, [agreement], "Faster e-mail")
         api_notice = propose_change(staff, ChangeKind.ADD, spare, [agreement], "Faster e-mail (API)")
         hand_out(staff, own, date.today(), "json")
         hand_out(staff, own, date.today(), "csv")
         db.session.commit()
-        fresh = {role: create_subprocessor(staff, SubProcessorInput(legal_name=f"Fresh {role}", country="FR",
-                                                                   service="Storage")).id for role in STAFF}
-        ids = {"client": own.id, "agreement": agreement.id, "ending": ending.id, "obligation": obligation.id,
-               "event": event.id,
-               "evidence": evidence.id, "user": staff.id, "token": token.id, "activity": activity.id,
-               "spare_user": make_user(Role.AUDITOR, "spare@example.com").id,
-               "transfer": transfer.id,
-               "measure": measure.id, "measure_document": measure_document.id,
-               "transfer_document": transfer_document.id, "subprocessor": sub.id, "spare": spare.id,
-               "recipient": pages_notice.recipients[0].id, "api_recipient": api_notice.recipients[0].id,
-               "delivery": pages_notice.recipients[0].deliveries[0].id,
-               **{f"fresh_{role}": sub_id for role, sub_id in fresh.items()}}
+        fresh = {
+            role: create_subprocessor(
+                staff, SubProcessorInput(legal_name=f"Fresh {role}", country="FR", service="Storage")
+            ).id
+            for role in STAFF
+        }
+        ids = {
+            "client": own.id,
+            "agreement": agreement.id,
+            "ending": ending.id,
+            "obligation": obligation.id,
+            "event": event.id,
+            "evidence": evidence.id,
+            "user": staff.id,
+            "token": token.id,
+            "activity": activity.id,
+            "spare_user": make_user(Role.AUDITOR, "spare@example.com").id,
+            "transfer": transfer.id,
+            "measure": measure.id,
+            "measure_document": measure_document.id,
+            "transfer_document": transfer_document.id,
+            "subprocessor": sub.id,
+            "spare": spare.id,
+            "recipient": pages_notice.recipients[0].id,
+            "api_recipient": api_notice.recipients[0].id,
+            "delivery": pages_notice.recipients[0].deliveries[0].id,
+            **{f"fresh_{role}": sub_id for role, sub_id in fresh.items()},
+        }
         for role in STAFF:  # an agreement to end and evidence to withdraw of each staff role's own, for the API
-            ids[f"own_ending_{role}"] = make_agreement(own, staff, signed_on=date(2026, 1, 1),
-                                                       effective_on=date(2026, 1, 1)).id
+            ids[f"own_ending_{role}"] = make_agreement(
+                own, staff, signed_on=date(2026, 1, 1), effective_on=date(2026, 1, 1)
+            ).id
             ids[f"own_evidence_{role}"] = add_evidence(staff, obligation, EvidenceInput(note=f"Policy ({role})")).id
         ids["own_ending"], ids["own_evidence"] = ending.id, evidence.id  # for everyone else (refused anyway)
         ids["api_token"] = create_token(None, staff, "revoked through the API")[0].id
@@ -331,8 +471,7 @@ def _fill(value: object, values: dict[str, object], *, json: bool = False) -> ob
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize(("method", "url", "kind", "data"), ROUTES,
-                         ids=[f"{m} {u}" for m, u, _, _ in ROUTES])
+@pytest.mark.parametrize(("method", "url", "kind", "data"), ROUTES, ids=[f"{m} {u}" for m, u, _, _ in ROUTES])
 def test_access_matrix(world, role, method, url, kind, data):
     app, ids, _, sessions = world
     if role not in sessions:  # one sign-in per role for the whole matrix
@@ -367,12 +506,15 @@ def test_access_matrix(world, role, method, url, kind, data):
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize(("method", "url", "kind", "data"), API_ROUTES,
-                         ids=[f"{m} {u}" for m, u, _, _ in API_ROUTES])
+@pytest.mark.parametrize(("method", "url", "kind", "data"), API_ROUTES, ids=[f"{m} {u}" for m, u, _, _ in API_ROUTES])
 def test_api_access_matrix(world, role, method, url, kind, data):
     app, ids, tokens, _ = world
-    values = {**ids, "role": role, "own_ending": ids.get(f"own_ending_{role}", ids["own_ending"]),
-              "own_evidence": ids.get(f"own_evidence_{role}", ids["own_evidence"])}
+    values = {
+        **ids,
+        "role": role,
+        "own_ending": ids.get(f"own_ending_{role}", ids["own_ending"]),
+        "own_evidence": ids.get(f"own_evidence_{role}", ids["own_evidence"]),
+    }
     headers = {} if role == "anonymous" else {"Authorization": f"Bearer {tokens[role]}"}
     http = app.test_client()
     target = url.format(**values)
@@ -382,16 +524,16 @@ def test_api_access_matrix(world, role, method, url, kind, data):
     elif url.endswith("/evidence"):  # multipart, like a real upload
         response = http.post(target, headers=headers, data={k: _fill(v, values) for k, v in data.items()})
     else:
-        response = http.open(target, method=method, headers=headers,
-                             json={k: _fill(v, values, json=True) for k, v in data.items()})
+        response = http.open(
+            target, method=method, headers=headers, json={k: _fill(v, values, json=True) for k, v in data.items()}
+        )
     outcome = expected(role, kind)
     if outcome == "login":
         assert response.status_code == 401, response.status_code
         assert response.mimetype == "application/problem+json"
     elif outcome == "ok":
         created = method == "POST" and not url.endswith(API_POST_CHANGES)
-        assert response.status_code == (201 if created else 200), \
-            response.get_data(as_text=True)[:300]
+        assert response.status_code == (201 if created else 200), response.get_data(as_text=True)[:300]
     else:
         assert response.status_code == int(outcome), response.get_data(as_text=True)[:300]
         assert response.mimetype == "application/problem+json"
@@ -406,8 +548,13 @@ def test_the_matrices_cover_every_route(world):
         path = url.format(**ids, role="x", fresh=ids["subprocessor"]).split("?")[0]
         endpoint, _ = adapter.match(path, method=method)
         covered.add((endpoint, method))
-    missing = [(rule.endpoint, method, rule.rule) for rule in app.url_map.iter_rules() if rule.endpoint not in PUBLIC
-               for method in sorted(rule.methods - {"HEAD", "OPTIONS"}) if (rule.endpoint, method) not in covered]
+    missing = [
+        (rule.endpoint, method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint not in PUBLIC
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+        if (rule.endpoint, method) not in covered
+    ]
     assert missing == []
 
 

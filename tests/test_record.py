@@ -33,24 +33,48 @@ def setup(app):
     """Two clients, each with an agreement; client A has a complete record; users for each role."""
     with app.app_context():
         admin = make_user(Role.ADMIN, "admin@example.com")
-        save_processor(admin, ProcessorInput(name="AltınSoft Information Technologies",
-                                             contact_email="privacy@altinsoft.example", dpo_name="Délégué DPO"))
+        save_processor(
+            admin,
+            ProcessorInput(
+                name="AltınSoft Information Technologies",
+                contact_email="privacy@altinsoft.example",
+                dpo_name="Délégué DPO",
+            ),
+        )
         a = make_client("Hébergeur Alpha", notice_emails=["dpo@alpha.example"])
         b = make_client("Beta Hosting", notice_emails=["dpo@beta.example"])
         agreement_a = make_agreement(a, admin, reference="DPA-A")
         make_agreement(b, admin, reference="DPA-B")
-        measure = create_measure(admin, MeasureInput("a_pseudonymisation_encryption", "Chiffrement AES-256",
-                                                     "Disques chiffrés, TLS 1.3."))
-        activity = create_activity(admin, a, ActivityInput(
-            name="Hébergement des sites", processing_categories=["hosting", "backup"],
-            data_subject_categories=["clients finaux"], personal_data_categories=["identité", "journaux"],
-            purposes="Héberger les sites du client.", retention="Durée du contrat",
-            locations=[{"country": "DZ", "site": "Alger"}], measure_ids=[measure.id]))
-        add_transfer(admin, activity, TransferInput(destination="TR", recipient="Support team Istanbul",
-                                                    mechanism="standard_contractual_clauses"))
+        measure = create_measure(
+            admin, MeasureInput("a_pseudonymisation_encryption", "Chiffrement AES-256", "Disques chiffrés, TLS 1.3.")
+        )
+        activity = create_activity(
+            admin,
+            a,
+            ActivityInput(
+                name="Hébergement des sites",
+                processing_categories=["hosting", "backup"],
+                data_subject_categories=["clients finaux"],
+                personal_data_categories=["identité", "journaux"],
+                purposes="Héberger les sites du client.",
+                retention="Durée du contrat",
+                locations=[{"country": "DZ", "site": "Alger"}],
+                measure_ids=[measure.id],
+            ),
+        )
+        add_transfer(
+            admin,
+            activity,
+            TransferInput(
+                destination="TR", recipient="Support team Istanbul", mechanism="standard_contractual_clauses"
+            ),
+        )
         # Alger is outside the EU/EEA: hosting there is itself a transfer the record must show (Art. 30(2)(c)).
-        add_transfer(admin, activity, TransferInput(destination="DZ", recipient="Data centre Alger",
-                                                    mechanism="standard_contractual_clauses"))
+        add_transfer(
+            admin,
+            activity,
+            TransferInput(destination="DZ", recipient="Data centre Alger", mechanism="standard_contractual_clauses"),
+        )
         make_user(Role.CLIENT, "client-a@example.com", client=a)
         make_user(Role.CLIENT, "client-b@example.com", client=b)
         make_user(Role.AUDITOR, "auditor@example.com", audits=[b])
@@ -66,8 +90,9 @@ def hand_out_copy(auth, client_id, fmt, as_of=None, **extra):
 
 def _clause(app, agreement_id, number):
     with app.app_context():
-        obligation = db.session.scalar(select(Obligation).where(Obligation.agreement_id == agreement_id,
-                                                                Obligation.clause_number == number))
+        obligation = db.session.scalar(
+            select(Obligation).where(Obligation.agreement_id == agreement_id, Obligation.clause_number == number)
+        )
         return assess_obligation(obligation)
 
 
@@ -104,19 +129,38 @@ def test_pdf_text_has_every_art_30_2_item(app, client, auth, setup):
     pdf = hand_out_copy(auth, setup["a"], "pdf").data
     extracted = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     flat = " ".join(extracted.split())
-    for expected in ["AltınSoft Information Technologies", "privacy@altinsoft.example", "Hébergeur Alpha",
-                     "dpo@alpha.example", "Hébergement des sites", "hosting", "backup", "TR",
-                     "Support team Istanbul", "Chiffrement AES-256"]:
+    for expected in [
+        "AltınSoft Information Technologies",
+        "privacy@altinsoft.example",
+        "Hébergeur Alpha",
+        "dpo@alpha.example",
+        "Hébergement des sites",
+        "hosting",
+        "backup",
+        "TR",
+        "Support team Istanbul",
+        "Chiffrement AES-256",
+    ]:
         assert expected in flat, expected
 
 
 def test_another_clients_record_and_lists_answer_404(app, client, auth, setup):
     auth.login("client-a@example.com")
-    assert auth.post(f"/clients/{setup['b']}/record/versions", {"handout-as_of": date.today().isoformat(),
-                     "handout-format": "pdf"}, prefix="handout").status_code == 404
-    for url in [f"/clients/{setup['b']}/record", f"/clients/{setup['b']}/subprocessors",
-                f"/clients/{setup['b']}/subprocessors.csv",
-                f"/clients/{setup['b']}/notices", f"/clients/{setup['b']}/record/versions/1.json"]:
+    assert (
+        auth.post(
+            f"/clients/{setup['b']}/record/versions",
+            {"handout-as_of": date.today().isoformat(), "handout-format": "pdf"},
+            prefix="handout",
+        ).status_code
+        == 404
+    )
+    for url in [
+        f"/clients/{setup['b']}/record",
+        f"/clients/{setup['b']}/subprocessors",
+        f"/clients/{setup['b']}/subprocessors.csv",
+        f"/clients/{setup['b']}/notices",
+        f"/clients/{setup['b']}/record/versions/1.json",
+    ]:
         assert client.get(url).status_code == 404, url
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(RecordVersion)) == 0
@@ -133,8 +177,9 @@ def test_versions_can_be_compared_and_never_changed(app, client, auth, setup):
     hand_out_copy(auth, setup["a"], "json")
     with app.app_context():
         activity_id = setup["activity"]
-        db.session.execute(text("UPDATE processing_activity SET retention = 'Cinq ans' WHERE id = :i"),
-                           {"i": activity_id})
+        db.session.execute(
+            text("UPDATE processing_activity SET retention = 'Cinq ans' WHERE id = :i"), {"i": activity_id}
+        )
         db.session.commit()
     hand_out_copy(auth, setup["a"], "json")
     page = client.get(f"/clients/{setup['a']}/record/diff?from=1&to=2").get_data(as_text=True)
@@ -151,16 +196,23 @@ def test_versions_can_be_compared_and_never_changed(app, client, auth, setup):
 
 def test_art_49_compelling_interest_transfer_without_safeguards_makes_4_1_overdue(app, client, auth, setup):
     auth.login("admin@example.com")
-    assert auth.post(f"/clients/{setup['a']}/record/review", {"review-note": "Yearly review"},
-                     prefix="review").status_code == 302
+    assert (
+        auth.post(f"/clients/{setup['a']}/record/review", {"review-note": "Yearly review"}, prefix="review").status_code
+        == 302
+    )
     assert _clause(app, setup["agreement_a"], "4.1").status.value == "met"
     with app.app_context():
         from dpa_tracker.models import ProcessingActivity, User
 
         admin = db.session.scalar(select(User).where(User.email == "admin@example.com"))
         activity = db.session.get(ProcessingActivity, setup["activity"])
-        transfer = add_transfer(admin, activity, TransferInput(
-            destination="US", recipient="Incident forensics firm", mechanism="art49_1_second_subparagraph"))
+        transfer = add_transfer(
+            admin,
+            activity,
+            TransferInput(
+                destination="US", recipient="Incident forensics firm", mechanism="art49_1_second_subparagraph"
+            ),
+        )
         db.session.commit()
         transfer_id = transfer.id
     result = _clause(app, setup["agreement_a"], "4.1")
@@ -170,8 +222,12 @@ def test_art_49_compelling_interest_transfer_without_safeguards_makes_4_1_overdu
     assert "no safeguards document" in page
     with app.app_context():
         admin = db.session.scalar(select(User).where(User.email == "admin@example.com"))
-        add_document(admin, db.session.get(Transfer, transfer_id), DocumentKind.SAFEGUARDS,
-                     Upload(io.BytesIO(b"%PDF-1.4 safeguards assessment"), "safeguards.pdf"))
+        add_document(
+            admin,
+            db.session.get(Transfer, transfer_id),
+            DocumentKind.SAFEGUARDS,
+            Upload(io.BytesIO(b"%PDF-1.4 safeguards assessment"), "safeguards.pdf"),
+        )
         db.session.commit()
     assert _clause(app, setup["agreement_a"], "4.1").status.value == "met"
 
@@ -179,14 +235,14 @@ def test_art_49_compelling_interest_transfer_without_safeguards_makes_4_1_overdu
 def test_client_request_for_a_copy_starts_the_4_2_clock_and_taking_a_copy_answers_it(app, client, auth, setup):
     with app.app_context():
         admin = db.session.scalar(select(User).where(User.email == "admin@example.com"))
-        copy = db.session.scalar(select(Obligation).where(Obligation.agreement_id == setup["agreement_a"],
-                                                          Obligation.clause_number == "4.2"))
+        copy = db.session.scalar(
+            select(Obligation).where(Obligation.agreement_id == setup["agreement_a"], Obligation.clause_number == "4.2")
+        )
         add_evidence(admin, copy, EvidenceInput(note="Request-handling procedure"))  # readiness
         db.session.commit()
     assert _clause(app, setup["agreement_a"], "4.2").status.value == "met"
     auth.login("client-a@example.com")
-    response = auth.post(f"/clients/{setup['a']}/record/request-copy", {"copy-summary": "For our DPO"},
-                         prefix="copy")
+    response = auth.post(f"/clients/{setup['a']}/record/request-copy", {"copy-summary": "For our DPO"}, prefix="copy")
     assert response.status_code == 302
     assert _clause(app, setup["agreement_a"], "4.2").status.value == "due_soon"
     client.get(f"/clients/{setup['a']}/record")  # looking at the record answers nothing
@@ -223,21 +279,36 @@ def test_record_as_of_a_past_day_shows_the_activity_as_it_stood_then(app, client
         db.session.commit()
         staff = make_user(Role.COMPLIANCE, "staff@example.com")
         newer = create_measure(staff, MeasureInput("d_regular_testing", "Tests d'intrusion annuels", "Audit externe."))
-        update_activity(staff, db.session.get(ProcessingActivity, setup["activity"]), ActivityInput(
-            name="Hébergement et sauvegarde", processing_categories=["hosting", "backup"],
-            data_subject_categories=["clients finaux"], personal_data_categories=["identité", "journaux"],
-            purposes="Héberger et sauvegarder les sites.", retention="Durée du contrat + 1 an",
-            locations=[{"country": "DZ", "site": "Oran"}], measure_ids=[newer.id]))
+        update_activity(
+            staff,
+            db.session.get(ProcessingActivity, setup["activity"]),
+            ActivityInput(
+                name="Hébergement et sauvegarde",
+                processing_categories=["hosting", "backup"],
+                data_subject_categories=["clients finaux"],
+                personal_data_categories=["identité", "journaux"],
+                purposes="Héberger et sauvegarder les sites.",
+                retention="Durée du contrat + 1 an",
+                locations=[{"country": "DZ", "site": "Oran"}],
+                measure_ids=[newer.id],
+            ),
+        )
         db.session.commit()
     auth.login("client-a@example.com")
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
     then = hand_out_copy(auth, setup["a"], "json", as_of=yesterday).json["record"]["activities"][0]
     now = hand_out_copy(auth, setup["a"], "json").json["record"]["activities"][0]
     assert (then["name"], then["purposes"], then["retention"]) == (
-        "Hébergement des sites", "Héberger les sites du client.", "Durée du contrat")
+        "Hébergement des sites",
+        "Héberger les sites du client.",
+        "Durée du contrat",
+    )
     assert then["locations"] == [{"country": "DZ", "site": "Alger"}]
     assert (now["name"], now["purposes"], now["locations"]) == (
-        "Hébergement et sauvegarde", "Héberger et sauvegarder les sites.", [{"country": "DZ", "site": "Oran"}])
+        "Hébergement et sauvegarde",
+        "Héberger et sauvegarder les sites.",
+        [{"country": "DZ", "site": "Oran"}],
+    )
     then_measures = hand_out_copy(auth, setup["a"], "json", as_of=yesterday).json["record"]
     now_measures = hand_out_copy(auth, setup["a"], "json").json["record"]
     assert [m["title"] for m in then_measures["security_measures"]] == ["Chiffrement AES-256"]

@@ -30,20 +30,28 @@ def world(app):
     with app.app_context():
         staff = make_user(Role.COMPLIANCE, "staff@example.com")
         alpha, beta = make_client("Alpha Hosting"), make_client("Beta Hosting")
-        agreement = make_agreement(alpha, staff, reference="DPA-ALPHA", signed_on=date(2026, 1, 1),
-                                   effective_on=date(2026, 1, 1))
+        agreement = make_agreement(
+            alpha, staff, reference="DPA-ALPHA", signed_on=date(2026, 1, 1), effective_on=date(2026, 1, 1)
+        )
         create_activity(staff, alpha, ActivityInput(name="Web hosting", purposes="Host the shop"))
         client_user = make_user(Role.CLIENT, "dpo@alpha.example", client=alpha)
         make_user(Role.CLIENT, "dpo@beta.example", client=beta)
         auditor = make_user(Role.AUDITOR, "auditor@example.com", audits=[alpha])
-        copy = db.session.scalar(select(Obligation).where(Obligation.agreement_id == agreement.id,
-                                                          Obligation.clause_number == "4.2"))
+        copy = db.session.scalar(
+            select(Obligation).where(Obligation.agreement_id == agreement.id, Obligation.clause_number == "4.2")
+        )
         add_evidence(staff, copy, EvidenceInput(note="Request-handling procedure"))  # readiness for clause 4.2
-        record_event(client_user, copy, occurred_at=datetime.now(UTC) - timedelta(minutes=5),
-                     summary="Request for a copy of the record: for our DPO")
+        record_event(
+            client_user,
+            copy,
+            occurred_at=datetime.now(UTC) - timedelta(minutes=5),
+            summary="Request for a copy of the record: for our DPO",
+        )
         hand_out(staff, alpha, date.today(), "json")  # kept for the processor's file: answers nothing
-        tokens = {role: create_token(None, user, "test")[1]
-                  for role, user in (("staff", staff), ("client", client_user), ("auditor", auditor))}
+        tokens = {
+            role: create_token(None, user, "test")[1]
+            for role, user in (("staff", staff), ("client", client_user), ("auditor", auditor))
+        }
         db.session.commit()
         return {"alpha": alpha.id, "beta": beta.id, "copy": copy.id, "tokens": tokens}
 
@@ -70,9 +78,11 @@ def copy_status(http, world):
 
 def counts(app):
     with app.app_context():
-        return (db.session.scalar(select(func.count()).select_from(RecordVersion)),
-                db.session.scalar(select(func.count()).select_from(Evidence)),
-                db.session.scalar(select(func.count()).select_from(AuditEvent)))
+        return (
+            db.session.scalar(select(func.count()).select_from(RecordVersion)),
+            db.session.scalar(select(func.count()).select_from(Evidence)),
+            db.session.scalar(select(func.count()).select_from(AuditEvent)),
+        )
 
 
 def hand_out_form(as_of=None, fmt="pdf", **extra):
@@ -135,8 +145,10 @@ def test_client_post_creates_a_version_and_answers_its_own_request(app, world):
         assert version.handed_out_by.email == "dpo@alpha.example"
     obligation_page = http.get(f"/obligations/{world['copy']}").get_data(as_text=True)
     assert "by dpo@alpha.example" in obligation_page
-    assert f"Copy of the record taken by the client: version 2 (pdf), SHA-256 {sha256}, by dpo@alpha.example" \
+    assert (
+        f"Copy of the record taken by the client: version 2 (pdf), SHA-256 {sha256}, by dpo@alpha.example"
         in obligation_page
+    )
     versions = http.get(f"/clients/{world['alpha']}/record").get_data(as_text=True).split("Versions handed out")[1]
     assert "<td>2</td>" in versions and "dpo@alpha.example" in versions and sha256[:16] in versions
 
@@ -164,8 +176,11 @@ def test_auditor_post_is_refused_and_writes_nothing(app, client, world):
     before = counts(app)
     url = f"/clients/{world['alpha']}/record/versions"
     assert auth.post(url, hand_out_form(**{"handout-to_client": "y"}), prefix="handout").status_code == 403
-    api = client.post(f"/api/v1/clients/{world['alpha']}/record/versions", headers=bearer(world, "auditor"),
-                      json={"format": "pdf", "to_client": True})
+    api = client.post(
+        f"/api/v1/clients/{world['alpha']}/record/versions",
+        headers=bearer(world, "auditor"),
+        json={"format": "pdf", "to_client": True},
+    )
     assert api.status_code == 403
     assert api.mimetype == "application/problem+json"
     assert "read-only" in api.json["detail"]
@@ -176,15 +191,15 @@ def test_auditor_post_is_refused_and_writes_nothing(app, client, world):
 def test_another_tenants_post_answers_404_and_writes_nothing(app, client, world):
     _, auth = sign_in(app, "dpo@beta.example")
     before = counts(app)
-    assert auth.post(f"/clients/{world['alpha']}/record/versions", hand_out_form(), prefix="handout").status_code \
-        == 404
+    assert auth.post(f"/clients/{world['alpha']}/record/versions", hand_out_form(), prefix="handout").status_code == 404
     assert counts(app) == before
 
 
 def test_api_post_creates_a_version_with_its_location_and_answers_the_clients_request(app, client, world):
     alpha = world["alpha"]
-    response = client.post(f"/api/v1/clients/{alpha}/record/versions", headers=bearer(world, "client"),
-                           json={"format": "json"})
+    response = client.post(
+        f"/api/v1/clients/{alpha}/record/versions", headers=bearer(world, "client"), json={"format": "json"}
+    )
     assert response.status_code == 201
     assert response.json["number"] == 2
     assert response.json["handed_out_by"] == "dpo@alpha.example"
@@ -193,8 +208,11 @@ def test_api_post_creates_a_version_with_its_location_and_answers_the_clients_re
     assert location.endswith(f"/api/v1/clients/{alpha}/record/versions/2.json")
     body = client.get(location, headers=bearer(world, "client")).json
     assert body["version"] == 2 and body["sha256"] == response.json["content_sha256"]
-    evidence = [e for e in client.get(f"/api/v1/obligations/{world['copy']}/evidence",
-                                      headers=bearer(world, "client")).json if e["trigger_event_id"]]
+    evidence = [
+        e
+        for e in client.get(f"/api/v1/obligations/{world['copy']}/evidence", headers=bearer(world, "client")).json
+        if e["trigger_event_id"]
+    ]
     assert [e["added_by"] for e in evidence] == ["dpo@alpha.example"]
     assert f"version 2 (json), SHA-256 {response.json['content_sha256']}" in evidence[0]["note"]
 
@@ -205,8 +223,9 @@ def test_api_staff_post_handed_to_the_client_answers_the_request(app, client, wo
     assert kept.status_code == 201
     answers = f"/api/v1/obligations/{world['copy']}/evidence"
     assert [e for e in client.get(answers, headers=bearer(world, "staff")).json if e["trigger_event_id"]] == []
-    handed = client.post(url, headers=bearer(world, "staff"), json={"format": "pdf", "to_client": True,
-                                                                   "as_of": "2026-02-01"})
+    handed = client.post(
+        url, headers=bearer(world, "staff"), json={"format": "pdf", "to_client": True, "as_of": "2026-02-01"}
+    )
     assert handed.status_code == 201 and handed.json["as_of"] == "2026-02-01"
     evidence = [e for e in client.get(answers, headers=bearer(world, "staff")).json if e["trigger_event_id"]]
     assert [e["added_by"] for e in evidence] == ["staff@example.com"]
@@ -231,8 +250,12 @@ def test_bad_hand_out_requests_answer_clear_errors_and_write_nothing(app, client
         response = client.post(api, headers=bearer(world, "staff"), json=body)
         assert response.status_code == 422, body
         assert response.mimetype == "application/problem+json"
-    assert client.get(f"/api/v1/clients/{world['alpha']}/record/versions/9.pdf",
-                      headers=bearer(world, "staff")).status_code == 404
+    assert (
+        client.get(
+            f"/api/v1/clients/{world['alpha']}/record/versions/9.pdf", headers=bearer(world, "staff")
+        ).status_code
+        == 404
+    )
     assert counts(app) == before
 
 

@@ -28,60 +28,112 @@ def arabic_title() -> str:
 
 
 def _measure(i: int, heading: str, heading_title: str) -> dict[str, Any]:
-    return {"id": i, "heading": heading, "heading_title": heading_title, "title": f"Measure {i} title",
-            "description": "AES-256 at rest, TLS 1.3 in transit; keys held in an HSM and rotated yearly. " * 2,
-            "documents": [{"sha256": f"{i:02d}" * 32, "filename": f"measure-{i}.pdf", "added_on": "2024-01-02",
-                           "valid_until": None}]}
+    return {
+        "id": i,
+        "heading": heading,
+        "heading_title": heading_title,
+        "title": f"Measure {i} title",
+        "description": "AES-256 at rest, TLS 1.3 in transit; keys held in an HSM and rotated yearly. " * 2,
+        "documents": [
+            {"sha256": f"{i:02d}" * 32, "filename": f"measure-{i}.pdf", "added_on": "2024-01-02", "valid_until": None}
+        ],
+    }
 
 
 def make_record(n_activities: int = 2, n_subprocessors: int = 3, *, arabic: str | None = None) -> dict[str, Any]:
-    headings = [("encryption", "(a) Pseudonymisation and encryption of personal data"),
-                ("resilience", "(b) Ongoing confidentiality, integrity, availability and resilience")]
+    headings = [
+        ("encryption", "(a) Pseudonymisation and encryption of personal data"),
+        ("resilience", "(b) Ongoing confidentiality, integrity, availability and resilience"),
+    ]
     measures = [_measure(i, *headings[i % 2]) for i in range(1, 5)]
-    subprocessors = [{
-        "id": k, "legal_name": f"Sous-traitant Ultérieur {k} SAS", "country": "FR",
-        "service": "Hébergement des serveurs de téléphonie", "locations": ["FR — Roubaix", "DE — Falkenstein"],
-        "contact_email": f"privacy{k}@example.fr", "dpo_name": "Délégué à la protection des données",
-        "dpo_email": f"dpo{k}@example.fr", "authorised_since": "2024-03-01",
-    } for k in range(1, n_subprocessors + 1)]
+    subprocessors = [
+        {
+            "id": k,
+            "legal_name": f"Sous-traitant Ultérieur {k} SAS",
+            "country": "FR",
+            "service": "Hébergement des serveurs de téléphonie",
+            "locations": ["FR — Roubaix", "DE — Falkenstein"],
+            "contact_email": f"privacy{k}@example.fr",
+            "dpo_name": "Délégué à la protection des données",
+            "dpo_email": f"dpo{k}@example.fr",
+            "authorised_since": "2024-03-01",
+        }
+        for k in range(1, n_subprocessors + 1)
+    ]
     activities = []
     for i in range(1, n_activities + 1):
-        activities.append({
-            "id": i,
-            "name": f"Activity {i:03d} call routing",
-            "processing_categories": [f"Storage {i}", f"Hébergement {i}", "Transmission"],
-            "data_subject_categories": ["Customers' employees", "Callers"],
-            "personal_data_categories": ["Phone numbers", "Call detail records", "Voicemail recordings"],
-            "special_categories": ["Health data in voicemail"] if i % 5 == 0 else [],
-            "purposes": "Provide the hosted telephony service, route calls and keep call detail records "
-                        "for invoicing and fraud prevention as instructed by the controller.",
-            "retention": "12 months after the end of the contract",
-            "locations": [{"country": "FR", "site": "Roubaix data centre"}, {"country": "DE", "site": "Falkenstein"}],
-            "subprocessors": [{k: v for k, v in subprocessors[i % len(subprocessors)].items()
-                               if k not in ("locations", "authorised_since")}] if subprocessors else [],
-            "transfers": [{
-                "id": i, "destination": f"Dest{i:03d} Country", "is_international_organisation": False,
-                "recipient": "Support desk provider", "mechanism": "scc",
-                "mechanism_title": "Standard contractual clauses (Art. 46(2)(c))",
-                "mechanism_detail": "Module 3 (processor to processor), 2021/914",
-                "safeguards_documents": [{"sha256": "ab" * 32, "filename": "scc-signed.pdf",
-                                          "added_on": "2024-02-01", "valid_until": "2027-02-01"}],
-            }] if i % 2 == 1 else [],
-            "security_measure_ids": [1, 2, 3, 4],
-        })
+        activities.append(
+            {
+                "id": i,
+                "name": f"Activity {i:03d} call routing",
+                "processing_categories": [f"Storage {i}", f"Hébergement {i}", "Transmission"],
+                "data_subject_categories": ["Customers' employees", "Callers"],
+                "personal_data_categories": ["Phone numbers", "Call detail records", "Voicemail recordings"],
+                "special_categories": ["Health data in voicemail"] if i % 5 == 0 else [],
+                "purposes": "Provide the hosted telephony service, route calls and keep call detail records "
+                "for invoicing and fraud prevention as instructed by the controller.",
+                "retention": "12 months after the end of the contract",
+                "locations": [
+                    {"country": "FR", "site": "Roubaix data centre"},
+                    {"country": "DE", "site": "Falkenstein"},
+                ],
+                "subprocessors": [
+                    {
+                        k: v
+                        for k, v in subprocessors[i % len(subprocessors)].items()
+                        if k not in ("locations", "authorised_since")
+                    }
+                ]
+                if subprocessors
+                else [],
+                "transfers": [
+                    {
+                        "id": i,
+                        "destination": f"Dest{i:03d} Country",
+                        "is_international_organisation": False,
+                        "recipient": "Support desk provider",
+                        "mechanism": "scc",
+                        "mechanism_title": "Standard contractual clauses (Art. 46(2)(c))",
+                        "mechanism_detail": "Module 3 (processor to processor), 2021/914",
+                        "safeguards_documents": [
+                            {
+                                "sha256": "ab" * 32,
+                                "filename": "scc-signed.pdf",
+                                "added_on": "2024-02-01",
+                                "valid_until": "2027-02-01",
+                            }
+                        ],
+                    }
+                ]
+                if i % 2 == 1
+                else [],
+                "security_measure_ids": [1, 2, 3, 4],
+            }
+        )
     if arabic is not None and activities:
         activities[0]["name"] = arabic
         activities[0]["purposes"] = (arabic + " ") * 6
     return {
         "schema": "dpa-tracker/art30-2-record/v1",
         "as_of": "2024-06-30",
-        "processor": {"name": "Mittal Cloud Processor Ltd", "address": "1 Rue de la Paix, 75002 Paris",
-                      "contact_email": "privacy@processor.example", "contact_phone": "+33 1 23 45 67 89",
-                      "dpo_name": "Délégué à la protection des données", "dpo_email": "dpo@processor.example"},
-        "client": {"id": 7, "legal_name": "Société Générale d'Hébergement", "country": "FR",
-                   "address": "12 Avenue des Champs-Élysées, Paris", "contact_emails": ["legal@client.example"],
-                   "dpo_name": "Amélie Dupré", "dpo_email": "dpo@client.example",
-                   "representative": None},
+        "processor": {
+            "name": "Mittal Cloud Processor Ltd",
+            "address": "1 Rue de la Paix, 75002 Paris",
+            "contact_email": "privacy@processor.example",
+            "contact_phone": "+33 1 23 45 67 89",
+            "dpo_name": "Délégué à la protection des données",
+            "dpo_email": "dpo@processor.example",
+        },
+        "client": {
+            "id": 7,
+            "legal_name": "Société Générale d'Hébergement",
+            "country": "FR",
+            "address": "12 Avenue des Champs-Élysées, Paris",
+            "contact_emails": ["legal@client.example"],
+            "dpo_name": "Amélie Dupré",
+            "dpo_email": "dpo@client.example",
+            "representative": None,
+        },
         "activities": activities,
         "security_measures": measures,
         "subprocessors": subprocessors,
@@ -122,8 +174,14 @@ def test_record_contains_every_element() -> None:
     for measure in record["security_measures"]:
         assert measure["title"] in text
         assert measure["heading_title"] in text
-    for heading in ("1. Controller and processor", "Transfers (Art. 30(2)(c))", "Security measures (Art. 30(2)(d))",
-                    "Sub-processors authorised", "Completeness", "SPECIAL CATEGORIES OF DATA"):
+    for heading in (
+        "1. Controller and processor",
+        "Transfers (Art. 30(2)(c))",
+        "Security measures (Art. 30(2)(d))",
+        "Sub-processors authorised",
+        "Completeness",
+        "SPECIAL CATEGORIES OF DATA",
+    ):
         assert heading in text
     assert "Complete" in text
     # every page carries the footer

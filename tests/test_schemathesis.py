@@ -23,22 +23,29 @@ MAX_EXAMPLES = 10
 def api_schema(request, app):
     with app.app_context():
         acme = make_client("Acme Hosting")
-        make_agreement(acme, make_user(Role.COMPLIANCE), reference="DPA-ACME", signed_on=date(2025, 1, 1),
-                       effective_on=date(2025, 1, 1))
+        make_agreement(
+            acme,
+            make_user(Role.COMPLIANCE),
+            reference="DPA-ACME",
+            signed_on=date(2025, 1, 1),
+            effective_on=date(2025, 1, 1),
+        )
         user = make_user(request.param, client=acme if request.param is Role.CLIENT else None)
         token = create_token(None, user)[1]
         db.session.commit()
-    config = SchemathesisConfig.from_dict({
-        "seed": 20261123,
-        "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True},
-        "checks": {
-            "enabled": True,
-            # Schema-valid is not always acceptable: cross-field rules (effective_on >= signed_on), ids of other
-            # rows (client_id) and the stricter e-mail check answer 422 with the field named, as documented.
-            "positive_data_acceptance": {"expected-statuses": ["2xx", "401", "403", "404", "409", "422"]},
-        },
-        "headers": {"Authorization": f"Bearer {token}"},
-    })
+    config = SchemathesisConfig.from_dict(
+        {
+            "seed": 20261123,
+            "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True},
+            "checks": {
+                "enabled": True,
+                # Schema-valid is not always acceptable: cross-field rules (effective_on >= signed_on), ids of other
+                # rows (client_id) and the stricter e-mail check answer 422 with the field named, as documented.
+                "positive_data_acceptance": {"expected-statuses": ["2xx", "401", "403", "404", "409", "422"]},
+            },
+            "headers": {"Authorization": f"Bearer {token}"},
+        }
+    )
     return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, config=config)
 
 

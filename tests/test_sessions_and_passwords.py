@@ -43,8 +43,10 @@ def is_signed_out(http: FlaskClient) -> bool:
 
 def audit_rows(app, action: str) -> list[tuple[str, dict]]:  # type: ignore[no-untyped-def]
     with app.app_context():
-        return [(e.actor_label, e.changes) for e in db.session.scalars(
-            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id))]
+        return [
+            (e.actor_label, e.changes)
+            for e in db.session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id))
+        ]
 
 
 # --- acceptance 7: sign-out and password changes end sessions
@@ -94,8 +96,10 @@ def test_a_password_change_signs_out_other_sessions_but_keeps_this_one(app):
     elsewhere, _ = signed_in(app, "otto@audit.example")
     thief = copy_of(app, http)
 
-    response = auth.post("/account/password", {"current_password": PASSWORD, "new_password": NEW_PASSWORD,
-                                               "new_password_again": NEW_PASSWORD})
+    response = auth.post(
+        "/account/password",
+        {"current_password": PASSWORD, "new_password": NEW_PASSWORD, "new_password_again": NEW_PASSWORD},
+    )
     assert response.status_code == 302
     assert "Password changed. You were signed out everywhere else." in text_of(http.get(response.headers["Location"]))
     assert http.get("/clients/").status_code == 200
@@ -107,22 +111,44 @@ def test_a_password_change_signs_out_other_sessions_but_keeps_this_one(app):
     assert rows == [("otto@audit.example", {"sessions_ended": True})]
 
 
-@pytest.mark.parametrize(("data", "field_message"), [
-    ({"current_password": "not my password at all", "new_password": NEW_PASSWORD, "new_password_again": NEW_PASSWORD},
-     "The current password is wrong."),
-    ({"current_password": PASSWORD, "new_password": NEW_PASSWORD, "new_password_again": NEW_PASSWORD + "!"},
-     "The two new passwords differ."),
-    ({"current_password": PASSWORD, "new_password": "aaaaaaaaaaaa", "new_password_again": "aaaaaaaaaaaa"},
-     'This password is too easy to guess. Repeats like "aaa" are easy to guess.'),
-    ({"current_password": PASSWORD, "new_password": "Password1234", "new_password_again": "Password1234"},
-     "This password is too easy to guess. This is similar to a commonly used password."),
-    ({"current_password": PASSWORD, "new_password": "short", "new_password_again": "short"},
-     "The password must have at least 12 characters."),
-    ({"current_password": PASSWORD, "new_password": "karim.benali12", "new_password_again": "karim.benali12"},
-     "This password is too easy to guess."),  # zxcvbn scores it 4 when not told the user's name
-    ({"current_password": PASSWORD, "new_password": PASSWORD, "new_password_again": PASSWORD},
-     "The new password must differ from the current one."),
-], ids=["wrong current", "mismatch", "aaaaaaaaaaaa", "Password1234", "short", "own name", "unchanged"])
+@pytest.mark.parametrize(
+    ("data", "field_message"),
+    [
+        (
+            {
+                "current_password": "not my password at all",
+                "new_password": NEW_PASSWORD,
+                "new_password_again": NEW_PASSWORD,
+            },
+            "The current password is wrong.",
+        ),
+        (
+            {"current_password": PASSWORD, "new_password": NEW_PASSWORD, "new_password_again": NEW_PASSWORD + "!"},
+            "The two new passwords differ.",
+        ),
+        (
+            {"current_password": PASSWORD, "new_password": "aaaaaaaaaaaa", "new_password_again": "aaaaaaaaaaaa"},
+            'This password is too easy to guess. Repeats like "aaa" are easy to guess.',
+        ),
+        (
+            {"current_password": PASSWORD, "new_password": "Password1234", "new_password_again": "Password1234"},
+            "This password is too easy to guess. This is similar to a commonly used password.",
+        ),
+        (
+            {"current_password": PASSWORD, "new_password": "short", "new_password_again": "short"},
+            "The password must have at least 12 characters.",
+        ),
+        (
+            {"current_password": PASSWORD, "new_password": "karim.benali12", "new_password_again": "karim.benali12"},
+            "This password is too easy to guess.",
+        ),  # zxcvbn scores it 4 when not told the user's name
+        (
+            {"current_password": PASSWORD, "new_password": PASSWORD, "new_password_again": PASSWORD},
+            "The new password must differ from the current one.",
+        ),
+    ],
+    ids=["wrong current", "mismatch", "aaaaaaaaaaaa", "Password1234", "short", "own name", "unchanged"],
+)
 def test_refused_password_changes_say_why_and_change_nothing(app, data, field_message):
     with app.app_context():
         make_user(Role.COMPLIANCE, "karim.benali@example.com")
@@ -156,9 +182,11 @@ def test_an_admin_reset_ends_the_users_sessions_and_is_audited_without_the_passw
     page = admin.get(f"/admin/users/{user_id}")
     assert "Reset password" in page.get_data(as_text=True)
 
-    response = auth.post(f"/admin/users/{user_id}/password", {"reset-new_password": NEW_PASSWORD,
-                                                              "reset-new_password_again": NEW_PASSWORD},
-                         prefix="reset")
+    response = auth.post(
+        f"/admin/users/{user_id}/password",
+        {"reset-new_password": NEW_PASSWORD, "reset-new_password_again": NEW_PASSWORD},
+        prefix="reset",
+    )
     assert response.status_code == 302
     assert "Password of karim@example.com reset" in text_of(admin.get(response.headers["Location"]))
     assert is_signed_out(victim)
@@ -177,9 +205,11 @@ def test_an_admin_reset_refuses_a_weak_password(app):
         user_id = make_user(Role.COMPLIANCE, "karim@example.com").id
     victim, _ = signed_in(app, "karim@example.com")
     _admin, auth = signed_in(app, "root@example.com")
-    response = auth.post(f"/admin/users/{user_id}/password", {"reset-new_password": "Password1234",
-                                                              "reset-new_password_again": "Password1234"},
-                         prefix="reset")
+    response = auth.post(
+        f"/admin/users/{user_id}/password",
+        {"reset-new_password": "Password1234", "reset-new_password_again": "Password1234"},
+        prefix="reset",
+    )
     assert response.status_code == 422
     assert "This password is too easy to guess." in text_of(response)
     assert victim.get("/clients/").status_code == 200
@@ -214,11 +244,15 @@ def test_set_password_reads_stdin_and_ends_the_users_sessions(app):
     assert audit_rows(app, "user.reset_password") == [("system", {"sessions_ended": True})]
 
 
-@pytest.mark.parametrize(("email", "password", "message"), [
-    ("karim@example.com", "aaaaaaaaaaaa", "This password is too easy to guess."),
-    ("karim@example.com", "Password1234", "This password is too easy to guess."),
-    ("nobody@example.com", NEW_PASSWORD, "No user with e-mail nobody@example.com."),
-], ids=["aaaaaaaaaaaa", "Password1234", "unknown user"])
+@pytest.mark.parametrize(
+    ("email", "password", "message"),
+    [
+        ("karim@example.com", "aaaaaaaaaaaa", "This password is too easy to guess."),
+        ("karim@example.com", "Password1234", "This password is too easy to guess."),
+        ("nobody@example.com", NEW_PASSWORD, "No user with e-mail nobody@example.com."),
+    ],
+    ids=["aaaaaaaaaaaa", "Password1234", "unknown user"],
+)
 def test_set_password_refusals_change_nothing(app, email, password, message):
     with app.app_context():
         make_user(Role.COMPLIANCE, "karim@example.com")
@@ -232,13 +266,15 @@ def test_set_password_refusals_change_nothing(app, email, password, message):
 def test_new_users_need_a_strong_password_too(app, password):
     with app.app_context():
         make_user(Role.ADMIN, "root@example.com")
-    result = invoke(app, "create-user", "new@example.com", "--role", "compliance", "--password-stdin",
-                    input=password + "\n")
+    result = invoke(
+        app, "create-user", "new@example.com", "--role", "compliance", "--password-stdin", input=password + "\n"
+    )
     assert result.exit_code == 1
     assert "This password is too easy to guess." in result.output
     _admin, auth = signed_in(app, "root@example.com")
-    response = auth.post("/admin/users/new", {"email": "new@example.com", "role": "compliance", "client_id": "",
-                                              "password": password})
+    response = auth.post(
+        "/admin/users/new", {"email": "new@example.com", "role": "compliance", "client_id": "", "password": password}
+    )
     assert response.status_code == 422
     assert "This password is too easy to guess." in text_of(response)
     assert AuthActions(app.test_client()).login("new@example.com", password).status_code == 422

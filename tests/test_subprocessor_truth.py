@@ -34,8 +34,9 @@ def parties(app):
         ids = {}
         for key, kind in (("general", "general"), ("specific", "specific")):
             client_ = make_client(f"{key.capitalize()} Client SARL", notice_emails=[f"dpo@{key}.example"])
-            agreement = make_agreement(client_, staff, reference=f"DPA-{key}", subprocessor_objection_days=15,
-                                       subprocessor_authorisation=kind)
+            agreement = make_agreement(
+                client_, staff, reference=f"DPA-{key}", subprocessor_objection_days=15, subprocessor_authorisation=kind
+            )
             make_user(Role.CLIENT, f"user@{key}.example", client=client_)
             ids[key] = (client_.id, agreement.id)
         sub = create_subprocessor(staff, SubProcessorInput(legal_name=SUB, country="FR", service="E-mail relay"))
@@ -45,10 +46,15 @@ def parties(app):
 
 def _propose(auth, parties, keys=("general", "specific"), kind="add"):
     auth.login("staff@example.com")
-    response = auth.post("/notices/new", {
-        "kind": kind, "subprocessor_id": str(parties["sub"]),
-        "agreement_ids": [str(parties["ids"][key][1]) for key in keys], "reason": "Faster service e-mails.",
-    })
+    response = auth.post(
+        "/notices/new",
+        {
+            "kind": kind,
+            "subprocessor_id": str(parties["sub"]),
+            "agreement_ids": [str(parties["ids"][key][1]) for key in keys],
+            "reason": "Faster service e-mails.",
+        },
+    )
     assert response.status_code == 302
     auth.logout()
 
@@ -73,8 +79,9 @@ def _listed(client, auth, parties, key, day):
 
 def _recipient(app, parties, key):
     with app.app_context():
-        return db.session.scalar(select(NoticeRecipient.id).where(
-            NoticeRecipient.agreement_id == parties["ids"][key][1]))
+        return db.session.scalar(
+            select(NoticeRecipient.id).where(NoticeRecipient.agreement_id == parties["ids"][key][1])
+        )
 
 
 # --- acceptance 6: general authorisation --------------------------------------------------------------------
@@ -96,7 +103,8 @@ def test_general_silent_client_whose_notice_was_never_delivered_is_not_bound(app
 
 
 def test_general_delivered_notice_binds_the_day_after_its_period_counted_from_delivery(
-        app, client, auth, smtp, parties, monkeypatch):
+    app, client, auth, smtp, parties, monkeypatch
+):
     _propose(auth, parties, keys=("general",))
     today = utcnow().date()
     assert "1 e-mail(s) sent" in _send(app, monkeypatch, days_later=5).output  # an SMTP outage delayed it 5 days
@@ -132,8 +140,10 @@ def test_specific_silence_never_binds_and_only_an_approval_does(app, client, aut
 def test_agreement_states_its_authorisation_type_on_the_page_api_and_database(app, client, auth, parties):
     auth.login("staff@example.com")
     client_id = parties["ids"]["general"][0]
-    response = auth.post(f"/clients/{client_id}/agreements/new",
-                         {**AGREEMENT_FORM, "reference": "DPA-SPEC", "subprocessor_authorisation": "specific"})
+    response = auth.post(
+        f"/clients/{client_id}/agreements/new",
+        {**AGREEMENT_FORM, "reference": "DPA-SPEC", "subprocessor_authorisation": "specific"},
+    )
     assert response.status_code == 302
     assert "specific authorisation (clause 6.1)" in client.get(response.headers["Location"]).get_data(as_text=True)
     with app.app_context():
@@ -141,12 +151,20 @@ def test_agreement_states_its_authorisation_type_on_the_page_api_and_database(ap
         token = create_token(None, admin)[1]
         db.session.commit()
     headers = {"Authorization": f"Bearer {token}"}
-    body = {"client_id": client_id, "reference": "DPA-API", "title": "API DPA", "signed_on": "2026-01-01",
-            "effective_on": "2026-01-01"}
+    body = {
+        "client_id": client_id,
+        "reference": "DPA-API",
+        "title": "API DPA",
+        "signed_on": "2026-01-01",
+        "effective_on": "2026-01-01",
+    }
     created = client.post("/api/v1/agreements", json=body, headers=headers)
     assert created.status_code == 201 and created.json["subprocessor_authorisation"] == "general"  # the default
-    refused = client.post("/api/v1/agreements", json={**body, "reference": "DPA-API2",
-                                                      "subprocessor_authorisation": "tacit"}, headers=headers)
+    refused = client.post(
+        "/api/v1/agreements",
+        json={**body, "reference": "DPA-API2", "subprocessor_authorisation": "tacit"},
+        headers=headers,
+    )
     assert refused.status_code == 422
     with app.app_context(), pytest.raises(DBAPIError), db.engine.begin() as conn:
         conn.execute(text("UPDATE agreement SET subprocessor_authorisation = 'tacit' WHERE reference = 'DPA-API'"))
@@ -159,16 +177,24 @@ def test_direct_authorisation_keeps_the_written_authorisation_and_specific_requi
     refused = auth.post(url, form, prefix="auth")
     assert refused.status_code == 422
     assert "requires the client&#39;s specific written authorisation: attach it." in refused.get_data(as_text=True)
-    done = auth.post(url, {**form, "auth-written": (io.BytesIO(b"%PDF-1.4 signed"), "signed-authorisation.pdf")},
-                     prefix="auth", content_type="multipart/form-data")
+    done = auth.post(
+        url,
+        {**form, "auth-written": (io.BytesIO(b"%PDF-1.4 signed"), "signed-authorisation.pdf")},
+        prefix="auth",
+        content_type="multipart/form-data",
+    )
     assert done.status_code == 302
     auth.logout()
     assert _listed(client, auth, parties, "specific", "2026-02-01")
     with app.app_context():
-        kept = db.session.scalars(select(Evidence).join(Evidence.obligation).where(
-            Obligation.agreement_id == parties["ids"]["specific"][1], Obligation.clause_number == "6.1")).all()
+        kept = db.session.scalars(
+            select(Evidence)
+            .join(Evidence.obligation)
+            .where(Obligation.agreement_id == parties["ids"]["specific"][1], Obligation.clause_number == "6.1")
+        ).all()
         assert [(e.filename, e.note) for e in kept] == [
-            ("signed-authorisation.pdf", f"Written authorisation of {SUB} for DPA-specific, since 2026-02-01.")]
+            ("signed-authorisation.pdf", f"Written authorisation of {SUB} for DPA-specific, since 2026-02-01.")
+        ]
         assert kept[0].sha256
 
 
@@ -179,8 +205,13 @@ def test_removal_takes_effect_without_consent_and_an_objection_is_kept(app, clie
     with app.app_context():
         for key in ("general", "specific"):
             agreement = db.session.get(Agreement, parties["ids"][key][1])
-            authorise(None, agreement, db.session.get_one(SubProcessor, parties["sub"]), agreement.signed_on,
-                      Upload(io.BytesIO(b"%PDF-1.4 written authorisation"), "authorisation.pdf"))
+            authorise(
+                None,
+                agreement,
+                db.session.get_one(SubProcessor, parties["sub"]),
+                agreement.signed_on,
+                Upload(io.BytesIO(b"%PDF-1.4 written authorisation"), "authorisation.pdf"),
+            )
         db.session.commit()
     today = utcnow().date()
     assert _listed(client, auth, parties, "specific", today - timedelta(days=1))
@@ -191,10 +222,14 @@ def test_removal_takes_effect_without_consent_and_an_objection_is_kept(app, clie
     recipient_id = _recipient(app, parties, "specific")
     prefix = f"answer-{recipient_id}"
     auth.login("user@specific.example")
-    response = auth.post(f"/notice-recipients/{recipient_id}/answer",
-                         {f"{prefix}-decision": "object", f"{prefix}-reason": "We rely on it"}, prefix=prefix)
-    assert "a removal needs no consent, so it still applies" in client.get(
-        response.headers["Location"]).get_data(as_text=True)
+    response = auth.post(
+        f"/notice-recipients/{recipient_id}/answer",
+        {f"{prefix}-decision": "object", f"{prefix}-reason": "We rely on it"},
+        prefix=prefix,
+    )
+    assert "a removal needs no consent, so it still applies" in client.get(response.headers["Location"]).get_data(
+        as_text=True
+    )
     auth.logout()
     assert not _listed(client, auth, parties, "specific", today)
     auth.login("staff@example.com")
@@ -218,8 +253,11 @@ def test_objection_records_its_consequence_on_the_api_and_the_pages(app, client,
     url = f"/api/v1/notice-recipients/{recipient_id}/answer"
     missing = client.post(url, json={"decision": "object", "reason": "Data must stay in DZ"}, headers=headers)
     assert missing.status_code == 422 and "what follows from your objection" in missing.json["detail"]
-    answered = client.post(url, json={"decision": "object", "reason": "Data must stay in DZ",
-                                      "consequence": "termination"}, headers=headers)
+    answered = client.post(
+        url,
+        json={"decision": "object", "reason": "Data must stay in DZ", "consequence": "termination"},
+        headers=headers,
+    )
     assert answered.status_code == 200 and answered.json["objection_consequence"] == "termination"
     listed = client.get(f"/api/v1/clients/{client_id}/notices", headers=headers)
     assert listed.json[0]["objection_consequence"] == "termination"
@@ -233,8 +271,10 @@ def test_objection_records_its_consequence_on_the_api_and_the_pages(app, client,
         assert objected_subprocessor_ids(parties["ids"]["specific"][0], utcnow().date()) == set()
         db.session.remove()
         with pytest.raises(DBAPIError, match="immutable"), db.engine.begin() as conn:
-            conn.execute(text("UPDATE notice_recipient SET objection_consequence = 'not_used' WHERE id = :id"),
-                         {"id": recipient_id})
+            conn.execute(
+                text("UPDATE notice_recipient SET objection_consequence = 'not_used' WHERE id = :id"),
+                {"id": recipient_id},
+            )
 
 
 # --- acceptance 7: 6.2/6.3 from the sub-processor's documents ------------------------------------------------
@@ -251,10 +291,12 @@ def test_expired_flow_down_of_a_subprocessor_makes_6_3_overdue_for_every_agreeme
     with app.app_context():
         staff = make_user(Role.COMPLIANCE, "staff@example.com")
         admin = make_user(Role.ADMIN, "admin@example.com")
-        shared = create_subprocessor(staff, SubProcessorInput(legal_name="Shared Cloud SAS", country="FR",
-                                                             service="Hosting"))
-        other = create_subprocessor(staff, SubProcessorInput(legal_name="Other Mail SAS", country="FR",
-                                                            service="E-mail"))
+        shared = create_subprocessor(
+            staff, SubProcessorInput(legal_name="Shared Cloud SAS", country="FR", service="Hosting")
+        )
+        other = create_subprocessor(
+            staff, SubProcessorInput(legal_name="Other Mail SAS", country="FR", service="E-mail")
+        )
         agreements = {}
         for key in ("one", "two", "three", "none"):
             agreements[key] = make_agreement(make_client(f"Client {key}"), staff, reference=f"DPA-{key}").id
@@ -270,9 +312,16 @@ def test_expired_flow_down_of_a_subprocessor_makes_6_3_overdue_for_every_agreeme
 
     auth.login("staff@example.com")
     for sub, valid_until in (("shared", today - timedelta(days=1)), ("other", today + timedelta(days=200))):
-        response = auth.post(f"/subprocessors/{ids[sub]}/documents/subprocessor_flow_down", {
-            "doc-file": (io.BytesIO(b"%PDF-1.4 signed flow-down"), "flow-down.pdf"), "doc-note": "signed",
-            "doc-valid_until": valid_until.isoformat()}, prefix="doc", content_type="multipart/form-data")
+        response = auth.post(
+            f"/subprocessors/{ids[sub]}/documents/subprocessor_flow_down",
+            {
+                "doc-file": (io.BytesIO(b"%PDF-1.4 signed flow-down"), "flow-down.pdf"),
+                "doc-note": "signed",
+                "doc-valid_until": valid_until.isoformat(),
+            },
+            prefix="doc",
+            content_type="multipart/form-data",
+        )
         assert response.status_code == 302
     for key in ("one", "two"):
         status, reason = _status(client, headers, agreements[key], "6.3")
@@ -287,6 +336,9 @@ def test_expired_flow_down_of_a_subprocessor_makes_6_3_overdue_for_every_agreeme
     page = client.get(f"/agreements/{agreements['two']}").get_data(as_text=True)
     assert "Shared Cloud SAS expired on" in page
     with app.app_context():
-        cached = db.session.scalar(select(Obligation.cached_due_on).where(
-            Obligation.agreement_id == agreements["one"], Obligation.clause_number == "6.3"))
+        cached = db.session.scalar(
+            select(Obligation.cached_due_on).where(
+                Obligation.agreement_id == agreements["one"], Obligation.clause_number == "6.3"
+            )
+        )
         assert cached is not None and cached < today

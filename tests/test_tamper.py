@@ -57,14 +57,22 @@ def stored(app):
         admin = make_user(Role.ADMIN, "admin@example.com")
         client_ = make_client("Tamper Target SARL", notice_emails=["dpo@target.example"])
         agreement = make_agreement(client_, admin, reference="DPA-T")
-        evidence = add_evidence(admin, agreement.obligations[1], EvidenceInput(note="Access policy"),
-                                Upload(io.BytesIO(POLICY), "policy.txt"))
+        evidence = add_evidence(
+            admin,
+            agreement.obligations[1],
+            EvidenceInput(note="Access policy"),
+            Upload(io.BytesIO(POLICY), "policy.txt"),
+        )
         activity = create_activity(admin, client_, ActivityInput(name="Hosting", processing_categories=["hosting"]))
-        transfer = add_transfer(admin, activity, TransferInput(destination="US", recipient="Forensics firm",
-                                                               mechanism="art49_1_second_subparagraph"))
+        transfer = add_transfer(
+            admin,
+            activity,
+            TransferInput(destination="US", recipient="Forensics firm", mechanism="art49_1_second_subparagraph"),
+        )
         document = add_document(admin, transfer, DocumentKind.SAFEGUARDS, Upload(io.BytesIO(SAFEGUARDS), "sg.pdf"))
-        sub = create_subprocessor(admin, SubProcessorInput(legal_name="Mail Relay SAS", country="FR",
-                                                          service="E-mail relay"))
+        sub = create_subprocessor(
+            admin, SubProcessorInput(legal_name="Mail Relay SAS", country="FR", service="E-mail relay")
+        )
         notice = propose_change(admin, ChangeKind.ADD, sub, [agreement], "Faster delivery of service e-mails.")
         db.session.commit()
         client_user = make_user(Role.CLIENT, "client@target.example", client=client_)
@@ -72,8 +80,14 @@ def stored(app):
         answer(client_user, recipient, approve=True, reason="")
         version, _ = hand_out(admin, client_, utcnow().date(), "json")
         db.session.commit()
-        return {"client": client_.id, "evidence": evidence.id, "document": document.id, "recipient": recipient.id,
-                "version": version.id, "version_number": version.number}
+        return {
+            "client": client_.id,
+            "evidence": evidence.id,
+            "document": document.id,
+            "recipient": recipient.id,
+            "version": version.id,
+            "version_number": version.number,
+        }
 
 
 @contextmanager
@@ -105,8 +119,12 @@ def take_anchor(app, runner, tmp_path: Path) -> Path:
 
 def recompute_chain_from(event_id: int, changes: dict) -> None:
     """Rewrite one event's changes and recompute every later hash, as a careful tamperer would."""
-    previous = db.session.scalar(select(AuditEvent.hash).where(AuditEvent.id < event_id)
-                                 .order_by(AuditEvent.id.desc()).limit(1)) or GENESIS_HASH
+    previous = (
+        db.session.scalar(
+            select(AuditEvent.hash).where(AuditEvent.id < event_id).order_by(AuditEvent.id.desc()).limit(1)
+        )
+        or GENESIS_HASH
+    )
     events = list(db.session.scalars(select(AuditEvent).where(AuditEvent.id >= event_id).order_by(AuditEvent.id)))
     db.session.expunge_all()
     rewritten = []
@@ -120,8 +138,11 @@ def recompute_chain_from(event_id: int, changes: dict) -> None:
     table = AuditEvent.__table__
     with tamperer("audit_event") as conn:
         for event in rewritten:
-            conn.execute(table.update().where(table.c.id == event.id).values(
-                changes=event.changes, prev_hash=event.prev_hash, hash=event.hash))
+            conn.execute(
+                table.update()
+                .where(table.c.id == event.id)
+                .values(changes=event.changes, prev_hash=event.prev_hash, hash=event.hash)
+            )
 
 
 def test_untouched_stores_pass_both_verifiers_and_an_anchor_holds(app, runner, stored, tmp_path):
@@ -155,8 +176,10 @@ def test_deleting_the_newest_audit_events_is_found_with_an_anchor(app, runner, s
     assert invoke(app, runner, "audit", "verify").exit_code == 0  # the chain alone cannot see a cut end
     result = invoke(app, runner, "audit", "verify", "--anchor", str(anchor))
     assert result.exit_code == 1
-    assert (f"anchor {anchor}: the anchored head event {last} is missing (the log now ends at {last - 3}): "
-            "the newest events were deleted") in result.output
+    assert (
+        f"anchor {anchor}: the anchored head event {last} is missing (the log now ends at {last - 3}): "
+        "the newest events were deleted"
+    ) in result.output
 
 
 def test_rewriting_an_old_event_and_recomputing_the_chain_is_found_with_an_anchor(app, runner, tmp_path):
@@ -184,8 +207,10 @@ def test_replacing_an_evidence_file_and_its_sha256_is_found(app, runner, stored)
         store.path_for(forged_sha).write_bytes(forged)
         store.path_for(original_sha).unlink()
         with tamperer("evidence") as conn:
-            conn.execute(text("UPDATE evidence SET sha256 = :sha, size = :size WHERE id = :id"),
-                         {"sha": forged_sha, "size": len(forged), "id": stored["evidence"]})
+            conn.execute(
+                text("UPDATE evidence SET sha256 = :sha, size = :size WHERE id = :id"),
+                {"sha": forged_sha, "size": len(forged), "id": stored["evidence"]},
+            )
     result = invoke(app, runner, "audit", "verify")
     assert result.exit_code == 1
     assert f"evidence {stored['evidence']} no longer matches what the event recorded (sha256)" in result.output
@@ -199,14 +224,18 @@ def test_editing_a_record_version_is_found(app, runner, stored, also_rehash):
         content = version.content.replace('"Hosting"', '"Hosting (nothing else)"')
         assert content != version.content
         with tamperer("record_version") as conn:
-            conn.execute(text("UPDATE record_version SET content = :content, content_sha256 = :sha WHERE id = :id"), {
-                "content": content, "id": stored["version"],
-                "sha": hashlib.sha256(content.encode()).hexdigest() if also_rehash else version.content_sha256})
+            conn.execute(
+                text("UPDATE record_version SET content = :content, content_sha256 = :sha WHERE id = :id"),
+                {
+                    "content": content,
+                    "id": stored["version"],
+                    "sha": hashlib.sha256(content.encode()).hexdigest() if also_rehash else version.content_sha256,
+                },
+            )
     result = invoke(app, runner, "audit", "verify")
     assert result.exit_code == 1
     changed = "sha256, content" if also_rehash else "content"
-    assert (f"record version {stored['version']} no longer matches what the event recorded ({changed})"
-            in result.output)
+    assert f"record version {stored['version']} no longer matches what the event recorded ({changed})" in result.output
     result = invoke(app, runner, "evidence", "verify")
     if also_rehash:
         assert result.exit_code == 0  # the row agrees with itself: only the audit event still knows
@@ -217,12 +246,16 @@ def test_editing_a_record_version_is_found(app, runner, stored, also_rehash):
 
 def test_flipping_a_settled_answer_with_the_triggers_dropped_is_found(app, runner, stored):
     with app.app_context(), tamperer("notice_recipient") as conn:
-        conn.execute(text("UPDATE notice_recipient SET state = 'objected', answer_reason = 'We object' "
-                          "WHERE id = :id"), {"id": stored["recipient"]})
+        conn.execute(
+            text("UPDATE notice_recipient SET state = 'objected', answer_reason = 'We object' WHERE id = :id"),
+            {"id": stored["recipient"]},
+        )
     result = invoke(app, runner, "audit", "verify")
     assert result.exit_code == 1
-    assert (f"notice answer {stored['recipient']} no longer matches what the event recorded (state, answer)"
-            in result.output)
+    assert (
+        f"notice answer {stored['recipient']} no longer matches what the event recorded (state, answer)"
+        in result.output
+    )
 
 
 def test_corrupting_a_transfer_safeguards_document_file_is_found(app, runner, stored):
@@ -237,11 +270,14 @@ def test_corrupting_a_transfer_safeguards_document_file_is_found(app, runner, st
     assert f"file {sha} is altered" in result.output
 
 
-@pytest.mark.parametrize("statement", [
-    "DELETE FROM supporting_document WHERE id = :id",
-    "UPDATE supporting_document SET sha256 = 'forged' WHERE id = :id",
-    "UPDATE supporting_document SET filename = 'other.pdf' WHERE id = :id",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DELETE FROM supporting_document WHERE id = :id",
+        "UPDATE supporting_document SET sha256 = 'forged' WHERE id = :id",
+        "UPDATE supporting_document SET filename = 'other.pdf' WHERE id = :id",
+    ],
+)
 def test_the_database_refuses_to_delete_or_rewrite_a_supporting_document(app, stored, statement):
     with app.app_context():
         db.session.remove()
@@ -255,16 +291,23 @@ def test_withdrawing_a_supporting_document_is_still_allowed(app, stored):
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:
-            conn.execute(text("UPDATE supporting_document SET withdrawn_at = :at, withdrawn_reason = 'Expired' "
-                              "WHERE id = :id"), {"at": utcnow(), "id": stored["document"]})
+            conn.execute(
+                text("UPDATE supporting_document SET withdrawn_at = :at, withdrawn_reason = 'Expired' WHERE id = :id"),
+                {"at": utcnow(), "id": stored["document"]},
+            )
         assert db.session.get(SupportingDocument, stored["document"]).withdrawn_reason == "Expired"
 
 
 def test_every_record_copy_shows_the_audit_chain_head_at_hand_out(app, client, auth, stored):
     with app.app_context():
         version = db.session.get(RecordVersion, stored["version"])
-        before = db.session.scalar(select(AuditEvent).where(AuditEvent.id < db.session.scalar(
-            select(AuditEvent.id).where(AuditEvent.action == "record.hand_out"))).order_by(AuditEvent.id.desc()))
+        before = db.session.scalar(
+            select(AuditEvent)
+            .where(
+                AuditEvent.id < db.session.scalar(select(AuditEvent.id).where(AuditEvent.action == "record.hand_out"))
+            )
+            .order_by(AuditEvent.id.desc())
+        )
         assert (version.audit_head_id, version.audit_head_hash) == (before.id, before.hash)
         head = f"{before.id}:{before.hash}"
     auth.login("admin@example.com")
@@ -345,23 +388,28 @@ def test_stale_upload_temp_files_are_reported_and_removed_at_start_up(app, runne
 
 def _triggers(conn: Connection, table: str) -> set[str]:
     if conn.dialect.name == "postgresql":
-        rows = conn.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgrelid = "
-                                 "to_regclass(:t)"), {"t": table})
+        rows = conn.execute(
+            text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgrelid = to_regclass(:t)"), {"t": table}
+        )
     else:
-        rows = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"),
-                            {"t": table})
+        rows = conn.execute(
+            text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"), {"t": table}
+        )
     return set(rows.scalars())
 
 
 def test_migration_0007_protects_supporting_documents_and_every_downgrade_drops_what_it_made(
-        fresh_database_url, tmp_path):
+    fresh_database_url, tmp_path
+):
     app = make_app(fresh_database_url, tmp_path)
     with app.app_context():
         try:
             upgrade()
             with db.engine.connect() as conn:
-                assert _triggers(conn, "supporting_document") == {"supporting_document_no_delete",
-                                                                  "supporting_document_content_fixed"}
+                assert _triggers(conn, "supporting_document") == {
+                    "supporting_document_no_delete",
+                    "supporting_document_content_fixed",
+                }
                 record_triggers = _triggers(conn, "record_version")
             downgrade(revision="0007-1")
             with db.engine.connect() as conn:
@@ -372,8 +420,10 @@ def test_migration_0007_protects_supporting_documents_and_every_downgrade_drops_
             downgrade(revision="base")
             with db.engine.connect() as conn:
                 if conn.dialect.name == "postgresql":
-                    assert conn.execute(text("SELECT count(*) FROM pg_proc WHERE proname = 'dpa_refuse_change'")
-                                        ).scalar() == 0
+                    assert (
+                        conn.execute(text("SELECT count(*) FROM pg_proc WHERE proname = 'dpa_refuse_change'")).scalar()
+                        == 0
+                    )
                 assert set(db.inspect(conn).get_table_names()) - {"alembic_version"} == set()
         finally:
             db.session.remove()

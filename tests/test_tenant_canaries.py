@@ -66,11 +66,17 @@ def forbidden_marks(viewer: str) -> list[str]:
 def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: Any) -> dict[str, list[int]]:
     """One client with a canary in every field that can be shown: returns its object ids by URL argument."""
     m = MARK[t]
-    client = make_client(f"{m} Legal Name", address=f"{m} street address", representative=f"{m} representative",
-                         notice_emails=[f"notice-{m}@{m}.example"], dpo_name=f"{m} dpo",
-                         dpo_email=f"dpo-{m}@{m}.example")
-    agreement = make_agreement(client, staff, reference=f"REF-{m}", title=f"{m} agreement title",
-                               permitted_locations=[f"DZ {m} location"])
+    client = make_client(
+        f"{m} Legal Name",
+        address=f"{m} street address",
+        representative=f"{m} representative",
+        notice_emails=[f"notice-{m}@{m}.example"],
+        dpo_name=f"{m} dpo",
+        dpo_email=f"dpo-{m}@{m}.example",
+    )
+    agreement = make_agreement(
+        client, staff, reference=f"REF-{m}", title=f"{m} agreement title", permitted_locations=[f"DZ {m} location"]
+    )
     user = make_user(Role.CLIENT, f"client-{m}@{m}.example", client=client)
     update_user(staff, user, name=f"{m} client user name", active=True, audited_clients=[])
     own_auditor = make_user(Role.AUDITOR, f"auditor-{m}@{m}.example", audits=[client])
@@ -78,32 +84,67 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
     by_clause = {o.clause_number: o for o in agreement.obligations}
     breach, copy = by_clause["8.1"], by_clause["4.2"]
     update_obligation(staff, breach, owner=staff, notes=f"{m} obligation notes")
-    event = record_event(staff, breach, occurred_at=datetime.now(UTC) - timedelta(hours=1),
-                         summary=f"{m} breach summary")
-    evidence = add_evidence(staff, breach, EvidenceInput(note=f"{m} evidence note", link=f"https://{m}.example/proof",
-                                                         trigger_event_id=event.id),
-                            Upload(io.BytesIO(f"{m} evidence file body\n".encode()), f"{m}-evidence.txt"))
-    withdrawn = add_evidence(staff, breach, EvidenceInput(note=f"{m} withdrawn note"),
-                             Upload(io.BytesIO(f"{m} withdrawn body\n".encode()), f"{m}-withdrawn.txt"))
+    event = record_event(
+        staff, breach, occurred_at=datetime.now(UTC) - timedelta(hours=1), summary=f"{m} breach summary"
+    )
+    evidence = add_evidence(
+        staff,
+        breach,
+        EvidenceInput(note=f"{m} evidence note", link=f"https://{m}.example/proof", trigger_event_id=event.id),
+        Upload(io.BytesIO(f"{m} evidence file body\n".encode()), f"{m}-evidence.txt"),
+    )
+    withdrawn = add_evidence(
+        staff,
+        breach,
+        EvidenceInput(note=f"{m} withdrawn note"),
+        Upload(io.BytesIO(f"{m} withdrawn body\n".encode()), f"{m}-withdrawn.txt"),
+    )
     withdraw_evidence(staff, withdrawn, f"{m} withdraw reason")
     other = next(o for o in agreement.obligations if o.clause_number not in ("8.1", "4.1", "4.2"))
     set_not_applicable(staff, other, f"{m} not applicable reason")
-    own_sub = create_subprocessor(staff, SubProcessorInput(
-        legal_name=f"{SUB_MARK[t]} Sub-processor", country="FR", service=f"{SUB_MARK[t]} service",
-        contact_email=f"contact@{SUB_MARK[t]}.example"))
+    own_sub = create_subprocessor(
+        staff,
+        SubProcessorInput(
+            legal_name=f"{SUB_MARK[t]} Sub-processor",
+            country="FR",
+            service=f"{SUB_MARK[t]} service",
+            contact_email=f"contact@{SUB_MARK[t]}.example",
+        ),
+    )
     authorise(staff, agreement, shared_sub, date(2026, 1, 10))
     authorise(staff, agreement, own_sub, date(2026, 1, 10))
-    activity = create_activity(staff, client, ActivityInput(
-        name=f"{m} activity", processing_categories=["hosting"], data_subject_categories=[f"{m} subjects"],
-        personal_data_categories=[f"{m} data categories"], purposes=f"{m} purposes", retention=f"{m} retention",
-        locations=[{"country": "DZ", "site": f"{m} site"}], measure_ids=[measure.id],
-        subprocessor_ids=[shared_sub.id, own_sub.id]))
-    transfer = add_transfer(staff, activity, TransferInput(
-        destination="TN", recipient=f"{m} transfer recipient", mechanism="standard_contractual_clauses",
-        mechanism_detail=f"{m} mechanism detail"))
-    document = add_document(staff, transfer, DocumentKind.SAFEGUARDS,
-                            Upload(io.BytesIO(f"{m} safeguards body\n".encode()), f"{m}-safeguards.txt"),
-                            note=f"{m} document note")
+    activity = create_activity(
+        staff,
+        client,
+        ActivityInput(
+            name=f"{m} activity",
+            processing_categories=["hosting"],
+            data_subject_categories=[f"{m} subjects"],
+            personal_data_categories=[f"{m} data categories"],
+            purposes=f"{m} purposes",
+            retention=f"{m} retention",
+            locations=[{"country": "DZ", "site": f"{m} site"}],
+            measure_ids=[measure.id],
+            subprocessor_ids=[shared_sub.id, own_sub.id],
+        ),
+    )
+    transfer = add_transfer(
+        staff,
+        activity,
+        TransferInput(
+            destination="TN",
+            recipient=f"{m} transfer recipient",
+            mechanism="standard_contractual_clauses",
+            mechanism_detail=f"{m} mechanism detail",
+        ),
+    )
+    document = add_document(
+        staff,
+        transfer,
+        DocumentKind.SAFEGUARDS,
+        Upload(io.BytesIO(f"{m} safeguards body\n".encode()), f"{m}-safeguards.txt"),
+        note=f"{m} document note",
+    )
     notice = propose_change(staff, ChangeKind.ADD, spare_sub, [agreement], f"{m} notice reason")
     record_event(user, copy, occurred_at=datetime.now(UTC) - timedelta(minutes=5), summary=f"{m} copy request")
     mark_reviewed(staff, client, f"{m} review note")
@@ -113,18 +154,30 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
     hand_out(staff, client, date.today(), "pdf")
     db.session.commit()
     return {
-        "client_id": [client.id], "agreement_id": [agreement.id],
-        "obligation_id": [breach.id, copy.id, other.id], "evidence_id": [evidence.id, withdrawn.id],
-        "event_id": [event.id], "activity_id": [activity.id], "transfer_id": [transfer.id],
-        "document_id": [document.id], "recipient_id": [notice.recipients[0].id], "notice_id": [notice.id],
+        "client_id": [client.id],
+        "agreement_id": [agreement.id],
+        "obligation_id": [breach.id, copy.id, other.id],
+        "evidence_id": [evidence.id, withdrawn.id],
+        "event_id": [event.id],
+        "activity_id": [activity.id],
+        "transfer_id": [transfer.id],
+        "document_id": [document.id],
+        "recipient_id": [notice.recipients[0].id],
+        "notice_id": [notice.id],
         "delivery_id": [d.id for d in notice.recipients[0].deliveries],
-        "user_id": [user.id, own_auditor.id], "token_id": [token.id], "subprocessor_id": [own_sub.id],
+        "user_id": [user.id, own_auditor.id],
+        "token_id": [token.id],
+        "subprocessor_id": [own_sub.id],
     }
 
 
 # URL arguments that do not name a tenant's object: the same values for every tenant.
-NEUTRAL = {"fmt": ["pdf", "json", "csv", "txt"], "number": [1, 2], "kind": ["subprocessor_guarantee"],
-           "filename": ["app.css"]}
+NEUTRAL = {
+    "fmt": ["pdf", "json", "csv", "txt"],
+    "number": [1, 2],
+    "kind": ["subprocessor_guarantee"],
+    "filename": ["app.css"],
+}
 # Query strings worth trying on top of the bare URL ({client} takes each tenant's client id).
 EXTRA_QUERIES = {
     "audit.index": ["client_id={client}"],
@@ -141,16 +194,25 @@ def tenants(database_url, _schema, tmp_path_factory):
         empty_tables()
         staff = make_user(Role.COMPLIANCE, "compliance@processor.example")
         make_user(Role.ADMIN, "admin@processor.example")
-        measure = create_measure(staff, MeasureInput(heading="a_pseudonymisation_encryption", title="Disk encryption",
-                                                     description="LUKS on every server"))
-        measure_document = add_document(staff, measure, DocumentKind.MEASURE,
-                                        Upload(io.BytesIO(b"Encryption policy\n"), "encryption.txt"))
-        shared_sub = create_subprocessor(staff, SubProcessorInput(legal_name="Shared Hosting SARL", country="FR",
-                                                                  service="Hosting"))
-        guarantee = add_document(staff, shared_sub, DocumentKind.GUARANTEE,
-                                 Upload(io.BytesIO(b"ISO 27001 certificate\n"), "iso.txt"))
-        spares = [create_subprocessor(staff, SubProcessorInput(legal_name=f"Spare {n} SAS", country="FR",
-                                                               service="E-mail")) for n in range(2)]
+        measure = create_measure(
+            staff,
+            MeasureInput(
+                heading="a_pseudonymisation_encryption", title="Disk encryption", description="LUKS on every server"
+            ),
+        )
+        measure_document = add_document(
+            staff, measure, DocumentKind.MEASURE, Upload(io.BytesIO(b"Encryption policy\n"), "encryption.txt")
+        )
+        shared_sub = create_subprocessor(
+            staff, SubProcessorInput(legal_name="Shared Hosting SARL", country="FR", service="Hosting")
+        )
+        guarantee = add_document(
+            staff, shared_sub, DocumentKind.GUARANTEE, Upload(io.BytesIO(b"ISO 27001 certificate\n"), "iso.txt")
+        )
+        spares = [
+            create_subprocessor(staff, SubProcessorInput(legal_name=f"Spare {n} SAS", country="FR", service="E-mail"))
+            for n in range(2)
+        ]
         db.session.commit()
         ids = {t: seed_tenant(t, staff, shared_sub, spares[0], measure) for t in TENANTS}
         # One notice to A and C: the auditor of A and B sees A's row of it, never C's.
@@ -163,13 +225,19 @@ def tenants(database_url, _schema, tmp_path_factory):
             ids[owner]["recipient_id"].append(recipient.id)
         # Each tenant's own sub-processor is still an entry of the processor's catalogue.
         catalogue = [shared_sub.id, *(ids[t].pop("subprocessor_id")[0] for t in TENANTS)]
-        ids["p"] = {"document_id": [measure_document.id, guarantee.id], "subprocessor_id": catalogue,
-                    "measure_id": [measure.id], "notice_id": [shared.id]}
+        ids["p"] = {
+            "document_id": [measure_document.id, guarantee.id],
+            "subprocessor_id": catalogue,
+            "measure_id": [measure.id],
+            "notice_id": [shared.id],
+        }
         viewer_users = {
             "client_a": db.session.get(User, ids["a"]["user_id"][0]),
-            "auditor_ab": make_user(Role.AUDITOR, VIEWERS["auditor_ab"]["email"],
-                                    audits=[db.session.get(Client, ids[t]["client_id"][0])
-                                            for t in ("a", "b")]),
+            "auditor_ab": make_user(
+                Role.AUDITOR,
+                VIEWERS["auditor_ab"]["email"],
+                audits=[db.session.get(Client, ids[t]["client_id"][0]) for t in ("a", "b")],
+            ),
         }
         tokens = {viewer: create_token(None, user, "canary")[1] for viewer, user in viewer_users.items()}
         db.session.commit()
@@ -208,8 +276,7 @@ def get_urls(app: Any, ids: dict[str, dict[str, list[int]]]) -> tuple[list[tuple
                 for query in EXTRA_QUERIES.get(rule.endpoint, []):
                     if "{client}" in query:
                         for t in TENANTS:
-                            urls.append((rule.endpoint, f"{url}?{query.format(client=ids[t]['client_id'][0])}",
-                                         owners))
+                            urls.append((rule.endpoint, f"{url}?{query.format(client=ids[t]['client_id'][0])}", owners))
                     else:
                         urls.append((rule.endpoint, f"{url}?{query}", owners))
     return urls, unfilled
@@ -231,12 +298,19 @@ def _leaks(text: str, marks: list[str]) -> list[str]:
     found = []
     for mark in marks:
         for match in re.finditer(mark, text):
-            found.append(text[max(0, match.start() - 60):match.end() + 60].replace("\n", " "))
+            found.append(text[max(0, match.start() - 60) : match.end() + 60].replace("\n", " "))
     return found
 
 
-DOWNLOADS = {"evidence.download", "api_v1.download_evidence", "record.document_download", "record.download",
-             "record.download_version", "api_v1.download_record", "subprocessor.client_list_download"}
+DOWNLOADS = {
+    "evidence.download",
+    "api_v1.download_evidence",
+    "record.document_download",
+    "record.download",
+    "record.download_version",
+    "api_v1.download_record",
+    "subprocessor.client_list_download",
+}
 
 
 @pytest.mark.parametrize("viewer", sorted(VIEWERS))

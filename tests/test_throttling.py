@@ -57,8 +57,9 @@ def test_fifty_bad_attempts_on_one_account_from_fifty_addresses_are_throttled(ap
         make_user(Role.AUDITOR, "otto@audit.example")
     # The account is the e-mail as typed, compared case-insensitively: varying it does not escape the limit.
     spellings = ["karim@example.com", "KARIM@example.com", " Karim@Example.COM "]
-    responses = [sign_in(proxied_app.test_client(), spellings[n % 3], f"guess {n}", f"192.0.2.{n + 1}")
-                 for n in range(50)]
+    responses = [
+        sign_in(proxied_app.test_client(), spellings[n % 3], f"guess {n}", f"192.0.2.{n + 1}") for n in range(50)
+    ]
     assert [r.status_code for r in responses] == [422] * 10 + [429] * 40
     throttled = responses[-1]
     assert ACCOUNT_MESSAGE in html.unescape(throttled.get_data(as_text=True))
@@ -81,8 +82,9 @@ def test_the_account_limit_is_a_setting(app, database_url, tmp_path):
         make_user(Role.COMPLIANCE, "karim@example.com")
     strict = make_app(database_url, tmp_path, TRUSTED_PROXIES=1, LOGIN_ACCOUNT_RATE_LIMIT="2 per hour")
     try:
-        codes = [sign_in(strict.test_client(), "karim@example.com", "nope", f"192.0.2.{n}").status_code
-                 for n in range(1, 4)]
+        codes = [
+            sign_in(strict.test_client(), "karim@example.com", "nope", f"192.0.2.{n}").status_code for n in range(1, 4)
+        ]
         assert codes == [422, 422, 429]
     finally:
         with strict.app_context():

@@ -23,10 +23,13 @@ class UserEditForm(SingleLineForm):
 class PasswordResetForm(SingleLineForm):
     """An admin sets a new password for another user (who then signs in with it and may change it)."""
 
-    new_password = PasswordField("New password (12+ characters, hard to guess)",
-                                 validators=[DataRequired(), Length(max=1024)])
-    new_password_again = PasswordField("New password again", validators=[
-        DataRequired(), EqualTo("new_password", message="The two new passwords differ.")])
+    new_password = PasswordField(
+        "New password (12+ characters, hard to guess)", validators=[DataRequired(), Length(max=1024)]
+    )
+    new_password_again = PasswordField(
+        "New password again",
+        validators=[DataRequired(), EqualTo("new_password", message="The two new passwords differ.")],
+    )
 
 
 class ProcessorForm(SingleLineForm):
@@ -37,5 +40,4 @@ class ProcessorForm(SingleLineForm):
     dpo_name = StringField("DPO name", validators=[Optional(), Length(max=200)])
     dpo_email = EmailField("DPO e-mail", validators=[Optional(), Length(max=254)])
     representative = StringField("Representative (Art. 27)", validators=[Optional(), Length(max=200)])
-    representative_contact = StringField("Representative's contact details",
-                                         validators=[Optional(), Length(max=500)])
+    representative_contact = StringField("Representative's contact details", validators=[Optional(), Length(max=500)])

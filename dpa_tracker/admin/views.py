@@ -52,9 +52,15 @@ def create_user_page() -> str | Response | tuple[str, int]:
         client_pk = parse_id(form.client_id.data)
         client = db.session.get(Client, client_pk) if client_pk is not None else None
         try:
-            user = create_user(current_user, form.email.data or "", role, form.password.data or "",
-                               name=form.name.data or "", client=client,
-                               audited_clients=_clients(form.audited_clients.data))
+            user = create_user(
+                current_user,
+                form.email.data or "",
+                role,
+                form.password.data or "",
+                name=form.name.data or "",
+                client=client,
+                audited_clients=_clients(form.audited_clients.data),
+            )
         except DomainError as error:
             show_domain_error(form, error)
         else:
@@ -75,8 +81,13 @@ def edit_user(user_id: int) -> str | Response | tuple[str, int]:
         form.audited_clients.data = [str(c.id) for c in user.audited_clients]
     if form.validate_on_submit():
         try:
-            update_user(current_user, user, name=form.name.data or "", active=bool(form.active.data),
-                        audited_clients=_clients(form.audited_clients.data))
+            update_user(
+                current_user,
+                user,
+                name=form.name.data or "",
+                active=bool(form.active.data),
+                audited_clients=_clients(form.audited_clients.data),
+            )
         except DomainError as error:
             show_domain_error(form, error)
         else:
@@ -89,8 +100,7 @@ def edit_user(user_id: int) -> str | Response | tuple[str, int]:
 def _user_page(user: User, form: UserEditForm, reset_form: PasswordResetForm) -> tuple[str, int]:
     tokens = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)).all()
     status = max(form_status(form), form_status(reset_form))
-    return render_template("admin/user_form.html", form=form, reset_form=reset_form, user=user,
-                           tokens=tokens), status
+    return render_template("admin/user_form.html", form=form, reset_form=reset_form, user=user, tokens=tokens), status
 
 
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
@@ -108,8 +118,9 @@ def reset_password(user_id: int) -> Response | tuple[str, int]:
                 login_user(user)  # an admin resetting their own password keeps this session
             flash(f"Password of {user.email} reset; their sessions were ended.", "success")
             return redirect(url_for("admin.edit_user", user_id=user.id))
-    form = UserEditForm(formdata=None, name=user.name, active=user.active,
-                        audited_clients=[str(c.id) for c in user.audited_clients])
+    form = UserEditForm(
+        formdata=None, name=user.name, active=user.active, audited_clients=[str(c.id) for c in user.audited_clients]
+    )
     form.audited_clients.choices = _client_choices()
     return _user_page(user, form, reset_form)
 
@@ -133,12 +144,19 @@ def processor() -> str | Response | tuple[str, int]:
     form = ProcessorForm(obj=profile)  # submitted data wins over the stored values
     if form.validate_on_submit():
         try:
-            save_processor(current_user, ProcessorInput(
-                name=form.name.data or "", address=form.address.data or "",
-                contact_email=form.contact_email.data or "", contact_phone=form.contact_phone.data or "",
-                dpo_name=form.dpo_name.data or "", dpo_email=form.dpo_email.data or "",
-                representative=form.representative.data or "",
-                representative_contact=form.representative_contact.data or ""))
+            save_processor(
+                current_user,
+                ProcessorInput(
+                    name=form.name.data or "",
+                    address=form.address.data or "",
+                    contact_email=form.contact_email.data or "",
+                    contact_phone=form.contact_phone.data or "",
+                    dpo_name=form.dpo_name.data or "",
+                    dpo_email=form.dpo_email.data or "",
+                    representative=form.representative.data or "",
+                    representative_contact=form.representative_contact.data or "",
+                ),
+            )
         except DomainError as error:
             show_domain_error(form, error)
         else:

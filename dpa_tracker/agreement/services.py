@@ -81,12 +81,22 @@ def create_agreement(actor: User, client: Client, data: AgreementInput) -> Agree
     )
     db.session.add(agreement)
     db.session.flush()
-    record(actor, "agreement.create", agreement, {
-        "reference": agreement.reference, "title": agreement.title, "template": f"{template.key} v{template.version}",
-        "signed_on": agreement.signed_on, "effective_on": agreement.effective_on, "ends_on": agreement.ends_on,
-        "subprocessor_authorisation": agreement.subprocessor_authorisation.value,
-        "settings": {s.name: getattr(agreement, s.name) for s in SETTINGS},
-    }, client_id=client.id)
+    record(
+        actor,
+        "agreement.create",
+        agreement,
+        {
+            "reference": agreement.reference,
+            "title": agreement.title,
+            "template": f"{template.key} v{template.version}",
+            "signed_on": agreement.signed_on,
+            "effective_on": agreement.effective_on,
+            "ends_on": agreement.ends_on,
+            "subprocessor_authorisation": agreement.subprocessor_authorisation.value,
+            "settings": {s.name: getattr(agreement, s.name) for s in SETTINGS},
+        },
+        client_id=client.id,
+    )
     sync_obligations(actor, agreement, owner=actor if actor.can_write else None)
     return agreement
 
@@ -117,9 +127,13 @@ def sync_obligations(actor: User | None, agreement: Agreement, owner: User | Non
     if added:
         db.session.flush()
         refresh_cache(added)
-        record(actor, "agreement.sync_obligations", agreement,
-               {"added": [o.clause_number for o in added], "template_version": template.version},
-               client_id=agreement.client_id)
+        record(
+            actor,
+            "agreement.sync_obligations",
+            agreement,
+            {"added": [o.clause_number for o in added], "template_version": template.version},
+            client_id=agreement.client_id,
+        )
         agreement.template_version = template.version
     return added
 
@@ -136,15 +150,21 @@ def end_agreement(actor: User, agreement: Agreement, ends_on: date) -> None:
     agreement.status = AgreementStatus.TERMINATED
     db.session.flush()
     refresh_cache(agreement.obligations)
-    record(actor, "agreement.end", agreement, {"ends_on": [before, ends_on], "status": "terminated"},
-           client_id=agreement.client_id)
+    record(
+        actor,
+        "agreement.end",
+        agreement,
+        {"ends_on": [before, ends_on], "status": "terminated"},
+        client_id=agreement.client_id,
+    )
 
 
 def change_settings(actor: User, agreement: Agreement, values: Mapping[str, int]) -> dict[str, list[int]]:
     """Change some of the agreement's deadline settings; the clocks of its obligations follow at once."""
     _check_settings(values)
-    changes = {name: [getattr(agreement, name), value] for name, value in values.items()
-               if getattr(agreement, name) != value}
+    changes = {
+        name: [getattr(agreement, name), value] for name, value in values.items() if getattr(agreement, name) != value
+    }
     if not changes:
         return changes
     for name, (_before, after) in changes.items():

@@ -69,9 +69,17 @@ def detail(agreement_id: int) -> str:
     assessed = assess_agreement(agreement, as_of)
     sections = [(section, list(items)) for section, items in groupby(assessed, key=lambda pair: pair[0].section)]
     counts = {s: sum(1 for _, a in assessed if a.status is s) for s in ObligationStatus}
-    return render_template("agreement/detail.html", agreement=agreement, sections=sections, counts=counts,
-                           as_of=as_of or today(), past=as_of is not None and as_of != today(),
-                           end_form=EndAgreementForm(), statuses=list(ObligationStatus), settings=SETTINGS)
+    return render_template(
+        "agreement/detail.html",
+        agreement=agreement,
+        sections=sections,
+        counts=counts,
+        as_of=as_of or today(),
+        past=as_of is not None and as_of != today(),
+        end_form=EndAgreementForm(),
+        statuses=list(ObligationStatus),
+        settings=SETTINGS,
+    )
 
 
 @bp.route("/agreements/<int:agreement_id>/settings", methods=["GET", "POST"])
@@ -86,11 +94,17 @@ def settings(agreement_id: int) -> str | Response | tuple[str, int]:
             show_domain_error(form, error)
         else:
             db.session.commit()
-            flash(f"{len(changes)} setting(s) changed; the obligations' clocks follow them." if changes
-                  else "No setting changed.", "success")
+            flash(
+                f"{len(changes)} setting(s) changed; the obligations' clocks follow them."
+                if changes
+                else "No setting changed.",
+                "success",
+            )
             return redirect(url_for("agreement.detail", agreement_id=agreement.id))
-    return (render_template("agreement/settings.html", form=form, agreement=agreement, settings=SETTINGS),
-            form_status(form))
+    return (
+        render_template("agreement/settings.html", form=form, agreement=agreement, settings=SETTINGS),
+        form_status(form),
+    )
 
 
 @bp.route("/agreements/<int:agreement_id>/status.pdf")
@@ -99,12 +113,27 @@ def status_pdf(agreement_id: int) -> Response:
     agreement = db.get_or_404(Agreement, agreement_id)
     ensure_client_visible(current_user, agreement.client_id)
     as_of = as_of_from_request() or today()
-    rows = [{"clause": o.clause_number, "title": o.title, "status": a.status.value, "reason": a.reason,
-             "due_on": a.due_on.isoformat() if a.due_on else None} for o, a in assess_agreement(agreement, as_of)]
-    body = render_status_report_pdf({
-        "reference": agreement.reference, "title": agreement.title, "client": agreement.client.legal_name,
-        "effective_on": agreement.effective_on.isoformat(),
-        "ends_on": agreement.ends_on.isoformat() if agreement.ends_on else None}, as_of.isoformat(), rows)
+    rows = [
+        {
+            "clause": o.clause_number,
+            "title": o.title,
+            "status": a.status.value,
+            "reason": a.reason,
+            "due_on": a.due_on.isoformat() if a.due_on else None,
+        }
+        for o, a in assess_agreement(agreement, as_of)
+    ]
+    body = render_status_report_pdf(
+        {
+            "reference": agreement.reference,
+            "title": agreement.title,
+            "client": agreement.client.legal_name,
+            "effective_on": agreement.effective_on.isoformat(),
+            "ends_on": agreement.ends_on.isoformat() if agreement.ends_on else None,
+        },
+        as_of.isoformat(),
+        rows,
+    )
     response = Response(body, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="status-{agreement.id}-{as_of}.pdf"'
     return response
@@ -138,6 +167,8 @@ def sync(agreement_id: int) -> Response:
         flash(error.message, "error")
     else:
         db.session.commit()
-        flash(f"{len(added)} obligation(s) added from the template." if added else "Already in line with the template.",
-              "success")
+        flash(
+            f"{len(added)} obligation(s) added from the template." if added else "Already in line with the template.",
+            "success",
+        )
     return redirect(url_for("agreement.detail", agreement_id=agreement.id))

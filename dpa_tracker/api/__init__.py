@@ -38,12 +38,17 @@ def register_api(app: Flask) -> None:
     from dpa_tracker.api.common import blp
     from dpa_tracker.extensions import csrf
 
-    app.config.setdefault("API_SPEC_OPTIONS", {
-        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
-        "security": [{"bearerAuth": []}],
-        "info": {"description": "Bearer tokens come from `flask --app dpa_tracker create-token EMAIL`. "
-                                "Errors are application/problem+json (RFC 9457)."},
-    })
+    app.config.setdefault(
+        "API_SPEC_OPTIONS",
+        {
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearerAuth": []}],
+            "info": {
+                "description": "Bearer tokens come from `flask --app dpa_tracker create-token EMAIL`. "
+                "Errors are application/problem+json (RFC 9457)."
+            },
+        },
+    )
     api = ProblemJsonApi(app)
     api.register_blueprint(blp)
     csrf.exempt(blp)

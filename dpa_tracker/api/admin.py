@@ -31,9 +31,18 @@ def admin_token(token_id: int) -> None:
 
 @blp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
 @checked_first(admin_token)
-@blp.response(200, TokenOut, example={"id": 4, "prefix": "dpa_3f9a", "name": "ci", "user": "ci@altinsoft.example",
-                                      "created_at": "2026-01-05T09:00:00+00:00",
-                                      "revoked_at": "2026-03-01T17:12:00+00:00"})
+@blp.response(
+    200,
+    TokenOut,
+    example={
+        "id": 4,
+        "prefix": "dpa_3f9a",
+        "name": "ci",
+        "user": "ci@altinsoft.example",
+        "created_at": "2026-01-05T09:00:00+00:00",
+        "revoked_at": "2026-03-01T17:12:00+00:00",
+    },
+)
 def revoke_token_api(token_id: int) -> Any:
     """Revoke an API token at once (admins only; audited). A revoked token answers 401 from then on."""
     token = db.session.get(ApiToken, token_id)  # role and existence: admin_token

@@ -26,8 +26,12 @@ from dpa_tracker.models import Agreement, Client
 
 
 class EndAgreementIn(StrictSchema):
-    ends_on = dates.Date(required=True, metadata={
-        "description": "The date the agreement ended (YYYY-MM-DD); the clause 13 deletion clock starts there."})
+    ends_on = dates.Date(
+        required=True,
+        metadata={
+            "description": "The date the agreement ended (YYYY-MM-DD); the clause 13 deletion clock starts there."
+        },
+    )
 
 
 class SyncOut(Schema):
@@ -71,10 +75,17 @@ def sync_agreement_api(agreement_id: int) -> Any:
 
 @blp.route("/clients/<int:client_id>", methods=["PUT"])
 @checked_first(writable_client)
-@blp.arguments(ClientIn, example={"legal_name": "Acme Hosting SARL", "country": "DZ",
-                                  "address": "12 rue Didouche Mourad, Alger",
-                                  "notice_emails": ["dpo@acme.example"], "dpo_name": "Amina B.",
-                                  "dpo_email": "dpo@acme.example"})
+@blp.arguments(
+    ClientIn,
+    example={
+        "legal_name": "Acme Hosting SARL",
+        "country": "DZ",
+        "address": "12 rue Didouche Mourad, Alger",
+        "notice_emails": ["dpo@acme.example"],
+        "dpo_name": "Amina B.",
+        "dpo_email": "dpo@acme.example",
+    },
+)
 @blp.response(200, ClientOut)
 def update_client_api(data: dict[str, Any], client_id: int) -> Any:
     """Replace the client's details (every field; left-out optional ones become empty). Audited."""

@@ -17,8 +17,12 @@ from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, NoticeRecipient, Obligation, Role, User
 from dpa_tracker.permissions import can_see_client, can_write
 
-blp = Blueprint("api_v1", __name__, url_prefix="/api/v1",
-                description="Agreements, obligations, evidence, the Art. 30(2) record and sub-processor notices.")
+blp = Blueprint(
+    "api_v1",
+    __name__,
+    url_prefix="/api/v1",
+    description="Agreements, obligations, evidence, the Art. 30(2) record and sub-processor notices.",
+)
 
 
 def fail(status: int, detail: str, field: str | None = None) -> NoReturn:
@@ -93,6 +97,7 @@ def visible(model: Any, object_id: int, client_id_of: Any) -> Any:
     if obj is None or not can_see_client(current(), client_id_of(obj)):
         fail(404, f"No {model.__name__.lower()} with id {object_id}.")
     return obj
+
 
 def writable_agreement(agreement_id: int) -> None:
     visible(Agreement, agreement_id, lambda a: a.client_id)

@@ -27,18 +27,29 @@ from dpa_tracker.obligation.services import assess_obligation, set_not_applicabl
 
 
 class EventIn(StrictSchema):
-    occurred_at = fields.AwareDateTime(required=True, metadata={
-        "description": "When the event happened (ISO 8601 with a time zone); not in the future, not before the "
-                       "agreement's effective date."})
-    aware_at = fields.AwareDateTime(load_default=None, allow_none=True, metadata={
-        "description": "When the processor became aware (the clock starts here); empty: when it happened."})
+    occurred_at = fields.AwareDateTime(
+        required=True,
+        metadata={
+            "description": "When the event happened (ISO 8601 with a time zone); not in the future, not before the "
+            "agreement's effective date."
+        },
+    )
+    aware_at = fields.AwareDateTime(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "When the processor became aware (the clock starts here); empty: when it happened."},
+    )
     summary = Text(required=True, validate=validate.Length(min=1, max=5000))
 
 
 class AwarenessIn(StrictSchema):
-    aware_at = fields.AwareDateTime(required=True, metadata={
-        "description": "When the processor became aware (back-dating allowed; never before the event, never "
-                       "in the future)."})
+    aware_at = fields.AwareDateTime(
+        required=True,
+        metadata={
+            "description": "When the processor became aware (back-dating allowed; never before the event, never "
+            "in the future)."
+        },
+    )
 
 
 class NotApplicableIn(StrictSchema):
@@ -46,8 +57,12 @@ class NotApplicableIn(StrictSchema):
 
 
 class ObligationPatch(StrictSchema):
-    owner_id = fields.Integer(strict=True, allow_none=True, validate=ID_RANGE, metadata={
-        "description": "A compliance or admin user's id; null: nobody. Left out: unchanged."})
+    owner_id = fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=ID_RANGE,
+        metadata={"description": "A compliance or admin user's id; null: nobody. Left out: unchanged."},
+    )
     notes = Text(validate=validate.Length(max=10000), metadata={"description": "Left out: unchanged."})
 
 
@@ -70,10 +85,17 @@ def obligation_out(obligation: Obligation) -> dict[str, Any]:
     """The obligation as GET /agreements/<id>/obligations lists it, assessed as of today."""
     assessment = assess_obligation(obligation)
     return {
-        "id": obligation.id, "agreement_id": obligation.agreement_id, "clause_number": obligation.clause_number,
-        "section": obligation.section, "title": obligation.title, "summary": obligation.summary,
-        "gdpr_article": obligation.gdpr_article, "rule_type": obligation.rule["type"],
-        "status": assessment.status.value, "reason": assessment.reason, "due_on": assessment.due_on,
+        "id": obligation.id,
+        "agreement_id": obligation.agreement_id,
+        "clause_number": obligation.clause_number,
+        "section": obligation.section,
+        "title": obligation.title,
+        "summary": obligation.summary,
+        "gdpr_article": obligation.gdpr_article,
+        "rule_type": obligation.rule["type"],
+        "status": assessment.status.value,
+        "reason": assessment.reason,
+        "due_on": assessment.due_on,
         "owner": obligation.owner.email if obligation.owner else None,
     }
 
@@ -92,17 +114,23 @@ def writable_evidence(evidence_id: int) -> None:
 
 @blp.route("/obligations/<int:obligation_id>/events", methods=["POST"])
 @checked_first(writable_obligation)
-@blp.arguments(EventIn, example={"occurred_at": "2026-02-01T10:00:00+00:00",
-                                 "aware_at": "2026-02-01T14:30:00+00:00",
-                                 "summary": "Laptop with customer exports lost on a train"})
+@blp.arguments(
+    EventIn,
+    example={
+        "occurred_at": "2026-02-01T10:00:00+00:00",
+        "aware_at": "2026-02-01T14:30:00+00:00",
+        "summary": "Laptop with customer exports lost on a train",
+    },
+)
 @blp.response(201, EventOut)
 def record_event_api(data: dict[str, Any], obligation_id: int) -> Any:
     """Record an event (a breach, a request...): its clock starts when the processor became aware
     (compliance team and admins; event-driven and on-request obligations only)."""
     obligation = db.session.get(Obligation, obligation_id)  # visibility and role: writable_obligation
     try:
-        event = record_event(current(), obligation, occurred_at=data["occurred_at"], aware_at=data["aware_at"],
-                             summary=data["summary"])
+        event = record_event(
+            current(), obligation, occurred_at=data["occurred_at"], aware_at=data["aware_at"], summary=data["summary"]
+        )
     except DomainError as error:
         refused(error)
     db.session.commit()
@@ -141,11 +169,24 @@ def mark_not_applicable_api(data: dict[str, Any], obligation_id: int) -> Any:
 
 @blp.route("/obligations/<int:obligation_id>/not-applicable", methods=["DELETE"])
 @checked_first(writable_obligation)
-@blp.response(200, ObligationOut, example={
-    "id": 42, "agreement_id": 7, "clause_number": "8.1", "section": "Personal data breaches",
-    "title": "Notify the controller of a breach", "summary": "Without undue delay, within 48 hours",
-    "gdpr_article": "33(2)", "rule_type": "event", "status": "ok", "reason": "No event recorded",
-    "due_on": None, "owner": "karim@altinsoft.example"})
+@blp.response(
+    200,
+    ObligationOut,
+    example={
+        "id": 42,
+        "agreement_id": 7,
+        "clause_number": "8.1",
+        "section": "Personal data breaches",
+        "title": "Notify the controller of a breach",
+        "summary": "Without undue delay, within 48 hours",
+        "gdpr_article": "33(2)",
+        "rule_type": "event",
+        "status": "ok",
+        "reason": "No event recorded",
+        "due_on": None,
+        "owner": "karim@altinsoft.example",
+    },
+)
 def clear_not_applicable_api(obligation_id: int) -> Any:
     """The obligation applies again (audited; the earlier mark stays in its history)."""
     obligation = db.session.get(Obligation, obligation_id)  # visibility and role: writable_obligation

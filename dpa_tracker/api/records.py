@@ -17,8 +17,11 @@ from dpa_tracker.record.services import client_request, mark_reviewed
 
 
 class ReviewIn(StrictSchema):
-    note = Text(load_default="", validate=validate.Length(max=4000),
-                metadata={"description": "What was reviewed; empty: 'Record of processing reviewed.'"})
+    note = Text(
+        load_default="",
+        validate=validate.Length(max=4000),
+        metadata={"description": "What was reviewed; empty: 'Record of processing reviewed.'"},
+    )
 
 
 class ClientRequestIn(StrictSchema):

@@ -75,8 +75,11 @@ class Problem(Schema):
 
 class ClientIn(StrictSchema):
     legal_name = Line(required=True, validate=validate.Length(min=1, max=200))
-    country = fields.String(required=True, validate=validate.Regexp("^[A-Za-z]{2}$"),
-                            metadata={"description": "ISO 3166-1 alpha-2 code, e.g. DZ"})
+    country = fields.String(
+        required=True,
+        validate=validate.Regexp("^[A-Za-z]{2}$"),
+        metadata={"description": "ISO 3166-1 alpha-2 code, e.g. DZ"},
+    )
     address = Text(load_default="", validate=validate.Length(max=2000))
     notice_emails = fields.List(fields.Email(), required=True, validate=validate.Length(min=1, max=20))
     dpo_name = Line(load_default="", validate=validate.Length(max=200), metadata={"label": "DPO name"})
@@ -100,12 +103,18 @@ class ClientOut(Schema):
 
 def _setting_fields(*, load_defaults: bool) -> dict[str, fields.Field]:
     """One whole-number field per agreement setting (agreement/settings.py), its range in the OpenAPI document."""
-    return {s.name: fields.Integer(
-        strict=True, validate=validate.Range(s.low, s.high),
-        metadata={"description": f"Clause {s.clause}: {s.label.lower()}, in {s.unit} ({s.low}-{s.high}); "
-                                 f"default {s.default}"},
-        **({"load_default": s.default} if load_defaults else {}),
-    ) for s in SETTINGS}
+    return {
+        s.name: fields.Integer(
+            strict=True,
+            validate=validate.Range(s.low, s.high),
+            metadata={
+                "description": f"Clause {s.clause}: {s.label.lower()}, in {s.unit} ({s.low}-{s.high}); "
+                f"default {s.default}"
+            },
+            **({"load_default": s.default} if load_defaults else {}),
+        )
+        for s in SETTINGS
+    }
 
 
 class _AgreementIn(StrictSchema):
@@ -115,15 +124,21 @@ class _AgreementIn(StrictSchema):
     signed_on = dates.Date(required=True)
     effective_on = dates.Date(required=True)
     ends_on = dates.Date(load_default=None, allow_none=True)
-    status = fields.String(load_default=AgreementStatus.ACTIVE.value,
-                           validate=validate.OneOf([s.value for s in AgreementStatus]))
+    status = fields.String(
+        load_default=AgreementStatus.ACTIVE.value, validate=validate.OneOf([s.value for s in AgreementStatus])
+    )
     template_key = Line(load_default="altinsoft-dpa")
     subprocessor_authorisation = fields.String(
-        load_default=AuthorisationType.GENERAL.value, validate=validate.OneOf([t.value for t in AuthorisationType]),
-        metadata={"description": "Clause 6.1: 'specific' (silence never authorises) or 'general' "
-                                 "(notice + objection period, counted from delivery)"})
-    permitted_locations = fields.List(Line(validate=validate.Length(max=200), metadata={"label": "Permitted location"}),
-                                      load_default=list)
+        load_default=AuthorisationType.GENERAL.value,
+        validate=validate.OneOf([t.value for t in AuthorisationType]),
+        metadata={
+            "description": "Clause 6.1: 'specific' (silence never authorises) or 'general' "
+            "(notice + objection period, counted from delivery)"
+        },
+    )
+    permitted_locations = fields.List(
+        Line(validate=validate.Length(max=200), metadata={"label": "Permitted location"}), load_default=list
+    )
 
 
 AgreementIn: type[Schema] = type("AgreementIn", (_AgreementIn,), _setting_fields(load_defaults=True))
@@ -133,8 +148,9 @@ class _AgreementSettingsIn(StrictSchema):
     """Some of an agreement's deadline settings; those left out keep their value."""
 
 
-AgreementSettingsIn: type[Schema] = type("AgreementSettingsIn", (_AgreementSettingsIn,),
-                                         _setting_fields(load_defaults=False))
+AgreementSettingsIn: type[Schema] = type(
+    "AgreementSettingsIn", (_AgreementSettingsIn,), _setting_fields(load_defaults=False)
+)
 
 
 class _AgreementOut(Schema):
@@ -153,8 +169,14 @@ class _AgreementOut(Schema):
     obligation_count = fields.Function(lambda a: len(a.obligations))
 
 
-AgreementOut: type[Schema] = type("AgreementOut", (_AgreementOut,), {s.name: fields.Integer(
-    metadata={"description": f"Clause {s.clause}: {s.label.lower()}, in {s.unit}"}) for s in SETTINGS})
+AgreementOut: type[Schema] = type(
+    "AgreementOut",
+    (_AgreementOut,),
+    {
+        s.name: fields.Integer(metadata={"description": f"Clause {s.clause}: {s.label.lower()}, in {s.unit}"})
+        for s in SETTINGS
+    },
+)
 
 
 class AsOfQuery(QuerySchema):
@@ -184,9 +206,13 @@ class EvidenceForm(StrictSchema):
     period_end = dates.Date(load_default=None)
     trigger_event_id = QueryInteger(load_default=None, validate=ID_RANGE)
     supersedes_id = QueryInteger(load_default=None, validate=ID_RANGE)
-    acted_at = fields.AwareDateTime(load_default=None, metadata={
-        "description": "When the act the evidence proves was done (ISO 8601 with a time zone); "
-                       "a clock stops here. Defaults to the upload time; never later, never before its event."})
+    acted_at = fields.AwareDateTime(
+        load_default=None,
+        metadata={
+            "description": "When the act the evidence proves was done (ISO 8601 with a time zone); "
+            "a clock stops here. Defaults to the upload time; never later, never before its event."
+        },
+    )
 
 
 class EvidenceFile(Schema):
@@ -217,8 +243,9 @@ class EvidenceOut(Schema):
 class AuditQuery(QuerySchema):
     client_id = QueryInteger(load_default=None, validate=ID_RANGE)
     action = Line(load_default="", validate=validate.Length(max=60))
-    before = QueryInteger(load_default=None, validate=ID_RANGE,
-                            metadata={"description": "Only events with a smaller id (paging)"})
+    before = QueryInteger(
+        load_default=None, validate=ID_RANGE, metadata={"description": "Only events with a smaller id (paging)"}
+    )
     limit = QueryInteger(load_default=50, validate=validate.Range(1, 200))
 
 
@@ -237,11 +264,18 @@ class AuditEventOut(Schema):
 
 class RecordVersionIn(StrictSchema):
     as_of = dates.Date(load_default=None, metadata={"description": "The record as of this date (default today)"})
-    format = fields.String(required=True, validate=validate.OneOf(FORMATS),
-                           metadata={"description": "The format the copy is handed out in"})
-    to_client = fields.Boolean(load_default=False, metadata={
-        "description": "Staff: the copy is handed to the client, which answers its open clause 4.2 requests. "
-                       "A client's own copy always answers them."})
+    format = fields.String(
+        required=True,
+        validate=validate.OneOf(FORMATS),
+        metadata={"description": "The format the copy is handed out in"},
+    )
+    to_client = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Staff: the copy is handed to the client, which answers its open clause 4.2 requests. "
+            "A client's own copy always answers them."
+        },
+    )
 
 
 class RecordQuery(QuerySchema):
@@ -280,13 +314,19 @@ class NoticeOut(Schema):
     state = fields.Function(lambda r: r.state.value)
     answer_reason = fields.String()
     objection_consequence = fields.Function(
-        lambda r: r.objection_consequence.value if r.objection_consequence else None)
+        lambda r: r.objection_consequence.value if r.objection_consequence else None
+    )
 
 
 class AnswerIn(StrictSchema):
     decision = fields.String(required=True, validate=validate.OneOf(["approve", "object"]))
     reason = Text(load_default="", validate=validate.Length(max=4000))
-    consequence = fields.String(load_default=None, allow_none=True,
-                                validate=validate.OneOf([c.value for c in ObjectionConsequence]),
-                                metadata={"description": "Required to object to an addition or replacement: "
-                                                         "'not_used' (not used for our data) or 'termination'"})
+    consequence = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf([c.value for c in ObjectionConsequence]),
+        metadata={
+            "description": "Required to object to an addition or replacement: "
+            "'not_used' (not used for our data) or 'termination'"
+        },
+    )

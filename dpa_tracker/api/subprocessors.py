@@ -14,8 +14,11 @@ from dpa_tracker.subprocessor.notices import failed_deliveries, requeue
 
 
 class RequeueOut(Schema):
-    queued = fields.Integer(metadata={"description": "How many failed e-mails were queued again (a delivery that "
-                                                     "has not failed is left as it is)"})
+    queued = fields.Integer(
+        metadata={
+            "description": "How many failed e-mails were queued again (a delivery that has not failed is left as it is)"
+        }
+    )
 
 
 def staff_delivery(delivery_id: int) -> None:

@@ -50,6 +50,7 @@ from dpa_tracker.subprocessor.notices import answer
 
 # --- clients --------------------------------------------------------------------------------
 
+
 @blp.route("/clients", methods=["GET"])
 @blp.response(200, s.ClientOut(many=True))
 def list_clients() -> Any:
@@ -80,12 +81,17 @@ def get_client(client_id: int) -> Any:
 
 # --- agreements and obligations -------------------------------------------------------------
 
+
 @blp.route("/agreements", methods=["GET"])
 @blp.response(200, s.AgreementOut(many=True))
 def list_agreements() -> Any:
     """List the agreements this token may see."""
-    return db.session.scalars(select(Agreement).where(client_filter(current(), Agreement.client_id))
-                              .options(selectinload(Agreement.obligations)).order_by(Agreement.reference))
+    return db.session.scalars(
+        select(Agreement)
+        .where(client_filter(current(), Agreement.client_id))
+        .options(selectinload(Agreement.obligations))
+        .order_by(Agreement.reference)
+    )
 
 
 @blp.route("/agreements", methods=["POST"])
@@ -114,8 +120,6 @@ def get_agreement(agreement_id: int) -> Any:
     return visible(Agreement, agreement_id, lambda a: a.client_id)
 
 
-
-
 @blp.route("/agreements/<int:agreement_id>/settings", methods=["PATCH"])
 @checked_first(writable_agreement)
 @blp.arguments(s.AgreementSettingsIn)
@@ -137,15 +141,27 @@ def change_agreement_settings(data: dict[str, Any], agreement_id: int) -> Any:
 def list_obligations(query: dict[str, Any], agreement_id: int) -> Any:
     """The agreement's obligations with status, reason and due date, as of a date (default today)."""
     agreement = visible(Agreement, agreement_id, lambda a: a.client_id)
-    return [{
-        "id": o.id, "agreement_id": o.agreement_id, "clause_number": o.clause_number, "section": o.section,
-        "title": o.title, "summary": o.summary, "gdpr_article": o.gdpr_article, "rule_type": o.rule["type"],
-        "status": a.status.value, "reason": a.reason, "due_on": a.due_on,
-        "owner": o.owner.email if o.owner else None,
-    } for o, a in assess_agreement(agreement, query["as_of"])]
+    return [
+        {
+            "id": o.id,
+            "agreement_id": o.agreement_id,
+            "clause_number": o.clause_number,
+            "section": o.section,
+            "title": o.title,
+            "summary": o.summary,
+            "gdpr_article": o.gdpr_article,
+            "rule_type": o.rule["type"],
+            "status": a.status.value,
+            "reason": a.reason,
+            "due_on": a.due_on,
+            "owner": o.owner.email if o.owner else None,
+        }
+        for o, a in assess_agreement(agreement, query["as_of"])
+    ]
 
 
 # --- evidence --------------------------------------------------------------------------------
+
 
 @blp.route("/obligations/<int:obligation_id>/evidence", methods=["GET"])
 @blp.response(200, s.EvidenceOut(many=True))
@@ -184,6 +200,7 @@ def download_evidence(evidence_id: int) -> Response:
 
 # --- audit -----------------------------------------------------------------------------------
 
+
 @blp.route("/audit-events", methods=["GET"])
 @blp.arguments(s.AuditQuery, location="query")
 @blp.response(200, s.AuditEventOut(many=True))
@@ -204,13 +221,15 @@ def list_audit_events(query: dict[str, Any]) -> Any:
 
 # --- Art. 30(2) record, sub-processors, notices -----------------------------------------------
 
+
 @blp.route("/clients/<int:client_id>/record/versions", methods=["GET"])
 @blp.response(200, s.RecordVersionOut(many=True))
 def list_record_versions(client_id: int) -> Any:
     """Every copy of the record handed out: when, by whom, and its hash."""
     client = visible(Client, client_id, lambda c: c.id)
-    return db.session.scalars(select(RecordVersion).where(RecordVersion.client_id == client.id)
-                              .order_by(RecordVersion.number.desc()))
+    return db.session.scalars(
+        select(RecordVersion).where(RecordVersion.client_id == client.id).order_by(RecordVersion.number.desc())
+    )
 
 
 def record_hand_out_allowed(client_id: int) -> None:
@@ -222,8 +241,11 @@ def record_hand_out_allowed(client_id: int) -> None:
 @blp.route("/clients/<int:client_id>/record/versions", methods=["POST"])
 @checked_first(record_hand_out_allowed)
 @blp.arguments(s.RecordVersionIn)
-@blp.response(201, s.RecordVersionOut, headers={"Location": {
-    "description": "Where to download the version", "schema": {"type": "string"}}})
+@blp.response(
+    201,
+    s.RecordVersionOut,
+    headers={"Location": {"description": "Where to download the version", "schema": {"type": "string"}}},
+)
 def create_record_version(data: dict[str, Any], client_id: int) -> Any:
     """Hand out a copy of the record: keep it as a numbered version (clause 4.2), then download it
     from the Location. Staff and the client's own users only."""
@@ -237,8 +259,9 @@ def create_record_version(data: dict[str, Any], client_id: int) -> Any:
         db.session.rollback()
         domain_fail(error)
     db.session.commit()
-    location = url_for("api_v1.download_record_version", client_id=client.id, number=version.number,
-                       fmt=version.handed_out_as)
+    location = url_for(
+        "api_v1.download_record_version", client_id=client.id, number=version.number, fmt=version.handed_out_as
+    )
     return version, 201, {"Location": location}
 
 
@@ -249,8 +272,9 @@ def download_record_version(client_id: int, number: int, fmt: str) -> Response:
     client = visible(Client, client_id, lambda c: c.id)
     if fmt not in MIMETYPES:
         fail(404, "Formats: pdf, json, csv.")
-    version = db.session.scalar(select(RecordVersion).where(RecordVersion.client_id == client.id,
-                                                            RecordVersion.number == number))
+    version = db.session.scalar(
+        select(RecordVersion).where(RecordVersion.client_id == client.id, RecordVersion.number == number)
+    )
     if version is None:
         fail(404, f"{client.legal_name} has no record version {number}.")
     return record_response(client, json.loads(version.content), fmt, version)
@@ -270,10 +294,16 @@ def list_client_subprocessors(query: dict[str, Any], client_id: int) -> Any:
 def list_client_notices(client_id: int) -> Any:
     """The client's sub-processor change notices with their answers."""
     client = visible(Client, client_id, lambda c: c.id)
-    return db.session.scalars(select(NoticeRecipient).join(NoticeRecipient.agreement).where(
-        Agreement.client_id == client.id).options(
-        selectinload(NoticeRecipient.notice).selectinload(ChangeNotice.subprocessor),
-        selectinload(NoticeRecipient.notice).selectinload(ChangeNotice.replaces)).order_by(NoticeRecipient.id.desc()))
+    return db.session.scalars(
+        select(NoticeRecipient)
+        .join(NoticeRecipient.agreement)
+        .where(Agreement.client_id == client.id)
+        .options(
+            selectinload(NoticeRecipient.notice).selectinload(ChangeNotice.subprocessor),
+            selectinload(NoticeRecipient.notice).selectinload(ChangeNotice.replaces),
+        )
+        .order_by(NoticeRecipient.id.desc())
+    )
 
 
 @blp.route("/notice-recipients/<int:recipient_id>/answer", methods=["POST"])

@@ -33,8 +33,16 @@ class Anchor:
     anchored_at: str | None = None
 
     def as_json(self) -> str:
-        return json.dumps({"event_id": self.event_id, "hash": self.hash, "count": self.count,
-                           "event_at": self.event_at, "anchored_at": self.anchored_at}, sort_keys=True)
+        return json.dumps(
+            {
+                "event_id": self.event_id,
+                "hash": self.hash,
+                "count": self.count,
+                "event_at": self.event_at,
+                "anchored_at": self.anchored_at,
+            },
+            sort_keys=True,
+        )
 
 
 def chain_head() -> AuditEvent | None:
@@ -57,8 +65,7 @@ def parse_anchors(raw: str, source: str) -> list[Anchor]:
         lines = [line for line in raw.splitlines() if line.strip()]
         if len(lines) < 2:
             raise
-        return [parse_anchor(line, f"{source} line {n}") for n, line in enumerate(raw.splitlines(), 1)
-                if line.strip()]
+        return [parse_anchor(line, f"{source} line {n}") for n, line in enumerate(raw.splitlines(), 1) if line.strip()]
 
 
 def parse_anchor(raw: str, source: str) -> Anchor:
@@ -71,8 +78,13 @@ def parse_anchor(raw: str, source: str) -> Anchor:
         data: Any = json.loads(raw)
     except ValueError:
         data = None
-    if not (isinstance(data, dict) and isinstance(data.get("event_id"), int) and isinstance(data.get("hash"), str)
-            and _HASH.match(data["hash"]) and isinstance(data.get("count"), int | None)):
+    if not (
+        isinstance(data, dict)
+        and isinstance(data.get("event_id"), int)
+        and isinstance(data.get("hash"), str)
+        and _HASH.match(data["hash"])
+        and isinstance(data.get("count"), int | None)
+    ):
         raise DomainError(f"{source} is not an audit anchor (JSON from `flask audit anchor`, or ID:HASH).")
     return Anchor(data["event_id"], data["hash"], data.get("count"), data.get("event_at"), data.get("anchored_at"))
 
@@ -83,16 +95,22 @@ def anchor_problems(anchor: Anchor) -> list[str]:
     if event is None:
         last = db.session.scalar(select(func.max(AuditEvent.id)))
         if last is None or last < anchor.event_id:
-            return [f"the anchored head event {anchor.event_id} is missing (the log now ends at "
-                    f"{last or 'nothing'}): the newest events were deleted"]
+            return [
+                f"the anchored head event {anchor.event_id} is missing (the log now ends at "
+                f"{last or 'nothing'}): the newest events were deleted"
+            ]
         return [f"the anchored head event {anchor.event_id} is missing: events were deleted"]
     problems = []
     if event.hash != anchor.hash:
-        problems.append(f"event {anchor.event_id} no longer has the anchored hash {anchor.hash[:12]}…: "
-                        "the chain was rewritten and recomputed")
+        problems.append(
+            f"event {anchor.event_id} no longer has the anchored hash {anchor.hash[:12]}…: "
+            "the chain was rewritten and recomputed"
+        )
     if anchor.count is not None:
         count = db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.id <= event.id))
         if count != anchor.count:
-            problems.append(f"{count} events up to event {anchor.event_id}, the anchor counted {anchor.count}: "
-                            "events were deleted or inserted")
+            problems.append(
+                f"{count} events up to event {anchor.event_id}, the anchor counted {anchor.count}: "
+                "events were deleted or inserted"
+            )
     return problems

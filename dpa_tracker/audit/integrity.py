@@ -77,13 +77,21 @@ REFERENCING_ACTIONS: dict[str, type[Any]] = {
     "notice.object": NoticeRecipient,
     "notice.delivered": NoticeDelivery,
 }
-_LABEL = {Evidence: "evidence", RecordVersion: "record version", SupportingDocument: "supporting document",
-          NoticeRecipient: "notice answer", NoticeDelivery: "notice e-mail"}
+_LABEL = {
+    Evidence: "evidence",
+    RecordVersion: "record version",
+    SupportingDocument: "supporting document",
+    NoticeRecipient: "notice answer",
+    NoticeDelivery: "notice e-mail",
+}
 
 
 def references(events: Iterable[AuditEvent]) -> list[Reference]:
-    return [Reference(e.id, e.action, REFERENCING_ACTIONS[e.action], e.object_id, e.changes)
-            for e in events if e.action in REFERENCING_ACTIONS and e.object_id is not None]
+    return [
+        Reference(e.id, e.action, REFERENCING_ACTIONS[e.action], e.object_id, e.changes)
+        for e in events
+        if e.action in REFERENCING_ACTIONS and e.object_id is not None
+    ]
 
 
 def _plain(value: Any) -> Any:
@@ -100,24 +108,37 @@ def _differs(row: Any, changes: dict[str, Any], columns: dict[str, str]) -> list
 def _row_problems(ref: Reference, row: Any, heads: dict[int, str]) -> list[str]:
     c = ref.changes
     if ref.action == "evidence.add":
-        changed = _differs(row, c, {"sha256": "sha256", "filename": "filename", "note": "note", "link": "link",
-                                    "obligation_id": "obligation_id", "valid_until": "valid_until"})
+        changed = _differs(
+            row,
+            c,
+            {
+                "sha256": "sha256",
+                "filename": "filename",
+                "note": "note",
+                "link": "link",
+                "obligation_id": "obligation_id",
+                "valid_until": "valid_until",
+            },
+        )
     elif ref.action == "evidence.withdraw":
         changed = [] if row.state is EvidenceState.WITHDRAWN else ["state"]
         changed += _differs(row, c, {"reason": "end_reason"})
     elif ref.action == "document.add":
         changed = _differs(row, c, {"sha256": "sha256", "filename": "filename", "valid_until": "valid_until"})
     elif ref.action == "record.hand_out":
-        changed = _differs(row, c, {"sha256": "content_sha256", "number": "number", "format": "handed_out_as",
-                                    "as_of": "as_of"})
+        changed = _differs(
+            row, c, {"sha256": "content_sha256", "number": "number", "format": "handed_out_as", "as_of": "as_of"}
+        )
         if "sha256" in c and text_sha256(row.content) != c["sha256"]:
             changed.append("content")
         head = c.get("audit_head")
         if head:
             changed += _differs(row, head, {"event_id": "audit_head_id", "hash": "audit_head_hash"})
             if heads.get(head["event_id"]) != head["hash"]:
-                return [f"the chain head printed on record version {row.number} (event {head['event_id']}, "
-                        f"{head['hash'][:12]}…) is no longer in the log: the chain was rewritten"]
+                return [
+                    f"the chain head printed on record version {row.number} (event {head['event_id']}, "
+                    f"{head['hash'][:12]}…) is no longer in the log: the chain was rewritten"
+                ]
     elif ref.action in ("notice.approve", "notice.object"):
         wanted = "approved" if ref.action == "notice.approve" else "objected"
         changed = [] if row.state.value == wanted else ["state"]
@@ -135,7 +156,7 @@ def _recorded_heads(refs: Sequence[Reference]) -> dict[int, str]:
     ids = sorted({r.changes["audit_head"]["event_id"] for r in refs if r.changes.get("audit_head")})
     heads: dict[int, str] = {}
     for start in range(0, len(ids), _DEFAULT_ROWS_PER_QUERY):
-        chunk = ids[start:start + _DEFAULT_ROWS_PER_QUERY]
+        chunk = ids[start : start + _DEFAULT_ROWS_PER_QUERY]
         found = db.session.execute(select(AuditEvent.id, AuditEvent.hash).where(AuditEvent.id.in_(chunk)))
         heads.update((event_id, hash_) for event_id, hash_ in found)
     return heads
@@ -154,7 +175,7 @@ def reference_problems(refs: Sequence[Reference], store: EvidenceStore) -> Itera
         ids = sorted(by_id)
         step = _ROWS_PER_QUERY.get(model, _DEFAULT_ROWS_PER_QUERY)
         for start in range(0, len(ids), step):
-            chunk = ids[start:start + step]
+            chunk = ids[start : start + step]
             rows = {row.id: row for row in db.session.scalars(select(model).where(model.id.in_(chunk)))}
             for object_id in chunk:
                 for ref in by_id[object_id]:
@@ -165,8 +186,11 @@ def reference_problems(refs: Sequence[Reference], store: EvidenceStore) -> Itera
                     for problem in _row_problems(ref, row, heads):
                         yield ref.event_id, problem
                     sha = ref.changes.get("sha256")
-                    if sha and model in (Evidence, SupportingDocument, NoticeDelivery) \
-                            and ref.action != "evidence.withdraw":
+                    if (
+                        sha
+                        and model in (Evidence, SupportingDocument, NoticeDelivery)
+                        and ref.action != "evidence.withdraw"
+                    ):
                         files.setdefault(sha, []).append(ref.event_id)
             for row in rows.values():
                 db.session.expunge(row)

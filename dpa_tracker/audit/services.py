@@ -76,9 +76,13 @@ def verify_chain(batch_size: int = 5000, store: EvidenceStore | None = None) -> 
     expected_prev = GENESIS_HASH
     last_id = 0
     while True:
-        rows = db.session.execute(
-            select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch_size)
-        ).scalars().all()
+        rows = (
+            db.session.execute(
+                select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch_size)
+            )
+            .scalars()
+            .all()
+        )
         if not rows:
             return
         for event in rows:

@@ -54,5 +54,11 @@ def index() -> str:
     has_more = len(events) > page_size
     events = events[:page_size]
     args = {k: v for k in FILTERS if (v := request.args.get(k, ""))}
-    return render_template("audit/index.html", events=events, clients=clients, client_names=client_names,
-                           next_before=events[-1].id if has_more and events else None, args=args)
+    return render_template(
+        "audit/index.html",
+        events=events,
+        clients=clients,
+        client_names=client_names,
+        next_before=events[-1].id if has_more and events else None,
+        args=args,
+    )

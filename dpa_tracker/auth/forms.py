@@ -11,7 +11,10 @@ class LoginForm(SingleLineForm):
 
 class ChangePasswordForm(SingleLineForm):
     current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=1024)])
-    new_password = PasswordField("New password (12+ characters, hard to guess)",
-                                 validators=[DataRequired(), Length(max=1024)])
-    new_password_again = PasswordField("New password again", validators=[
-        DataRequired(), EqualTo("new_password", message="The two new passwords differ.")])
+    new_password = PasswordField(
+        "New password (12+ characters, hard to guess)", validators=[DataRequired(), Length(max=1024)]
+    )
+    new_password_again = PasswordField(
+        "New password again",
+        validators=[DataRequired(), EqualTo("new_password", message="The two new passwords differ.")],
+    )

@@ -34,14 +34,24 @@ def check_password_policy(password: str, *, email: str, name: str = "", field: s
     if len(password) < MIN_PASSWORD_LENGTH:
         raise DomainError(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.", field=field)
     local_part = email.split("@", 1)[0]
-    user_inputs = [email, local_part, *local_part.replace("-", ".").replace("_", ".").split("."), *name.split(),
-                   "dpa", "tracker", "dpa_tracker"]
+    user_inputs = [
+        email,
+        local_part,
+        *local_part.replace("-", ".").replace("_", ".").split("."),
+        *name.split(),
+        "dpa",
+        "tracker",
+        "dpa_tracker",
+    ]
     result = zxcvbn(password[:_SCORED_LENGTH], user_inputs=[word for word in user_inputs if word])
     if result["score"] < MIN_PASSWORD_SCORE:
         feedback = result["feedback"]
         advice = " ".join(part for part in (feedback.get("warning"), *feedback.get("suggestions", [])) if part)
-        raise DomainError(("This password is too easy to guess. " + advice).strip()
-                          + " A few unrelated words make a strong password.", field=field)
+        raise DomainError(
+            ("This password is too easy to guess. " + advice).strip()
+            + " A few unrelated words make a strong password.",
+            field=field,
+        )
 
 
 def hash_password(password: str) -> str:
@@ -82,14 +92,28 @@ def create_user(
     if role is not Role.AUDITOR and audited_clients:
         raise DomainError("Only auditors are assigned clients to review.", field="audited_clients")
     check_password_policy(password, email=email, name=name)
-    user = User(email=email, name=name.strip(), role=role, client=client, password_hash=hash_password(password),
-                audited_clients=list(audited_clients))
+    user = User(
+        email=email,
+        name=name.strip(),
+        role=role,
+        client=client,
+        password_hash=hash_password(password),
+        audited_clients=list(audited_clients),
+    )
     db.session.add(user)
     db.session.flush()
-    record(actor, "user.create", user, {
-        "email": email, "role": role.value, "client_id": client.id if client else None,
-        "audited_clients": [c.id for c in audited_clients],
-    }, client_id=client.id if client else None)
+    record(
+        actor,
+        "user.create",
+        user,
+        {
+            "email": email,
+            "role": role.value,
+            "client_id": client.id if client else None,
+            "audited_clients": [c.id for c in audited_clients],
+        },
+        client_id=client.id if client else None,
+    )
     return user
 
 
@@ -160,8 +184,13 @@ def create_token(actor: User | None, user: User, name: str = "") -> tuple[ApiTok
     token = ApiToken(user=user, name=name.strip(), prefix=plain[:12], token_hash=_token_digest(plain))
     db.session.add(token)
     db.session.flush()
-    record(actor, "token.create", token, {"user": user.email, "name": token.name, "prefix": token.prefix},
-           client_id=user.client_id)
+    record(
+        actor,
+        "token.create",
+        token,
+        {"user": user.email, "name": token.name, "prefix": token.prefix},
+        client_id=user.client_id,
+    )
     return token, plain
 
 

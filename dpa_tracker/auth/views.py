@@ -47,12 +47,20 @@ def _account_key() -> str:
 # already refused with 429 by the address limit do not count, so one noisy address cannot use up the
 # account's allowance and lock its owner out from another address.
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda response: response.status_code != 302,
-               error_message="Too many failed sign-ins from your network address. Wait a minute and try again.")
-@limiter.limit(_account_limit, key_func=_account_key, methods=["POST"],
-               deduct_when=lambda response: response.status_code == 422,
-               error_message="Too many failed sign-ins for this account. Sign-in is paused for it; try again "
-                             "later, or ask an administrator to reset the password.")
+@limiter.limit(
+    _login_limit,
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code != 302,
+    error_message="Too many failed sign-ins from your network address. Wait a minute and try again.",
+)
+@limiter.limit(
+    _account_limit,
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code == 422,
+    error_message="Too many failed sign-ins for this account. Sign-in is paused for it; try again "
+    "later, or ask an administrator to reset the password.",
+)
 def login() -> str | Response:
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))

@@ -19,8 +19,13 @@ CATALOGUE_DIR = Path(__file__).parent
 DEFAULT_TEMPLATE = "altinsoft-dpa"
 RULE_TYPES = {"standing", "recurring", "deadline", "event", "on_request"}
 # Facts computed by the application (see obligation.services.blockers_for, subprocessor.documents).
-REQUIREMENTS = {"art30_record", "subprocessor_guarantees", "subprocessor_flow_down", "processing_stopped",
-                "processing_scope"}
+REQUIREMENTS = {
+    "art30_record",
+    "subprocessor_guarantees",
+    "subprocessor_flow_down",
+    "processing_stopped",
+    "processing_scope",
+}
 AGREEMENT_SETTINGS = SETTING_NAMES
 # What unit the setting named by each rule key must be in ("hours_setting" needs an hours setting).
 SETTING_UNITS = {"days_setting": "days", "hours_setting": "hours", "lasts_years_setting": "years"}
@@ -59,8 +64,10 @@ def _check_rule(number: str, rule: dict[str, Any]) -> None:
         if key.endswith("_setting") and value not in AGREEMENT_SETTINGS:
             raise CatalogueError(f"clause {number}: {key} names unknown agreement setting {value!r}")
         if key in SETTING_UNITS and SETTINGS_BY_NAME[value].unit != SETTING_UNITS[key]:
-            raise CatalogueError(f"clause {number}: {key} needs a setting in {SETTING_UNITS[key]}, "
-                                 f"{value!r} is in {SETTINGS_BY_NAME[value].unit}")
+            raise CatalogueError(
+                f"clause {number}: {key} needs a setting in {SETTING_UNITS[key]}, "
+                f"{value!r} is in {SETTINGS_BY_NAME[value].unit}"
+            )
     if "requires" in rule and rule["requires"] not in REQUIREMENTS:
         raise CatalogueError(f"clause {number}: unknown requirement {rule['requires']!r}")
     if kind == "recurring" and int(rule.get("every_months", 0)) < 1:

@@ -40,10 +40,13 @@ def index() -> str:
     clients = db.session.scalars(
         select(Client).where(client_filter(current_user, Client.id)).order_by(Client.legal_name)
     ).all()
-    counts = dict(db.session.execute(
-        select(Agreement.client_id, func.count()).where(client_filter(current_user, Agreement.client_id))
-        .group_by(Agreement.client_id)
-    ).all())
+    counts = dict(
+        db.session.execute(
+            select(Agreement.client_id, func.count())
+            .where(client_filter(current_user, Agreement.client_id))
+            .group_by(Agreement.client_id)
+        ).all()
+    )
     return render_template("client/index.html", clients=clients, agreement_counts=counts)
 
 
@@ -70,13 +73,16 @@ def detail(client_id: int) -> str:
     status = status_expression(today(), due_soon_days()).label("status")
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     for agreement_id, state, count in db.session.execute(
-        select(Obligation.agreement_id, status, func.count()).join(Obligation.agreement)
-        .where(Agreement.client_id == client.id).group_by(Obligation.agreement_id, status)
+        select(Obligation.agreement_id, status, func.count())
+        .join(Obligation.agreement)
+        .where(Agreement.client_id == client.id)
+        .group_by(Obligation.agreement_id, status)
     ):
         counts[agreement_id][state] = count
     users = db.session.scalars(select(User).where(User.client_id == client.id).order_by(User.email)).all()
-    return render_template("client/detail.html", client=client, agreements=client.agreements, counts=counts,
-                           users=users)
+    return render_template(
+        "client/detail.html", client=client, agreements=client.agreements, counts=counts, users=users
+    )
 
 
 @bp.route("/<int:client_id>/edit", methods=["GET", "POST"])

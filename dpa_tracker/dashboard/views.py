@@ -56,8 +56,13 @@ def clear_counts_cache() -> None:
 
 def _count(day: date, window: int, client_ids: set[int] | None = None) -> dict[int, dict[str, int]]:
     status = status_expression(day, window).label("status")
-    stmt = (select(Agreement.client_id, status, func.count()).select_from(Obligation).join(Obligation.agreement)
-            .where(Agreement.status != AgreementStatus.DRAFT).group_by(Agreement.client_id, status))
+    stmt = (
+        select(Agreement.client_id, status, func.count())
+        .select_from(Obligation)
+        .join(Obligation.agreement)
+        .where(Agreement.status != AgreementStatus.DRAFT)
+        .group_by(Agreement.client_id, status)
+    )
     if client_ids is not None:
         stmt = stmt.where(Agreement.client_id.in_(sorted(client_ids)))
     per_client: dict[int, dict[str, int]] = defaultdict(dict)
@@ -92,9 +97,11 @@ def status_counts(day: date, window: int) -> dict[int, dict[str, int]]:
         return _count_all(database, day, window)
     events = db.session.execute(
         select(AuditEvent.id, AuditEvent.hash, AuditEvent.client_id, AuditEvent.action)
-        .where(AuditEvent.id >= state.upto_id).order_by(AuditEvent.id).limit(RECENT_EVENTS + 1)).all()
-    if not events or (events[0].id, events[0].hash) != (state.upto_id, state.upto_hash) \
-            or len(events) > RECENT_EVENTS:
+        .where(AuditEvent.id >= state.upto_id)
+        .order_by(AuditEvent.id)
+        .limit(RECENT_EVENTS + 1)
+    ).all()
+    if not events or (events[0].id, events[0].hash) != (state.upto_id, state.upto_hash) or len(events) > RECENT_EVENTS:
         return _count_all(database, day, window)
     if len(events) == 1:
         return state.per_client
@@ -127,19 +134,31 @@ def index() -> str:
         select(Client).where(client_filter(current_user, Client.id)).order_by(Client.legal_name)
     ).all()
     # Most at risk first; the full list is on the clients page.
-    ranked = sorted(clients, key=lambda c: (-per_client[c.id]["overdue"] - per_client[c.id]["late"],
-                                            -per_client[c.id]["due_soon"]))
+    ranked = sorted(
+        clients, key=lambda c: (-per_client[c.id]["overdue"] - per_client[c.id]["late"], -per_client[c.id]["due_soon"])
+    )
 
-    attention = db.session.scalars(
-        select(Obligation).join(Obligation.agreement).join(Agreement.client)
-        .where(in_force, visible, status_expression(day, window).in_(
-            [ObligationStatus.OVERDUE.value, ObligationStatus.LATE.value, ObligationStatus.DUE_SOON.value]),
-            # overdue, late and due-soon rows always satisfy this; it lets the indexes bound the scan
-            or_(Obligation.cached_due_on <= day + timedelta(days=window), Obligation.cached_late_until >= day))
-        .options(contains_eager(Obligation.agreement).contains_eager(Agreement.client), *obligation_loader())
-        .order_by(Obligation.cached_due_on, Obligation.id)
-        .limit(ATTENTION_LIMIT)
-    ).unique().all()
+    attention = (
+        db.session.scalars(
+            select(Obligation)
+            .join(Obligation.agreement)
+            .join(Agreement.client)
+            .where(
+                in_force,
+                visible,
+                status_expression(day, window).in_(
+                    [ObligationStatus.OVERDUE.value, ObligationStatus.LATE.value, ObligationStatus.DUE_SOON.value]
+                ),
+                # overdue, late and due-soon rows always satisfy this; it lets the indexes bound the scan
+                or_(Obligation.cached_due_on <= day + timedelta(days=window), Obligation.cached_late_until >= day),
+            )
+            .options(contains_eager(Obligation.agreement).contains_eager(Agreement.client), *obligation_loader())
+            .order_by(Obligation.cached_due_on, Obligation.id)
+            .limit(ATTENTION_LIMIT)
+        )
+        .unique()
+        .all()
+    )
     # Clause 4.1 takes its status from the record: check the records of those clients all at once.
     in_record = [o for o in attention if o.rule.get("requires") == "art30_record"]
     record_clients = {o.agreement.client_id: o.agreement.client for o in in_record}
@@ -150,9 +169,23 @@ def index() -> str:
     scope_gaps = scope_gaps_by_client(list(scope_clients.values()), day) if scope_clients else {}
     documents = inputs_by_obligation(attention, day)  # clauses 6.2/6.3, all at once
     events = borrowed_events(attention)  # clauses 8.1(2) and 8.3 count clause 8.1's breaches, all at once
-    assessed = [(o, assess_obligation(o, day, record_problems.get(o.agreement.client_id, []) if o in in_record
-                                      else scope_gaps.get(o.agreement.client_id, []) if o in in_scope else [],
-                                      documents, events_by_id=events)) for o in attention]
+    assessed = [
+        (
+            o,
+            assess_obligation(
+                o,
+                day,
+                record_problems.get(o.agreement.client_id, [])
+                if o in in_record
+                else scope_gaps.get(o.agreement.client_id, [])
+                if o in in_scope
+                else [],
+                documents,
+                events_by_id=events,
+            ),
+        )
+        for o in attention
+    ]
     return render_template(
         "dashboard/index.html",
         statuses=list(ObligationStatus),

@@ -21,8 +21,14 @@ def upload_document(owner: Transfer | SecurityMeasure | SubProcessor, kind: Docu
         flash("Choose a file to upload.", "error")
         return False
     try:
-        add_document(current_user, owner, kind, Upload(file.stream, file.filename), note=form.note.data or "",
-                     valid_until=form.valid_until.data)
+        add_document(
+            current_user,
+            owner,
+            kind,
+            Upload(file.stream, file.filename),
+            note=form.note.data or "",
+            valid_until=form.valid_until.data,
+        )
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")

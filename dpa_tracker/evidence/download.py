@@ -15,14 +15,88 @@ from dpa_tracker.evidence.services import evidence_store
 from dpa_tracker.models import Evidence
 
 # Executable, scriptable or rendered-as-active-content extensions (Windows, macOS, Linux, browsers, JVM).
-ACTIVE_EXTENSIONS = frozenset({
-    "app", "application", "apk", "appx", "asp", "aspx", "bash", "bat", "cgi", "chm", "cmd", "com", "cpl",
-    "csh", "dll", "desktop", "dmg", "docm", "exe", "gadget", "hta", "htm", "html", "inf", "ins", "isp", "jar",
-    "jnlp", "js", "jse", "jsp", "ksh", "lnk", "mht", "mhtml", "msc", "msi", "msix", "msp", "mst", "mjs", "pif",
-    "php", "phtml", "pl", "pptm", "ps1", "ps1xml", "ps2", "psc1", "psm1", "py", "pyw", "rb", "reg", "scf", "scr",
-    "sct", "sh", "shtml", "svg", "svgz", "swf", "url", "vb", "vbe", "vbs", "wsc", "wsf", "wsh", "xbap", "xht",
-    "xhtml", "xlsm", "xml", "xsl", "xslt", "zsh",
-})
+ACTIVE_EXTENSIONS = frozenset(
+    {
+        "app",
+        "application",
+        "apk",
+        "appx",
+        "asp",
+        "aspx",
+        "bash",
+        "bat",
+        "cgi",
+        "chm",
+        "cmd",
+        "com",
+        "cpl",
+        "csh",
+        "dll",
+        "desktop",
+        "dmg",
+        "docm",
+        "exe",
+        "gadget",
+        "hta",
+        "htm",
+        "html",
+        "inf",
+        "ins",
+        "isp",
+        "jar",
+        "jnlp",
+        "js",
+        "jse",
+        "jsp",
+        "ksh",
+        "lnk",
+        "mht",
+        "mhtml",
+        "msc",
+        "msi",
+        "msix",
+        "msp",
+        "mst",
+        "mjs",
+        "pif",
+        "php",
+        "phtml",
+        "pl",
+        "pptm",
+        "ps1",
+        "ps1xml",
+        "ps2",
+        "psc1",
+        "psm1",
+        "py",
+        "pyw",
+        "rb",
+        "reg",
+        "scf",
+        "scr",
+        "sct",
+        "sh",
+        "shtml",
+        "svg",
+        "svgz",
+        "swf",
+        "url",
+        "vb",
+        "vbe",
+        "vbs",
+        "wsc",
+        "wsf",
+        "wsh",
+        "xbap",
+        "xht",
+        "xhtml",
+        "xlsm",
+        "xml",
+        "xsl",
+        "xslt",
+        "zsh",
+    }
+)
 OPAQUE_TYPE = "application/octet-stream"
 
 
@@ -62,7 +136,13 @@ def send_stored_file(sha256: str, content_type: str | None, filename: str) -> Re
         current_app.logger.error("evidence file %s was altered", sha256)
         abort(409, description="The stored file no longer matches its recorded hash; it will not be served.")
     download_name, mimetype = safe_download(filename, content_type)
-    response = send_file(store.path_for(sha256), mimetype=mimetype,
-                         as_attachment=True, download_name=download_name, conditional=False, etag=sha256)
+    response = send_file(
+        store.path_for(sha256),
+        mimetype=mimetype,
+        as_attachment=True,
+        download_name=download_name,
+        conditional=False,
+        etag=sha256,
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -82,25 +82,31 @@ def _validate(
     return event, superseded
 
 
-def _check_act_time(obligation: Obligation, acted_at: datetime, event: TriggerEvent | None,
-                    added_at: datetime) -> None:
+def _check_act_time(obligation: Obligation, acted_at: datetime, event: TriggerEvent | None, added_at: datetime) -> None:
     """Evidence must postdate what it proves: an act is not in the future, and not before the event it answers."""
     if acted_at.tzinfo is None:
         raise DomainError("The time of the act needs a time zone.", field="acted_at")
     check_date(acted_at.date(), "acted_at")
     if acted_at > added_at:
-        raise DomainError("The act cannot be later than the evidence that records it (no future times).",
-                          field="acted_at")
+        raise DomainError(
+            "The act cannot be later than the evidence that records it (no future times).", field="acted_at"
+        )
     if acted_at.date() < obligation.agreement.signed_on:
         raise DomainError("The act is earlier than the agreement's signature.", field="acted_at")
     if event is not None and acted_at < event.occurred_at:
-        raise DomainError("The act cannot be earlier than the event it answers "
-                          f"({event.occurred_at:%Y-%m-%d %H:%M} UTC).", field="acted_at")
+        raise DomainError(
+            f"The act cannot be earlier than the event it answers ({event.occurred_at:%Y-%m-%d %H:%M} UTC).",
+            field="acted_at",
+        )
 
 
 def add_evidence(
-    actor: User | None, obligation: Obligation, data: EvidenceInput, upload: Upload | None = None,
-    *, seeded_at: datetime | None = None,
+    actor: User | None,
+    obligation: Obligation,
+    data: EvidenceInput,
+    upload: Upload | None = None,
+    *,
+    seeded_at: datetime | None = None,
 ) -> Evidence:
     """Validate, store the file (atomically, by hash), then record the evidence row.
 
@@ -133,19 +139,25 @@ def add_evidence(
         _end(actor, superseded, EvidenceState.SUPERSEDED, f"Superseded by evidence #{evidence.id}")
         superseded.superseded_by_id = evidence.id
     refresh_cache([obligation])
-    record(actor, "evidence.add", evidence, {
-        "obligation_id": obligation.id,
-        "clause": obligation.clause_number,
-        "sha256": evidence.sha256,
-        "filename": evidence.filename,
-        "note": evidence.note,
-        "link": evidence.link,
-        "valid_until": evidence.valid_until,
-        "acted_at": evidence.acted_at,
-        "trigger_event_id": evidence.trigger_event_id,
-        "supersedes": superseded.id if superseded else None,
-        **({"seeded_at": seeded_at} if seeded_at else {}),
-    }, client_id=obligation.agreement.client_id)
+    record(
+        actor,
+        "evidence.add",
+        evidence,
+        {
+            "obligation_id": obligation.id,
+            "clause": obligation.clause_number,
+            "sha256": evidence.sha256,
+            "filename": evidence.filename,
+            "note": evidence.note,
+            "link": evidence.link,
+            "valid_until": evidence.valid_until,
+            "acted_at": evidence.acted_at,
+            "trigger_event_id": evidence.trigger_event_id,
+            "supersedes": superseded.id if superseded else None,
+            **({"seeded_at": seeded_at} if seeded_at else {}),
+        },
+        client_id=obligation.agreement.client_id,
+    )
     return evidence
 
 
@@ -165,5 +177,10 @@ def withdraw_evidence(actor: User, evidence: Evidence, reason: str) -> None:
     _end(actor, evidence, EvidenceState.WITHDRAWN, reason)
     db.session.flush()
     refresh_cache([evidence.obligation])
-    record(actor, "evidence.withdraw", evidence, {"reason": reason, "obligation_id": evidence.obligation_id},
-           client_id=evidence.obligation.agreement.client_id)
+    record(
+        actor,
+        "evidence.withdraw",
+        evidence,
+        {"reason": reason, "obligation_id": evidence.obligation_id},
+        client_id=evidence.obligation.agreement.client_id,
+    )

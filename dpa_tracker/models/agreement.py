@@ -50,8 +50,14 @@ class ObligationStatus(enum.StrEnum):
 
 def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
     # Stored as the value ("due_soon"), checked by a named constraint on every database.
-    return Enum(cls, name=name, native_enum=False, create_constraint=True, length=20,
-                values_callable=lambda members: [m.value for m in members])
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+    )
 
 
 def _setting_column(name: str) -> Any:
@@ -75,8 +81,9 @@ class Agreement(Base):
     signed_on: Mapped[date]
     effective_on: Mapped[date]
     ends_on: Mapped[date | None]
-    status: Mapped[AgreementStatus] = mapped_column(_enum(AgreementStatus, "agreement_status"),
-                                                    default=AgreementStatus.ACTIVE)
+    status: Mapped[AgreementStatus] = mapped_column(
+        _enum(AgreementStatus, "agreement_status"), default=AgreementStatus.ACTIVE
+    )
     template_key: Mapped[str] = mapped_column(String(60))
     template_version: Mapped[int]
     # Settings that parameterise deadlines: names, defaults and ranges in agreement/settings.py.
@@ -95,8 +102,10 @@ class Agreement(Base):
     deletion_days: Mapped[int] = _setting_column("deletion_days")
     permitted_locations: Mapped[str] = mapped_column(Text, default="")  # clause 7.2(2), one per line
     subprocessor_authorisation: Mapped[AuthorisationType] = mapped_column(
-        _enum(AuthorisationType, "subprocessor_authorisation"), default=AuthorisationType.GENERAL,
-        server_default=AuthorisationType.GENERAL.value)  # clause 6.1
+        _enum(AuthorisationType, "subprocessor_authorisation"),
+        default=AuthorisationType.GENERAL,
+        server_default=AuthorisationType.GENERAL.value,
+    )  # clause 6.1
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     client: Mapped[Client] = relationship(back_populates="agreements")
@@ -117,8 +126,14 @@ class Obligation(Base):
         CheckConstraint("(na_reason IS NULL) = (na_set_at IS NULL)", name="na_reason_with_time"),
         Index("ix_obligation_cached_due_on", "cached_due_on"),
         # Covers the dashboard's status count: an index-only scan, no table reads.
-        Index("ix_obligation_status_projection", "agreement_id", "cached_due_on", "cached_lapses_on",
-              "cached_base", "na_set_at"),
+        Index(
+            "ix_obligation_status_projection",
+            "agreement_id",
+            "cached_due_on",
+            "cached_lapses_on",
+            "cached_base",
+            "na_set_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -146,8 +161,9 @@ class Obligation(Base):
     owner: Mapped[User | None] = relationship()
     evidence: Mapped[list[Evidence]] = relationship(back_populates="obligation", order_by="Evidence.added_at")
     events: Mapped[list[TriggerEvent]] = relationship(back_populates="obligation", order_by="TriggerEvent.occurred_at")
-    na_marks: Mapped[list[ApplicabilityMark]] = relationship(back_populates="obligation",
-                                                             order_by="ApplicabilityMark.set_at")
+    na_marks: Mapped[list[ApplicabilityMark]] = relationship(
+        back_populates="obligation", order_by="ApplicabilityMark.set_at"
+    )
 
 
 class ApplicabilityMark(Base):

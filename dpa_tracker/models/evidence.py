@@ -27,10 +27,12 @@ class Evidence(Base):
     __tablename__ = "evidence"
     __table_args__ = (
         CheckConstraint("sha256 IS NOT NULL OR length(note) > 0 OR length(link) > 0", name="has_content"),
-        CheckConstraint("valid_until IS NULL OR period_start IS NULL OR valid_until >= period_start",
-                        name="valid_after_start"),
-        CheckConstraint("period_end IS NULL OR period_start IS NULL OR period_end >= period_start",
-                        name="period_order"),
+        CheckConstraint(
+            "valid_until IS NULL OR period_start IS NULL OR valid_until >= period_start", name="valid_after_start"
+        ),
+        CheckConstraint(
+            "period_end IS NULL OR period_start IS NULL OR period_end >= period_start", name="period_order"
+        ),
         CheckConstraint("(state = 'active') = (ended_at IS NULL)", name="ended_iff_not_active"),
         Index("ix_evidence_obligation_state", "obligation_id", "state"),
     )
@@ -53,8 +55,14 @@ class Evidence(Base):
     # None means when it was added. A clock stops here.
     acted_at: Mapped[datetime | None]
     state: Mapped[EvidenceState] = mapped_column(
-        Enum(EvidenceState, name="evidence_state", native_enum=False, create_constraint=True, length=20,
-             values_callable=lambda members: [m.value for m in members]),
+        Enum(
+            EvidenceState,
+            name="evidence_state",
+            native_enum=False,
+            create_constraint=True,
+            length=20,
+            values_callable=lambda members: [m.value for m in members],
+        ),
         default=EvidenceState.ACTIVE,
     )
     ended_at: Mapped[datetime | None]

@@ -20,11 +20,37 @@ from sqlalchemy import Table, event, text
 
 IMMUTABLE_TABLES = ("record_version", "audit_event", "change_notice")
 WRITE_ONCE_COLUMNS = {
-    "evidence": ("obligation_id", "trigger_event_id", "note", "link", "sha256", "filename", "content_type", "size",
-                 "period_start", "period_end", "valid_until", "added_by_id", "added_at", "acted_at"),
+    "evidence": (
+        "obligation_id",
+        "trigger_event_id",
+        "note",
+        "link",
+        "sha256",
+        "filename",
+        "content_type",
+        "size",
+        "period_start",
+        "period_end",
+        "valid_until",
+        "added_by_id",
+        "added_at",
+        "acted_at",
+    ),
     "applicability_mark": ("obligation_id", "reason", "set_at", "set_by_id"),
-    "supporting_document": ("kind", "transfer_id", "measure_id", "subprocessor_id", "sha256", "filename",
-                            "content_type", "size", "note", "valid_until", "added_by_id", "added_at"),
+    "supporting_document": (
+        "kind",
+        "transfer_id",
+        "measure_id",
+        "subprocessor_id",
+        "sha256",
+        "filename",
+        "content_type",
+        "size",
+        "note",
+        "valid_until",
+        "added_by_id",
+        "added_at",
+    ),
 }
 SETTLED_WHEN = {
     "notice_recipient": "OLD.state <> 'pending'",
@@ -32,8 +58,10 @@ SETTLED_WHEN = {
 }
 PROTECTED_TABLES = IMMUTABLE_TABLES + tuple(WRITE_ONCE_COLUMNS) + tuple(SETTLED_WHEN)
 
-_PG_FUNCTION = ("CREATE OR REPLACE FUNCTION dpa_refuse_change() RETURNS trigger AS $$ BEGIN "
-                "RAISE EXCEPTION '% rows are immutable', TG_TABLE_NAME; END; $$ LANGUAGE plpgsql")
+_PG_FUNCTION = (
+    "CREATE OR REPLACE FUNCTION dpa_refuse_change() RETURNS trigger AS $$ BEGIN "
+    "RAISE EXCEPTION '% rows are immutable', TG_TABLE_NAME; END; $$ LANGUAGE plpgsql"
+)
 
 
 def _refused_update(dialect: str, table: str) -> str | None:
@@ -53,21 +81,30 @@ def protection_ddl(dialect: str, table: str) -> list[str]:
         refuse = "FOR EACH ROW EXECUTE FUNCTION dpa_refuse_change()"
         if when is None:
             return [_PG_FUNCTION, f"CREATE TRIGGER {table}_immutable BEFORE UPDATE OR DELETE ON {table} {refuse}"]
-        return [_PG_FUNCTION,
-                f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} {refuse}",
-                f"CREATE TRIGGER {table}_content_fixed BEFORE UPDATE ON {table} FOR EACH ROW WHEN ({when}) "
-                "EXECUTE FUNCTION dpa_refuse_change()"]
+        return [
+            _PG_FUNCTION,
+            f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} {refuse}",
+            f"CREATE TRIGGER {table}_content_fixed BEFORE UPDATE ON {table} FOR EACH ROW WHEN ({when}) "
+            "EXECUTE FUNCTION dpa_refuse_change()",
+        ]
     refuse = f"BEGIN SELECT RAISE(ABORT, '{table} rows are immutable'); END"
     if when is None:
-        return [f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} {refuse}",
-                f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} {refuse}"]
-    return [f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} {refuse}",
-            f"CREATE TRIGGER {table}_content_fixed BEFORE UPDATE ON {table} FOR EACH ROW WHEN {when} {refuse}"]
+        return [
+            f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} {refuse}",
+            f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} {refuse}",
+        ]
+    return [
+        f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} {refuse}",
+        f"CREATE TRIGGER {table}_content_fixed BEFORE UPDATE ON {table} FOR EACH ROW WHEN {when} {refuse}",
+    ]
 
 
 def drop_protection_ddl(dialect: str, table: str) -> list[str]:
-    names = ["immutable", "no_delete", "content_fixed"] if dialect == "postgresql" else \
-        ["no_update", "no_delete", "content_fixed"]
+    names = (
+        ["immutable", "no_delete", "content_fixed"]
+        if dialect == "postgresql"
+        else ["no_update", "no_delete", "content_fixed"]
+    )
     if dialect == "postgresql":
         return [f"DROP TRIGGER IF EXISTS {table}_{name} ON {table}" for name in names]
     return [f"DROP TRIGGER IF EXISTS {table}_{name}" for name in names]

@@ -20,8 +20,14 @@ if TYPE_CHECKING:
 
 
 def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, create_constraint=True, length=60,
-                values_callable=lambda members: [m.value for m in members])
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=60,
+        values_callable=lambda members: [m.value for m in members],
+    )
 
 
 class ProcessingCategory(enum.StrEnum):
@@ -106,8 +112,9 @@ class ProcessingActivity(Base):
     client: Mapped[Client] = relationship()
     transfers: Mapped[list[Transfer]] = relationship(back_populates="activity", order_by="Transfer.id")
     measures: Mapped[list[SecurityMeasure]] = relationship(secondary=activity_measure, order_by="SecurityMeasure.id")
-    subprocessors: Mapped[list[SubProcessor]] = relationship(secondary=activity_subprocessor,
-                                                             order_by="SubProcessor.legal_name")
+    subprocessors: Mapped[list[SubProcessor]] = relationship(
+        secondary=activity_subprocessor, order_by="SubProcessor.legal_name"
+    )
 
 
 class Transfer(Base):
@@ -128,7 +135,8 @@ class Transfer(Base):
 
     activity: Mapped[ProcessingActivity] = relationship(back_populates="transfers")
     documents: Mapped[list[SupportingDocument]] = relationship(
-        primaryjoin="SupportingDocument.transfer_id == Transfer.id", viewonly=True, order_by="SupportingDocument.id")
+        primaryjoin="SupportingDocument.transfer_id == Transfer.id", viewonly=True, order_by="SupportingDocument.id"
+    )
 
 
 class SecurityMeasure(Base):
@@ -144,8 +152,10 @@ class SecurityMeasure(Base):
     archived_at: Mapped[datetime | None]
 
     documents: Mapped[list[SupportingDocument]] = relationship(
-        primaryjoin="SupportingDocument.measure_id == SecurityMeasure.id", viewonly=True,
-        order_by="SupportingDocument.id")
+        primaryjoin="SupportingDocument.measure_id == SecurityMeasure.id",
+        viewonly=True,
+        order_by="SupportingDocument.id",
+    )
 
 
 class SupportingDocument(Base):

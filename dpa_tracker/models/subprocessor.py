@@ -20,8 +20,14 @@ if TYPE_CHECKING:
 
 
 def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, create_constraint=True, length=60,
-                values_callable=lambda members: [m.value for m in members])
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=60,
+        values_callable=lambda members: [m.value for m in members],
+    )
 
 
 class SubProcessor(Base):
@@ -34,15 +40,18 @@ class SubProcessor(Base):
     data_categories: Mapped[list[str]] = mapped_column(JSON, default=list)
     locations: Mapped[list[str]] = mapped_column(JSON, default=list)
     transfer_mechanism: Mapped[TransferMechanism | None] = mapped_column(
-        _enum(TransferMechanism, "subprocessor_transfer_mechanism"))
+        _enum(TransferMechanism, "subprocessor_transfer_mechanism")
+    )
     contact_email: Mapped[str] = mapped_column(String(254), default="")
     dpo_name: Mapped[str] = mapped_column(String(200), default="")
     dpo_email: Mapped[str] = mapped_column(String(254), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     documents: Mapped[list[SupportingDocument]] = relationship(
-        primaryjoin="SupportingDocument.subprocessor_id == SubProcessor.id", viewonly=True,
-        order_by="SupportingDocument.id")
+        primaryjoin="SupportingDocument.subprocessor_id == SubProcessor.id",
+        viewonly=True,
+        order_by="SupportingDocument.id",
+    )
 
 
 class Authorisation(Base):
@@ -139,7 +148,8 @@ class NoticeRecipient(Base):
     answer_reason: Mapped[str] = mapped_column(Text, default="")
     # NULL on objections recorded before it was asked (migration 0011) and on every approval.
     objection_consequence: Mapped[ObjectionConsequence | None] = mapped_column(
-        _enum(ObjectionConsequence, "objection_consequence"))
+        _enum(ObjectionConsequence, "objection_consequence")
+    )
 
     notice: Mapped[ChangeNotice] = relationship(back_populates="recipients")
     agreement: Mapped[Agreement] = relationship()

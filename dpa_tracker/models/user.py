@@ -33,16 +33,22 @@ auditor_client = Table(
 
 class User(UserMixin, Base):
     __tablename__ = "user"
-    __table_args__ = (
-        CheckConstraint("(role = 'client') = (client_id IS NOT NULL)", name="client_role_has_client"),
-    )
+    __table_args__ = (CheckConstraint("(role = 'client') = (client_id IS NOT NULL)", name="client_role_has_client"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[Role] = mapped_column(Enum(Role, name="user_role", native_enum=False, create_constraint=True,
-                                            length=20, values_callable=lambda members: [m.value for m in members]))
+    role: Mapped[Role] = mapped_column(
+        Enum(
+            Role,
+            name="user_role",
+            native_enum=False,
+            create_constraint=True,
+            length=20,
+            values_callable=lambda members: [m.value for m in members],
+        )
+    )
     client_id: Mapped[int | None] = mapped_column(ForeignKey("client.id", ondelete="RESTRICT"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     # Part of the id kept in the session cookie: bumping it refuses every cookie issued before

@@ -21,8 +21,9 @@ def _check_awareness(event_time: datetime, aware_at: datetime, now: datetime) ->
         raise DomainError("Awareness cannot come before the event itself.", field="aware_at")
 
 
-def record_event(actor: User | None, obligation: Obligation, *, occurred_at: datetime, summary: str,
-                 aware_at: datetime | None = None) -> TriggerEvent:
+def record_event(
+    actor: User | None, obligation: Obligation, *, occurred_at: datetime, summary: str, aware_at: datetime | None = None
+) -> TriggerEvent:
     """Record an event: when it happened, when the processor became aware (the clock's start; back-datable)
     and, implicitly, when it was recorded (now)."""
     if obligation.rule["type"] not in ("event", "on_request"):
@@ -37,18 +38,25 @@ def record_event(actor: User | None, obligation: Obligation, *, occurred_at: dat
     if occurred_at.date() < obligation.agreement.effective_on:
         raise DomainError("The event is earlier than the agreement's effective date.", field="occurred_at")
     if obligation.rule.get("events_from"):
-        raise DomainError(f"Clause {obligation.clause_number} takes its events from clause "
-                          f"{obligation.rule['events_from']}: record the event there.")
+        raise DomainError(
+            f"Clause {obligation.clause_number} takes its events from clause "
+            f"{obligation.rule['events_from']}: record the event there."
+        )
     if aware_at is not None:
         _check_awareness(occurred_at, aware_at, utcnow())
-    event = TriggerEvent(obligation=obligation, occurred_at=occurred_at, aware_at=aware_at, summary=summary,
-                         recorded_by=actor)
+    event = TriggerEvent(
+        obligation=obligation, occurred_at=occurred_at, aware_at=aware_at, summary=summary, recorded_by=actor
+    )
     db.session.add(event)
     db.session.flush()
     refresh_cache([obligation])
-    record(actor, "event.record", event, {"obligation_id": obligation.id, "occurred_at": occurred_at,
-                                          "aware_at": aware_at, "summary": summary},
-           client_id=obligation.agreement.client_id)
+    record(
+        actor,
+        "event.record",
+        event,
+        {"obligation_id": obligation.id, "occurred_at": occurred_at, "aware_at": aware_at, "summary": summary},
+        client_id=obligation.agreement.client_id,
+    )
     return event
 
 
@@ -61,5 +69,10 @@ def set_awareness(actor: User, event: TriggerEvent, aware_at: datetime) -> None:
     event.aware_at = aware_at
     db.session.flush()
     refresh_cache([event.obligation])
-    record(actor, "event.awareness", event, {"aware_at": [before, aware_at]},
-           client_id=event.obligation.agreement.client_id)
+    record(
+        actor,
+        "event.awareness",
+        event,
+        {"aware_at": [before, aware_at]},
+        client_id=event.obligation.agreement.client_id,
+    )

@@ -62,8 +62,8 @@ def _deletion_day(agreement: Agreement, day: date, siblings: Sequence[Obligation
         return None
     if siblings is None:
         siblings = db.session.scalars(
-            db.select(Obligation).where(Obligation.agreement_id == agreement.id)
-            .options(*obligation_loader())).all()
+            db.select(Obligation).where(Obligation.agreement_id == agreement.id).options(*obligation_loader())
+        ).all()
     for obligation in siblings:
         if is_end_deadline(obligation):
             result = assess_obligation(obligation, day)
@@ -79,14 +79,22 @@ def processing_after_end(agreement: Agreement, as_of: date) -> list[str]:
     if agreement.ends_on is None or as_of <= agreement.ends_on:
         return []
     other_in_force = db.session.scalar(
-        db.select(func.count()).select_from(Agreement).where(
-            Agreement.client_id == agreement.client_id, Agreement.id != agreement.id,
-            Agreement.status != AgreementStatus.DRAFT, Agreement.effective_on <= as_of,
-            or_(Agreement.ends_on.is_(None), Agreement.ends_on >= as_of)))
+        db.select(func.count())
+        .select_from(Agreement)
+        .where(
+            Agreement.client_id == agreement.client_id,
+            Agreement.id != agreement.id,
+            Agreement.status != AgreementStatus.DRAFT,
+            Agreement.effective_on <= as_of,
+            or_(Agreement.ends_on.is_(None), Agreement.ends_on >= as_of),
+        )
+    )
     if other_in_force:
         return []
-    return [f"processing activity “{name}” is still active on {as_of}, after the agreement ended on "
-            f"{agreement.ends_on}" for name in active_activity_names(agreement.client_id, as_of)]
+    return [
+        f"processing activity “{name}” is still active on {as_of}, after the agreement ended on {agreement.ends_on}"
+        for name in active_activity_names(agreement.client_id, as_of)
+    ]
 
 
 def blockers_for(obligation: Obligation, as_of: date) -> list[str]:
@@ -120,10 +128,14 @@ def borrowed_events(obligations: Sequence[Obligation]) -> dict[int, list[Trigger
     if not borrowing:
         return found
     rows = db.session.execute(
-        db.select(Obligation.agreement_id, Obligation.clause_number, TriggerEvent).join(TriggerEvent.obligation)
-        .where(Obligation.agreement_id.in_(sorted({a for a, _ in borrowing})),
-               Obligation.clause_number.in_(sorted({c for _, c in borrowing})))
-        .order_by(TriggerEvent.occurred_at, TriggerEvent.id)).all()
+        db.select(Obligation.agreement_id, Obligation.clause_number, TriggerEvent)
+        .join(TriggerEvent.obligation)
+        .where(
+            Obligation.agreement_id.in_(sorted({a for a, _ in borrowing})),
+            Obligation.clause_number.in_(sorted({c for _, c in borrowing})),
+        )
+        .order_by(TriggerEvent.occurred_at, TriggerEvent.id)
+    ).all()
     for agreement_id, clause, event in rows:
         for oid in borrowing.get((agreement_id, clause), []):
             found[oid].append(event)
@@ -131,8 +143,11 @@ def borrowed_events(obligations: Sequence[Obligation]) -> dict[int, list[Trigger
 
 
 def assess_obligation(
-    obligation: Obligation, as_of: date | None = None, blockers: list[str] | None = None,
-    documents_by_id: Mapping[int, Any] | None = None, siblings: Sequence[Obligation] | None = None,
+    obligation: Obligation,
+    as_of: date | None = None,
+    blockers: list[str] | None = None,
+    documents_by_id: Mapping[int, Any] | None = None,
+    siblings: Sequence[Obligation] | None = None,
     events_by_id: Mapping[int, Sequence[TriggerEvent]] | None = None,
 ) -> Assessment:
     """Status of one obligation; its agreement, evidence and events should already be loaded
@@ -151,7 +166,8 @@ def assess_obligation(
         obligation.rule,
         terms_of(obligation.agreement, deleted_on),
         evidence,
-        events_of(obligation) if events_by_id is None or obligation.id not in events_by_id
+        events_of(obligation)
+        if events_by_id is None or obligation.id not in events_by_id
         else events_by_id[obligation.id],
         day,
         due_soon_days(),
@@ -160,8 +176,11 @@ def assess_obligation(
         blockers=blockers,
         na_history=[(m.reason, m.set_at, m.cleared_at) for m in obligation.na_marks if m.cleared_at is not None],
     )
-    if documents is not None and documents.summary and result.status in (ObligationStatus.MET,
-                                                                          ObligationStatus.DUE_SOON):
+    if (
+        documents is not None
+        and documents.summary
+        and result.status in (ObligationStatus.MET, ObligationStatus.DUE_SOON)
+    ):
         result = replace(result, reason=f"{documents.summary}. {result.reason}")
     return result
 
@@ -177,8 +196,10 @@ def obligation_loader() -> tuple[object, ...]:
 
 def assess_agreement(agreement: Agreement, as_of: date | None = None) -> list[tuple[Obligation, Assessment]]:
     obligations = db.session.scalars(
-        db.select(Obligation).where(Obligation.agreement_id == agreement.id)
-        .options(*obligation_loader()).order_by(Obligation.position)
+        db.select(Obligation)
+        .where(Obligation.agreement_id == agreement.id)
+        .options(*obligation_loader())
+        .order_by(Obligation.position)
     ).all()
     day = as_of or today()
     record_problems: list[str] | None = None
@@ -204,8 +225,12 @@ def refresh_cache(obligations: Sequence[Obligation]) -> None:
     wanted = {o.id: o for o in obligations}
     spread = {o.agreement_id for o in obligations if is_end_deadline(o) or o.rule["type"] == "event"}
     if spread:
-        wanted.update({o.id: o for o in db.session.scalars(
-            db.select(Obligation).where(Obligation.agreement_id.in_(sorted(spread))))})
+        wanted.update(
+            {
+                o.id: o
+                for o in db.session.scalars(db.select(Obligation).where(Obligation.agreement_id.in_(sorted(spread))))
+            }
+        )
     for obligation in wanted.values():
         result = assess_obligation(obligation, now.date())
         obligation.cached_base = result.base
@@ -222,15 +247,18 @@ def refresh_all(batch_size: int = 200) -> tuple[int, int]:
     total = changed = 0
     agreement_ids = list(db.session.scalars(db.select(Agreement.id).order_by(Agreement.id)))
     for start in range(0, len(agreement_ids), batch_size):
-        batch = agreement_ids[start:start + batch_size]
-        obligations = db.session.scalars(db.select(Obligation).where(Obligation.agreement_id.in_(batch))
-                                         .options(*obligation_loader())).all()
-        before = {o.id: (o.cached_base, o.cached_due_on, o.cached_lapses_on, o.cached_late_until)
-                  for o in obligations}
+        batch = agreement_ids[start : start + batch_size]
+        obligations = db.session.scalars(
+            db.select(Obligation).where(Obligation.agreement_id.in_(batch)).options(*obligation_loader())
+        ).all()
+        before = {o.id: (o.cached_base, o.cached_due_on, o.cached_lapses_on, o.cached_late_until) for o in obligations}
         refresh_cache(obligations)
         total += len(obligations)
-        changed += sum(1 for o in obligations
-                       if before[o.id] != (o.cached_base, o.cached_due_on, o.cached_lapses_on, o.cached_late_until))
+        changed += sum(
+            1
+            for o in obligations
+            if before[o.id] != (o.cached_base, o.cached_due_on, o.cached_lapses_on, o.cached_late_until)
+        )
     if changed:
         # An event without a client makes every process count all statuses again (dashboard cache).
         record(None, "obligations.refresh", None, {"obligations": total, "changed": changed})
@@ -242,14 +270,22 @@ def status_expression(as_of: date, window: int) -> ColumnElement[str]:
     soon = as_of + timedelta(days=window)
     return case(
         (Obligation.na_set_at.is_not(None), literal(ObligationStatus.NOT_APPLICABLE.value)),
-        (and_(Obligation.cached_lapses_on.is_not(None), Obligation.cached_lapses_on < as_of),
-         literal(ObligationStatus.NOT_APPLICABLE.value)),
-        (and_(Obligation.cached_due_on.is_not(None), Obligation.cached_due_on < as_of),
-         literal(ObligationStatus.OVERDUE.value)),
-        (and_(Obligation.cached_late_until.is_not(None), Obligation.cached_late_until >= as_of),
-         literal(ObligationStatus.LATE.value)),
-        (and_(Obligation.cached_due_on.is_not(None), Obligation.cached_due_on <= soon),
-         literal(ObligationStatus.DUE_SOON.value)),
+        (
+            and_(Obligation.cached_lapses_on.is_not(None), Obligation.cached_lapses_on < as_of),
+            literal(ObligationStatus.NOT_APPLICABLE.value),
+        ),
+        (
+            and_(Obligation.cached_due_on.is_not(None), Obligation.cached_due_on < as_of),
+            literal(ObligationStatus.OVERDUE.value),
+        ),
+        (
+            and_(Obligation.cached_late_until.is_not(None), Obligation.cached_late_until >= as_of),
+            literal(ObligationStatus.LATE.value),
+        ),
+        (
+            and_(Obligation.cached_due_on.is_not(None), Obligation.cached_due_on <= soon),
+            literal(ObligationStatus.DUE_SOON.value),
+        ),
         else_=Obligation.cached_base,
     )
 
@@ -287,8 +323,13 @@ def set_not_applicable(actor: User, obligation: Obligation, reason: str | None) 
     obligation.na_reason = reason
     obligation.na_set_at = now if reason is not None else None
     refresh_cache([obligation])
-    record(actor, "obligation.not_applicable" if reason else "obligation.applicable", obligation,
-           {"reason": [before, reason]}, client_id=obligation.agreement.client_id)
+    record(
+        actor,
+        "obligation.not_applicable" if reason else "obligation.applicable",
+        obligation,
+        {"reason": [before, reason]},
+        client_id=obligation.agreement.client_id,
+    )
 
 
 def refresh_subprocessor_obligations(agreement_ids: list[int] | None = None) -> None:

@@ -55,8 +55,14 @@ class Assessment:
     done_on: date | None = None  # deadline rules: the day the act that counts was done
 
 
-def project(base: str, due_on: date | None, lapses_on: date | None, as_of: date, due_soon_days: int,
-            late_until: date | None = None) -> S:
+def project(
+    base: str,
+    due_on: date | None,
+    lapses_on: date | None,
+    as_of: date,
+    due_soon_days: int,
+    late_until: date | None = None,
+) -> S:
     """Status on ``as_of`` from a projection; mirrored in SQL by ``obligation.services``.
 
     Precedence: lapsed, overdue, late, due soon, then the base (met or open)."""
@@ -137,8 +143,13 @@ def assess(
     # A mark cleared later still held on the days it was in place (``na_history``: reason, set, cleared).
     for reason, set_at, cleared_at in na_history:
         if set_at.date() <= as_of and (cleared_at is None or cleared_at.date() > as_of):
-            return Assessment(S.NOT_APPLICABLE, f"Marked not applicable: {reason} (cleared on "
-                              f"{cleared_at.date() if cleared_at else '—'})", None, "open", None)
+            return Assessment(
+                S.NOT_APPLICABLE,
+                f"Marked not applicable: {reason} (cleared on {cleared_at.date() if cleared_at else '—'})",
+                None,
+                "open",
+                None,
+            )
     counted = [e for e in evidence if _counts_on(e, as_of)]
     kind = rule["type"]
     if kind in ("standing", "recurring"):
@@ -170,8 +181,9 @@ def _lapse(rule: Mapping[str, Any], terms: AgreementTerms) -> tuple[date | None,
         return until, f"Duty ended on {until}, {years} years after the agreement ended on {terms.ends_on}"
     if terms.data_deleted_on is None:
         return None, ""
-    return terms.data_deleted_on, (f"Agreement ended on {terms.ends_on}; the client's data was deleted on "
-                                   f"{terms.data_deleted_on} (clause 13)")
+    return terms.data_deleted_on, (
+        f"Agreement ended on {terms.ends_on}; the client's data was deleted on {terms.data_deleted_on} (clause 13)"
+    )
 
 
 def _expiry(e: EvidenceLike, every_months: int | None) -> date | None:
@@ -220,7 +232,11 @@ def _assess_continuous(
 
 
 def _assess_deadline(
-    rule: Mapping[str, Any], terms: AgreementTerms, counted: Sequence[EvidenceLike], as_of: date, window: int,
+    rule: Mapping[str, Any],
+    terms: AgreementTerms,
+    counted: Sequence[EvidenceLike],
+    as_of: date,
+    window: int,
     blockers: Sequence[str] = (),
 ) -> Assessment:
     """Clause 13: the act must be done on or after the end and within ``days`` of it."""
@@ -238,17 +254,30 @@ def _assess_deadline(
     if after_end:
         first = min(done_at(e) for e in after_end).date()
         if first <= due_on:
-            return Assessment(S.MET, f"Done on {first}, within {days} days of the end on {ends_on}", None, "met",
-                              None, done_on=first)
+            return Assessment(
+                S.MET, f"Done on {first}, within {days} days of the end on {ends_on}", None, "met", None, done_on=first
+            )
         late_until = _late_until(first, terms)
         status = project("met", None, None, as_of, window, late_until)
-        reason = (f"Done on {first}, {(first - ends_on).days} days after the end on {ends_on}; "
-                  f"target {days} days (late until {late_until})")
-        return Assessment(status, reason if status is S.LATE else f"Done on {first} (late: due {due_on})",
-                          None, "met", None, late_until, done_on=first)
+        reason = (
+            f"Done on {first}, {(first - ends_on).days} days after the end on {ends_on}; "
+            f"target {days} days (late until {late_until})"
+        )
+        return Assessment(
+            status,
+            reason if status is S.LATE else f"Done on {first} (late: due {due_on})",
+            None,
+            "met",
+            None,
+            late_until,
+            done_on=first,
+        )
     status = project("open", due_on, None, as_of, window)
-    early = (f"; evidence of {max(done_at(e) for e in before_end).date()} predates the end and does not count"
-             if before_end else "")
+    early = (
+        f"; evidence of {max(done_at(e) for e in before_end).date()} predates the end and does not count"
+        if before_end
+        else ""
+    )
     if status is S.OVERDUE:
         reason = f"No evidence; due on {due_on}, {days} days after the agreement ended on {ends_on}{early}"
     else:
@@ -316,7 +345,7 @@ def _assess_events(
         until = _late_until(handled.date(), terms)
         if late_until is None or until > late_until:
             late_until, worst_late = until, (ev, handled)
-    dues = [d for d in [ready_due, *(( clock_start(ev) + delta).date() for ev in open_events)] if d is not None]
+    dues = [d for d in [ready_due, *((clock_start(ev) + delta).date() for ev in open_events)] if d is not None]
     due_on = min(dues) if dues else None
     base = "met" if ready and not open_events else "open"
     status = project(base, due_on, None, as_of, window, late_until)
@@ -325,25 +354,35 @@ def _assess_events(
     event_due = (clock_start(first_open) + delta) if first_open else None
     event_drives = first_open is not None and event_due is not None and event_due.date() == due_on
     more = f" ({len(open_events)} open)" if len(open_events) > 1 else ""
-    ready_text = (f"{readiness} valid until {ready_until}" if ready_until
-                  else f"no {readiness} documented")
+    ready_text = f"{readiness} valid until {ready_until}" if ready_until else f"no {readiness} documented"
     if status is S.LATE and worst_late is not None:
         ev, handled = worst_late
-        reason = (f"{label.capitalize()} of {clock_start(ev):%d %b %Y} {verb} "
-                  f"{_duration(handled - clock_start(ev), in_hours)} after {start_word}; target {target}")
+        reason = (
+            f"{label.capitalize()} of {clock_start(ev):%d %b %Y} {verb} "
+            f"{_duration(handled - clock_start(ev), in_hours)} after {start_word}; target {target}"
+        )
         if first_open is not None and event_due is not None:
             reason += f"; {label} of {_fmt_at(clock_start(first_open))} to be {verb} by {_fmt_at(event_due)}{more}"
     elif event_drives and first_open is not None and event_due is not None:
         what = f"{label.capitalize()} of {_fmt_at(clock_start(first_open))}"
-        reason = (f"{what} not {verb}; deadline was {_fmt_at(event_due)}{more}" if status is S.OVERDUE
-                  else f"{what} to be {verb} by {_fmt_at(event_due)}{more}")
+        reason = (
+            f"{what} not {verb}; deadline was {_fmt_at(event_due)}{more}"
+            if status is S.OVERDUE
+            else f"{what} to be {verb} by {_fmt_at(event_due)}{more}"
+        )
     elif status in (S.OVERDUE, S.DUE_SOON, S.OPEN):
         if ready:
-            reason = (f"The {readiness} expired on {ready_until}" if status is S.OVERDUE
-                      else f"The {readiness} expires on {ready_until}")
+            reason = (
+                f"The {readiness} expired on {ready_until}"
+                if status is S.OVERDUE
+                else f"The {readiness} expires on {ready_until}"
+            )
         else:
-            reason = (f"No {readiness} documented; it was due on {ready_due}" if status is S.OVERDUE
-                      else f"No {readiness} documented yet; due by {ready_due}")
+            reason = (
+                f"No {readiness} documented; it was due on {ready_due}"
+                if status is S.OVERDUE
+                else f"No {readiness} documented yet; due by {ready_due}"
+            )
         if open_events and first_open is not None and event_due is not None:
             reason += f"; {label} of {_fmt_at(clock_start(first_open))} to be {verb} by {_fmt_at(event_due)}{more}"
     elif events:

@@ -54,7 +54,8 @@ def _forms(obligation: Obligation) -> dict[str, object]:
     ]
     evidence_form.supersedes_id.choices = [("", "—")] + [
         (str(e.id), f"#{e.id} {e.filename or e.note[:40] or e.link[:40]}")
-        for e in obligation.evidence if e.state is EvidenceState.ACTIVE
+        for e in obligation.evidence
+        if e.state is EvidenceState.ACTIVE
     ]
     owner_form = ObligationForm(prefix="obligation")
     staff = db.session.scalars(
@@ -82,9 +83,16 @@ def _load(obligation_id: int) -> Obligation:
 def _page(obligation: Obligation, forms: dict[str, object], status: int = 200) -> tuple[str, int]:
     as_of = as_of_from_request()
     assessment = assess_obligation(obligation, as_of)
-    return render_template("obligation/detail.html", obligation=obligation, agreement=obligation.agreement,
-                           assessment=assessment, as_of=as_of or today(), past_view=as_of is not None,
-                           events=events_of(obligation), **forms), status
+    return render_template(
+        "obligation/detail.html",
+        obligation=obligation,
+        agreement=obligation.agreement,
+        assessment=assessment,
+        as_of=as_of or today(),
+        past_view=as_of is not None,
+        events=events_of(obligation),
+        **forms,
+    ), status
 
 
 @bp.route("/<int:obligation_id>")
@@ -142,8 +150,9 @@ def add_event(obligation_id: int) -> Response | tuple[str, int]:
             return _page(obligation, forms, 422)
         assert occurred_at is not None  # InputRequired
         try:
-            record_event(current_user, obligation, occurred_at=occurred_at, aware_at=aware_at,
-                         summary=form.summary.data or "")
+            record_event(
+                current_user, obligation, occurred_at=occurred_at, aware_at=aware_at, summary=form.summary.data or ""
+            )
         except DomainError as error:
             db.session.rollback()
             show_domain_error(form, error)
@@ -177,8 +186,10 @@ def awareness(obligation_id: int, event_id: int) -> Response | tuple[str, int]:
             show_domain_error(form, error)
         else:
             db.session.commit()
-            flash(f"Awareness of event #{event.id} set to {aware_at:%Y-%m-%d %H:%M} UTC; its clock starts there.",
-                  "success")
+            flash(
+                f"Awareness of event #{event.id} set to {aware_at:%Y-%m-%d %H:%M} UTC; its clock starts there.",
+                "success",
+            )
             return redirect(url_for("obligation.detail", obligation_id=obligation.id))
     return _page(obligation, forms, 422)
 

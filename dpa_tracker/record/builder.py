@@ -56,8 +56,12 @@ def _existing_on(column_created: Any, column_archived: Any, day: date) -> Any:
 
 
 def _document(doc: SupportingDocument) -> dict[str, Any]:
-    return {"sha256": doc.sha256, "filename": doc.filename, "added_on": doc.added_at.date().isoformat(),
-            "valid_until": doc.valid_until.isoformat() if doc.valid_until else None}
+    return {
+        "sha256": doc.sha256,
+        "filename": doc.filename,
+        "added_on": doc.added_at.date().isoformat(),
+        "valid_until": doc.valid_until.isoformat() if doc.valid_until else None,
+    }
 
 
 def _live_documents(documents: list[SupportingDocument], day: date) -> list[SupportingDocument]:
@@ -67,28 +71,47 @@ def _live_documents(documents: list[SupportingDocument], day: date) -> list[Supp
 
 def _activities(client_ids: list[int], as_of: date) -> list[ProcessingActivity]:
     """The activities of ``client_ids`` that existed on ``as_of``, with what the record shows of them."""
-    return list(db.session.scalars(
-        select(ProcessingActivity)
-        .where(ProcessingActivity.client_id.in_(client_ids),
-               _existing_on(ProcessingActivity.created_at, ProcessingActivity.archived_at, as_of))
-        .options(selectinload(ProcessingActivity.transfers).selectinload(Transfer.documents),
-                 selectinload(ProcessingActivity.measures).selectinload(SecurityMeasure.documents),
-                 selectinload(ProcessingActivity.subprocessors))
-        .order_by(ProcessingActivity.name, ProcessingActivity.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(ProcessingActivity)
+            .where(
+                ProcessingActivity.client_id.in_(client_ids),
+                _existing_on(ProcessingActivity.created_at, ProcessingActivity.archived_at, as_of),
+            )
+            .options(
+                selectinload(ProcessingActivity.transfers).selectinload(Transfer.documents),
+                selectinload(ProcessingActivity.measures).selectinload(SecurityMeasure.documents),
+                selectinload(ProcessingActivity.subprocessors),
+            )
+            .order_by(ProcessingActivity.name, ProcessingActivity.id)
+        )
+    )
 
 
 def active_activity_names(client_id: int, as_of: date) -> list[str]:
     """Names of the client's processing activities in its record on ``as_of`` (not archived by then)."""
-    return list(db.session.scalars(
-        select(ProcessingActivity.name)
-        .where(ProcessingActivity.client_id == client_id,
-               _existing_on(ProcessingActivity.created_at, ProcessingActivity.archived_at, as_of))
-        .order_by(ProcessingActivity.name)))
+    return list(
+        db.session.scalars(
+            select(ProcessingActivity.name)
+            .where(
+                ProcessingActivity.client_id == client_id,
+                _existing_on(ProcessingActivity.created_at, ProcessingActivity.archived_at, as_of),
+            )
+            .order_by(ProcessingActivity.name)
+        )
+    )
 
 
-FIELDS = ("name", "processing_categories", "data_subject_categories", "personal_data_categories",
-          "special_categories", "purposes", "retention", "locations")
+FIELDS = (
+    "name",
+    "processing_categories",
+    "data_subject_categories",
+    "personal_data_categories",
+    "special_categories",
+    "purposes",
+    "retention",
+    "locations",
+)
 
 
 def _as_it_was(activities: list[ProcessingActivity], as_of: date) -> dict[int, dict[str, Any]]:
@@ -97,18 +120,26 @@ def _as_it_was(activities: list[ProcessingActivity], as_of: date) -> dict[int, d
     ``update_activity`` writes every change as ``[before, after]`` into the append-only, hash-chained
     audit log; undoing the changes made after that day, newest first, gives the values of that day.
     """
-    state: dict[int, dict[str, Any]] = {a.id: {
-        **{name: getattr(a, name) for name in FIELDS},
-        "measure_ids": [m.id for m in a.measures], "subprocessor_ids": [s.id for s in a.subprocessors],
-    } for a in activities}
+    state: dict[int, dict[str, Any]] = {
+        a.id: {
+            **{name: getattr(a, name) for name in FIELDS},
+            "measure_ids": [m.id for m in a.measures],
+            "subprocessor_ids": [s.id for s in a.subprocessors],
+        }
+        for a in activities
+    }
     if not activities or as_of >= utcnow().date():  # nothing can have happened after today
         return state
     later = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.client_id.in_({a.client_id for a in activities}),
-                                 AuditEvent.action == "activity.update",
-                                 AuditEvent.object_id.in_(list(state)),
-                                 AuditEvent.occurred_at >= _end_of(as_of))
-        .order_by(AuditEvent.id.desc()))
+        select(AuditEvent)
+        .where(
+            AuditEvent.client_id.in_({a.client_id for a in activities}),
+            AuditEvent.action == "activity.update",
+            AuditEvent.object_id.in_(list(state)),
+            AuditEvent.occurred_at >= _end_of(as_of),
+        )
+        .order_by(AuditEvent.id.desc())
+    )
     for event in later:
         for name, (before, _after) in event.changes.items():
             if name in state[event.object_id]:
@@ -116,8 +147,9 @@ def _as_it_was(activities: list[ProcessingActivity], as_of: date) -> dict[int, d
     return state
 
 
-def _activity_rows(activities: list[ProcessingActivity], as_of: date) -> tuple[list[dict[str, Any]],
-                                                                              dict[int, SecurityMeasure]]:
+def _activity_rows(
+    activities: list[ProcessingActivity], as_of: date
+) -> tuple[list[dict[str, Any]], dict[int, SecurityMeasure]]:
     past = _as_it_was(activities, as_of)
     unlinked_measures = _unlinked_since(SecurityMeasure, activities, past, "measures", "measure_ids")
     unlinked_subprocessors = _unlinked_since(SubProcessor, activities, past, "subprocessors", "subprocessor_ids")
@@ -126,32 +158,48 @@ def _activity_rows(activities: list[ProcessingActivity], as_of: date) -> tuple[l
     for activity in activities:
         values = past[activity.id]
         linked = sorted(_linked(activity.measures, values["measure_ids"], unlinked_measures), key=lambda m: m.id)
-        subprocessors = sorted(_linked(activity.subprocessors, values["subprocessor_ids"], unlinked_subprocessors),
-                               key=lambda s: (s.legal_name, s.id))
+        subprocessors = sorted(
+            _linked(activity.subprocessors, values["subprocessor_ids"], unlinked_subprocessors),
+            key=lambda s: (s.legal_name, s.id),
+        )
         for measure in linked:
             if measure.archived_at is None or measure.archived_at >= _end_of(as_of):
                 measures[measure.id] = measure
         # A transfer recorded after the record's day was not part of the record on that day.
-        transfers = [t for t in activity.transfers
-                     if t.created_at < _end_of(as_of) and (t.archived_at is None or t.archived_at >= _end_of(as_of))]
-        activity_rows.append({
-            "id": activity.id,
-            "name": values["name"],
-            "processing_categories": list(values["processing_categories"]),
-            "data_subject_categories": list(values["data_subject_categories"]),
-            "personal_data_categories": list(values["personal_data_categories"]),
-            "special_categories": list(values["special_categories"]),
-            "purposes": values["purposes"],
-            "retention": values["retention"],
-            "locations": [dict(loc) for loc in values["locations"]],
-            "subprocessors": [{"id": s.id, "legal_name": s.legal_name, "country": s.country, "service": s.service,
-                               "locations": list(s.locations),
-                               "transfer_mechanism": s.transfer_mechanism.value if s.transfer_mechanism else None,
-                               "contact_email": s.contact_email, "dpo_name": s.dpo_name, "dpo_email": s.dpo_email}
-                              for s in subprocessors],
-            "transfers": _transfer_rows(transfers, subprocessors, as_of),
-            "security_measure_ids": sorted(m.id for m in linked if m.id in measures),
-        })
+        transfers = [
+            t
+            for t in activity.transfers
+            if t.created_at < _end_of(as_of) and (t.archived_at is None or t.archived_at >= _end_of(as_of))
+        ]
+        activity_rows.append(
+            {
+                "id": activity.id,
+                "name": values["name"],
+                "processing_categories": list(values["processing_categories"]),
+                "data_subject_categories": list(values["data_subject_categories"]),
+                "personal_data_categories": list(values["personal_data_categories"]),
+                "special_categories": list(values["special_categories"]),
+                "purposes": values["purposes"],
+                "retention": values["retention"],
+                "locations": [dict(loc) for loc in values["locations"]],
+                "subprocessors": [
+                    {
+                        "id": s.id,
+                        "legal_name": s.legal_name,
+                        "country": s.country,
+                        "service": s.service,
+                        "locations": list(s.locations),
+                        "transfer_mechanism": s.transfer_mechanism.value if s.transfer_mechanism else None,
+                        "contact_email": s.contact_email,
+                        "dpo_name": s.dpo_name,
+                        "dpo_email": s.dpo_email,
+                    }
+                    for s in subprocessors
+                ],
+                "transfers": _transfer_rows(transfers, subprocessors, as_of),
+                "security_measure_ids": sorted(m.id for m in linked if m.id in measures),
+            }
+        )
     return activity_rows, measures
 
 
@@ -161,18 +209,21 @@ def _transfer_rows(transfers: list[Transfer], subprocessors: list[SubProcessor],
     A linked sub-processor outside the EU/EEA that states its own transfer mechanism transfers the activity's
     data to its countries: the record shows that as a transfer of the activity (Art. 30(2)(c)).
     """
-    rows = [{
-        "id": t.id,
-        "source": "activity",
-        "subprocessor_id": None,
-        "destination": t.destination,
-        "is_international_organisation": t.is_international_organisation,
-        "recipient": t.recipient,
-        "mechanism": t.mechanism.value,
-        "mechanism_title": MECHANISM_TITLES[t.mechanism],
-        "mechanism_detail": t.mechanism_detail,
-        "safeguards_documents": [_document(d) for d in _live_documents(t.documents, as_of)],
-    } for t in transfers]
+    rows = [
+        {
+            "id": t.id,
+            "source": "activity",
+            "subprocessor_id": None,
+            "destination": t.destination,
+            "is_international_organisation": t.is_international_organisation,
+            "recipient": t.recipient,
+            "mechanism": t.mechanism.value,
+            "mechanism_title": MECHANISM_TITLES[t.mechanism],
+            "mechanism_detail": t.mechanism_detail,
+            "safeguards_documents": [_document(d) for d in _live_documents(t.documents, as_of)],
+        }
+        for t in transfers
+    ]
     recorded = {(t.destination.upper(), t.recipient.casefold()) for t in transfers}
     for sub in subprocessors:
         if sub.transfer_mechanism is None:
@@ -180,18 +231,20 @@ def _transfer_rows(transfers: list[Transfer], subprocessors: list[SubProcessor],
         for country in sorted(c for c in _countries(sub.country, sub.locations) if not in_eea(c)):
             if (country, sub.legal_name.casefold()) in recorded:
                 continue
-            rows.append({
-                "id": None,
-                "source": "subprocessor",
-                "subprocessor_id": sub.id,
-                "destination": country,
-                "is_international_organisation": False,
-                "recipient": sub.legal_name,
-                "mechanism": sub.transfer_mechanism.value,
-                "mechanism_title": MECHANISM_TITLES[sub.transfer_mechanism],
-                "mechanism_detail": f"The sub-processor's own transfer mechanism ({sub.service}).",
-                "safeguards_documents": [],
-            })
+            rows.append(
+                {
+                    "id": None,
+                    "source": "subprocessor",
+                    "subprocessor_id": sub.id,
+                    "destination": country,
+                    "is_international_organisation": False,
+                    "recipient": sub.legal_name,
+                    "mechanism": sub.transfer_mechanism.value,
+                    "mechanism_title": MECHANISM_TITLES[sub.transfer_mechanism],
+                    "mechanism_detail": f"The sub-processor's own transfer mechanism ({sub.service}).",
+                    "safeguards_documents": [],
+                }
+            )
     return rows
 
 
@@ -201,8 +254,9 @@ def _countries(country: str, locations: list[str]) -> set[str]:
     return {c for c in found if c} | {country.upper()}
 
 
-def _unlinked_since(model: Any, activities: list[ProcessingActivity], past: dict[int, dict[str, Any]],
-                    relation: str, key: str) -> dict[int, Any]:
+def _unlinked_since(
+    model: Any, activities: list[ProcessingActivity], past: dict[int, dict[str, Any]], relation: str, key: str
+) -> dict[int, Any]:
     """Measures or sub-processors linked on the record's day but not any more, in one query for all activities."""
     linked_now = {obj.id for a in activities for obj in getattr(a, relation)}
     missing = {i for a in activities for i in past[a.id][key]} - linked_now
@@ -219,18 +273,33 @@ def _linked(current: list[Any], ids: list[int], unlinked: dict[int, Any]) -> lis
 
 def _processor_part() -> dict[str, Any] | None:
     processor = get_processor()
-    return None if processor is None else {
-        "name": processor.name, "address": processor.address, "contact_email": processor.contact_email,
-        "contact_phone": processor.contact_phone, "dpo_name": processor.dpo_name, "dpo_email": processor.dpo_email,
-        "representative": processor.representative, "representative_contact": processor.representative_contact,
-    }
+    return (
+        None
+        if processor is None
+        else {
+            "name": processor.name,
+            "address": processor.address,
+            "contact_email": processor.contact_email,
+            "contact_phone": processor.contact_phone,
+            "dpo_name": processor.dpo_name,
+            "dpo_email": processor.dpo_email,
+            "representative": processor.representative,
+            "representative_contact": processor.representative_contact,
+        }
+    )
 
 
 def _client_part(client: Client) -> dict[str, Any]:
     return {
-        "id": client.id, "legal_name": client.legal_name, "country": client.country, "address": client.address,
-        "contact_emails": client.notice_email_list, "dpo_name": client.dpo_name, "dpo_email": client.dpo_email,
-        "representative": client.representative, "representative_contact": client.representative_contact,
+        "id": client.id,
+        "legal_name": client.legal_name,
+        "country": client.country,
+        "address": client.address,
+        "contact_emails": client.notice_email_list,
+        "dpo_name": client.dpo_name,
+        "dpo_email": client.dpo_email,
+        "representative": client.representative,
+        "representative_contact": client.representative_contact,
     }
 
 
@@ -242,11 +311,18 @@ def problems_by_client(clients: list[Client], as_of: date) -> dict[int, list[str
         by_client[activity.client_id].append(activity)
     processor = _processor_part()
     authorised = authorised_for_clients(list(by_client), as_of)
-    return {client.id: completeness_problems({
-        "as_of": as_of.isoformat(), "processor": processor, "client": _client_part(client),
-        "activities": _activity_rows(by_client[client.id], as_of)[0],
-        "subprocessors": [{"id": e.subprocessor.id} for e in authorised[client.id]],
-    }) for client in clients}
+    return {
+        client.id: completeness_problems(
+            {
+                "as_of": as_of.isoformat(),
+                "processor": processor,
+                "client": _client_part(client),
+                "activities": _activity_rows(by_client[client.id], as_of)[0],
+                "subprocessors": [{"id": e.subprocessor.id} for e in authorised[client.id]],
+            }
+        )
+        for client in clients
+    }
 
 
 def scope_gaps_by_client(clients: list[Client], as_of: date) -> dict[int, list[str]]:
@@ -261,13 +337,16 @@ def scope_gaps_by_client(clients: list[Client], as_of: date) -> dict[int, list[s
         named.add(activity.client_id)
         if not row["personal_data_categories"]:
             gaps[activity.client_id].append(
-                f"{row['name']}: no category of personal data defined by the client (clause 2.1).")
+                f"{row['name']}: no category of personal data defined by the client (clause 2.1)."
+            )
         if not row["data_subject_categories"]:
             gaps[activity.client_id].append(
-                f"{row['name']}: no category of data subjects defined by the client (clause 2.1).")
+                f"{row['name']}: no category of data subjects defined by the client (clause 2.1)."
+            )
     for client_id in gaps.keys() - named:
         gaps[client_id].append(
-            "No processing activity records the data types and data subjects the client defined (clause 2.1).")
+            "No processing activity records the data types and data subjects the client defined (clause 2.1)."
+        )
     return gaps
 
 
@@ -280,16 +359,31 @@ def build_record(client: Client, as_of: date) -> dict[str, Any]:
         "processor": _processor_part(),
         "client": _client_part(client),
         "activities": activity_rows,
-        "security_measures": [{
-            "id": m.id, "heading": m.heading.value, "heading_title": HEADING_TITLES[m.heading], "title": m.title,
-            "description": m.description, "documents": [_document(d) for d in _live_documents(m.documents, as_of)],
-        } for m in sorted(measures.values(), key=lambda m: (m.heading.value, m.title))],
-        "subprocessors": [{
-            "id": e.subprocessor.id, "legal_name": e.subprocessor.legal_name, "country": e.subprocessor.country,
-            "service": e.subprocessor.service, "locations": list(e.subprocessor.locations),
-            "contact_email": e.subprocessor.contact_email, "dpo_name": e.subprocessor.dpo_name,
-            "dpo_email": e.subprocessor.dpo_email, "authorised_since": e.since_on.isoformat(),
-        } for e in authorised_for_clients([client.id], as_of)[client.id]],
+        "security_measures": [
+            {
+                "id": m.id,
+                "heading": m.heading.value,
+                "heading_title": HEADING_TITLES[m.heading],
+                "title": m.title,
+                "description": m.description,
+                "documents": [_document(d) for d in _live_documents(m.documents, as_of)],
+            }
+            for m in sorted(measures.values(), key=lambda m: (m.heading.value, m.title))
+        ],
+        "subprocessors": [
+            {
+                "id": e.subprocessor.id,
+                "legal_name": e.subprocessor.legal_name,
+                "country": e.subprocessor.country,
+                "service": e.subprocessor.service,
+                "locations": list(e.subprocessor.locations),
+                "contact_email": e.subprocessor.contact_email,
+                "dpo_name": e.subprocessor.dpo_name,
+                "dpo_email": e.subprocessor.dpo_email,
+                "authorised_since": e.since_on.isoformat(),
+            }
+            for e in authorised_for_clients([client.id], as_of)[client.id]
+        ],
     }
     record["problems"] = completeness_problems(record)
     return record
@@ -319,12 +413,17 @@ def completeness_problems(record: dict[str, Any]) -> list[str]:
         for transfer in activity["transfers"]:
             compelling = transfer["mechanism"] == TransferMechanism.COMPELLING_INTEREST.value
             if compelling and not transfer["safeguards_documents"]:
-                problems.append(f"{name}: transfer to {transfer['destination']} under the second subparagraph of "
-                                "Art. 49(1) has no safeguards document (Art. 30(2)(c)).")
+                problems.append(
+                    f"{name}: transfer to {transfer['destination']} under the second subparagraph of "
+                    "Art. 49(1) has no safeguards document (Art. 30(2)(c))."
+                )
         problems += _transfer_gaps(activity)
-        problems += [f"{name}: sub-processor {sub['legal_name']} is not authorised for this client on "
-                     f"{record['as_of']} (clause 6.1, Art. 28(2))."
-                     for sub in activity["subprocessors"] if sub["id"] not in authorised]
+        problems += [
+            f"{name}: sub-processor {sub['legal_name']} is not authorised for this client on "
+            f"{record['as_of']} (clause 6.1, Art. 28(2))."
+            for sub in activity["subprocessors"]
+            if sub["id"] not in authorised
+        ]
     return problems
 
 
@@ -335,18 +434,23 @@ def _transfer_gaps(activity: dict[str, Any]) -> list[str]:
     transfer recorded with the mechanism "adequacy decision".
     """
     name = activity["name"]
-    covered = {t["destination"].strip().upper() for t in activity["transfers"]
-               if not t["is_international_organisation"]}
+    covered = {
+        t["destination"].strip().upper() for t in activity["transfers"] if not t["is_international_organisation"]
+    }
     gaps = []
     for country in dict.fromkeys(loc["country"].upper() for loc in activity["locations"]):
         if not in_eea(country) and country not in covered:
-            gaps.append(f"{name}: data location in {country} is outside the EU/EEA and no transfer to {country} "
-                        "is recorded (Art. 30(2)(c), clause 10(2)).")
+            gaps.append(
+                f"{name}: data location in {country} is outside the EU/EEA and no transfer to {country} "
+                "is recorded (Art. 30(2)(c), clause 10(2))."
+            )
     for sub in activity["subprocessors"]:
         for country in sorted(_countries(sub["country"], sub.get("locations") or [])):
             if not in_eea(country) and country not in covered:
-                gaps.append(f"{name}: sub-processor {sub['legal_name']} holds data in {country}, outside the "
-                            f"EU/EEA, and no transfer to {country} is recorded (Art. 30(2)(c), clause 10(2)).")
+                gaps.append(
+                    f"{name}: sub-processor {sub['legal_name']} holds data in {country}, outside the "
+                    f"EU/EEA, and no transfer to {country} is recorded (Art. 30(2)(c), clause 10(2))."
+                )
     return gaps
 
 

@@ -9,11 +9,40 @@ from __future__ import annotations
 import re
 
 # The 27 EU member states and the three other EEA states (Iceland, Liechtenstein, Norway), ISO 3166-1 alpha-2.
-EEA_COUNTRIES = frozenset({
-    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU",
-    "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
-    "IS", "LI", "NO",
-})
+EEA_COUNTRIES = frozenset(
+    {
+        "AT",
+        "BE",
+        "BG",
+        "HR",
+        "CY",
+        "CZ",
+        "DK",
+        "EE",
+        "FI",
+        "FR",
+        "DE",
+        "GR",
+        "HU",
+        "IE",
+        "IT",
+        "LV",
+        "LT",
+        "LU",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SK",
+        "SI",
+        "ES",
+        "SE",
+        "IS",
+        "LI",
+        "NO",
+    }
+)
 
 # A sub-processor's locations are free text that starts with the country code ("FR — Paris", "US east").
 _LEADING_CODE = re.compile(r"^([A-Z]{2})\b")

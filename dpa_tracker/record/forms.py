@@ -13,23 +13,26 @@ class ActivityForm(SingleLineForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     processing_categories = SelectMultipleField(
         "Categories of processing (Art. 30(2)(b))",
-        choices=lambda: [(c.value, c.value.replace("_", " ")) for c in ProcessingCategory])
-    data_subject_categories = TextAreaField("Categories of data subjects (one per line)",
-                                            validators=[Length(max=4000)])
-    personal_data_categories = TextAreaField("Categories of personal data (one per line)",
-                                             validators=[Length(max=4000)])
+        choices=lambda: [(c.value, c.value.replace("_", " ")) for c in ProcessingCategory],
+    )
+    data_subject_categories = TextAreaField("Categories of data subjects (one per line)", validators=[Length(max=4000)])
+    personal_data_categories = TextAreaField(
+        "Categories of personal data (one per line)", validators=[Length(max=4000)]
+    )
     special_categories = TextAreaField("Special categories, Art. 9 (one per line)", validators=[Length(max=4000)])
     purposes = TextAreaField("Purposes, as instructed by the client", validators=[Length(max=4000)])
     retention = TextAreaField("Retention, as instructed", validators=[Length(max=4000)])
-    locations = TextAreaField("Data locations: COUNTRY site, one per line (e.g. DZ Alger data centre)",
-                              validators=[Length(max=4000)])
+    locations = TextAreaField(
+        "Data locations: COUNTRY site, one per line (e.g. DZ Alger data centre)", validators=[Length(max=4000)]
+    )
     measure_ids = SelectMultipleField("Security measures", coerce=str, validators=[Optional()])
     subprocessor_ids = SelectMultipleField("Sub-processors involved", coerce=str, validators=[Optional()])
 
 
 class TransferForm(SingleLineForm):
-    destination = StringField("Destination (country code or international organisation)",
-                              validators=[DataRequired(), Length(max=200)])
+    destination = StringField(
+        "Destination (country code or international organisation)", validators=[DataRequired(), Length(max=200)]
+    )
     is_international_organisation = BooleanField("International organisation")
     recipient = StringField("Recipient", validators=[DataRequired(), Length(max=200)])
     mechanism = SelectField("Mechanism", choices=lambda: [(m.value, MECHANISM_TITLES[m]) for m in TransferMechanism])

@@ -117,8 +117,9 @@ def refresh_record_obligations(client_id: int) -> None:
 
 
 def _ensure_unique_activity(client: Client, name: str, exclude_id: int | None = None) -> None:
-    stmt = select(ProcessingActivity.id).where(ProcessingActivity.client_id == client.id,
-                                               func.lower(ProcessingActivity.name) == name.lower())
+    stmt = select(ProcessingActivity.id).where(
+        ProcessingActivity.client_id == client.id, func.lower(ProcessingActivity.name) == name.lower()
+    )
     if exclude_id is not None:
         stmt = stmt.where(ProcessingActivity.id != exclude_id)
     if db.session.scalar(stmt) is not None:
@@ -133,9 +134,13 @@ def create_activity(actor: User, client: Client, data: ActivityInput) -> Process
     activity.subprocessors = _load_many(SubProcessor, data.subprocessor_ids, "subprocessor_ids")
     db.session.add(activity)
     db.session.flush()
-    record(actor, "activity.create", activity, {**values, "measure_ids": sorted(data.measure_ids),
-                                                 "subprocessor_ids": sorted(data.subprocessor_ids)},
-           client_id=client.id)
+    record(
+        actor,
+        "activity.create",
+        activity,
+        {**values, "measure_ids": sorted(data.measure_ids), "subprocessor_ids": sorted(data.subprocessor_ids)},
+        client_id=client.id,
+    )
     refresh_record_obligations(client.id)
     return activity
 
@@ -154,8 +159,10 @@ def update_activity(actor: User, activity: ProcessingActivity, data: ActivityInp
         changes["measure_ids"] = [sorted(m.id for m in activity.measures), sorted(m.id for m in measures)]
         activity.measures = measures
     if sorted(s.id for s in activity.subprocessors) != sorted(s.id for s in subprocessors):
-        changes["subprocessor_ids"] = [sorted(s.id for s in activity.subprocessors),
-                                       sorted(s.id for s in subprocessors)]
+        changes["subprocessor_ids"] = [
+            sorted(s.id for s in activity.subprocessors),
+            sorted(s.id for s in subprocessors),
+        ]
         activity.subprocessors = subprocessors
     if changes:
         activity.updated_at = utcnow()
@@ -194,14 +201,28 @@ def add_transfer(actor: User, activity: ProcessingActivity, data: TransferInput)
         mechanism = TransferMechanism(data.mechanism)
     except ValueError:
         raise DomainError(f"Unknown transfer mechanism {data.mechanism!r}.", field="mechanism") from None
-    transfer = Transfer(activity=activity, destination=data.destination.strip(), recipient=data.recipient.strip(),
-                        mechanism=mechanism, is_international_organisation=data.is_international_organisation,
-                        mechanism_detail=data.mechanism_detail.strip())
+    transfer = Transfer(
+        activity=activity,
+        destination=data.destination.strip(),
+        recipient=data.recipient.strip(),
+        mechanism=mechanism,
+        is_international_organisation=data.is_international_organisation,
+        mechanism_detail=data.mechanism_detail.strip(),
+    )
     db.session.add(transfer)
     db.session.flush()
-    record(actor, "transfer.create", transfer, {"activity_id": activity.id, "destination": transfer.destination,
-                                                "recipient": transfer.recipient, "mechanism": mechanism.value},
-           client_id=activity.client_id)
+    record(
+        actor,
+        "transfer.create",
+        transfer,
+        {
+            "activity_id": activity.id,
+            "destination": transfer.destination,
+            "recipient": transfer.recipient,
+            "mechanism": mechanism.value,
+        },
+        client_id=activity.client_id,
+    )
     refresh_record_obligations(activity.client_id)
     return transfer
 
@@ -231,18 +252,35 @@ def create_measure(actor: User, data: MeasureInput) -> SecurityMeasure:
     return measure
 
 
-def add_document(actor: User, owner: Transfer | SecurityMeasure | SubProcessor, kind: DocumentKind, upload: Upload,
-                 *, note: str = "", valid_until: date | None = None) -> SupportingDocument:
+def add_document(
+    actor: User,
+    owner: Transfer | SecurityMeasure | SubProcessor,
+    kind: DocumentKind,
+    upload: Upload,
+    *,
+    note: str = "",
+    valid_until: date | None = None,
+) -> SupportingDocument:
     """Store a supporting document (atomically, by hash) for a transfer, measure or sub-processor."""
-    expected = {Transfer: (DocumentKind.SAFEGUARDS,), SecurityMeasure: (DocumentKind.MEASURE,),
-                SubProcessor: (DocumentKind.GUARANTEE, DocumentKind.FLOW_DOWN)}[type(owner)]
+    expected = {
+        Transfer: (DocumentKind.SAFEGUARDS,),
+        SecurityMeasure: (DocumentKind.MEASURE,),
+        SubProcessor: (DocumentKind.GUARANTEE, DocumentKind.FLOW_DOWN),
+    }[type(owner)]
     if kind not in expected:
         raise DomainError(f"A {type(owner).__name__} document cannot be of kind {kind.value}.", field="kind")
     check_date(valid_until, "valid_until")
     blob = evidence_store().save(upload.stream, int(current_app.config["MAX_CONTENT_LENGTH"]))
-    document = SupportingDocument(kind=kind, sha256=blob.sha256, size=blob.size, content_type=blob.content_type,
-                                  filename=(upload.filename or "document")[:255], note=note.strip(),
-                                  valid_until=valid_until, added_by=actor)
+    document = SupportingDocument(
+        kind=kind,
+        sha256=blob.sha256,
+        size=blob.size,
+        content_type=blob.content_type,
+        filename=(upload.filename or "document")[:255],
+        note=note.strip(),
+        valid_until=valid_until,
+        added_by=actor,
+    )
     if isinstance(owner, Transfer):
         document.transfer_id = owner.id
         client_id: int | None = owner.activity.client_id
@@ -254,9 +292,19 @@ def add_document(actor: User, owner: Transfer | SecurityMeasure | SubProcessor, 
         client_id = None
     db.session.add(document)
     db.session.flush()
-    record(actor, "document.add", document, {"kind": kind.value, "owner": f"{type(owner).__name__} {owner.id}",
-                                             "sha256": blob.sha256, "filename": document.filename,
-                                             "valid_until": valid_until}, client_id=client_id)
+    record(
+        actor,
+        "document.add",
+        document,
+        {
+            "kind": kind.value,
+            "owner": f"{type(owner).__name__} {owner.id}",
+            "sha256": blob.sha256,
+            "filename": document.filename,
+            "valid_until": valid_until,
+        },
+        client_id=client_id,
+    )
     if client_id is not None:
         refresh_record_obligations(client_id)
     elif isinstance(owner, SubProcessor):  # clauses 6.2/6.3 of every agreement using it
@@ -267,16 +315,21 @@ def add_document(actor: User, owner: Transfer | SecurityMeasure | SubProcessor, 
 def mark_reviewed(actor: User, client: Client, note: str) -> int:
     """Record a review of the client's record as evidence on clause 4.1 of each agreement in force."""
     obligations = db.session.scalars(
-        select(Obligation).join(Obligation.agreement)
-        .where(Agreement.client_id == client.id, Agreement.status == AgreementStatus.ACTIVE,
-               Obligation.clause_number == "4.1")
+        select(Obligation)
+        .join(Obligation.agreement)
+        .where(
+            Agreement.client_id == client.id,
+            Agreement.status == AgreementStatus.ACTIVE,
+            Obligation.clause_number == "4.1",
+        )
     ).all()
     if not obligations:
         raise DomainError("The client has no agreement in force.")
     today = utcnow().date()
     for obligation in obligations:
-        add_evidence(actor, obligation, EvidenceInput(note=note.strip() or "Record of processing reviewed.",
-                                                      period_end=today))
+        add_evidence(
+            actor, obligation, EvidenceInput(note=note.strip() or "Record of processing reviewed.", period_end=today)
+        )
     return len(obligations)
 
 
@@ -287,35 +340,61 @@ def client_request(actor: User, client: Client, clause: str, label: str, summary
 
     if not summary.strip():
         raise DomainError("Describe what you need.", field="summary")
-    obligations = db.session.scalars(select(Obligation).join(Obligation.agreement).where(
-        Agreement.client_id == client.id, Agreement.status == AgreementStatus.ACTIVE,
-        Obligation.clause_number == clause)).all()
+    obligations = db.session.scalars(
+        select(Obligation)
+        .join(Obligation.agreement)
+        .where(
+            Agreement.client_id == client.id,
+            Agreement.status == AgreementStatus.ACTIVE,
+            Obligation.clause_number == clause,
+        )
+    ).all()
     if not obligations:
         raise DomainError("You have no agreement in force.")
     now = utcnow()
-    return [record_event(actor, obligation, occurred_at=now, summary=f"{label}: {summary}")
-            for obligation in obligations]
+    return [
+        record_event(actor, obligation, occurred_at=now, summary=f"{label}: {summary}") for obligation in obligations
+    ]
 
 
-def hand_out(actor: User | None, client: Client, as_of: date, fmt: str,
-             *, to_client: bool = False) -> tuple[RecordVersion, dict[str, Any]]:
+def hand_out(
+    actor: User | None, client: Client, as_of: date, fmt: str, *, to_client: bool = False
+) -> tuple[RecordVersion, dict[str, Any]]:
     """Every copy handed out is kept as a version: who, when, as of which date, its hash, and the audit chain
     head at that moment (printed on the copy, so the client's copy anchors the log)."""
     if fmt not in (*FORMATS, "email"):
         raise DomainError(f"Unknown format {fmt!r}; use pdf, json or csv.", field="format")
     data = build_record(client, as_of)
-    number = (db.session.scalar(select(func.max(RecordVersion.number)).where(RecordVersion.client_id == client.id))
-              or 0) + 1
+    number = (
+        db.session.scalar(select(func.max(RecordVersion.number)).where(RecordVersion.client_id == client.id)) or 0
+    ) + 1
     head = chain_head()
-    version = RecordVersion(client_id=client.id, number=number, as_of=as_of, content=canonical_json(data),
-                            content_sha256=content_hash(data), handed_out_as=fmt, handed_out_by=actor,
-                            audit_head_id=head.id if head else None, audit_head_hash=head.hash if head else None)
+    version = RecordVersion(
+        client_id=client.id,
+        number=number,
+        as_of=as_of,
+        content=canonical_json(data),
+        content_sha256=content_hash(data),
+        handed_out_as=fmt,
+        handed_out_by=actor,
+        audit_head_id=head.id if head else None,
+        audit_head_hash=head.hash if head else None,
+    )
     db.session.add(version)
     db.session.flush()
-    record(actor, "record.hand_out", version, {
-        "number": number, "format": fmt, "as_of": as_of, "sha256": version.content_sha256,
-        "audit_head": {"event_id": head.id, "hash": head.hash} if head else None,
-    }, client_id=client.id)
+    record(
+        actor,
+        "record.hand_out",
+        version,
+        {
+            "number": number,
+            "format": fmt,
+            "as_of": as_of,
+            "sha256": version.content_sha256,
+            "audit_head": {"event_id": head.id, "hash": head.hash} if head else None,
+        },
+        client_id=client.id,
+    )
     _answer_copy_requests(actor, client, version, to_client=to_client)
     return version, data
 
@@ -332,21 +411,35 @@ def _answer_copy_requests(actor: User | None, client: Client, version: RecordVer
     if not (own_user or (to_client and actor.can_write)):
         return
     events = db.session.scalars(
-        select(TriggerEvent).join(TriggerEvent.obligation).join(Obligation.agreement)
+        select(TriggerEvent)
+        .join(TriggerEvent.obligation)
+        .join(Obligation.agreement)
         .where(Agreement.client_id == client.id, Obligation.clause_number == "4.2")
         .where(~select(Evidence.id).where(Evidence.trigger_event_id == TriggerEvent.id).exists())
     ).all()
     recipient = "taken by the client" if own_user else "handed to the client"
     for event in events:
-        add_evidence(actor, event.obligation, EvidenceInput(
-            note=f"Copy of the record {recipient}: version {version.number} ({version.handed_out_as}), "
-                 f"SHA-256 {version.content_sha256}, by {actor.email} on "
-                 f"{version.handed_out_at:%Y-%m-%d %H:%M} UTC.", trigger_event_id=event.id))
+        add_evidence(
+            actor,
+            event.obligation,
+            EvidenceInput(
+                note=f"Copy of the record {recipient}: version {version.number} ({version.handed_out_as}), "
+                f"SHA-256 {version.content_sha256}, by {actor.email} on "
+                f"{version.handed_out_at:%Y-%m-%d %H:%M} UTC.",
+                trigger_event_id=event.id,
+            ),
+        )
 
 
 def diff_versions(older: RecordVersion, newer: RecordVersion) -> list[str]:
     """A readable unified diff of two versions' content."""
-    return list(difflib.unified_diff(
-        older.content.splitlines(), newer.content.splitlines(),
-        fromfile=f"version {older.number} ({older.handed_out_at:%Y-%m-%d %H:%M} UTC)",
-        tofile=f"version {newer.number} ({newer.handed_out_at:%Y-%m-%d %H:%M} UTC)", lineterm="", n=2))
+    return list(
+        difflib.unified_diff(
+            older.content.splitlines(),
+            newer.content.splitlines(),
+            fromfile=f"version {older.number} ({older.handed_out_at:%Y-%m-%d %H:%M} UTC)",
+            tofile=f"version {newer.number} ({newer.handed_out_at:%Y-%m-%d %H:%M} UTC)",
+            lineterm="",
+            n=2,
+        )
+    )

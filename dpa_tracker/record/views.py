@@ -62,6 +62,7 @@ from dpa_tracker.web import as_of_from_request, form_status, show_domain_error
 bp = Blueprint("record", __name__)
 require_login(bp)
 
+
 def visible_client(client_id: int) -> Client:
     client = db.get_or_404(Client, client_id)
     ensure_client_visible(current_user, client.id)
@@ -77,11 +78,18 @@ def show(client_id: int) -> str:
         select(RecordVersion).where(RecordVersion.client_id == client.id).order_by(RecordVersion.number.desc())
     ).all()
     hand_out_form = HandOutForm(prefix="handout", as_of=as_of)
-    return render_template("record/show.html", client=client, record=data, as_of=as_of, versions=versions,
-                           hand_out_form=hand_out_form,
-                           may_hand_out=can_hand_out_record(current_user, client.id),
-                           review_form=ReviewForm(prefix="review"), request_form=RequestForm(prefix="copy"),
-                           documents_form=RequestForm(prefix="docs"))
+    return render_template(
+        "record/show.html",
+        client=client,
+        record=data,
+        as_of=as_of,
+        versions=versions,
+        hand_out_form=hand_out_form,
+        may_hand_out=can_hand_out_record(current_user, client.id),
+        review_form=ReviewForm(prefix="review"),
+        request_form=RequestForm(prefix="copy"),
+        documents_form=RequestForm(prefix="docs"),
+    )
 
 
 @bp.route("/clients/<int:client_id>/record/versions", methods=["POST"])
@@ -121,8 +129,9 @@ def download_version(client_id: int, number: int, fmt: str) -> Response:
     if fmt not in MIMETYPES:
         abort(404)
     client = visible_client(client_id)
-    version = db.session.scalar(select(RecordVersion).where(RecordVersion.client_id == client.id,
-                                                            RecordVersion.number == number))
+    version = db.session.scalar(
+        select(RecordVersion).where(RecordVersion.client_id == client.id, RecordVersion.number == number)
+    )
     if version is None:
         abort(404)
     return record_response(client, json.loads(version.content), fmt, version)
@@ -139,8 +148,9 @@ def diff(client_id: int) -> str:
         numbers.append(number)
     if numbers[0] == numbers[1]:
         abort(400, description="Choose two different versions to compare.")
-    rows = db.session.scalars(select(RecordVersion).where(
-        RecordVersion.client_id == client.id, RecordVersion.number.in_(numbers))).all()
+    rows = db.session.scalars(
+        select(RecordVersion).where(RecordVersion.client_id == client.id, RecordVersion.number.in_(numbers))
+    ).all()
     if len(rows) != 2:
         abort(404)
     older, newer = sorted(rows, key=lambda v: v.number)
@@ -198,10 +208,15 @@ def request_documents(client_id: int) -> Response:
 
 def _activity_form(activity: ProcessingActivity | None) -> ActivityForm:
     form = ActivityForm()
-    form.measure_ids.choices = [(str(m.id), m.title) for m in db.session.scalars(
-        select(SecurityMeasure).where(SecurityMeasure.archived_at.is_(None)).order_by(SecurityMeasure.title))]
-    form.subprocessor_ids.choices = [(str(s.id), s.legal_name) for s in db.session.scalars(
-        select(SubProcessor).order_by(SubProcessor.legal_name))]
+    form.measure_ids.choices = [
+        (str(m.id), m.title)
+        for m in db.session.scalars(
+            select(SecurityMeasure).where(SecurityMeasure.archived_at.is_(None)).order_by(SecurityMeasure.title)
+        )
+    ]
+    form.subprocessor_ids.choices = [
+        (str(s.id), s.legal_name) for s in db.session.scalars(select(SubProcessor).order_by(SubProcessor.legal_name))
+    ]
     if activity is not None and not form.is_submitted():
         form.name.data = activity.name
         form.processing_categories.data = list(activity.processing_categories)
@@ -271,9 +286,14 @@ def edit_activity(activity_id: int) -> Any:
             db.session.commit()
             flash("Activity updated.", "success")
             return redirect(url_for("record.edit_activity", activity_id=activity.id))
-    return render_template("record/activity_form.html", form=form, client=activity.client, activity=activity,
-                           transfer_form=TransferForm(prefix="transfer"), document_form=DocumentForm(prefix="doc")), \
-        form_status(form)
+    return render_template(
+        "record/activity_form.html",
+        form=form,
+        client=activity.client,
+        activity=activity,
+        transfer_form=TransferForm(prefix="transfer"),
+        document_form=DocumentForm(prefix="doc"),
+    ), form_status(form)
 
 
 @bp.route("/activities/<int:activity_id>/transfers", methods=["POST"])
@@ -283,10 +303,17 @@ def new_transfer(activity_id: int) -> Response:
     form = TransferForm(prefix="transfer")
     if form.validate_on_submit():
         try:
-            add_transfer(current_user, activity, TransferInput(
-                destination=form.destination.data or "", recipient=form.recipient.data or "",
-                mechanism=form.mechanism.data or "", mechanism_detail=form.mechanism_detail.data or "",
-                is_international_organisation=bool(form.is_international_organisation.data)))
+            add_transfer(
+                current_user,
+                activity,
+                TransferInput(
+                    destination=form.destination.data or "",
+                    recipient=form.recipient.data or "",
+                    mechanism=form.mechanism.data or "",
+                    mechanism_detail=form.mechanism_detail.data or "",
+                    is_international_organisation=bool(form.is_international_organisation.data),
+                ),
+            )
         except DomainError as error:
             flash(error.message, "error")
         else:
@@ -314,8 +341,14 @@ def measures() -> Any:
     form = MeasureForm()
     if current_user.can_write and form.validate_on_submit():
         try:
-            create_measure(current_user, MeasureInput(heading=form.heading.data or "", title=form.title.data or "",
-                                                      description=form.description.data or ""))
+            create_measure(
+                current_user,
+                MeasureInput(
+                    heading=form.heading.data or "",
+                    title=form.title.data or "",
+                    description=form.description.data or "",
+                ),
+            )
         except DomainError as error:
             show_domain_error(form, error)
         else:
@@ -323,8 +356,9 @@ def measures() -> Any:
             flash("Measure added to the library.", "success")
             return redirect(url_for("record.measures"))
     rows = db.session.scalars(select(SecurityMeasure).order_by(SecurityMeasure.heading, SecurityMeasure.title)).all()
-    return render_template("record/measures.html", measures=rows, form=form,
-                           document_form=DocumentForm(prefix="doc")), form_status(form)
+    return render_template(
+        "record/measures.html", measures=rows, form=form, document_form=DocumentForm(prefix="doc")
+    ), form_status(form)
 
 
 @bp.route("/measures/<int:measure_id>/documents", methods=["POST"])

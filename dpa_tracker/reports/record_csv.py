@@ -33,8 +33,9 @@ def _leaves(value: Any, path: str) -> Iterator[tuple[str, object]]:
         yield path, "" if value is None else value
 
 
-def render_record_csv(record: dict[str, Any], version: int | None = None, content_sha256: str = "",
-                      audit_head: str = "") -> bytes:
+def render_record_csv(
+    record: dict[str, Any], version: int | None = None, content_sha256: str = "", audit_head: str = ""
+) -> bytes:
     """The JSON record flattened: one row per leaf value, in the key order of the canonical JSON, so the CSV
     carries everything the JSON does. Each row names the version, its hash and the audit chain head at hand-out
     (``ID:HASH``, for ``flask audit verify --head``), so a row copied elsewhere still says where it came from."""
@@ -42,10 +43,23 @@ def render_record_csv(record: dict[str, Any], version: int | None = None, conten
     return render_csv(RECORD_COLUMNS, ([path, value, *copy] for path, value in _leaves(record, "")))
 
 
-SUBPROCESSOR_COLUMNS = ["legal_name", "country", "service", "locations", "contact_email", "dpo_name", "dpo_email",
-                        "authorised_since"]
+SUBPROCESSOR_COLUMNS = [
+    "legal_name",
+    "country",
+    "service",
+    "locations",
+    "contact_email",
+    "dpo_name",
+    "dpo_email",
+    "authorised_since",
+]
 
 
 def render_subprocessors_csv(subprocessors: list[dict[str, Any]]) -> bytes:
-    return render_csv(SUBPROCESSOR_COLUMNS, (
-        [_join(sub[c]) if isinstance(sub[c], list) else sub[c] for c in SUBPROCESSOR_COLUMNS] for sub in subprocessors))
+    return render_csv(
+        SUBPROCESSOR_COLUMNS,
+        (
+            [_join(sub[c]) if isinstance(sub[c], list) else sub[c] for c in SUBPROCESSOR_COLUMNS]
+            for sub in subprocessors
+        ),
+    )

@@ -15,7 +15,6 @@ from dpa_tracker.reports.record_pdf import render_record_pdf
 MIMETYPES = {"pdf": "application/pdf", "json": "application/json", "csv": "text/csv"}
 
 
-
 def render_record(data: dict[str, Any], fmt: str, number: int, sha256: str, audit_head: str | None = None) -> bytes:
     """``audit_head`` is the audit chain head at hand-out as ``ID:HASH``; every format shows it."""
     if fmt == "json":
@@ -23,8 +22,12 @@ def render_record(data: dict[str, Any], fmt: str, number: int, sha256: str, audi
         if audit_head:
             event_id, _, head_hash = audit_head.partition(":")
             head = {"event_id": int(event_id), "hash": head_hash}
-        return json.dumps({"version": number, "sha256": sha256, "audit_head": head, "record": data},
-                          ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
+        return json.dumps(
+            {"version": number, "sha256": sha256, "audit_head": head, "record": data},
+            ensure_ascii=False,
+            indent=2,
+            sort_keys=True,
+        ).encode("utf-8")
     if fmt == "csv":
         return render_record_csv(data, number, sha256, audit_head or "")
     return render_record_pdf(data, number, sha256, audit_head)

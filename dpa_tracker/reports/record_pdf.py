@@ -63,6 +63,7 @@ SPECIAL_BANNER = "⚠ SPECIAL CATEGORIES OF DATA (Art. 9 / Art. 10 GDPR)"
 
 # ----------------------------------------------------------------------------------------------- styles
 
+
 @lru_cache(maxsize=1)
 def _styles() -> dict[str, ParagraphStyle]:
     register_fonts()
@@ -74,10 +75,12 @@ def _styles() -> dict[str, ParagraphStyle]:
         "special": ParagraphStyle("special", parent=body, fontName=FONT_BOLD, textColor=SPECIAL_FG),
         "title": ParagraphStyle("title", parent=body, fontName=FONT_BOLD, fontSize=20, leading=26, spaceAfter=18),
         "subtitle": ParagraphStyle("subtitle", parent=body, fontSize=11, leading=15, spaceAfter=14),
-        "h1": ParagraphStyle("h1", parent=body, fontName=FONT_BOLD, fontSize=14, leading=18, spaceBefore=12,
-                             spaceAfter=8, keepWithNext=1),
-        "h2": ParagraphStyle("h2", parent=body, fontName=FONT_BOLD, fontSize=11, leading=14, spaceBefore=10,
-                             spaceAfter=5, keepWithNext=1),
+        "h1": ParagraphStyle(
+            "h1", parent=body, fontName=FONT_BOLD, fontSize=14, leading=18, spaceBefore=12, spaceAfter=8, keepWithNext=1
+        ),
+        "h2": ParagraphStyle(
+            "h2", parent=body, fontName=FONT_BOLD, fontSize=11, leading=14, spaceBefore=10, spaceAfter=5, keepWithNext=1
+        ),
     }
     return styles
 
@@ -165,8 +168,14 @@ def _lines(items: Iterable[Any], width: float, style: str = "cell") -> Any:
     return "\n".join(_wrap(f"• {v}", width - 2 * CELL_PAD - 0.5, font, "   ") for v in values)
 
 
-def _table(rows: list[list[Any]], widths: list[float], *, header: bool = False, label_col: bool = False,
-           extra: Iterable[tuple[Any, ...]] = ()) -> Table:
+def _table(
+    rows: list[list[Any]],
+    widths: list[float],
+    *,
+    header: bool = False,
+    label_col: bool = False,
+    extra: Iterable[tuple[Any, ...]] = (),
+) -> Table:
     commands: list[tuple[Any, ...]] = [
         ("FONT", (0, 0), (-1, -1), FONT, BODY_SIZE, BODY_SIZE * 1.25),
         ("GRID", (0, 0), (-1, -1), 0.4, GRID),
@@ -178,11 +187,15 @@ def _table(rows: list[list[Any]], widths: list[float], *, header: bool = False, 
     ]
     if header:
         rows[0] = [_wrap(h, w - 2 * CELL_PAD - 0.5, FONT_BOLD) for h, w in zip(rows[0], widths, strict=True)]
-        commands += [("FONT", (0, 0), (-1, 0), FONT_BOLD, BODY_SIZE, BODY_SIZE * 1.25),
-                     ("BACKGROUND", (0, 0), (-1, 0), HEAD_BG)]
+        commands += [
+            ("FONT", (0, 0), (-1, 0), FONT_BOLD, BODY_SIZE, BODY_SIZE * 1.25),
+            ("BACKGROUND", (0, 0), (-1, 0), HEAD_BG),
+        ]
     if label_col:
-        commands += [("FONT", (0, 0), (0, -1), FONT_BOLD, BODY_SIZE, BODY_SIZE * 1.25),
-                     ("BACKGROUND", (0, 0), (0, -1), HEAD_BG)]
+        commands += [
+            ("FONT", (0, 0), (0, -1), FONT_BOLD, BODY_SIZE, BODY_SIZE * 1.25),
+            ("BACKGROUND", (0, 0), (0, -1), HEAD_BG),
+        ]
     commands += list(extra)
     return Table(rows, colWidths=widths, repeatRows=1 if header else 0, style=TableStyle(commands), hAlign="LEFT")
 
@@ -252,13 +265,16 @@ def _contents(story: list[Flowable]) -> Table:
         level, text, key, _ = entry
         indent = "" if level == 0 else "    "
         if level == 0:
-            commands += [("FONT", (0, len(rows)), (0, len(rows)), FONT_BOLD, 9, 11.5),
-                         ("TOPPADDING", (0, len(rows)), (-1, len(rows)), 5)]
+            commands += [
+                ("FONT", (0, len(rows)), (0, len(rows)), FONT_BOLD, 9, 11.5),
+                ("TOPPADDING", (0, len(rows)), (-1, len(rows)), 5),
+            ]
         rows.append([indent + _wrap(text, TOC_W[0] - 20, FONT_BOLD, indent), _PageRef(key)])
     return Table(rows, colWidths=TOC_W, style=TableStyle(commands), hAlign="LEFT")
 
 
 # ----------------------------------------------------------------------------------------------- document
+
 
 def _numbered_canvas(footer: Callable[[int, int], tuple[str, str]]) -> type[Canvas]:
     """A canvas that holds its pages back until the end so each footer can say "Page X of Y", and fills in
@@ -302,11 +318,30 @@ def _numbered_canvas(footer: Callable[[int, int], tuple[str, str]]) -> type[Canv
 
 class _Doc(BaseDocTemplate):
     def __init__(self, buf: io.BytesIO, title: str, subject: str) -> None:
-        super().__init__(buf, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
-                         bottomMargin=MARGIN, title=title, subject=subject, author="dpa_tracker",
-                         creator="dpa_tracker", invariant=True)
-        frame = Frame(MARGIN, MARGIN, BODY_W, PAGE_H - 2 * MARGIN, id="body", leftPadding=0, rightPadding=0,
-                      topPadding=0, bottomPadding=0)
+        super().__init__(
+            buf,
+            pagesize=A4,
+            leftMargin=MARGIN,
+            rightMargin=MARGIN,
+            topMargin=MARGIN,
+            bottomMargin=MARGIN,
+            title=title,
+            subject=subject,
+            author="dpa_tracker",
+            creator="dpa_tracker",
+            invariant=True,
+        )
+        frame = Frame(
+            MARGIN,
+            MARGIN,
+            BODY_W,
+            PAGE_H - 2 * MARGIN,
+            id="body",
+            leftPadding=0,
+            rightPadding=0,
+            topPadding=0,
+            bottomPadding=0,
+        )
         self.addPageTemplates([PageTemplate(id="page", frames=[frame])])
 
     def afterFlowable(self, flowable: Flowable) -> None:
@@ -328,6 +363,7 @@ def _render(story: list[Flowable], title: str, subject: str, footer: Callable[[i
 
 # ----------------------------------------------------------------------------------------------- record
 
+
 def _join_nonempty(*parts: Any, sep: str = " · ") -> str:
     return sep.join(str(p) for p in parts if p)
 
@@ -345,16 +381,20 @@ def _party_rows(prefix: str, party: dict[str, Any] | None, *, client: bool) -> l
             ("Address", v(party.get("address"))),
             ("Contact", _lines(party.get("contact_emails") or [], VALUE_W)),
             ("Data protection officer", _lines([party.get("dpo_name"), party.get("dpo_email")], VALUE_W)),
-            ("Representative (Art. 27)", _lines([party.get("representative"), party.get("representative_contact")],
-                                                VALUE_W)),
+            (
+                "Representative (Art. 27)",
+                _lines([party.get("representative"), party.get("representative_contact")], VALUE_W),
+            ),
         ]
     return [
         (prefix, v(party.get("name"))),
         ("Address", v(party.get("address"))),
         ("Contact", _lines([party.get("contact_email"), party.get("contact_phone")], VALUE_W)),
         ("Data protection officer", _lines([party.get("dpo_name"), party.get("dpo_email")], VALUE_W)),
-        ("Representative (Art. 27)", _lines([party.get("representative"), party.get("representative_contact")],
-                                            VALUE_W)),
+        (
+            "Representative (Art. 27)",
+            _lines([party.get("representative"), party.get("representative_contact")], VALUE_W),
+        ),
     ]
 
 
@@ -365,21 +405,30 @@ def _title_page(record: dict[str, Any], version: int, content_sha256: str, audit
     story: list[Flowable] = [
         Spacer(1, 2.5 * cm),
         Paragraph(para_text(RECORD_TITLE), s["title"]),
-        Paragraph("Record kept by the processor of all categories of processing activities carried out on "
-                  "behalf of the controller.", s["subtitle"]),
+        Paragraph(
+            "Record kept by the processor of all categories of processing activities carried out on "
+            "behalf of the controller.",
+            s["subtitle"],
+        ),
         _kv(_party_rows("Processor", processor, client=False)),
         Spacer(1, 10),
         _kv(_party_rows("Controller (client)", client, client=True)),
         Spacer(1, 10),
-        _kv([
-            ("As of", _cell(record.get("as_of"), VALUE_W)),
-            ("Version", f"Version {version}"),
-            ("Content SHA-256", _cell(content_sha256, VALUE_W)),
-            *([("Audit chain head", _cell(audit_head, VALUE_W))] if audit_head else []),
-            ("Processing activities", str(len(record["activities"]))),
-            ("Completeness", "Complete" if not record.get("problems")
-             else f"{len(record['problems'])} problem(s), see section 6"),
-        ]),
+        _kv(
+            [
+                ("As of", _cell(record.get("as_of"), VALUE_W)),
+                ("Version", f"Version {version}"),
+                ("Content SHA-256", _cell(content_sha256, VALUE_W)),
+                *([("Audit chain head", _cell(audit_head, VALUE_W))] if audit_head else []),
+                ("Processing activities", str(len(record["activities"]))),
+                (
+                    "Completeness",
+                    "Complete"
+                    if not record.get("problems")
+                    else f"{len(record['problems'])} problem(s), see section 6",
+                ),
+            ]
+        ),
         PageBreak(),
     ]
     return story
@@ -404,19 +453,41 @@ def _activity(index: int, activity: dict[str, Any], measures: dict[int, dict[str
         ("Special categories", special_cell),
         ("Purposes", _cell(activity.get("purposes"), VALUE_W)),
         ("Retention", _cell(activity.get("retention"), VALUE_W)),
-        ("Locations", _lines([_join_nonempty(loc.get("country"), loc.get("site"), sep=" — ")
-                              for loc in activity.get("locations") or []], VALUE_W)),
-        ("Sub-processors involved", _lines([
-            _join_nonempty(sp.get("legal_name"), sp.get("country") and f"({sp['country']})", sep=" ")
-            + (f" — {sp['service']}" if sp.get("service") else "")
-            for sp in activity.get("subprocessors") or []], VALUE_W)),
+        (
+            "Locations",
+            _lines(
+                [
+                    _join_nonempty(loc.get("country"), loc.get("site"), sep=" — ")
+                    for loc in activity.get("locations") or []
+                ],
+                VALUE_W,
+            ),
+        ),
+        (
+            "Sub-processors involved",
+            _lines(
+                [
+                    _join_nonempty(sp.get("legal_name"), sp.get("country") and f"({sp['country']})", sep=" ")
+                    + (f" — {sp['service']}" if sp.get("service") else "")
+                    for sp in activity.get("subprocessors") or []
+                ],
+                VALUE_W,
+            ),
+        ),
         ("Transfers (see section 3)", _lines(transfers, VALUE_W) if transfers else "None"),
-        ("Security measures\n(see section 4)", _lines([
-            measures[m]["title"] for m in activity.get("security_measure_ids") or [] if m in measures], VALUE_W)),
+        (
+            "Security measures\n(see section 4)",
+            _lines(
+                [measures[m]["title"] for m in activity.get("security_measure_ids") or [] if m in measures], VALUE_W
+            ),
+        ),
     ]
     if special:
-        extra = [("BACKGROUND", (0, 3), (1, 3), SPECIAL_BG), ("TEXTCOLOR", (0, 3), (1, 3), SPECIAL_FG),
-                 ("FONT", (1, 3), (1, 3), FONT_BOLD, BODY_SIZE, BODY_SIZE * 1.25)]
+        extra = [
+            ("BACKGROUND", (0, 3), (1, 3), SPECIAL_BG),
+            ("TEXTCOLOR", (0, 3), (1, 3), SPECIAL_FG),
+            ("FONT", (1, 3), (1, 3), FONT_BOLD, BODY_SIZE, BODY_SIZE * 1.25),
+        ]
     key = f"activity-{index}"
     heading = _heading(activity.get("name") or "", "h2", 1, key, prefix=f"2.{index} ")
     return [heading, _kv(pairs, extra)]
@@ -443,22 +514,33 @@ def _transfers(record: dict[str, Any]) -> list[Flowable]:
             continue
         row = len(rows)
         rows.append([_cell(activity.get("name"), BODY_W, "label"), "", "", "", ""])
-        extra += [("SPAN", (0, row), (-1, row)), ("BACKGROUND", (0, row), (-1, row), colors.HexColor("#f4f6f8")),
-                  ("FONT", (0, row), (-1, row), FONT_BOLD, BODY_SIZE, BODY_SIZE * 1.25)]
+        extra += [
+            ("SPAN", (0, row), (-1, row)),
+            ("BACKGROUND", (0, row), (-1, row), colors.HexColor("#f4f6f8")),
+            ("FONT", (0, row), (-1, row), FONT_BOLD, BODY_SIZE, BODY_SIZE * 1.25),
+        ]
         for t in transfers:
             destination = t.get("destination") or ""
             if t.get("is_international_organisation"):
                 destination = f"{destination}\n(international organisation)"
             docs = [_doc_lines(d, valid_until=True) for d in t.get("safeguards_documents") or []]
-            rows.append([
-                _cell(destination, w[0]), _cell(t.get("recipient"), w[1]), _cell(t.get("mechanism_title"), w[2]),
-                _cell(t.get("mechanism_detail"), w[3]), _lines(docs, w[4]) if docs else "none",
-            ])
+            rows.append(
+                [
+                    _cell(destination, w[0]),
+                    _cell(t.get("recipient"), w[1]),
+                    _cell(t.get("mechanism_title"), w[2]),
+                    _cell(t.get("mechanism_detail"), w[3]),
+                    _lines(docs, w[4]) if docs else "none",
+                ]
+            )
     if len(rows) == 1:
         return [Paragraph("Transfers to third countries or international organisations: none.", _styles()["body"])]
     return [
-        Paragraph("Transfers of personal data to a third country or an international organisation, with the "
-                  "documentation of suitable safeguards, grouped by processing activity.", _styles()["body"]),
+        Paragraph(
+            "Transfers of personal data to a third country or an international organisation, with the "
+            "documentation of suitable safeguards, grouped by processing activity.",
+            _styles()["body"],
+        ),
         Spacer(1, 5),
         _table(rows, w, header=True, extra=extra),
     ]
@@ -480,10 +562,18 @@ def _measures(record: dict[str, Any]) -> list[Flowable]:
         rows: list[list[Any]] = [["Measure", "Description", "Documents"]]
         for m in items:
             docs = [_doc_lines(d, valid_until=True) for d in m.get("documents") or []]
-            rows.append([_cell(m.get("title"), MEASURE_W[0], "label"), _cell(m.get("description"), MEASURE_W[1]),
-                         _lines(docs, MEASURE_W[2]) if docs else EMPTY])
-        story.append(_table(rows, MEASURE_W, header=True,
-                            extra=[("FONT", (0, 1), (0, -1), FONT_BOLD, BODY_SIZE, BODY_SIZE * 1.25)]))
+            rows.append(
+                [
+                    _cell(m.get("title"), MEASURE_W[0], "label"),
+                    _cell(m.get("description"), MEASURE_W[1]),
+                    _lines(docs, MEASURE_W[2]) if docs else EMPTY,
+                ]
+            )
+        story.append(
+            _table(
+                rows, MEASURE_W, header=True, extra=[("FONT", (0, 1), (0, -1), FONT_BOLD, BODY_SIZE, BODY_SIZE * 1.25)]
+            )
+        )
     return story
 
 
@@ -496,16 +586,27 @@ def _subprocessor_table(subprocessors: list[dict[str, Any]]) -> Flowable:
     w = SUBPROCESSOR_W
     rows: list[list[Any]] = [["Legal name", "Country", "Service", "Locations", "Contact / DPO", "Since"]]
     for sp in subprocessors:
-        contact = [v for v in (sp.get("contact_email"),
-                               sp.get("dpo_name") and f"DPO: {sp['dpo_name']}", sp.get("dpo_email")) if v]
-        rows.append([_cell(sp.get("legal_name"), w[0]), _cell(sp.get("country"), w[1]), _cell(sp.get("service"), w[2]),
-                     _lines(sp.get("locations") or [], w[3]), _lines(contact, w[4]),
-                     _cell(sp.get("authorised_since"), w[5])])
+        contact = [
+            v
+            for v in (sp.get("contact_email"), sp.get("dpo_name") and f"DPO: {sp['dpo_name']}", sp.get("dpo_email"))
+            if v
+        ]
+        rows.append(
+            [
+                _cell(sp.get("legal_name"), w[0]),
+                _cell(sp.get("country"), w[1]),
+                _cell(sp.get("service"), w[2]),
+                _lines(sp.get("locations") or [], w[3]),
+                _lines(contact, w[4]),
+                _cell(sp.get("authorised_since"), w[5]),
+            ]
+        )
     return _table(rows, w, header=True)
 
 
-def render_record_pdf(record: dict[str, Any], version: int, content_sha256: str,
-                      audit_head: str | None = None) -> bytes:
+def render_record_pdf(
+    record: dict[str, Any], version: int, content_sha256: str, audit_head: str | None = None
+) -> bytes:
     """The client's Art. 30(2) record as a PDF: title page, contents (beyond three activities), sections (a)-(d),
     the authorised sub-processors and the completeness check; every page footed with page X of Y, the version and
     the record's content SHA-256. ``audit_head`` (``ID:HASH``, the audit chain head at hand-out) goes on the title
@@ -522,8 +623,13 @@ def render_record_pdf(record: dict[str, Any], version: int, content_sha256: str,
         story += [Paragraph("Contents", s["h1"]), PageBreak()]
 
     story.append(_heading("1. Controller and processor", "h1", 0, "s1"))
-    story.append(Paragraph("Art. 30(2)(a): name and contact details of the processor and of the controller on "
-                           "whose behalf it acts, their representatives and data protection officers.", s["body"]))
+    story.append(
+        Paragraph(
+            "Art. 30(2)(a): name and contact details of the processor and of the controller on "
+            "whose behalf it acts, their representatives and data protection officers.",
+            s["body"],
+        )
+    )
     story.append(Spacer(1, 6))
     story.append(_kv(_party_rows("Processor", record.get("processor"), client=False)))
     story.append(Spacer(1, 8))
@@ -558,30 +664,43 @@ def render_record_pdf(record: dict[str, Any], version: int, content_sha256: str,
     footer_name = visual(client_name)
 
     def footer(page: int, total: int) -> tuple[str, str]:
-        return (_join_nonempty(f"Record of processing — {footer_name}" if footer_name else "Record of processing",
-                               f"as of {record.get('as_of')}", f"Version {version}",
-                               f"audit event {audit_head.partition(':')[0]}" if audit_head else ""),
-                f"Record SHA-256: {content_sha256}")
+        return (
+            _join_nonempty(
+                f"Record of processing — {footer_name}" if footer_name else "Record of processing",
+                f"as of {record.get('as_of')}",
+                f"Version {version}",
+                f"audit event {audit_head.partition(':')[0]}" if audit_head else "",
+            ),
+            f"Record SHA-256: {content_sha256}",
+        )
 
     return _render(story, RECORD_TITLE, f"{client_name} — as of {record.get('as_of')}", footer)
 
 
-def render_subprocessor_list_pdf(client_name: str, as_of: str, subprocessors: list[dict[str, Any]],
-                                 content_sha256: str) -> bytes:
+def render_subprocessor_list_pdf(
+    client_name: str, as_of: str, subprocessors: list[dict[str, Any]], content_sha256: str
+) -> bytes:
     """The sub-processors authorised for a client on ``as_of``, with the same footer as the record."""
     story: list[Flowable] = [
         _heading(LIST_TITLE, "title", None, "list"),
-        _kv([("Controller (client)", _cell(client_name, VALUE_W)), ("As of", _cell(as_of, VALUE_W)),
-             ("Sub-processors", str(len(subprocessors))),
-             ("Content SHA-256", _cell(content_sha256, VALUE_W))]),
+        _kv(
+            [
+                ("Controller (client)", _cell(client_name, VALUE_W)),
+                ("As of", _cell(as_of, VALUE_W)),
+                ("Sub-processors", str(len(subprocessors))),
+                ("Content SHA-256", _cell(content_sha256, VALUE_W)),
+            ]
+        ),
         Spacer(1, 12),
         _subprocessor_table(subprocessors),
     ]
     footer_name = visual(client_name)
 
     def footer(page: int, total: int) -> tuple[str, str]:
-        return (_join_nonempty(f"{LIST_TITLE} — {footer_name}" if footer_name else LIST_TITLE, f"as of {as_of}"),
-                f"List SHA-256: {content_sha256}")
+        return (
+            _join_nonempty(f"{LIST_TITLE} — {footer_name}" if footer_name else LIST_TITLE, f"as of {as_of}"),
+            f"List SHA-256: {content_sha256}",
+        )
 
     return _render(story, LIST_TITLE, f"{client_name} — as of {as_of}", footer)
 
@@ -600,23 +719,36 @@ def render_status_report_pdf(agreement: dict[str, Any], as_of: str, rows: list[d
     summary = " · ".join(f"{status.replace('_', ' ')}: {count}" for status, count in sorted(counts.items()))
     story: list[Flowable] = [
         _heading(STATUS_TITLE, "title", None, "status"),
-        _kv([("Controller (client)", _cell(agreement["client"], VALUE_W)),
-             ("Agreement", _cell(f"{agreement['reference']} — {agreement['title']}", VALUE_W)),
-             ("In force", _cell(f"{agreement['effective_on']} – {agreement['ends_on'] or 'no end date'}", VALUE_W)),
-             ("As of", _cell(as_of, VALUE_W)),
-             ("Statuses", _cell(summary or EMPTY, VALUE_W))]),
+        _kv(
+            [
+                ("Controller (client)", _cell(agreement["client"], VALUE_W)),
+                ("Agreement", _cell(f"{agreement['reference']} — {agreement['title']}", VALUE_W)),
+                ("In force", _cell(f"{agreement['effective_on']} – {agreement['ends_on'] or 'no end date'}", VALUE_W)),
+                ("As of", _cell(as_of, VALUE_W)),
+                ("Statuses", _cell(summary or EMPTY, VALUE_W)),
+            ]
+        ),
         Spacer(1, 12),
     ]
     widths = [1.6 * cm, 4.4 * cm, 2.2 * cm, BODY_W - 10.4 * cm, 2.2 * cm]
     table = [["Clause", "Obligation", "Status", "Reason", "Due"]]
-    table += [[_cell(r["clause"], widths[0]), _cell(r["title"], widths[1]),
-               _cell(r["status"].replace("_", " "), widths[2], "label"), _cell(r["reason"], widths[3]),
-               _cell(r["due_on"] or EMPTY, widths[4])] for r in rows]
+    table += [
+        [
+            _cell(r["clause"], widths[0]),
+            _cell(r["title"], widths[1]),
+            _cell(r["status"].replace("_", " "), widths[2], "label"),
+            _cell(r["reason"], widths[3]),
+            _cell(r["due_on"] or EMPTY, widths[4]),
+        ]
+        for r in rows
+    ]
     story.append(_table(table, widths, header=True))
     footer_name = visual(agreement["client"])
 
     def footer(page: int, total: int) -> tuple[str, str]:
-        return (_join_nonempty(f"{STATUS_TITLE} — {footer_name}", agreement["reference"], f"as of {as_of}"),
-                f"Page {page} of {total}")
+        return (
+            _join_nonempty(f"{STATUS_TITLE} — {footer_name}", agreement["reference"], f"as of {as_of}"),
+            f"Page {page} of {total}",
+        )
 
     return _render(story, STATUS_TITLE, f"{agreement['reference']} — as of {as_of}", footer)

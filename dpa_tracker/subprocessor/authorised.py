@@ -57,8 +57,10 @@ def delivered_on(recipient: NoticeRecipient) -> date | None:
 
 def silence_binds(recipient: NoticeRecipient) -> bool:
     """Whether the client's silence can ever authorise this change (general authorisation, notice delivered)."""
-    return (recipient.agreement.subprocessor_authorisation is AuthorisationType.GENERAL
-            and delivered_on(recipient) is not None)
+    return (
+        recipient.agreement.subprocessor_authorisation is AuthorisationType.GENERAL
+        and delivered_on(recipient) is not None
+    )
 
 
 def effective_on(recipient: NoticeRecipient) -> date | None:
@@ -94,12 +96,19 @@ def describe_effect(recipient: NoticeRecipient, today: date) -> str:
 def objected_subprocessor_ids(client_id: int, on: date) -> set[int]:
     """Sub-processors the client objected to (an addition or replacement, answered by ``on``) and that are not
     authorised for it on ``on``: any activity of the client still linking one is a record gap (clause 6.1)."""
-    objected = set(db.session.scalars(
-        select(NoticeRecipient).join(NoticeRecipient.agreement)
-        .where(Agreement.client_id == client_id, NoticeRecipient.state == AnswerState.OBJECTED)
-        .options(selectinload(NoticeRecipient.notice))))
-    ids = {r.notice.subprocessor_id for r in objected
-           if r.notice.kind is not ChangeKind.REMOVE and r.answered_at is not None and r.answered_at.date() <= on}
+    objected = set(
+        db.session.scalars(
+            select(NoticeRecipient)
+            .join(NoticeRecipient.agreement)
+            .where(Agreement.client_id == client_id, NoticeRecipient.state == AnswerState.OBJECTED)
+            .options(selectinload(NoticeRecipient.notice))
+        )
+    )
+    ids = {
+        r.notice.subprocessor_id
+        for r in objected
+        if r.notice.kind is not ChangeKind.REMOVE and r.answered_at is not None and r.answered_at.date() <= on
+    }
     return ids - {e.subprocessor.id for e in authorised_for_client(client_id, on)}
 
 
@@ -109,12 +118,18 @@ def authorised_for_agreements(agreement_ids: Iterable[int], as_of: date) -> dict
     if not ids:
         return {}
     direct = db.session.scalars(
-        select(Authorisation).where(Authorisation.agreement_id.in_(ids)).options(selectinload(Authorisation.subprocessor))
+        select(Authorisation)
+        .where(Authorisation.agreement_id.in_(ids))
+        .options(selectinload(Authorisation.subprocessor))
     ).all()
     recipients = db.session.scalars(
-        select(NoticeRecipient).where(NoticeRecipient.agreement_id.in_(ids))
-        .options(selectinload(NoticeRecipient.notice), selectinload(NoticeRecipient.deliveries),
-                 selectinload(NoticeRecipient.agreement))
+        select(NoticeRecipient)
+        .where(NoticeRecipient.agreement_id.in_(ids))
+        .options(
+            selectinload(NoticeRecipient.notice),
+            selectinload(NoticeRecipient.deliveries),
+            selectinload(NoticeRecipient.agreement),
+        )
     ).all()
     changes: list[tuple[date, int, object]] = []
     for auth in direct:
@@ -131,7 +146,8 @@ def authorised_for_agreements(agreement_ids: Iterable[int], as_of: date) -> dict
             continue
         if action == "add":
             result[item.agreement_id][item.subprocessor_id] = AuthorisedEntry(
-                item.agreement_id, item.subprocessor, item.since_on, None)
+                item.agreement_id, item.subprocessor, item.since_on, None
+            )
         elif action == "remove":
             result[item.agreement_id].pop(item.subprocessor_id, None)
         else:
@@ -141,7 +157,8 @@ def authorised_for_agreements(agreement_ids: Iterable[int], as_of: date) -> dict
                 current.pop(notice.replaces_id if notice.kind is ChangeKind.REPLACE else notice.subprocessor_id, None)
             if notice.kind in (ChangeKind.ADD, ChangeKind.REPLACE):
                 current[notice.subprocessor_id] = AuthorisedEntry(
-                    item.agreement_id, subprocessors[notice.subprocessor_id], when, notice.id)
+                    item.agreement_id, subprocessors[notice.subprocessor_id], when, notice.id
+                )
     return {aid: sorted(entries.values(), key=lambda e: e.subprocessor.legal_name) for aid, entries in result.items()}
 
 
@@ -155,8 +172,9 @@ def authorised_for_clients(client_ids: Iterable[int], as_of: date) -> dict[int, 
     check runs for every client the dashboard lists)."""
     ids = list(client_ids)
     agreements = db.session.execute(
-        select(Agreement.id, Agreement.client_id).where(Agreement.client_id.in_(ids),
-                                                        Agreement.status != AgreementStatus.DRAFT)
+        select(Agreement.id, Agreement.client_id).where(
+            Agreement.client_id.in_(ids), Agreement.status != AgreementStatus.DRAFT
+        )
     ).all()
     client_of = {agreement_id: client_id for agreement_id, client_id in agreements}
     merged: dict[int, dict[int, AuthorisedEntry]] = {cid: {} for cid in ids}
@@ -170,9 +188,16 @@ def authorised_for_clients(client_ids: Iterable[int], as_of: date) -> dict[int, 
 
 def subprocessor_rows(client: Client, as_of: date) -> list[dict[str, Any]]:
     """The sub-processors authorised for the client on ``as_of``, as the list shows them (page, files, API)."""
-    return [{
-        "legal_name": e.subprocessor.legal_name, "country": e.subprocessor.country, "service": e.subprocessor.service,
-        "locations": list(e.subprocessor.locations), "contact_email": e.subprocessor.contact_email,
-        "dpo_name": e.subprocessor.dpo_name, "dpo_email": e.subprocessor.dpo_email,
-        "authorised_since": e.since_on.isoformat(),
-    } for e in authorised_for_client(client.id, as_of)]
+    return [
+        {
+            "legal_name": e.subprocessor.legal_name,
+            "country": e.subprocessor.country,
+            "service": e.subprocessor.service,
+            "locations": list(e.subprocessor.locations),
+            "contact_email": e.subprocessor.contact_email,
+            "dpo_name": e.subprocessor.dpo_name,
+            "dpo_email": e.subprocessor.dpo_email,
+            "authorised_since": e.since_on.isoformat(),
+        }
+        for e in authorised_for_client(client.id, as_of)
+    ]

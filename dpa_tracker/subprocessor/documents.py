@@ -26,8 +26,10 @@ from dpa_tracker.obligation.status import add_months
 from dpa_tracker.subprocessor.authorised import authorised_for_agreements
 
 REQUIRED_KIND = {"subprocessor_guarantees": DocumentKind.GUARANTEE, "subprocessor_flow_down": DocumentKind.FLOW_DOWN}
-LABEL = {DocumentKind.GUARANTEE: "guarantees document (clause 6.2)",
-         DocumentKind.FLOW_DOWN: "flow-down contract (clause 6.3)"}
+LABEL = {
+    DocumentKind.GUARANTEE: "guarantees document (clause 6.2)",
+    DocumentKind.FLOW_DOWN: "flow-down contract (clause 6.3)",
+}
 
 
 @dataclass(frozen=True)
@@ -67,15 +69,29 @@ def inputs_by_obligation(obligations: Sequence[Obligation], as_of: date) -> dict
         return {}
     authorised = authorised_for_agreements({o.agreement_id for o in wanted}, as_of)
     sub_ids = {e.subprocessor.id for entries in authorised.values() for e in entries}
-    documents = [d for d in db.session.scalars(select(SupportingDocument).where(
-        SupportingDocument.kind.in_(list(REQUIRED_KIND.values())), SupportingDocument.subprocessor_id.in_(sub_ids)))
-        if _counts_on(d, as_of)] if sub_ids else []
+    documents = (
+        [
+            d
+            for d in db.session.scalars(
+                select(SupportingDocument).where(
+                    SupportingDocument.kind.in_(list(REQUIRED_KIND.values())),
+                    SupportingDocument.subprocessor_id.in_(sub_ids),
+                )
+            )
+            if _counts_on(d, as_of)
+        ]
+        if sub_ids
+        else []
+    )
     result: dict[int, DocumentInputs | None] = {}
     for obligation in wanted:
         kind = REQUIRED_KIND[obligation.rule["requires"]]
         entries = authorised.get(obligation.agreement_id, [])
-        result[obligation.id] = _decide(obligation.rule, kind, entries, [d for d in documents if d.kind is kind],
-                                        as_of) if entries else None
+        result[obligation.id] = (
+            _decide(obligation.rule, kind, entries, [d for d in documents if d.kind is kind], as_of)
+            if entries
+            else None
+        )
     return result
 
 
@@ -87,8 +103,9 @@ def _expiry(rule: Mapping[str, Any], document: SupportingDocument) -> date | Non
     return None
 
 
-def _decide(rule: Mapping[str, Any], kind: DocumentKind, entries: list[Any], documents: list[SupportingDocument],
-            as_of: date) -> DocumentInputs:
+def _decide(
+    rule: Mapping[str, Any], kind: DocumentKind, entries: list[Any], documents: list[SupportingDocument], as_of: date
+) -> DocumentInputs:
     label = LABEL[kind]
     blockers: list[str] = []
     expiries: list[date] = []

@@ -15,8 +15,10 @@ class SubProcessorForm(SingleLineForm):
     service = StringField("Service", validators=[DataRequired(), Length(max=200)])
     data_categories = TextAreaField("Data categories handled (one per line)", validators=[Length(max=4000)])
     locations = TextAreaField("Locations (one per line)", validators=[Length(max=4000)])
-    transfer_mechanism = SelectField("Transfer mechanism", choices=lambda: [("", "none (no transfer)"),
-                                                      *((m.value, MECHANISM_TITLES[m]) for m in TransferMechanism)])
+    transfer_mechanism = SelectField(
+        "Transfer mechanism",
+        choices=lambda: [("", "none (no transfer)"), *((m.value, MECHANISM_TITLES[m]) for m in TransferMechanism)],
+    )
     contact_email = EmailField("Contact e-mail", validators=[Optional(), Length(max=254)])
     dpo_name = StringField("DPO name", validators=[Optional(), Length(max=200)])
     dpo_email = EmailField("DPO e-mail", validators=[Optional(), Length(max=254)])
@@ -30,8 +32,9 @@ class AuthoriseForm(SingleLineForm):
 
 class NoticeForm(SingleLineForm):
     kind = SelectField("Change", choices=lambda: [(k.value, k.value) for k in ChangeKind])
-    subprocessor_id = SelectField("Sub-processor (new one, or the one removed)", coerce=str,
-                                  validators=[DataRequired()])
+    subprocessor_id = SelectField(
+        "Sub-processor (new one, or the one removed)", coerce=str, validators=[DataRequired()]
+    )
     replaces_id = SelectField("Replaces (for a replacement)", coerce=str, validators=[Optional()])
     agreement_ids = SelectMultipleField("Agreements to notify", coerce=str, validators=[DataRequired()])
     reason = TextAreaField("Reason (the client sees it)", validators=[DataRequired(), Length(max=4000)])
@@ -41,5 +44,8 @@ class NoticeForm(SingleLineForm):
 class AnswerForm(SingleLineForm):
     decision = SelectField("Decision", choices=lambda: [("approve", "Approve"), ("object", "Object")])
     reason = TextAreaField("Reason (required to object)", validators=[Optional(), Length(max=4000)])
-    consequence = SelectField("If you object", default=ObjectionConsequence.NOT_USED.value,
-                              choices=lambda: [(c.value, CONSEQUENCE_TITLES[c]) for c in ObjectionConsequence])
+    consequence = SelectField(
+        "If you object",
+        default=ObjectionConsequence.NOT_USED.value,
+        choices=lambda: [(c.value, CONSEQUENCE_TITLES[c]) for c in ObjectionConsequence],
+    )

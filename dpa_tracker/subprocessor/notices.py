@@ -70,8 +70,9 @@ def propose_change(
     if not agreements:
         raise DomainError("Choose at least one agreement to notify.", field="agreement_ids")
     if (kind is ChangeKind.REPLACE) != (replaces is not None):
-        raise DomainError("A replacement names the sub-processor it replaces (and only a replacement does).",
-                          field="replaces_id")
+        raise DomainError(
+            "A replacement names the sub-processor it replaces (and only a replacement does).", field="replaces_id"
+        )
     if replaces is not None and replaces.id == subprocessor.id:
         raise DomainError("A sub-processor cannot replace itself.", field="replaces_id")
     today = utcnow().date()
@@ -81,34 +82,59 @@ def propose_change(
             raise DomainError(f"Agreement {agreement.reference} is not active.", field="agreement_ids")
         ids = {e.subprocessor.id for e in current.get(agreement.id, [])}
         if kind is ChangeKind.ADD and subprocessor.id in ids:
-            raise DomainError(f"{subprocessor.legal_name} is already authorised for {agreement.reference}.",
-                              field="agreement_ids")
+            raise DomainError(
+                f"{subprocessor.legal_name} is already authorised for {agreement.reference}.", field="agreement_ids"
+            )
         gone = replaces if kind is ChangeKind.REPLACE else subprocessor if kind is ChangeKind.REMOVE else None
         if gone is not None and gone.id not in ids:
             raise DomainError(f"{gone.legal_name} is not authorised for {agreement.reference}.", field="agreement_ids")
         if not agreement.client.notice_email_list:
             raise DomainError(f"{agreement.client.legal_name} has no notice address.", field="agreement_ids")
-    notice = ChangeNotice(kind=kind, subprocessor=subprocessor, replaces=replaces, reason=reason,
-                          corrects_id=corrects.id if corrects else None, created_by=actor)
+    notice = ChangeNotice(
+        kind=kind,
+        subprocessor=subprocessor,
+        replaces=replaces,
+        reason=reason,
+        corrects_id=corrects.id if corrects else None,
+        created_by=actor,
+    )
     db.session.add(notice)
     domain = current_app.config["MAIL_SENDER"].rsplit("@", 1)[-1]
     for agreement in agreements:
         recipient = NoticeRecipient(
-            notice=notice, agreement=agreement,
-            objection_deadline=today + timedelta(days=agreement.subprocessor_objection_days))
+            notice=notice,
+            agreement=agreement,
+            objection_deadline=today + timedelta(days=agreement.subprocessor_objection_days),
+        )
         db.session.add(recipient)
         for address in agreement.client.notice_email_list:
             db.session.add(NoticeDelivery(recipient=recipient, email=address, message_id=make_msgid(domain=domain)))
     db.session.flush()
-    record(actor, "notice.create", notice, {
-        "kind": kind.value, "subprocessor": subprocessor.legal_name,
-        "replaces": replaces.legal_name if replaces else None, "reason": reason,
-        "agreements": [a.reference for a in agreements], "corrects": corrects.id if corrects else None,
-    })
+    record(
+        actor,
+        "notice.create",
+        notice,
+        {
+            "kind": kind.value,
+            "subprocessor": subprocessor.legal_name,
+            "replaces": replaces.legal_name if replaces else None,
+            "reason": reason,
+            "agreements": [a.reference for a in agreements],
+            "corrects": corrects.id if corrects else None,
+        },
+    )
     for recipient in notice.recipients:
-        record(actor, "notice.address", recipient, {"notice_id": notice.id, "agreement": recipient.agreement.reference,
-                                                    "objection_deadline": recipient.objection_deadline},
-               client_id=recipient.agreement.client_id)
+        record(
+            actor,
+            "notice.address",
+            recipient,
+            {
+                "notice_id": notice.id,
+                "agreement": recipient.agreement.reference,
+                "objection_deadline": recipient.objection_deadline,
+            },
+            client_id=recipient.agreement.client_id,
+        )
     refresh_subprocessor_obligations([a.id for a in agreements])  # a removal applies at once
     return notice
 
@@ -138,22 +164,31 @@ def objection_deadline_if_sent_today(recipient: NoticeRecipient) -> date:
 def _what_follows(recipient: NoticeRecipient, deadline: date) -> list[str]:
     """The rule of clause 6.1 for this agreement, as the client reads it in the e-mail."""
     if recipient.notice.kind is ChangeKind.REMOVE:
-        return ["A removal needs no consent and applies from today; you may still comment or object,",
-                "and your answer is kept."]
+        return [
+            "A removal needs no consent and applies from today; you may still comment or object,",
+            "and your answer is kept.",
+        ]
     if recipient.agreement.subprocessor_authorisation is AuthorisationType.SPECIFIC:
-        return ["Your agreement requires your specific written authorisation for each sub-processor:",
-                "the change applies only once you approve it; without your approval it never applies.",
-                f"Please answer by {deadline:%Y-%m-%d}."]
-    return [f"You may object until {deadline:%Y-%m-%d} (end of day, UTC). Without an objection by",
-            "then, the change takes effect for your agreement the following day."]
+        return [
+            "Your agreement requires your specific written authorisation for each sub-processor:",
+            "the change applies only once you approve it; without your approval it never applies.",
+            f"Please answer by {deadline:%Y-%m-%d}.",
+        ]
+    return [
+        f"You may object until {deadline:%Y-%m-%d} (end of day, UTC). Without an objection by",
+        "then, the change takes effect for your agreement the following day.",
+    ]
 
 
 def build_message(delivery: NoticeDelivery, deadline: date | None = None) -> EmailMessage:
     recipient = delivery.recipient
     deadline = deadline or recipient.objection_deadline
     notice, agreement = recipient.notice, recipient.agreement
-    what = {ChangeKind.ADD: "add a new sub-processor", ChangeKind.REPLACE: "replace a sub-processor",
-            ChangeKind.REMOVE: "stop using a sub-processor"}[notice.kind]
+    what = {
+        ChangeKind.ADD: "add a new sub-processor",
+        ChangeKind.REPLACE: "replace a sub-processor",
+        ChangeKind.REMOVE: "stop using a sub-processor",
+    }[notice.kind]
     lines = [
         f"Dear {agreement.client.legal_name},",
         "",
@@ -193,10 +228,15 @@ def send_pending(limit: int = 500) -> SendReport:
     same way every run, so it is held until an admin retries it (``requeue``), after correcting the data."""
     sent = failed = held = 0
     ids = db.session.scalars(
-        select(NoticeDelivery.id).where(or_(
-            NoticeDelivery.state == DeliveryState.QUEUED,
-            and_(NoticeDelivery.state == DeliveryState.FAILED, NoticeDelivery.held.is_(False))))
-        .order_by(NoticeDelivery.id).limit(limit)
+        select(NoticeDelivery.id)
+        .where(
+            or_(
+                NoticeDelivery.state == DeliveryState.QUEUED,
+                and_(NoticeDelivery.state == DeliveryState.FAILED, NoticeDelivery.held.is_(False)),
+            )
+        )
+        .order_by(NoticeDelivery.id)
+        .limit(limit)
     ).all()
     for delivery_id in ids:
         delivery = _claim(delivery_id)
@@ -234,8 +274,11 @@ def send_pending(limit: int = 500) -> SendReport:
 
 def _claim(delivery_id: int) -> NoticeDelivery | None:
     """The delivery, locked against a parallel run on PostgreSQL; None when another run has it or sent it."""
-    stmt = select(NoticeDelivery).where(NoticeDelivery.id == delivery_id).options(
-        selectinload(NoticeDelivery.recipient).selectinload(NoticeRecipient.notice))
+    stmt = (
+        select(NoticeDelivery)
+        .where(NoticeDelivery.id == delivery_id)
+        .options(selectinload(NoticeDelivery.recipient).selectinload(NoticeRecipient.notice))
+    )
     if db.session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     delivery = db.session.scalar(stmt)
@@ -255,19 +298,31 @@ def _fail(delivery_id: int, error: str, *, hold: bool) -> None:
     delivery.state = DeliveryState.FAILED
     delivery.held = hold
     delivery.last_error = error[:2000]
-    record(None, "notice.delivery_failed", delivery, {"email": delivery.email, "error": delivery.last_error,
-                                                      "attempts": delivery.attempts, "held": hold},
-           client_id=delivery.recipient.agreement.client_id)
+    record(
+        None,
+        "notice.delivery_failed",
+        delivery,
+        {"email": delivery.email, "error": delivery.last_error, "attempts": delivery.attempts, "held": hold},
+        client_id=delivery.recipient.agreement.client_id,
+    )
     db.session.commit()
 
 
 def failed_deliveries() -> list[NoticeDelivery]:
     """Deliveries whose last attempt failed, oldest first, with what the page shows about them."""
-    return list(db.session.scalars(select(NoticeDelivery).where(NoticeDelivery.state == DeliveryState.FAILED)
-                                   .options(selectinload(NoticeDelivery.recipient).options(
-                                       selectinload(NoticeRecipient.agreement).selectinload(Agreement.client),
-                                       selectinload(NoticeRecipient.notice)))
-                                   .order_by(NoticeDelivery.id)))
+    return list(
+        db.session.scalars(
+            select(NoticeDelivery)
+            .where(NoticeDelivery.state == DeliveryState.FAILED)
+            .options(
+                selectinload(NoticeDelivery.recipient).options(
+                    selectinload(NoticeRecipient.agreement).selectinload(Agreement.client),
+                    selectinload(NoticeRecipient.notice),
+                )
+            )
+            .order_by(NoticeDelivery.id)
+        )
+    )
 
 
 def requeue(actor: User, deliveries: Sequence[NoticeDelivery]) -> int:
@@ -279,9 +334,13 @@ def requeue(actor: User, deliveries: Sequence[NoticeDelivery]) -> int:
             continue
         delivery.state = DeliveryState.QUEUED
         delivery.held = False
-        record(actor, "notice.delivery_requeued", delivery, {"email": delivery.email, "attempts": delivery.attempts,
-                                                             "last_error": delivery.last_error},
-               client_id=delivery.recipient.agreement.client_id)
+        record(
+            actor,
+            "notice.delivery_requeued",
+            delivery,
+            {"email": delivery.email, "attempts": delivery.attempts, "last_error": delivery.last_error},
+            client_id=delivery.recipient.agreement.client_id,
+        )
         count += 1
     db.session.flush()
     return count
@@ -290,9 +349,16 @@ def requeue(actor: User, deliveries: Sequence[NoticeDelivery]) -> int:
 def _move_deadline(recipient: NoticeRecipient, deadline: date) -> None:
     if deadline == recipient.objection_deadline:
         return
-    record(None, "notice.deadline_moved", recipient,
-           {"objection_deadline": [recipient.objection_deadline.isoformat(), deadline.isoformat()],
-            "why": "first delivered after the day it was proposed"}, client_id=recipient.agreement.client_id)
+    record(
+        None,
+        "notice.deadline_moved",
+        recipient,
+        {
+            "objection_deadline": [recipient.objection_deadline.isoformat(), deadline.isoformat()],
+            "why": "first delivered after the day it was proposed",
+        },
+        client_id=recipient.agreement.client_id,
+    )
     recipient.objection_deadline = deadline
 
 
@@ -301,25 +367,36 @@ def _mark_sent(delivery: NoticeDelivery, message: EmailMessage) -> None:
     state is 'sent' the database refuses any further change to the row."""
     raw = message.as_bytes()
     recipient = delivery.recipient
-    obligation = db.session.scalar(select(Obligation).where(
-        Obligation.agreement_id == recipient.agreement_id, Obligation.clause_number == "6.1"))
+    obligation = db.session.scalar(
+        select(Obligation).where(Obligation.agreement_id == recipient.agreement_id, Obligation.clause_number == "6.1")
+    )
     sha256 = None
     if obligation is not None:
-        sha256 = add_evidence(recipient.notice.created_by, obligation, EvidenceInput(
-            note=f"Change notice #{recipient.notice_id} e-mailed to {delivery.email}; "
-                 f"objection deadline {recipient.objection_deadline:%Y-%m-%d}."),
-            Upload(io.BytesIO(raw), f"notice-{recipient.notice_id}-{delivery.email}.eml")).sha256
+        sha256 = add_evidence(
+            recipient.notice.created_by,
+            obligation,
+            EvidenceInput(
+                note=f"Change notice #{recipient.notice_id} e-mailed to {delivery.email}; "
+                f"objection deadline {recipient.objection_deadline:%Y-%m-%d}."
+            ),
+            Upload(io.BytesIO(raw), f"notice-{recipient.notice_id}-{delivery.email}.eml"),
+        ).sha256
     delivery.message_sha256 = sha256
     delivery.sent_at = utcnow()
     delivery.last_error = ""
     delivery.state = DeliveryState.SENT
-    record(None, "notice.delivered", delivery, {"email": delivery.email, "message_id": delivery.message_id,
-                                                "sha256": delivery.message_sha256},
-           client_id=recipient.agreement.client_id)
+    record(
+        None,
+        "notice.delivered",
+        delivery,
+        {"email": delivery.email, "message_id": delivery.message_id, "sha256": delivery.message_sha256},
+        client_id=recipient.agreement.client_id,
+    )
 
 
-def answer(actor: User, recipient: NoticeRecipient, approve: bool, reason: str,
-           consequence: ObjectionConsequence | None = None) -> None:
+def answer(
+    actor: User, recipient: NoticeRecipient, approve: bool, reason: str, consequence: ObjectionConsequence | None = None
+) -> None:
     """The client's answer, only once; an objection says why and what follows from it (Art. 28(2)).
 
     Under a general authorisation the answer is refused once silence has bound the client (the notice was
@@ -341,20 +418,37 @@ def answer(actor: User, recipient: NoticeRecipient, approve: bool, reason: str,
     if approve:
         consequence = None
     elif consequence is None and not removal:
-        raise DomainError("Say what follows from your objection: the sub-processor is not used for your data, "
-                          "or you terminate the agreement.", field="consequence")
+        raise DomainError(
+            "Say what follows from your objection: the sub-processor is not used for your data, "
+            "or you terminate the agreement.",
+            field="consequence",
+        )
     state = AnswerState.APPROVED if approve else AnswerState.OBJECTED
     result = db.session.execute(
         update(NoticeRecipient)
         .where(NoticeRecipient.id == recipient.id, NoticeRecipient.state == AnswerState.PENDING)
-        .values(state=state, answered_at=utcnow(), answered_by_id=actor.id, answer_reason=reason,
-                objection_consequence=consequence)
-        .execution_options(synchronize_session=False))
+        .values(
+            state=state,
+            answered_at=utcnow(),
+            answered_by_id=actor.id,
+            answer_reason=reason,
+            objection_consequence=consequence,
+        )
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
         raise Conflict("This notice has already been answered.")
     db.session.refresh(recipient)
-    record(actor, "notice.approve" if approve else "notice.object", recipient,
-           {"notice_id": recipient.notice_id, "reason": reason,
-            "consequence": consequence.value if consequence else None, "sha256": answer_sha256(recipient)},
-           client_id=recipient.agreement.client_id)
+    record(
+        actor,
+        "notice.approve" if approve else "notice.object",
+        recipient,
+        {
+            "notice_id": recipient.notice_id,
+            "reason": reason,
+            "consequence": consequence.value if consequence else None,
+            "sha256": answer_sha256(recipient),
+        },
+        client_id=recipient.agreement.client_id,
+    )
     refresh_subprocessor_obligations([recipient.agreement_id])

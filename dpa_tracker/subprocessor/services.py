@@ -47,12 +47,15 @@ def create_subprocessor(actor: User | None, data: SubProcessorInput) -> SubProce
         try:
             mechanism = TransferMechanism(data.transfer_mechanism.strip())
         except ValueError:
-            raise DomainError(f"Unknown transfer mechanism {data.transfer_mechanism!r}.",
-                              field="transfer_mechanism") from None
+            raise DomainError(
+                f"Unknown transfer mechanism {data.transfer_mechanism!r}.", field="transfer_mechanism"
+            ) from None
     if db.session.scalar(select(SubProcessor.id).where(func.lower(SubProcessor.legal_name) == name.lower())):
         raise Conflict(f"A sub-processor named {name!r} already exists.", field="legal_name")
     sub = SubProcessor(
-        legal_name=name, country=country, service=data.service.strip(),
+        legal_name=name,
+        country=country,
+        service=data.service.strip(),
         data_categories=[c.strip() for c in data.data_categories if c.strip()],
         locations=[loc.strip() for loc in data.locations if loc.strip()],
         transfer_mechanism=mechanism,
@@ -66,43 +69,65 @@ def create_subprocessor(actor: User | None, data: SubProcessorInput) -> SubProce
     return sub
 
 
-def authorise(actor: User | None, agreement: Agreement, sub: SubProcessor, since_on: date,
-              written: Upload | None = None) -> Authorisation:
+def authorise(
+    actor: User | None, agreement: Agreement, sub: SubProcessor, since_on: date, written: Upload | None = None
+) -> Authorisation:
     """Record a sub-processor the client authorised directly (e.g. in the signed agreement).
 
     The client's written authorisation (``written``) is kept as clause 6.1 evidence of the agreement; under a
     specific authorisation it is required, since nothing else shows that the client authorised it (Art. 28(2))."""
     check_date(since_on, "since_on")
     if written is None and agreement.subprocessor_authorisation is AuthorisationType.SPECIFIC:
-        raise DomainError(f"{agreement.reference} requires the client's specific written authorisation: attach it.",
-                          field="written")
+        raise DomainError(
+            f"{agreement.reference} requires the client's specific written authorisation: attach it.", field="written"
+        )
     if since_on < agreement.signed_on:
         raise DomainError("An authorisation cannot predate the agreement's signature.", field="since_on")
-    open_auth = db.session.scalar(select(Authorisation.id).where(
-        Authorisation.agreement_id == agreement.id, Authorisation.subprocessor_id == sub.id,
-        Authorisation.until_on.is_(None)))
+    open_auth = db.session.scalar(
+        select(Authorisation.id).where(
+            Authorisation.agreement_id == agreement.id,
+            Authorisation.subprocessor_id == sub.id,
+            Authorisation.until_on.is_(None),
+        )
+    )
     if open_auth is not None:
         raise Conflict(f"{sub.legal_name} is already authorised for {agreement.reference}.", field="subprocessor_id")
-    auth = Authorisation(agreement=agreement, subprocessor=sub, since_on=since_on,
-                         created_by_id=actor.id if actor else None)
+    auth = Authorisation(
+        agreement=agreement, subprocessor=sub, since_on=since_on, created_by_id=actor.id if actor else None
+    )
     db.session.add(auth)
     db.session.flush()
     evidence = _keep_written(actor, agreement, sub, since_on, written) if written is not None else None
-    record(actor, "subprocessor.authorise", auth, {"agreement": agreement.reference, "subprocessor": sub.legal_name,
-                                                   "since_on": since_on,
-                                                   "written_evidence_id": evidence.id if evidence else None,
-                                                   "sha256": evidence.sha256 if evidence else None},
-           client_id=agreement.client_id)
+    record(
+        actor,
+        "subprocessor.authorise",
+        auth,
+        {
+            "agreement": agreement.reference,
+            "subprocessor": sub.legal_name,
+            "since_on": since_on,
+            "written_evidence_id": evidence.id if evidence else None,
+            "sha256": evidence.sha256 if evidence else None,
+        },
+        client_id=agreement.client_id,
+    )
     refresh_subprocessor_obligations([agreement.id])
     return auth
 
 
-def _keep_written(actor: User | None, agreement: Agreement, sub: SubProcessor, since_on: date,
-                  written: Upload) -> Evidence:
-    obligation = db.session.scalar(select(Obligation).where(
-        Obligation.agreement_id == agreement.id, Obligation.clause_number == "6.1"))
+def _keep_written(
+    actor: User | None, agreement: Agreement, sub: SubProcessor, since_on: date, written: Upload
+) -> Evidence:
+    obligation = db.session.scalar(
+        select(Obligation).where(Obligation.agreement_id == agreement.id, Obligation.clause_number == "6.1")
+    )
     if obligation is None:
-        raise DomainError(f"{agreement.reference} has no clause 6.1 obligation to keep the written authorisation on.",
-                          field="written")
-    return add_evidence(actor, obligation, EvidenceInput(
-        note=f"Written authorisation of {sub.legal_name} for {agreement.reference}, since {since_on}."), written)
+        raise DomainError(
+            f"{agreement.reference} has no clause 6.1 obligation to keep the written authorisation on.", field="written"
+        )
+    return add_evidence(
+        actor,
+        obligation,
+        EvidenceInput(note=f"Written authorisation of {sub.legal_name} for {agreement.reference}, since {since_on}."),
+        written,
+    )

@@ -61,11 +61,20 @@ def catalogue() -> Any:
         abort(403)
     if form.validate_on_submit():
         try:
-            sub = create_subprocessor(current_user, SubProcessorInput(
-                legal_name=form.legal_name.data or "", country=form.country.data or "", service=form.service.data or "",
-                data_categories=_lines(form.data_categories.data), locations=_lines(form.locations.data),
-                transfer_mechanism=form.transfer_mechanism.data or "", contact_email=form.contact_email.data or "",
-                dpo_name=form.dpo_name.data or "", dpo_email=form.dpo_email.data or ""))
+            sub = create_subprocessor(
+                current_user,
+                SubProcessorInput(
+                    legal_name=form.legal_name.data or "",
+                    country=form.country.data or "",
+                    service=form.service.data or "",
+                    data_categories=_lines(form.data_categories.data),
+                    locations=_lines(form.locations.data),
+                    transfer_mechanism=form.transfer_mechanism.data or "",
+                    contact_email=form.contact_email.data or "",
+                    dpo_name=form.dpo_name.data or "",
+                    dpo_email=form.dpo_email.data or "",
+                ),
+            )
         except DomainError as error:
             show_domain_error(form, error)
         else:
@@ -81,9 +90,15 @@ def catalogue() -> Any:
 def detail(subprocessor_id: int) -> Any:
     sub = db.get_or_404(SubProcessor, subprocessor_id)
     form = AuthoriseForm(prefix="auth")
-    form.agreement_id.choices = [(str(a.id), f"{a.reference} — {a.client.legal_name}") for a in db.session.scalars(
-        select(Agreement).where(Agreement.status == AgreementStatus.ACTIVE).options(selectinload(Agreement.client))
-        .order_by(Agreement.reference))]
+    form.agreement_id.choices = [
+        (str(a.id), f"{a.reference} — {a.client.legal_name}")
+        for a in db.session.scalars(
+            select(Agreement)
+            .where(Agreement.status == AgreementStatus.ACTIVE)
+            .options(selectinload(Agreement.client))
+            .order_by(Agreement.reference)
+        )
+    ]
     if form.is_submitted() and not current_user.can_write:
         abort(403)
     if form.validate_on_submit():
@@ -94,16 +109,26 @@ def detail(subprocessor_id: int) -> Any:
         else:
             try:
                 upload = form.written.data
-                authorise(current_user, agreement, sub, form.since_on.data,
-                          Upload(upload.stream, upload.filename) if upload and upload.filename else None)
+                authorise(
+                    current_user,
+                    agreement,
+                    sub,
+                    form.since_on.data,
+                    Upload(upload.stream, upload.filename) if upload and upload.filename else None,
+                )
             except DomainError as error:
                 show_domain_error(form, error)
             else:
                 db.session.commit()
                 flash(f"{sub.legal_name} authorised for {agreement.reference}.", "success")
                 return redirect(url_for("subprocessor.detail", subprocessor_id=sub.id))
-    return render_template("subprocessor/detail.html", sub=sub, form=form, document_form=DocumentForm(prefix="doc"),
-                           kinds=[DocumentKind.GUARANTEE, DocumentKind.FLOW_DOWN]), form_status(form)
+    return render_template(
+        "subprocessor/detail.html",
+        sub=sub,
+        form=form,
+        document_form=DocumentForm(prefix="doc"),
+        kinds=[DocumentKind.GUARANTEE, DocumentKind.FLOW_DOWN],
+    ), form_status(form)
 
 
 @bp.route("/subprocessors/<int:subprocessor_id>/documents/<kind>", methods=["POST"])
@@ -121,19 +146,32 @@ def document(subprocessor_id: int, kind: str) -> Response:
 def notices() -> str:
     """Staff see every notice; an auditor only the notices, and the rows of a notice, of assigned clients."""
     visible = client_filter(current_user, Agreement.client_id)
-    rows = db.session.scalars(select(ChangeNotice).where(ChangeNotice.id.in_(
-        select(NoticeRecipient.notice_id).join(NoticeRecipient.agreement).where(visible))).options(
-        selectinload(ChangeNotice.subprocessor), selectinload(ChangeNotice.replaces),
-    ).order_by(ChangeNotice.id.desc()).limit(200)).all()
+    rows = db.session.scalars(
+        select(ChangeNotice)
+        .where(ChangeNotice.id.in_(select(NoticeRecipient.notice_id).join(NoticeRecipient.agreement).where(visible)))
+        .options(
+            selectinload(ChangeNotice.subprocessor),
+            selectinload(ChangeNotice.replaces),
+        )
+        .order_by(ChangeNotice.id.desc())
+        .limit(200)
+    ).all()
     # Loaded apart, not through ``ChangeNotice.recipients``: one notice can go to clients the user may not see.
     recipients: dict[int, list[NoticeRecipient]] = {n.id: [] for n in rows}
-    for recipient in db.session.scalars(select(NoticeRecipient).join(NoticeRecipient.agreement).where(
-            visible, NoticeRecipient.notice_id.in_(list(recipients))).options(
+    for recipient in db.session.scalars(
+        select(NoticeRecipient)
+        .join(NoticeRecipient.agreement)
+        .where(visible, NoticeRecipient.notice_id.in_(list(recipients)))
+        .options(
             selectinload(NoticeRecipient.agreement).selectinload(Agreement.client),
-            selectinload(NoticeRecipient.deliveries)).order_by(NoticeRecipient.id)):
+            selectinload(NoticeRecipient.deliveries),
+        )
+        .order_by(NoticeRecipient.id)
+    ):
         recipients[recipient.notice_id].append(recipient)
-    return render_template("subprocessor/notices.html", notices=rows, recipients=recipients,
-                           describe_effect=describe_effect, today=today())
+    return render_template(
+        "subprocessor/notices.html", notices=rows, recipients=recipients, describe_effect=describe_effect, today=today()
+    )
 
 
 @bp.route("/notices/new", methods=["GET", "POST"])
@@ -143,28 +181,46 @@ def new_notice() -> Any:
     subs = db.session.scalars(select(SubProcessor).order_by(SubProcessor.legal_name)).all()
     form.subprocessor_id.choices = [(str(s.id), s.legal_name) for s in subs]
     form.replaces_id.choices = [("", "—")] + [(str(s.id), s.legal_name) for s in subs]
-    form.agreement_ids.choices = [(str(a.id), f"{a.reference} — {a.client.legal_name}") for a in db.session.scalars(
-        select(Agreement).where(Agreement.status == AgreementStatus.ACTIVE).options(selectinload(Agreement.client))
-        .order_by(Agreement.reference))]
-    form.corrects_id.choices = [("", "—")] + [(str(n.id), f"#{n.id}") for n in db.session.scalars(
-        select(ChangeNotice).order_by(ChangeNotice.id.desc()).limit(100))]
+    form.agreement_ids.choices = [
+        (str(a.id), f"{a.reference} — {a.client.legal_name}")
+        for a in db.session.scalars(
+            select(Agreement)
+            .where(Agreement.status == AgreementStatus.ACTIVE)
+            .options(selectinload(Agreement.client))
+            .order_by(Agreement.reference)
+        )
+    ]
+    form.corrects_id.choices = [("", "—")] + [
+        (str(n.id), f"#{n.id}")
+        for n in db.session.scalars(select(ChangeNotice).order_by(ChangeNotice.id.desc()).limit(100))
+    ]
     if form.validate_on_submit():
         sub = db.session.get(SubProcessor, int(form.subprocessor_id.data))
         replaces = db.session.get(SubProcessor, int(form.replaces_id.data)) if form.replaces_id.data else None
         corrects = db.session.get(ChangeNotice, int(form.corrects_id.data)) if form.corrects_id.data else None
-        agreements = list(db.session.scalars(select(Agreement).where(
-            Agreement.id.in_(parse_ids(form.agreement_ids.data)))))
+        agreements = list(
+            db.session.scalars(select(Agreement).where(Agreement.id.in_(parse_ids(form.agreement_ids.data))))
+        )
         try:
-            notice = propose_change(current_user, ChangeKind(form.kind.data), sub, agreements, form.reason.data or "",
-                                    replaces=replaces, corrects=corrects)
+            notice = propose_change(
+                current_user,
+                ChangeKind(form.kind.data),
+                sub,
+                agreements,
+                form.reason.data or "",
+                replaces=replaces,
+                corrects=corrects,
+            )
         except DomainError as error:
             show_domain_error(form, error)
         else:
             queued = sum(len(r.deliveries) for r in notice.recipients)
             db.session.commit()
             # Only queued: `flask notices send` (cron) talks to the SMTP server, never a request.
-            flash(f"Notice #{notice.id} saved; queued: {queued} e-mail(s). They are sent by the next "
-                  "flask notices send.", "success")
+            flash(
+                f"Notice #{notice.id} saved; queued: {queued} e-mail(s). They are sent by the next flask notices send.",
+                "success",
+            )
             return redirect(url_for("subprocessor.notices"))
     return render_template("subprocessor/notice_form.html", form=form), form_status(form)
 
@@ -199,13 +255,15 @@ def retry_delivery(delivery_id: int) -> Response:
 
 # --- client portal --------------------------------------------------------------------------
 
+
 @bp.route("/clients/<int:client_id>/subprocessors")
 def client_list(client_id: int) -> str:
     client = db.get_or_404(Client, client_id)
     ensure_client_visible(current_user, client.id)
     as_of = as_of_from_request() or today()
-    return render_template("subprocessor/client_list.html", client=client, as_of=as_of,
-                           entries=authorised_for_client(client.id, as_of))
+    return render_template(
+        "subprocessor/client_list.html", client=client, as_of=as_of, entries=authorised_for_client(client.id, as_of)
+    )
 
 
 @bp.route("/clients/<int:client_id>/subprocessors.<fmt>")
@@ -218,8 +276,11 @@ def client_list_download(client_id: int, fmt: str) -> Response:
     rows = subprocessor_rows(client, as_of)
     digest = content_hash({"client": client.id, "as_of": as_of.isoformat(), "subprocessors": rows})
     if fmt == "json":
-        body = json.dumps({"client": client.legal_name, "as_of": as_of.isoformat(), "sha256": digest,
-                           "subprocessors": rows}, ensure_ascii=False, indent=2).encode("utf-8")
+        body = json.dumps(
+            {"client": client.legal_name, "as_of": as_of.isoformat(), "sha256": digest, "subprocessors": rows},
+            ensure_ascii=False,
+            indent=2,
+        ).encode("utf-8")
         mimetype = "application/json"
     elif fmt == "csv":
         body, mimetype = render_subprocessors_csv(rows), "text/csv"  # Werkzeug adds the charset
@@ -237,18 +298,35 @@ def client_list_download(client_id: int, fmt: str) -> Response:
 def client_notices(client_id: int) -> str:
     client = db.get_or_404(Client, client_id)
     ensure_client_visible(current_user, client.id)
-    recipients = db.session.scalars(select(NoticeRecipient).join(NoticeRecipient.agreement).where(
-        Agreement.client_id == client.id).options(
-        selectinload(NoticeRecipient.notice).selectinload(ChangeNotice.subprocessor),
-        selectinload(NoticeRecipient.notice).selectinload(ChangeNotice.replaces),
-        selectinload(NoticeRecipient.agreement)).order_by(NoticeRecipient.id.desc())).all()
+    recipients = db.session.scalars(
+        select(NoticeRecipient)
+        .join(NoticeRecipient.agreement)
+        .where(Agreement.client_id == client.id)
+        .options(
+            selectinload(NoticeRecipient.notice).selectinload(ChangeNotice.subprocessor),
+            selectinload(NoticeRecipient.notice).selectinload(ChangeNotice.replaces),
+            selectinload(NoticeRecipient.agreement),
+        )
+        .order_by(NoticeRecipient.id.desc())
+    ).all()
     day = today()
     # Open to an answer until silence binds (general authorisation, delivered, deadline passed).
-    pending = [r for r in recipients if r.state is AnswerState.PENDING
-               and (r.notice.kind is ChangeKind.REMOVE or not silence_binds(r) or r.objection_deadline >= day)]
+    pending = [
+        r
+        for r in recipients
+        if r.state is AnswerState.PENDING
+        and (r.notice.kind is ChangeKind.REMOVE or not silence_binds(r) or r.objection_deadline >= day)
+    ]
     past = [r for r in recipients if r not in pending]
-    return render_template("subprocessor/client_notices.html", client=client, pending=pending, past=past,
-                           describe_effect=describe_effect, today=day, form=AnswerForm())
+    return render_template(
+        "subprocessor/client_notices.html",
+        client=client,
+        pending=pending,
+        past=past,
+        describe_effect=describe_effect,
+        today=day,
+        form=AnswerForm(),
+    )
 
 
 @bp.route("/notice-recipients/<int:recipient_id>/answer", methods=["POST"])
@@ -261,8 +339,13 @@ def answer_notice(recipient_id: int) -> Response:
         flash("Choose approve or object.", "error")
     else:
         try:
-            answer(current_user, recipient, form.decision.data == "approve", form.reason.data or "",
-                   ObjectionConsequence(form.consequence.data))
+            answer(
+                current_user,
+                recipient,
+                form.decision.data == "approve",
+                form.reason.data or "",
+                ObjectionConsequence(form.consequence.data),
+            )
         except DomainError as error:
             flash(error.message, "error")
         else:

@@ -47,8 +47,7 @@ def sign_in(page: Page, base: str, email: str) -> None:
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
-def test_compliance_user_uploads_evidence_and_clause_becomes_met(live_app: Flask, live_server: str,
-                                                                page: Page) -> None:
+def test_compliance_user_uploads_evidence_and_clause_becomes_met(live_app: Flask, live_server: str, page: Page) -> None:
     acme = seed(live_app, "Acme Hosting SARL", "DPA-ACME-1")
     with live_app.app_context():
         make_user(Role.COMPLIANCE, "karim@example.com")
@@ -69,7 +68,8 @@ def test_compliance_user_uploads_evidence_and_clause_becomes_met(live_app: Flask
     expect(page.get_by_role("heading", level=1)).to_contain_text("Clause 7.1")
     expect(page.locator("#status .badge")).to_have_text("open")
     page.get_by_label(FILE_LABEL).set_input_files(
-        {"name": "security-measures.pdf", "mimeType": "application/pdf", "buffer": PDF})
+        {"name": "security-measures.pdf", "mimeType": "application/pdf", "buffer": PDF}
+    )
     page.get_by_label("Note", exact=True).fill("ISO 27001 statement of applicability, signed by the CISO.")
     page.get_by_role("button", name="Add evidence").click()
 
@@ -99,8 +99,7 @@ def test_compliance_user_uploads_evidence_and_clause_becomes_met(live_app: Flask
     expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
 
 
-def test_client_user_cannot_reach_another_clients_agreement(live_app: Flask, live_server: str,
-                                                            page: Page) -> None:
+def test_client_user_cannot_reach_another_clients_agreement(live_app: Flask, live_server: str, page: Page) -> None:
     mine = seed(live_app, "Alpha Retail SPA", "DPA-ALPHA-1")
     other = seed(live_app, "Beta Logistics EURL", "DPA-BETA-1")
     with live_app.app_context():
@@ -128,8 +127,9 @@ def test_client_user_cannot_reach_another_clients_agreement(live_app: Flask, liv
     expect(page.locator("body")).not_to_contain_text(other.client_name)
 
 
-def test_screenshots_of_agreement_and_obligation_pages(live_app: Flask, live_server: str, page: Page,
-                                                       artifacts: Path) -> None:
+def test_screenshots_of_agreement_and_obligation_pages(
+    live_app: Flask, live_server: str, page: Page, artifacts: Path
+) -> None:
     acme = seed(live_app, "Acme Hosting SARL", "DPA-ACME-1")
     with live_app.app_context():
         make_user(Role.COMPLIANCE, "karim@example.com")
@@ -150,5 +150,6 @@ def test_screenshots_of_agreement_and_obligation_pages(live_app: Flask, live_ser
     expect(page.locator('tr[data-clause="7.1"]')).to_be_attached()
     page.screenshot(path=str(artifacts / "agreement-phone.png"), full_page=True)
     assert no_sideways_scroll, "the obligation page scrolls sideways on a 390 px wide phone"
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), \
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (
         "the agreement page scrolls sideways on a 390 px wide phone (tables should scroll in .table-wrap)"
+    )

@@ -26,16 +26,19 @@ ARABIC_ACTIVITY = "سياسة خصوصية اتصالات ميتال كلاود"
 ARABIC_PURPOSE = "قد نشارك بياناتك الشخصية مع مقدمي الخدمات الخارجيين الذين يساعدوننا في تقديم وتشغيل الخدمات."
 
 
-def test_client_objects_to_a_notice_and_downloads_the_record(live_app: Flask, live_server: str, page: Page,
-                                                             tmp_path: Path, artifacts: Path) -> None:
+def test_client_objects_to_a_notice_and_downloads_the_record(
+    live_app: Flask, live_server: str, page: Page, tmp_path: Path, artifacts: Path
+) -> None:
     with live_app.app_context():
         staff = make_user(Role.COMPLIANCE, "staff@example.com")
-        save_processor(staff, ProcessorInput(name="AltınSoft Information Technologies",
-                                             contact_email="privacy@altinsoft.example"))
+        save_processor(
+            staff, ProcessorInput(name="AltınSoft Information Technologies", contact_email="privacy@altinsoft.example")
+        )
         mittal = make_client(f"Mittal Cloud — {ARABIC_NAME}", notice_emails=["dpo@mittal.example"])
         agreement = make_agreement(mittal, staff, reference="DPA-MITTAL")
-        relay = create_subprocessor(staff, SubProcessorInput(legal_name="Relay Mail SAS", country="FR",
-                                                            service="E-mail relay"))
+        relay = create_subprocessor(
+            staff, SubProcessorInput(legal_name="Relay Mail SAS", country="FR", service="E-mail relay")
+        )
         propose_change(staff, ChangeKind.ADD, relay, [agreement], "Faster notification e-mails.")
         create_activity(staff, mittal, ActivityInput(name=ARABIC_ACTIVITY, purposes=ARABIC_PURPOSE))
         make_user(Role.CLIENT, "dpo@mittal.example", client=mittal)
@@ -88,4 +91,6 @@ def test_client_objects_to_a_notice_and_downloads_the_record(live_app: Flask, li
     # each press of a button kept one version, taken by the client itself
     with live_app.app_context():
         assert [v.handed_out_by.email for v in db.session.query(RecordVersion).order_by(RecordVersion.number)] == [
-            "dpo@mittal.example", "dpo@mittal.example"]
+            "dpo@mittal.example",
+            "dpo@mittal.example",
+        ]
