@@ -28,10 +28,25 @@ def parse_ids(values: list[str] | None) -> list[int]:
     return [i for i in (parse_id(v) for v in values or []) if i is not None]
 
 
-class IdConverter(IntegerConverter):
-    """``<int:...>`` in routes: ASCII digits up to MAX_ID, anything else does not match (404)."""
+def at_most(limit: int) -> str:
+    """A regular expression matching exactly the decimal numbers 0..``limit`` (leading zeros allowed)."""
+    digits = str(limit)
+    branches = [f"[0-9]{{1,{len(digits) - 1}}}"] if len(digits) > 1 else []
+    for i, digit in enumerate(digits):
+        if digit != "0":
+            rest = len(digits) - i - 1
+            branches.append(digits[:i] + f"[0-{int(digit) - 1}]" + (f"[0-9]{{{rest}}}" if rest else ""))
+    branches.append(digits)
+    return "0*(?:" + "|".join(branches) + ")"
 
-    regex = r"[0-9]{1,10}"
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in routes: ASCII digits up to MAX_ID, anything else does not match (404).
+
+    The bound is in the regular expression, not only in ``max``: a path that fails a converter's
+    check still counts as found for the rule's other methods, and would answer 405 instead of 404."""
+
+    regex = at_most(MAX_ID)
 
     def __init__(self, map: object, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("max", MAX_ID)

@@ -6,6 +6,7 @@ and writes nothing (issue 8, item 6). The suite runs on SQLite and on PostgreSQL
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 from pathlib import Path
 
@@ -422,3 +423,13 @@ def test_the_openapi_document_declares_problem_json_errors_and_text_without_cont
     assert properties["address"]["pattern"] == r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"  # multi-line text
     assert properties["legal_name"]["pattern"] == r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"  # a single line
     assert doc["components"]["schemas"]["ClientIn"]["additionalProperties"] is False
+
+
+@pytest.mark.parametrize("limit", [9, 10, 99, 105, 2000, 2**31 - 1])
+def test_the_id_pattern_matches_exactly_the_numbers_up_to_its_limit(limit):
+    from dpa_tracker.ids import at_most
+
+    pattern = re.compile(at_most(limit))
+    numbers = [*range(0, 250), limit - 1, limit, limit + 1, limit * 10, int("9" * len(str(limit)))]
+    assert [n for n in numbers if bool(pattern.fullmatch(str(n))) != (n <= limit)] == []
+    assert pattern.fullmatch("0007") and not pattern.fullmatch("²") and not pattern.fullmatch("-1")
