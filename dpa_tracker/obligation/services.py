@@ -142,16 +142,23 @@ def borrowed_events(obligations: Sequence[Obligation]) -> dict[int, list[Trigger
     return found
 
 
+def agreement_terms(agreement: Agreement, day: date, siblings: Sequence[Obligation] | None = None) -> AgreementTerms:
+    """The agreement's terms on ``day``, with the day its data was deleted (read from clause 13)."""
+    return terms_of(agreement, _deletion_day(agreement, day, siblings))
+
+
 def assess_obligation(
     obligation: Obligation,
     as_of: date | None = None,
     blockers: list[str] | None = None,
     documents_by_id: Mapping[int, Any] | None = None,
-    siblings: Sequence[Obligation] | None = None,
     events_by_id: Mapping[int, Sequence[TriggerEvent]] | None = None,
+    terms: AgreementTerms | None = None,
 ) -> Assessment:
-    """Status of one obligation; its agreement, evidence and events should already be loaded
-    (``documents_by_id``: clause 6.2/6.3 inputs loaded for many obligations at once, ``inputs_by_obligation``)."""
+    """Status of one obligation; its agreement, evidence and events should already be loaded.
+
+    For many obligations at once, pass what is shared, computed once: ``documents_by_id`` (clause 6.2/6.3
+    inputs, ``inputs_by_obligation``), ``events_by_id`` (``borrowed_events``) and ``terms`` (``agreement_terms``)."""
     day = as_of or today()
     evidence: Sequence[Any] = obligation.evidence
     blockers = blockers_for(obligation, day) if blockers is None else blockers
@@ -159,12 +166,12 @@ def assess_obligation(
     documents = document_inputs(obligation, day) if documents_by_id is None else documents_by_id.get(obligation.id)
     if documents is not None:
         evidence, blockers = documents.evidence, [*blockers, *documents.blockers]
-    deleted_on = None
-    if obligation.rule["type"] in ("standing", "recurring"):
-        deleted_on = _deletion_day(obligation.agreement, day, siblings)
+    if terms is None:
+        standing = obligation.rule["type"] in ("standing", "recurring")
+        terms = agreement_terms(obligation.agreement, day) if standing else terms_of(obligation.agreement)
     result = assess(
         obligation.rule,
-        terms_of(obligation.agreement, deleted_on),
+        terms,
         evidence,
         events_of(obligation)
         if events_by_id is None or obligation.id not in events_by_id
@@ -205,6 +212,7 @@ def assess_agreement(agreement: Agreement, as_of: date | None = None) -> list[tu
     record_problems: list[str] | None = None
     documents = inputs_by_obligation(obligations, day)
     events = borrowed_events(obligations)
+    terms = agreement_terms(agreement, day, obligations)
     results = []
     for obligation in obligations:
         blockers: list[str] | None = None  # blockers_for decides (no query unless the rule requires a fact)
@@ -212,7 +220,7 @@ def assess_agreement(agreement: Agreement, as_of: date | None = None) -> list[tu
             if record_problems is None:
                 record_problems = blockers_for(obligation, day)
             blockers = record_problems
-        results.append((obligation, assess_obligation(obligation, day, blockers, documents, obligations, events)))
+        results.append((obligation, assess_obligation(obligation, day, blockers, documents, events, terms)))
     return results
 
 
@@ -231,8 +239,13 @@ def refresh_cache(obligations: Sequence[Obligation]) -> None:
                 for o in db.session.scalars(db.select(Obligation).where(Obligation.agreement_id.in_(sorted(spread))))
             }
         )
+    day = now.date()
+    events = borrowed_events(list(wanted.values()))
+    terms: dict[int, AgreementTerms] = {}  # per agreement: clause 13 is read once, not once per obligation
     for obligation in wanted.values():
-        result = assess_obligation(obligation, now.date())
+        if obligation.agreement_id not in terms:
+            terms[obligation.agreement_id] = agreement_terms(obligation.agreement, day)
+        result = assess_obligation(obligation, day, events_by_id=events, terms=terms[obligation.agreement_id])
         obligation.cached_base = result.base
         obligation.cached_due_on = result.due_on
         obligation.cached_lapses_on = result.lapses_on
