@@ -15,6 +15,7 @@ from dpa_tracker.auth.services import user_for_token
 from dpa_tracker.errors import DomainError
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, NoticeRecipient, Obligation, Role, User
+from dpa_tracker.obligation.status import Assessment
 from dpa_tracker.permissions import can_see_client, can_write
 
 blp = Blueprint(
@@ -102,3 +103,21 @@ def visible(model: Any, object_id: int, client_id_of: Any) -> Any:
 def writable_agreement(agreement_id: int) -> None:
     visible(Agreement, agreement_id, lambda a: a.client_id)
     require_write()
+
+
+def obligation_row(obligation: Obligation, assessment: Assessment) -> dict[str, Any]:
+    """An obligation with its assessment, as the API returns it (``schemas.ObligationOut``)."""
+    return {
+        "id": obligation.id,
+        "agreement_id": obligation.agreement_id,
+        "clause_number": obligation.clause_number,
+        "section": obligation.section,
+        "title": obligation.title,
+        "summary": obligation.summary,
+        "gdpr_article": obligation.gdpr_article,
+        "rule_type": obligation.rule["type"],
+        "status": assessment.status.value,
+        "reason": assessment.reason,
+        "due_on": assessment.due_on,
+        "owner": obligation.owner.email if obligation.owner else None,
+    }

@@ -12,6 +12,7 @@ from dpa_tracker.api.common import (
     checked_first,
     current,
     fail,
+    obligation_row,
     refused,
     require_write,
     visible,
@@ -83,21 +84,7 @@ class EventOut(Schema):
 
 def obligation_out(obligation: Obligation) -> dict[str, Any]:
     """The obligation as GET /agreements/<id>/obligations lists it, assessed as of today."""
-    assessment = assess_obligation(obligation)
-    return {
-        "id": obligation.id,
-        "agreement_id": obligation.agreement_id,
-        "clause_number": obligation.clause_number,
-        "section": obligation.section,
-        "title": obligation.title,
-        "summary": obligation.summary,
-        "gdpr_article": obligation.gdpr_article,
-        "rule_type": obligation.rule["type"],
-        "status": assessment.status.value,
-        "reason": assessment.reason,
-        "due_on": assessment.due_on,
-        "owner": obligation.owner.email if obligation.owner else None,
-    }
+    return obligation_row(obligation, assess_obligation(obligation))
 
 
 def writable_event(obligation_id: int, event_id: int) -> None:

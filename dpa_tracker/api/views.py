@@ -19,6 +19,7 @@ from dpa_tracker.api.common import (
     current,
     domain_fail,
     fail,
+    obligation_row,
     require_write,
     visible,
     writable_agreement,
@@ -141,23 +142,7 @@ def change_agreement_settings(data: dict[str, Any], agreement_id: int) -> Any:
 def list_obligations(query: dict[str, Any], agreement_id: int) -> Any:
     """The agreement's obligations with status, reason and due date, as of a date (default today)."""
     agreement = visible(Agreement, agreement_id, lambda a: a.client_id)
-    return [
-        {
-            "id": o.id,
-            "agreement_id": o.agreement_id,
-            "clause_number": o.clause_number,
-            "section": o.section,
-            "title": o.title,
-            "summary": o.summary,
-            "gdpr_article": o.gdpr_article,
-            "rule_type": o.rule["type"],
-            "status": a.status.value,
-            "reason": a.reason,
-            "due_on": a.due_on,
-            "owner": o.owner.email if o.owner else None,
-        }
-        for o, a in assess_agreement(agreement, query["as_of"])
-    ]
+    return [obligation_row(o, a) for o, a in assess_agreement(agreement, query["as_of"])]
 
 
 # --- evidence --------------------------------------------------------------------------------

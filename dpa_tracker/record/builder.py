@@ -25,7 +25,7 @@ from dpa_tracker.models import (
 from dpa_tracker.models.base import utcnow
 from dpa_tracker.models.record import MeasureHeading, TransferMechanism
 from dpa_tracker.record.eea import in_eea, location_country
-from dpa_tracker.subprocessor.authorised import authorised_for_clients
+from dpa_tracker.subprocessor.authorised import authorised_for_clients, subprocessor_row
 
 SCHEMA = "dpa-tracker/art30-2-record/v1"
 HEADING_TITLES = {
@@ -371,17 +371,7 @@ def build_record(client: Client, as_of: date) -> dict[str, Any]:
             for m in sorted(measures.values(), key=lambda m: (m.heading.value, m.title))
         ],
         "subprocessors": [
-            {
-                "id": e.subprocessor.id,
-                "legal_name": e.subprocessor.legal_name,
-                "country": e.subprocessor.country,
-                "service": e.subprocessor.service,
-                "locations": list(e.subprocessor.locations),
-                "contact_email": e.subprocessor.contact_email,
-                "dpo_name": e.subprocessor.dpo_name,
-                "dpo_email": e.subprocessor.dpo_email,
-                "authorised_since": e.since_on.isoformat(),
-            }
+            {"id": e.subprocessor.id, **subprocessor_row(e)}
             for e in authorised_for_clients([client.id], as_of)[client.id]
         ],
     }

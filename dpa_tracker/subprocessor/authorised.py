@@ -186,18 +186,21 @@ def authorised_for_clients(client_ids: Iterable[int], as_of: date) -> dict[int, 
     return {cid: sorted(entries.values(), key=lambda e: e.subprocessor.legal_name) for cid, entries in merged.items()}
 
 
+def subprocessor_row(entry: AuthorisedEntry) -> dict[str, Any]:
+    """One authorised sub-processor as the list shows it (page, files, API) and the record carries it."""
+    sub = entry.subprocessor
+    return {
+        "legal_name": sub.legal_name,
+        "country": sub.country,
+        "service": sub.service,
+        "locations": list(sub.locations),
+        "contact_email": sub.contact_email,
+        "dpo_name": sub.dpo_name,
+        "dpo_email": sub.dpo_email,
+        "authorised_since": entry.since_on.isoformat(),
+    }
+
+
 def subprocessor_rows(client: Client, as_of: date) -> list[dict[str, Any]]:
     """The sub-processors authorised for the client on ``as_of``, as the list shows them (page, files, API)."""
-    return [
-        {
-            "legal_name": e.subprocessor.legal_name,
-            "country": e.subprocessor.country,
-            "service": e.subprocessor.service,
-            "locations": list(e.subprocessor.locations),
-            "contact_email": e.subprocessor.contact_email,
-            "dpo_name": e.subprocessor.dpo_name,
-            "dpo_email": e.subprocessor.dpo_email,
-            "authorised_since": e.since_on.isoformat(),
-        }
-        for e in authorised_for_client(client.id, as_of)
-    ]
+    return [subprocessor_row(e) for e in authorised_for_client(client.id, as_of)]
