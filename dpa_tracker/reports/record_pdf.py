@@ -748,7 +748,7 @@ def render_status_report_pdf(agreement: dict[str, Any], as_of: str, rows: list[d
     def footer(page: int, total: int) -> tuple[str, str]:
         return (
             _join_nonempty(f"{STATUS_TITLE} — {footer_name}", agreement["reference"], f"as of {as_of}"),
-            f"Page {page} of {total}",
+            f"Statuses are computed from the evidence and events recorded by {as_of}, never typed in.",
         )
 
     return _render(story, STATUS_TITLE, f"{agreement['reference']} — as of {as_of}", footer)
