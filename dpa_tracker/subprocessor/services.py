@@ -13,7 +13,16 @@ from dpa_tracker.dates import check_date
 from dpa_tracker.errors import Conflict, DomainError
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
-from dpa_tracker.models import Agreement, Authorisation, Evidence, Obligation, SubProcessor, TransferMechanism, User
+from dpa_tracker.models import (
+    Agreement,
+    AgreementStatus,
+    Authorisation,
+    Evidence,
+    Obligation,
+    SubProcessor,
+    TransferMechanism,
+    User,
+)
 from dpa_tracker.models.agreement import AuthorisationType
 from dpa_tracker.obligation.services import refresh_subprocessor_obligations
 from dpa_tracker.validation import check_lines, line
@@ -77,6 +86,8 @@ def authorise(
     The client's written authorisation (``written``) is kept as clause 6.1 evidence of the agreement; under a
     specific authorisation it is required, since nothing else shows that the client authorised it (Art. 28(2))."""
     check_date(since_on, "since_on")
+    if agreement.status is not AgreementStatus.ACTIVE:
+        raise DomainError(f"Agreement {agreement.reference} is not active.", field="agreement_id")
     if written is None and agreement.subprocessor_authorisation is AuthorisationType.SPECIFIC:
         raise DomainError(
             f"{agreement.reference} requires the client's specific written authorisation: attach it.", field="written"
