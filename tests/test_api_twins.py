@@ -509,3 +509,444 @@ def test_read_only_and_other_tenants_change_nothing(app, client, api, method, pa
         response = client.open(url, method=method, json=body, headers=h(api, who))
         assert_refused(app, response, status=status)
     assert audit_count(app) == before
+
+
+# --- the twins of the user, record and catalogue pages ------------------------------------------------------
+
+STRONG = "violet ferry compass anthem"
+
+
+@pytest.fixture
+def admin_headers(app, api):
+    with app.app_context():
+        token = create_token(None, db.session.get(User, api["admin"]))[1]
+        db.session.commit()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def count(app, model) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_an_admin_creates_a_user_and_bad_input_writes_nothing(app, client, api, admin_headers):
+    body = {
+        "email": "Otto2@Audit.example",
+        "name": "Otto Two",
+        "role": "auditor",
+        "password": STRONG,
+        "audited_clients": [api["alpha"]],
+    }
+    users_before, created_before = count(app, User), audit_count(app, "user.create")
+    for bad, field, status in (
+        ({**body, "password": "short"}, "password", 422),
+        ({**body, "password": "passwordpassword"}, "password", 422),  # long enough, easy to guess
+        ({**body, "role": "client"}, "client_id", 422),  # a client user needs its client
+        ({**body, "role": "client", "client_id": 999999, "audited_clients": []}, "client_id", 422),
+        ({**body, "audited_clients": [999999]}, "audited_clients", 422),
+        ({**body, "role": "compliance"}, "audited_clients", 422),  # only auditors review clients
+        ({**body, "email": "not-an-address"}, "email", 422),
+        ({**body, "email": "staff@example.com"}, "email", 409),  # taken
+        ({**body, "passwd": STRONG}, "passwd", 422),
+    ):
+        assert_refused(app, client.post("/api/v1/users", json=bad, headers=admin_headers), field, status)
+    for who in ("staff", "client", "auditor"):  # compliance is not an admin
+        assert_refused(app, client.post("/api/v1/users", json=body, headers=h(api, who)), status=403)
+    assert count(app, User) == users_before
+    assert audit_count(app, "user.create") == created_before
+    response = client.post("/api/v1/users", json=body, headers=admin_headers)
+    assert response.status_code == 201, response.json
+    assert {k: response.json[k] for k in ("email", "role", "audited_clients", "active")} == {
+        "email": "otto2@audit.example",
+        "role": "auditor",
+        "audited_clients": [api["alpha"]],
+        "active": True,
+    }
+    assert "password" not in response.get_data(as_text=True)
+    assert audit_count(app, "user.create") == created_before + 1
+    # the new user signs in with the password the admin gave
+    page = app.test_client()
+    login = page.get("/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login).group(1)
+    response = page.post("/login", data={"email": "otto2@audit.example", "password": STRONG, "csrf_token": csrf})
+    assert response.status_code == 302
+
+
+def test_an_admin_edits_a_user_and_deactivation_stops_their_token(app, client, api, admin_headers):
+    url = f"/api/v1/users/{api['anna']}"
+    assert client.get("/api/v1/clients", headers=h(api, "client")).status_code == 200
+    for bad, field in (
+        ({"audited_clients": [api["alpha"]]}, "audited_clients"),  # anna is a client user, not an auditor
+        ({"active": "maybe"}, "active"),
+        ({"role": "admin"}, "role"),  # the page does not change roles either
+    ):
+        assert_refused(app, client.patch(url, json=bad, headers=admin_headers), field)
+    response = client.patch(f"/api/v1/users/{api['admin']}", json={"active": False}, headers=admin_headers)
+    assert_refused(app, response, "active")  # nobody deactivates themselves
+    assert audit_count(app, "user.update") == 0
+    for who, status in (("staff", 403), ("client", 403), ("auditor", 403)):
+        assert_refused(app, client.patch(url, json={"active": False}, headers=h(api, who)), status=status)
+    assert client.patch("/api/v1/users/999999", json={}, headers=admin_headers).status_code == 404
+    response = client.patch(url, json={"name": "Anna B.", "active": False}, headers=admin_headers)
+    assert response.status_code == 200, response.json
+    assert (response.json["name"], response.json["active"], response.json["client_id"]) == (
+        "Anna B.",
+        False,
+        api["alpha"],
+    )
+    assert audit_count(app, "user.update") == 1
+    assert client.get("/api/v1/clients", headers=h(api, "client")).status_code == 401  # her token stops at once
+    response = client.patch(url, json={"active": True}, headers=admin_headers)
+    assert response.json["name"] == "Anna B."  # left out: kept
+    assert client.get("/api/v1/clients", headers=h(api, "client")).status_code == 200
+
+
+def test_an_admin_resets_a_password_which_ends_the_users_sessions(app, client, api, admin_headers, auth):
+    url = f"/api/v1/users/{api['staff']}/password"
+    assert auth.login("staff@example.com").status_code == 302
+    assert client.get("/").status_code == 200
+    for bad, field in (({"new_password": "short"}, "new_password"), ({"password": STRONG}, "password")):
+        assert_refused(app, client.post(url, json=bad, headers=admin_headers), field)
+    assert_refused(app, client.post(url, json={"new_password": STRONG}, headers=h(api)), status=403)
+    assert client.get("/").status_code == 200  # nothing happened yet
+    assert audit_count(app, "user.reset_password") == 0
+    response = client.post(url, json={"new_password": STRONG}, headers=admin_headers)
+    assert (response.status_code, response.json) == (200, {"sessions_ended": True})
+    assert audit_count(app, "user.reset_password") == 1
+    assert STRONG not in str(client.get("/api/v1/audit-events", headers=admin_headers).json)
+    home = client.get("/")  # the signed-in session ended
+    assert home.status_code == 302 and "/login" in home.headers["Location"]
+    assert client.get("/api/v1/clients", headers=h(api)).status_code == 200  # API tokens live on
+    assert auth.login("staff@example.com", STRONG).status_code == 302
+
+
+def test_own_password_needs_the_current_one_and_ends_the_sessions(app, client, api, auth):
+    with app.app_context():
+        make_user(Role.AUDITOR, "carla@audit.example", audits=[db.session.get(Client, api["alpha"])], password=STRONG)
+        token = create_token(None, db.session.scalar(select(User).where(User.email == "carla@audit.example")))[1]
+        db.session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    new = "quartz meadow lantern ripple"
+    assert auth.login("carla@audit.example", STRONG).status_code == 302
+    for bad, field in (
+        ({"current_password": "wrong wrong wrong", "new_password": new}, "current_password"),
+        ({"current_password": STRONG, "new_password": STRONG}, "new_password"),  # not the current one
+        ({"current_password": STRONG, "new_password": "carla audit"}, "new_password"),  # weak
+        ({"current_password": STRONG}, "new_password"),
+        ({"current_password": STRONG, "new_password": new, "new_password_again": new}, "new_password_again"),
+    ):
+        assert_refused(app, client.post("/api/v1/me/password", json=bad, headers=headers), field)
+    assert audit_count(app, "user.change_password") == 0
+    assert client.get("/").status_code == 200
+    response = client.post(
+        "/api/v1/me/password", json={"current_password": STRONG, "new_password": new}, headers=headers
+    )
+    assert (response.status_code, response.json) == (200, {"sessions_ended": True})
+    assert audit_count(app, "user.change_password") == 1
+    home = client.get("/")
+    assert home.status_code == 302 and "/login" in home.headers["Location"]  # the browser session ended
+    assert client.get("/api/v1/clients", headers=headers).status_code == 200  # the token lives on
+    assert auth.login("carla@audit.example", STRONG).status_code == 422
+    assert auth.login("carla@audit.example", new).status_code == 302
+
+
+def test_the_processor_profile(app, client, api, admin_headers):
+    from dpa_tracker.models import ProcessorProfile
+
+    body = {"name": "AltınSoft SARL", "contact_email": "privacy@altinsoft.example", "dpo_name": "Lina Haddad"}
+    for bad, field in (
+        ({**body, "name": ""}, "name"),
+        ({**body, "contact_email": "nope"}, "contact_email"),
+        ({**body, "dpo_name": "Lina\nHaddad"}, "dpo_name"),
+        ({"contact_email": "privacy@altinsoft.example"}, "name"),
+        ({**body, "vat": "DZ1"}, "vat"),
+    ):
+        assert_refused(app, client.put("/api/v1/processor", json=bad, headers=admin_headers), field)
+    for who in ("staff", "client", "auditor"):
+        assert_refused(app, client.put("/api/v1/processor", json=body, headers=h(api, who)), status=403)
+    assert count(app, ProcessorProfile) == 0
+    response = client.put("/api/v1/processor", json=body, headers=admin_headers)
+    assert response.status_code == 200, response.json
+    assert (response.json["name"], response.json["dpo_email"]) == ("AltınSoft SARL", "")
+    with app.app_context():
+        profile = db.session.get(ProcessorProfile, 1)
+        assert (profile.name, profile.contact_email) == ("AltınSoft SARL", "privacy@altinsoft.example")
+    assert audit_count(app, "processor.update") == 1
+
+
+@pytest.fixture
+def record_api(app, api):
+    """A security measure and a sub-processor of the processor; an activity of Alpha with a transfer."""
+    from dpa_tracker.record.services import (
+        ActivityInput,
+        MeasureInput,
+        TransferInput,
+        add_transfer,
+        create_activity,
+        create_measure,
+    )
+
+    with app.app_context():
+        staff = db.session.get(User, api["staff"])
+        measure = create_measure(
+            staff, MeasureInput(heading="a_pseudonymisation_encryption", title="Disk encryption", description="LUKS")
+        )
+        sub = create_subprocessor(staff, SubProcessorInput(legal_name="Backup GmbH", country="DE", service="Backup"))
+        activity = create_activity(
+            staff, db.session.get(Client, api["alpha"]), ActivityInput(name="Web hosting", purposes="Host the shop")
+        )
+        transfer = add_transfer(
+            staff,
+            activity,
+            TransferInput(destination="TN", recipient="Support", mechanism="standard_contractual_clauses"),
+        )
+        db.session.commit()
+        return {**api, "measure": measure.id, "sub": sub.id, "activity": activity.id, "transfer": transfer.id}
+
+
+def test_create_and_edit_a_processing_activity(app, client, record_api):
+    from dpa_tracker.models import ProcessingActivity
+
+    api = record_api
+    url = f"/api/v1/clients/{api['alpha']}/activities"
+    body = {
+        "name": "Backups",
+        "processing_categories": ["backup"],
+        "personal_data_categories": ["Contact details"],
+        "locations": [{"country": "dz", "site": "Oran"}],
+        "measure_ids": [api["measure"]],
+        "subprocessor_ids": [api["sub"]],
+    }
+    before = count(app, ProcessingActivity)
+    for bad, field, status in (
+        ({**body, "processing_categories": ["telepathy"]}, "processing_categories", 422),
+        ({**body, "locations": [{"country": "Algeria"}]}, "locations", 422),
+        ({**body, "locations": [{"site": "Oran"}]}, "locations", 422),
+        ({**body, "measure_ids": [999999]}, "measure_ids", 422),  # the service's check
+        ({**body, "subprocessor_ids": ["1"]}, "subprocessor_ids", 422),
+        ({**body, "name": "web HOSTING"}, "name", 409),  # Alpha already has it
+        ({**body, "name": "Back\nups"}, "name", 422),
+        ({**body, "purpose": "typo"}, "purpose", 422),
+    ):
+        assert_refused(app, client.post(url, json=bad, headers=h(api)), field, status)
+    assert count(app, ProcessingActivity) == before
+    assert audit_count(app, "activity.create") == 1  # the fixture's
+    response = client.post(url, json=body, headers=h(api))
+    assert response.status_code == 201, response.json
+    created = response.json
+    assert created["locations"] == [{"country": "DZ", "site": "Oran"}]
+    assert (created["client_id"], created["measure_ids"], created["subprocessor_ids"]) == (
+        api["alpha"],
+        [api["measure"]],
+        [api["sub"]],
+    )
+    assert audit_count(app, "activity.create") == 2
+    edit = f"/api/v1/activities/{created['id']}"
+    response = client.patch(edit, json={"retention": "30 days", "measure_ids": []}, headers=h(api))
+    assert response.status_code == 200, response.json
+    assert (response.json["name"], response.json["retention"], response.json["measure_ids"]) == (
+        "Backups",
+        "30 days",
+        [],
+    )
+    assert response.json["subprocessor_ids"] == [api["sub"]]  # left out: kept
+    assert response.json["locations"] == [{"country": "DZ", "site": "Oran"}]
+    assert audit_count(app, "activity.update") == 1
+    for bad, field, status in (
+        ({"name": "Web hosting"}, "name", 409),
+        ({"name": ""}, "name", 422),
+        ({"locations": "DZ"}, "locations", 422),
+    ):
+        assert_refused(app, client.patch(edit, json=bad, headers=h(api)), field, status)
+    assert audit_count(app, "activity.update") == 1
+    with app.app_context():
+        activity = db.session.get(ProcessingActivity, created["id"])
+        assert (activity.name, activity.retention, activity.measures) == ("Backups", "30 days", [])
+
+
+def test_transfers_and_measures(app, client, record_api):
+    from dpa_tracker.models import SecurityMeasure, Transfer
+
+    api = record_api
+    url = f"/api/v1/activities/{api['activity']}/transfers"
+    body = {"destination": "CH", "recipient": "Support desk", "mechanism": "adequacy_decision"}
+    for bad, field in (
+        ({**body, "mechanism": "handshake"}, "mechanism"),
+        ({**body, "recipient": ""}, "recipient"),
+        ({"destination": "CH", "mechanism": "adequacy_decision"}, "recipient"),
+    ):
+        assert_refused(app, client.post(url, json=bad, headers=h(api)), field)
+    assert count(app, Transfer) == 1
+    response = client.post(url, json=body, headers=h(api))
+    assert response.status_code == 201, response.json
+    assert (response.json["activity_id"], response.json["mechanism"]) == (api["activity"], "adequacy_decision")
+    assert count(app, Transfer) == 2
+    assert audit_count(app, "transfer.create") == 2
+    assert client.post("/api/v1/activities/999999/transfers", json=body, headers=h(api)).status_code == 404
+
+    body = {"heading": "d_regular_testing", "title": "Yearly pen test", "description": "External firm"}
+    for bad, field, status in (
+        ({**body, "heading": "e_vibes"}, "heading", 422),
+        ({**body, "description": ""}, "description", 422),
+        ({**body, "title": "disk ENCRYPTION"}, "title", 409),
+    ):
+        assert_refused(app, client.post("/api/v1/measures", json=bad, headers=h(api)), field, status)
+    for who in ("client", "auditor", "other_client"):  # the library is the processor's: a role matter
+        assert_refused(app, client.post("/api/v1/measures", json=body, headers=h(api, who)), status=403)
+    assert count(app, SecurityMeasure) == 1
+    response = client.post("/api/v1/measures", json=body, headers=h(api))
+    assert response.status_code == 201, response.json
+    assert response.json["title"] == "Yearly pen test"
+    assert count(app, SecurityMeasure) == 2
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "owner"),
+    [
+        ("/transfers/{transfer}/documents", {}, "transfer_id"),
+        ("/measures/{measure}/documents", {}, "measure_id"),
+        ("/subprocessors/{sub}/documents", {"kind": "subprocessor_flow_down"}, "subprocessor_id"),
+    ],
+)
+def test_supporting_documents_upload(app, client, record_api, path, form, owner):
+    import hashlib
+
+    from dpa_tracker.models import SupportingDocument
+
+    api = record_api
+    url = "/api/v1" + path.format(**api)
+    content = b"Signed clauses, 2026\n"
+
+    def post(data, headers=None, file=True):
+        body = dict(data)
+        if file:
+            body["file"] = (io.BytesIO(content), "clauses.txt")
+        return client.post(url, data=body, headers=headers or h(api), content_type="multipart/form-data")
+
+    for data, field, with_file in (
+        ({**form, "note": "x"}, "file", False),
+        ({**form, "valid_until": "31/12/2027"}, "valid_until", True),
+        ({**form, "valid_until": "2999-01-01"}, "valid_until", True),
+        ({**form, "colour": "blue"}, "colour", True),
+        ({**form, "note": "two\nlines"}, "note", True),
+        *([({"kind": "transfer_safeguards"}, "kind", True)] if form else []),
+    ):
+        assert_refused(app, post(data, file=with_file), field)
+    for who in ("client", "auditor"):
+        assert_refused(app, post(form, h(api, who)), status=403)
+    # a transfer is Alpha's (another tenant's: 404); measures and sub-processors are the processor's (a role: 403)
+    assert_refused(app, post(form, h(api, "other_client")), status=404 if owner == "transfer_id" else 403)
+    assert count(app, SupportingDocument) == 0
+    assert audit_count(app, "document.add") == 0
+    response = post({**form, "note": "Signed", "valid_until": "2027-12-31"})
+    assert response.status_code == 201, response.json
+    assert response.json[owner] is not None
+    assert (response.json["sha256"], response.json["valid_until"]) == (
+        hashlib.sha256(content).hexdigest(),
+        "2027-12-31",
+    )
+    assert audit_count(app, "document.add") == 1
+    with app.app_context():
+        document = db.session.get(SupportingDocument, response.json["id"])
+        assert (document.filename, document.note, document.size) == ("clauses.txt", "Signed", len(content))
+
+
+def test_the_sub_processor_catalogue_create_and_authorise(app, client, record_api):
+    from dpa_tracker.models import Authorisation, SubProcessor
+
+    api = record_api
+    body = {"legal_name": "Relay SAS", "country": "fr", "service": "E-mail", "locations": ["Paris"]}
+    for bad, field, status in (
+        ({**body, "country": "France"}, "country", 422),
+        ({**body, "transfer_mechanism": "handshake"}, "transfer_mechanism", 422),
+        ({**body, "dpo_email": "nope"}, "dpo_email", 422),
+        ({**body, "legal_name": "backup gmbh"}, "legal_name", 409),
+    ):
+        assert_refused(app, client.post("/api/v1/subprocessors", json=bad, headers=h(api)), field, status)
+    for who in ("client", "auditor"):
+        assert_refused(app, client.post("/api/v1/subprocessors", json=body, headers=h(api, who)), status=403)
+    assert count(app, SubProcessor) == 1
+    response = client.post("/api/v1/subprocessors", json=body, headers=h(api))
+    assert response.status_code == 201, response.json
+    assert (response.json["country"], response.json["locations"]) == ("FR", ["Paris"])
+    relay = response.json["id"]
+
+    url = f"/api/v1/subprocessors/{relay}/authorisations"
+    with app.app_context():
+        ended = make_agreement(
+            db.session.get(Client, api["alpha"]), db.session.get(User, api["staff"]), status="terminated"
+        ).id
+    for bad, field in (
+        ({"agreement_id": "999999", "since_on": "2026-02-01"}, "agreement_id"),
+        ({"agreement_id": str(api["agreement"]), "since_on": "2025-12-01"}, "since_on"),  # before the signature
+        ({"agreement_id": str(ended), "since_on": "2026-02-01"}, "agreement_id"),  # not active: the service says so
+        ({"agreement_id": str(api["agreement"])}, "since_on"),
+    ):
+        assert_refused(app, client.post(url, data=bad, headers=h(api)), field)
+    for who in ("client", "auditor"):
+        good = {"agreement_id": str(api["agreement"]), "since_on": "2026-02-01"}
+        assert_refused(app, client.post(url, data=good, headers=h(api, who)), status=403)
+    assert count(app, Authorisation) == 0
+    written = (io.BytesIO(b"We authorise Relay SAS.\n"), "authorisation.txt")
+    response = client.post(
+        url, data={"agreement_id": str(api["agreement"]), "since_on": "2026-02-01", "written": written}, headers=h(api)
+    )
+    assert response.status_code == 201, response.json
+    assert (response.json["agreement_id"], response.json["since_on"]) == (api["agreement"], "2026-02-01")
+    assert audit_count(app, "subprocessor.authorise") == 1
+    with app.app_context():  # the written authorisation is kept as clause 6.1 evidence
+        clause = next(o for o in db.session.get(Agreement, api["agreement"]).obligations if o.clause_number == "6.1")
+        assert [e.filename for e in clause.evidence] == ["authorisation.txt"]
+    again = client.post(url, data={"agreement_id": str(api["agreement"]), "since_on": "2026-02-01"}, headers=h(api))
+    assert_refused(app, again, "subprocessor_id", 409)
+    assert count(app, Authorisation) == 1
+    assert client.post("/api/v1/subprocessors/999999/authorisations", data={}, headers=h(api)).status_code == 404
+
+
+def test_propose_a_change_notice(app, client, record_api):
+    from dpa_tracker.models import ChangeNotice
+
+    api = record_api
+    body = {"kind": "add", "subprocessor_id": api["sub"], "agreement_ids": [api["agreement"]], "reason": "Backups"}
+    for bad, field in (
+        ({**body, "agreement_ids": []}, "agreement_ids"),
+        ({**body, "agreement_ids": [999999]}, "agreement_ids"),
+        ({**body, "subprocessor_id": 999999}, "subprocessor_id"),
+        ({**body, "replaces_id": api["sub"]}, "replaces_id"),  # only a replacement names one: the service's rule
+        ({**body, "kind": "remove"}, "agreement_ids"),  # not authorised, nothing to remove
+        ({**body, "reason": ""}, "reason"),
+        ({**body, "kind": "swap"}, "kind"),
+    ):
+        assert_refused(app, client.post("/api/v1/notices", json=bad, headers=h(api)), field)
+    for who in ("client", "auditor", "other_client"):
+        assert_refused(app, client.post("/api/v1/notices", json=body, headers=h(api, who)), status=403)
+    assert count(app, ChangeNotice) == 0
+    assert audit_count(app, "notice.create") == 0
+    response = client.post(
+        "/api/v1/notices", json={**body, "agreement_ids": [api["agreement"], api["spare"]]}, headers=h(api)
+    )
+    assert response.status_code == 201, response.json
+    assert sorted(r["agreement_id"] for r in response.json["recipients"]) == sorted([api["agreement"], api["spare"]])
+    assert all(r["queued_emails"] >= 1 for r in response.json["recipients"])
+    assert audit_count(app, "notice.create") == 1
+    # Alpha's user sees the notice to answer
+    notices = client.get(f"/api/v1/clients/{api['alpha']}/notices", headers=h(api, "client")).json
+    assert {n["reason"] for n in notices} == {"Backups"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/clients/{alpha}/activities", {"name": "x"}),
+        ("PATCH", "/activities/{activity}", {"name": "x"}),
+        ("POST", "/activities/{activity}/transfers", {"destination": "CH", "recipient": "x", "mechanism": "x"}),
+        ("POST", "/transfers/{transfer}/documents", None),
+    ],
+)
+def test_record_twins_refuse_read_only_roles_and_other_tenants(app, client, record_api, method, path, body):
+    url = "/api/v1" + path.format(**record_api)
+    before = audit_count(app)
+    for who, status in (("client", 403), ("auditor", 403), ("other_client", 404)):
+        response = client.open(url, method=method, json=body, headers=h(record_api, who))
+        assert_refused(app, response, status=status)
+    assert audit_count(app) == before
