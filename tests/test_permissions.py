@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from dpa_tracker.auth.services import create_token
+from dpa_tracker.auth.services import create_token, hash_password
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
-from dpa_tracker.models import Client, Role
+from dpa_tracker.models import Client, Role, User
 from dpa_tracker.obligation.events import record_event
 from tests.conftest import PASSWORD, AuthActions, empty_tables, make_app
 from tests.factories import AGREEMENT_FORM, AGREEMENT_SETTINGS_FORM, make_agreement, make_client, make_user
@@ -264,6 +264,10 @@ ROUTES = [
     ("POST", "/notice-recipients/{recipient}/answer", "client_write", {"answer-{recipient}-decision": "approve"}),
 ]
 
+# A file field of a multipart API body (each request gets a fresh file).
+UPLOAD = "<file>"
+MULTIPART = ("/evidence", "/documents", "/authorisations")
+
 # The API: bearer tokens, problem+json; anonymous answers 401. (method, url, kind, JSON or form body).
 API_ROUTES = [
     ("GET", "/api/v1/clients", "list", None),
@@ -331,9 +335,64 @@ API_ROUTES = [
     ("POST", "/api/v1/notices/retry", "staff", {}),
     ("POST", "/api/v1/notice-deliveries/{delivery}/retry", "staff", {}),
     ("POST", "/api/v1/tokens/{api_token}/revoke", "admin", {}),
+    (
+        "POST",
+        "/api/v1/users",
+        "admin",
+        {"email": "api-{role}@example.com", "role": "compliance", "password": "{role} orbit staple lantern"},
+    ),
+    ("PATCH", "/api/v1/users/{spare_user}", "admin", {"name": "Spare of {role}"}),
+    ("POST", "/api/v1/users/{spare_user}/password", "admin", {"new_password": "api reset {role} orbit lantern"}),
+    ("PUT", "/api/v1/processor", "admin", {"name": "AltınSoft", "contact_email": "privacy@altinsoft.example"}),
+    (
+        "POST",
+        "/api/v1/me/password",
+        "list",
+        {"current_password": PASSWORD, "new_password": "{role} quartz meadow ripple"},
+    ),
+    ("POST", "/api/v1/clients/{client}/activities", "staff_on", {"name": "API backups by {role}"}),
+    ("PATCH", "/api/v1/activities/{activity}", "staff_on", {"purposes": "Host the shop"}),
+    (
+        "POST",
+        "/api/v1/activities/{activity}/transfers",
+        "staff_on",
+        {"destination": "TN", "recipient": "Support desk", "mechanism": "ad_hoc_clauses"},
+    ),
+    ("POST", "/api/v1/transfers/{transfer}/documents", "staff_on", {"note": "By {role}", "file": UPLOAD}),
+    (
+        "POST",
+        "/api/v1/measures",
+        "staff",
+        {"heading": "d_regular_testing", "title": "API pen test by {role}", "description": "Yearly external test"},
+    ),
+    ("POST", "/api/v1/measures/{measure}/documents", "staff", {"note": "By {role}", "file": UPLOAD}),
+    (
+        "POST",
+        "/api/v1/subprocessors",
+        "staff",
+        {"legal_name": "API sub of {role}", "country": "FR", "service": "Backup"},
+    ),
+    (
+        "POST",
+        "/api/v1/subprocessors/{api_fresh}/authorisations",
+        "staff",
+        {"agreement_id": "{agreement}", "since_on": "2026-02-01"},
+    ),
+    (
+        "POST",
+        "/api/v1/subprocessors/{subprocessor}/documents",
+        "staff",
+        {"kind": "subprocessor_guarantee", "file": UPLOAD},
+    ),
+    (
+        "POST",
+        "/api/v1/notices",
+        "staff",
+        {"kind": "add", "subprocessor_id": "{notice_sub}", "agreement_ids": ["{agreement}"], "reason": "API {role}"},
+    ),
 ]
 # POSTs that change an existing object answer 200; the other POSTs create one and answer 201.
-API_POST_CHANGES = ("/answer", "/end", "/retry", "/revoke", "/sync", "/withdraw")
+API_POST_CHANGES = ("/answer", "/end", "/password", "/retry", "/revoke", "/sync", "/withdraw")
 
 PUBLIC = {"static", "auth.login", "auth.logout", "api-docs.openapi_json"}  # tested in test_pages / test_api_v1
 
@@ -451,6 +510,14 @@ def world(database_url, _schema, tmp_path_factory):
             ids[f"own_evidence_{role}"] = add_evidence(staff, obligation, EvidenceInput(note=f"Policy ({role})")).id
         ids["own_ending"], ids["own_evidence"] = ending.id, evidence.id  # for everyone else (refused anyway)
         ids["api_token"] = create_token(None, staff, "revoked through the API")[0].id
+        for role in STAFF:  # a sub-processor each staff role authorises through the API
+            ids[f"api_fresh_{role}"] = create_subprocessor(
+                staff, SubProcessorInput(legal_name=f"API fresh {role}", country="FR", service="Storage")
+            ).id
+        ids["api_fresh"] = ids["subprocessor"]  # for everyone else (refused anyway)
+        ids["notice_sub"] = create_subprocessor(
+            staff, SubProcessorInput(legal_name="Proposed GmbH", country="DE", service="Monitoring")
+        ).id
         tokens = {role: create_token(None, user, "matrix")[1] for role, user in users.items()}
         db.session.commit()
     yield app, ids, tokens, {}
@@ -514,15 +581,24 @@ def test_api_access_matrix(world, role, method, url, kind, data):
         "role": role,
         "own_ending": ids.get(f"own_ending_{role}", ids["own_ending"]),
         "own_evidence": ids.get(f"own_evidence_{role}", ids["own_evidence"]),
+        "api_fresh": ids.get(f"api_fresh_{role}", ids["api_fresh"]),
     }
     headers = {} if role == "anonymous" else {"Authorization": f"Bearer {tokens[role]}"}
     http = app.test_client()
     target = url.format(**values)
+    if url == "/api/v1/me/password" and role != "anonymous":  # the page matrix may have changed it already
+        with app.app_context():
+            user = db.session.scalar(select(User).where(User.email == f"{role}@example.com"))
+            user.password_hash = hash_password(PASSWORD)
+            db.session.commit()
     if method == "GET":
         with http.get(target, headers=headers) as response:
             response.get_data()
-    elif url.endswith("/evidence"):  # multipart, like a real upload
-        response = http.post(target, headers=headers, data={k: _fill(v, values) for k, v in data.items()})
+    elif url.endswith(MULTIPART):  # multipart, like a real upload
+        form = {
+            k: (io.BytesIO(b"Signed\n"), "signed.txt") if v == UPLOAD else _fill(v, values) for k, v in data.items()
+        }
+        response = http.post(target, headers=headers, data=form)
     else:
         response = http.open(
             target, method=method, headers=headers, json={k: _fill(v, values, json=True) for k, v in data.items()}
