@@ -36,7 +36,7 @@ class UserCreateIn(StrictSchema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     name = Line(load_default="", validate=validate.Length(max=200))
     role = fields.String(required=True, validate=validate.OneOf([r.value for r in Role]))
-    password = fields.String(
+    password = Text(
         required=True,
         validate=validate.Length(max=1024),
         metadata={"description": "Initial password: 12+ characters and hard to guess (zxcvbn score 3)"},
@@ -71,7 +71,7 @@ class UserUpdateIn(StrictSchema):
 
 
 class PasswordResetIn(StrictSchema):
-    new_password = fields.String(
+    new_password = Text(
         required=True,
         validate=validate.Length(max=1024),
         metadata={"description": "12+ characters and hard to guess; the user's sessions end, API tokens live on"},
@@ -79,8 +79,8 @@ class PasswordResetIn(StrictSchema):
 
 
 class OwnPasswordIn(StrictSchema):
-    current_password = fields.String(required=True, validate=validate.Length(max=1024))
-    new_password = fields.String(
+    current_password = Text(required=True, validate=validate.Length(max=1024))
+    new_password = Text(
         required=True,
         validate=validate.Length(max=1024),
         metadata={"description": "12+ characters, hard to guess, not the current one"},
