@@ -217,7 +217,7 @@ def writable_measure(measure_id: int) -> None:
 def create_activity_api(data: dict[str, Any], client_id: int) -> Any:
     """Add a processing activity to the client's Art. 30(2) record (staff only; audited). Clause 4.1 is
     re-assessed for the client's agreements."""
-    client = db.session.get(Client, client_id)  # visibility and role: writable_client
+    client = db.session.get_one(Client, client_id)  # visibility and role: writable_client
     try:
         activity = create_activity(current(), client, ActivityInput(**data))
     except DomainError as error:
@@ -233,7 +233,7 @@ def create_activity_api(data: dict[str, Any], client_id: int) -> Any:
 def update_activity_api(data: dict[str, Any], activity_id: int) -> Any:
     """Change a processing activity (staff only; audited); a field left out keeps its value, a list sent
     replaces the list."""
-    activity = db.session.get(ProcessingActivity, activity_id)  # visibility and role: writable_activity
+    activity = db.session.get_one(ProcessingActivity, activity_id)  # visibility and role: writable_activity
     now = {
         "name": activity.name,
         "processing_categories": list(activity.processing_categories),
@@ -282,7 +282,7 @@ def update_activity_api(data: dict[str, Any], activity_id: int) -> Any:
 def add_transfer_api(data: dict[str, Any], activity_id: int) -> Any:
     """Record a transfer of the activity's data to a third country or an international organisation
     (staff only; audited)."""
-    activity = db.session.get(ProcessingActivity, activity_id)  # visibility and role: writable_activity
+    activity = db.session.get_one(ProcessingActivity, activity_id)  # visibility and role: writable_activity
     try:
         transfer = add_transfer(current(), activity, TransferInput(**data))
     except DomainError as error:
@@ -330,7 +330,7 @@ def create_measure_api(data: dict[str, Any]) -> Any:
 def add_transfer_document_api(form: dict[str, Any], files: dict[str, Any], transfer_id: int) -> Any:
     """Upload the safeguards of a transfer (multipart: `file`, optional `note` and `valid_until`; staff only;
     audited). The file is stored once by its SHA-256."""
-    transfer = db.session.get(Transfer, transfer_id)  # visibility and role: writable_transfer
+    transfer = db.session.get_one(Transfer, transfer_id)  # visibility and role: writable_transfer
     return store_document(transfer, DocumentKind.SAFEGUARDS, form)
 
 
@@ -342,5 +342,5 @@ def add_transfer_document_api(form: dict[str, Any], files: dict[str, Any], trans
 def add_measure_document_api(form: dict[str, Any], files: dict[str, Any], measure_id: int) -> Any:
     """Upload a document showing a security measure (multipart: `file`, optional `note` and `valid_until`;
     staff only; audited)."""
-    measure = db.session.get(SecurityMeasure, measure_id)  # role and existence: writable_measure
+    measure = db.session.get_one(SecurityMeasure, measure_id)  # role and existence: writable_measure
     return store_document(measure, DocumentKind.MEASURE, form)

@@ -226,7 +226,7 @@ def authorise_subprocessor_api(form: dict[str, Any], files: dict[str, Any], subp
     """Record that the client authorised this sub-processor for an active agreement (clause 6.1; staff only;
     audited). Multipart: `agreement_id`, `since_on`, and `written`, the client's written authorisation,
     required under a specific authorisation and kept as the agreement's clause 6.1 evidence."""
-    sub = db.session.get(SubProcessor, subprocessor_id)  # role and existence: staff_subprocessor
+    sub = db.session.get_one(SubProcessor, subprocessor_id)  # role and existence: staff_subprocessor
     agreement = _get(Agreement, form["agreement_id"], "agreement_id")
     file = request.files.get("written")
     written = Upload(file.stream, file.filename) if file is not None and file.filename else None
@@ -247,7 +247,7 @@ def add_subprocessor_document_api(form: dict[str, Any], files: dict[str, Any], s
     """Upload a sub-processor's guarantees (clause 6.2) or flow-down contract (clause 6.3); multipart: `kind`,
     `file`, optional `note` and `valid_until` (staff only; audited). Clauses 6.2/6.3 are re-assessed for every
     agreement that authorises it."""
-    sub = db.session.get(SubProcessor, subprocessor_id)  # role and existence: staff_subprocessor
+    sub = db.session.get_one(SubProcessor, subprocessor_id)  # role and existence: staff_subprocessor
     return store_document(sub, DocumentKind(form["kind"]), form)
 
 

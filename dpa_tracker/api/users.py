@@ -199,7 +199,7 @@ def create_user_api(data: dict[str, Any]) -> Any:
 def update_user_api(data: dict[str, Any], user_id: int) -> Any:
     """Change a user's name, active flag or audited clients (admins only; audited). Deactivating ends the
     user's sessions and stops their API tokens; nobody deactivates themselves."""
-    user = db.session.get(User, user_id)  # role and existence: admin_user
+    user = db.session.get_one(User, user_id)  # role and existence: admin_user
     audited = _clients(data["audited_clients"]) if "audited_clients" in data else list(user.audited_clients)
     try:
         update_user(
@@ -222,7 +222,7 @@ def update_user_api(data: dict[str, Any], user_id: int) -> Any:
 def reset_password_api(data: dict[str, Any], user_id: int) -> Any:
     """Set a new password for a user (admins only; audited, never the password). Every signed-in session
     of the user ends; their API tokens live on (revoke them apart if needed)."""
-    user = db.session.get(User, user_id)  # role and existence: admin_user
+    user = db.session.get_one(User, user_id)  # role and existence: admin_user
     try:
         set_password(current(), user, data["new_password"], field="new_password")
     except DomainError as error:
