@@ -101,9 +101,7 @@ def test_compliance_user_uploads_evidence_with_the_keyboard_only(live_app: Flask
     with page.expect_file_chooser() as chooser_info:
         page.keyboard.press("Space")
     chooser: FileChooser = chooser_info.value
-    chooser.set_files(
-        {"name": "breach-register.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n%%EOF\n"}
-    )
+    chooser.set_files({"name": "breach-register.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n%%EOF\n"})
     page.keyboard.press("Tab")
     assert focused(page)["name"] == "Note"
     page.keyboard.type("Register kept by the security team.")
