@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
-
 import pytest
 from flask import Flask
+from playwright.sync_api import Page, expect
 
 from dpa_tracker.models import Role
 from tests.browser.test_flows import seed, sign_in
