@@ -7,7 +7,8 @@ of impact "serious" or "critical". A GET route that is neither visited nor liste
 with its reason fails the test by name, so a new page is checked without being listed here.
 
 axe-core comes from the npm registry (tests/browser/package-lock.json, installed by ``make axe``);
-a missing file is an error, never a skip. Screenshots of each role's dashboard at both sizes are
+a missing file is an error, never a skip. It is loaded as a Playwright init script, so the app's CSP
+stays in force while the pages are checked. Screenshots of each role's dashboard at both sizes are
 saved in test-artifacts/ (git-ignored).
 """
 
@@ -173,10 +174,12 @@ class Checker:
     """One signed-in context that loads pages and collects console and page errors."""
 
     def __init__(self, browser: Browser, base: str) -> None:
-        # The CSP (script-src 'self') blocks the inline <script> that add_script_tag injects, so this
-        # context bypasses it for axe-core alone; nothing else depends on the bypass, and the app's own
-        # script (static/busy.js) is a 'self' file that needs no bypass.
-        self.context: BrowserContext = browser.new_context(viewport=SIZES["desktop"], bypass_csp=True)
+        # axe-core is added to every document by the browser itself (an init script, which the page's
+        # CSP does not govern), so the context keeps the app's CSP in force: a page that breaks it
+        # (inline script or style) logs a console error and fails this test. (add_script_tag would
+        # insert an inline <script> that script-src 'self' blocks, and need bypass_csp.)
+        self.context: BrowserContext = browser.new_context(viewport=SIZES["desktop"])
+        self.context.add_init_script(path=str(AXE))
         self.context.set_default_timeout(15_000)
         self.page: Page = self.context.new_page()
         self.base = base
@@ -198,7 +201,7 @@ class Checker:
         """Problems of the page as loaded, at both sizes."""
         problems = [f"{label}: {e}" for e in self.errors]
         self.errors.clear()
-        self.page.add_script_tag(path=str(AXE))
+        assert self.page.evaluate("typeof axe === 'object' && typeof axe.run === 'function'"), f"{label}: no axe-core"
         for size_name, size in SIZES.items():
             self.page.set_viewport_size(size)
             widths = self.page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
@@ -251,6 +254,7 @@ def test_every_page_for_every_role_fits_a_phone_and_passes_axe(
         for endpoint, url in sorted(urls.items()):
             if endpoint == "auth.login":
                 continue
+            checker.errors.clear()  # what the console says from here on belongs to this page
             response = checker.page.goto(f"{live_server}{url}")
             assert response is not None
             if response.status in (403, 404):
