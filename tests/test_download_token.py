@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dpa_tracker.models import Role
+from dpa_tracker.extensions import db
+from dpa_tracker.models import Agreement, Role
 from tests.factories import make_agreement, make_client, make_user
 
 
@@ -45,3 +46,16 @@ def test_no_cookie_on_a_page_that_is_not_a_download(client, auth, agreement_id):
     response = client.get(f"/agreements/{agreement_id}?download_token=0a1b2c3d4e5f6a7b")
     assert response.status_code == 200
     assert _cookie(response) == ""
+
+
+def test_every_page_with_a_busy_download_loads_busy_js(app, client, auth, agreement_id):
+    """A data-busy link or form does nothing without static/busy.js; the sign-in page loads no script."""
+    with app.app_context():
+        client_id = db.session.get(Agreement, agreement_id).client_id
+    auth.login("karim@example.com")
+    for url in (f"/agreements/{agreement_id}", f"/clients/{client_id}/record", f"/clients/{client_id}/subprocessors"):
+        html = client.get(url).get_data(as_text=True)
+        assert "data-busy=" in html, url
+        assert '<script src="/static/busy.js" defer></script>' in html, url
+    auth.logout()
+    assert "<script" not in client.get("/login").get_data(as_text=True)
