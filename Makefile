@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := dpa_tracker
 
-.PHONY: run test test-sqlite test-postgres deps dev-deps chromium lint bench clean-demo
+.PHONY: run test test-sqlite test-postgres deps dev-deps chromium axe lint bench clean-demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +40,16 @@ chromium:
 	fi
 	@/usr/bin/chromium --version
 
+## axe: axe-core for the browser tests' accessibility checks, from the npm registry at the version
+## pinned in tests/browser/package-lock.json (never a CDN); the tests fail, not skip, without it.
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund
+	@touch $@
+axe: $(AXE)
+
 ## test: the whole suite, on SQLite and then on PostgreSQL, browser tests included.
-test: dev-deps chromium lint test-sqlite test-postgres
+test: dev-deps chromium axe lint test-sqlite test-postgres
 
 test-sqlite: dev-deps
 	$(BIN)/python -m pytest -p no:cacheprovider

@@ -23,6 +23,9 @@ PACKAGE = Path(__file__).resolve().parent
 # templates/, static/ and migrations/ sit at the top of a checkout; the wheel carries them inside the package.
 RESOURCES = PACKAGE if (PACKAGE / "templates").is_dir() else PACKAGE.parent
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# static/busy.js sends a random token with a slow download and waits for this cookie to come back.
+_DOWNLOAD_TOKEN = re.compile(r"^[a-z0-9]{8,40}$")
+DOWNLOAD_COOKIE = "download_token"
 
 CONTENT_SECURITY_POLICY = {
     "default-src": "'self'",
@@ -162,6 +165,16 @@ def _register_request_hooks(app: Flask) -> None:
             or (request.endpoint != "static" and current_user.is_authenticated)
         ):
             response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.after_request
+    def download_started(response: Any) -> Any:
+        """Tell static/busy.js that the file it waits for has arrived: a download answer echoes the
+        page's ``download_token`` in a short-lived cookie, and the "Preparing…" button comes back.
+        The cookie holds only that random token (no data, nothing the server keeps)."""
+        token = request.values.get("download_token", "") if request.endpoint != "static" else ""
+        if _DOWNLOAD_TOKEN.match(token) and response.headers.get("Content-Disposition", "").startswith("attachment"):
+            response.set_cookie(DOWNLOAD_COOKIE, token, max_age=60, samesite="Strict", secure=request.is_secure)
         return response
 
 

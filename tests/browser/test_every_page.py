@@ -1,0 +1,284 @@
+"""Issue 11, acceptance 1: every page, for every role, on a laptop and on a phone.
+
+Each role signs in and visits every GET page of ``app.url_map`` (ids from factory-built data) at
+1366 x 900 and 390 x 844, and the test asserts what a user would meet: nothing wider than the
+screen (``scrollWidth <= innerWidth``), no console error or page error, and no axe-core violation
+of impact "serious" or "critical". A GET route that is neither visited nor listed in ``NOT_PAGES``
+with its reason fails the test by name, so a new page is checked without being listed here.
+
+axe-core comes from the npm registry (tests/browser/package-lock.json, installed by ``make axe``);
+a missing file is an error, never a skip. It is loaded as a Playwright init script, so the app's CSP
+stays in force while the pages are checked. Screenshots of each role's dashboard at both sizes are
+saved in test-artifacts/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Browser, BrowserContext, Page
+
+from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
+from dpa_tracker.extensions import db
+from dpa_tracker.models import ChangeKind, DocumentKind, Role
+from dpa_tracker.obligation.events import record_event
+from dpa_tracker.record.services import (
+    ActivityInput,
+    MeasureInput,
+    TransferInput,
+    add_document,
+    add_transfer,
+    create_activity,
+    create_measure,
+    hand_out,
+)
+from dpa_tracker.subprocessor.notices import propose_change
+from dpa_tracker.subprocessor.services import SubProcessorInput, authorise, create_subprocessor
+from tests.conftest import PASSWORD
+from tests.factories import make_agreement, make_client, make_user
+
+pytestmark = pytest.mark.browser
+
+AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+SIZES = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
+ROLES = ("admin", "compliance", "auditor", "client")
+
+# GET routes that are not HTML pages, each with its reason. Everything else must be visited.
+NOT_PAGES = {
+    "static": "stylesheet, script and icon files, not pages",
+    "agreement.status_pdf": "a PDF download (its link carries the busy state, checked on the agreement page)",
+    "record.download_version": "a PDF/JSON/CSV download of a handed-out record version",
+    "subprocessor.client_list_download": "a PDF/CSV/JSON download of the sub-processor list",
+    "record.document_download": "a file download (safeguards or measure document)",
+    "evidence.download": "a file download (evidence)",
+}
+NOT_PAGE_PREFIXES = {
+    "api_v1.": "the JSON API: machine answers, no HTML",
+    "api-docs.": "the OpenAPI description (JSON)",
+}
+# Query strings some pages need to show their content rather than a form error.
+QUERIES = {"record.diff": "?from=1&to=2"}
+
+
+def seed(app: Flask) -> tuple[dict[str, int], dict[str, str]]:
+    """One client with an agreement, evidence, an event, a record with two versions, a transfer, a
+    sub-processor (authorised, with a guarantee) and a change notice; one user per role."""
+    with app.app_context():
+        staff = make_user(Role.COMPLIANCE, "compliance@processor.example")
+        admin = make_user(Role.ADMIN, "admin@processor.example")
+        client = make_client(
+            "Acme Hosting SARL with a rather long legal name for a small screen",
+            notice_emails=["notices-with-a-long-local-part@acme-hosting-and-cloud.example"],
+        )
+        agreement = make_agreement(client, staff, reference="DPA-ACME-2026-000000000001", title="Hosting DPA")
+        auditor = make_user(Role.AUDITOR, "auditor@audit.example", audits=[client])
+        client_user = make_user(Role.CLIENT, "dpo@acme.example", client=client)
+        by_clause = {o.clause_number: o for o in agreement.obligations}
+        breach = by_clause["8.1"]
+        event = record_event(
+            staff, breach, occurred_at=datetime.now(UTC) - timedelta(hours=2), summary="Laptop lost in a taxi"
+        )
+        add_evidence(
+            staff,
+            breach,
+            EvidenceInput(
+                note="Notified the client.", link="https://acme.example/" + "x" * 120, trigger_event_id=event.id
+            ),
+            Upload(io.BytesIO(b"notice sent\n"), "breach-notice-sent-to-the-client-2026.txt"),
+        )
+        measure = create_measure(
+            staff, MeasureInput(heading="a_pseudonymisation_encryption", title="Disk encryption", description="LUKS")
+        )
+        sub = create_subprocessor(
+            staff,
+            SubProcessorInput(
+                legal_name="Relay Mail SAS", country="FR", service="E-mail relay", contact_email="c@relay.example"
+            ),
+        )
+        add_document(staff, sub, DocumentKind.GUARANTEE, Upload(io.BytesIO(b"ISO 27001\n"), "iso.txt"))
+        spare = create_subprocessor(
+            staff, SubProcessorInput(legal_name="Spare Hosting SAS", country="FR", service="Hosting")
+        )
+        authorise(staff, agreement, sub, date(2026, 1, 10))
+        activity = create_activity(
+            staff,
+            client,
+            ActivityInput(
+                name="Hosting of the client's customer database",
+                processing_categories=["hosting"],
+                purposes="Hosting",
+                measure_ids=[measure.id],
+                subprocessor_ids=[sub.id],
+            ),
+        )
+        add_transfer(
+            staff,
+            activity,
+            TransferInput(destination="TN", recipient="Backup site", mechanism="standard_contractual_clauses"),
+        )
+        propose_change(staff, ChangeKind.ADD, spare, [agreement], "Second hosting site for resilience.")
+        hand_out(staff, client, date.today(), "pdf")
+        hand_out(staff, client, date.today(), "json")
+        db.session.commit()
+        ids = {
+            "client_id": client.id,
+            "agreement_id": agreement.id,
+            "obligation_id": breach.id,
+            "activity_id": activity.id,
+            "subprocessor_id": sub.id,
+            "user_id": client_user.id,
+        }
+        emails = {
+            "admin": admin.email,
+            "compliance": staff.email,
+            "auditor": auditor.email,
+            "client": client_user.email,
+        }
+    return ids, emails
+
+
+def page_urls(app: Flask, ids: dict[str, int]) -> tuple[dict[str, str], list[str]]:
+    """endpoint -> URL for every GET page; and the routes neither built nor excluded (must be empty)."""
+    urls: dict[str, str] = {}
+    missing: list[str] = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in (rule.methods or set()):
+            continue
+        if rule.endpoint in NOT_PAGES or any(rule.endpoint.startswith(p) for p in NOT_PAGE_PREFIXES):
+            continue
+        if not set(rule.arguments) <= set(ids):
+            missing.append(f"{rule.endpoint} ({rule.rule}): no value for {sorted(set(rule.arguments) - set(ids))}")
+            continue
+        url = rule.build({name: ids[name] for name in rule.arguments}, append_unknown=False)[1]
+        urls[rule.endpoint] = url + QUERIES.get(rule.endpoint, "")
+    return urls, missing
+
+
+def _describe(violations: list[dict[str, Any]]) -> str:
+    lines = []
+    for v in violations:
+        lines.append(f"  [{v['impact']}] {v['id']}: {v['help']} ({v['helpUrl']})")
+        for node in v["nodes"][:5]:
+            lines.append(f"      at {', '.join(node['target'])}: {node.get('failureSummary', '').splitlines()[-1:]}")
+    return "\n".join(lines)
+
+
+class Checker:
+    """One signed-in context that loads pages and collects console and page errors."""
+
+    def __init__(self, browser: Browser, base: str) -> None:
+        # axe-core is added to every document by the browser itself (an init script, which the page's
+        # CSP does not govern), so the context keeps the app's CSP in force: a page that breaks it
+        # (inline script or style) logs a console error and fails this test. (add_script_tag would
+        # insert an inline <script> that script-src 'self' blocks, and need bypass_csp.)
+        self.context: BrowserContext = browser.new_context(viewport=SIZES["desktop"])
+        self.context.add_init_script(path=str(AXE))
+        self.context.set_default_timeout(15_000)
+        self.page: Page = self.context.new_page()
+        self.base = base
+        self.errors: list[str] = []
+        self.page.on(
+            "console", lambda m: self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None
+        )
+        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+
+    def sign_in(self, email: str) -> None:
+        self.page.goto(f"{self.base}/login")
+        self.page.fill("input[name=email]", email)
+        self.page.fill("input[name=password]", PASSWORD)
+        with self.page.expect_navigation():
+            self.page.click("button[type=submit]")
+        assert self.page.url == f"{self.base}/", f"sign-in as {email} failed: {self.page.url}"
+
+    def check(self, label: str) -> list[str]:
+        """Problems of the page as loaded, at both sizes."""
+        problems = [f"{label}: {e}" for e in self.errors]
+        self.errors.clear()
+        assert self.page.evaluate("typeof axe === 'object' && typeof axe.run === 'function'"), f"{label}: no axe-core"
+        for size_name, size in SIZES.items():
+            self.page.set_viewport_size(size)
+            widths = self.page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            if widths[0] > widths[1]:
+                wide = self.page.evaluate(
+                    """() => [...document.querySelectorAll('body *')]
+                        .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+                        .slice(0, 5).map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : ''))"""
+                )
+                problems.append(f"{label} @{size_name}: scrollWidth {widths[0]} > innerWidth {widths[1]}: {wide}")
+            result = self.page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+            bad = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+            if bad:
+                problems.append(f"{label} @{size_name}: axe-core violations\n{_describe(bad)}")
+        self.page.set_viewport_size(SIZES["desktop"])
+        return problems
+
+
+@pytest.fixture
+def checker(browser: Browser, live_server: str) -> Iterator[Checker]:
+    if not AXE.is_file():
+        pytest.fail(f"axe-core missing at {AXE}: run `make axe` (npm ci --prefix tests/browser)")
+    c = Checker(browser, live_server)
+    try:
+        yield c
+    finally:
+        c.context.close()
+
+
+def test_every_page_for_every_role_fits_a_phone_and_passes_axe(
+    live_app: Flask, live_server: str, browser: Browser, checker: Checker, artifacts: Path
+) -> None:
+    ids, emails = seed(live_app)
+    urls, missing = page_urls(live_app, ids)
+    assert not missing, "GET routes neither visited nor excluded with a reason:\n" + "\n".join(missing)
+    assert "dashboard.index" in urls and "obligation.detail" in urls  # the list is really read from url_map
+
+    problems: list[str] = []
+    visited: dict[str, list[str]] = {endpoint: [] for endpoint in urls}
+
+    # Signed out: the sign-in page (every other page sends the visitor there).
+    checker.page.goto(f"{live_server}{urls['auth.login']}")
+    assert checker.page.get_by_role("heading", name="Sign in").is_visible()
+    problems += checker.check("signed out /login")
+    visited["auth.login"].append("anonymous")
+
+    for role in ROLES:
+        checker.context.clear_cookies()
+        checker.sign_in(emails[role])
+        for endpoint, url in sorted(urls.items()):
+            if endpoint == "auth.login":
+                continue
+            checker.errors.clear()  # what the console says from here on belongs to this page
+            response = checker.page.goto(f"{live_server}{url}")
+            assert response is not None
+            if response.status in (403, 404):
+                checker.errors.clear()  # the browser logs the error status of a refused page
+                continue
+            assert response.status == 200, f"{role} {url}: HTTP {response.status}"
+            assert checker.page.url.startswith(f"{live_server}{url.split('?')[0]}"), (
+                f"{role} {url} went to {checker.page.url}"
+            )
+            visited[endpoint].append(role)
+            problems += checker.check(f"{role} {url}")
+            if endpoint == "dashboard.index":
+                for size_name, size in SIZES.items():
+                    checker.page.set_viewport_size(size)
+                    checker.page.screenshot(path=str(artifacts / f"dashboard-{role}-{size_name}.png"), full_page=True)
+                checker.page.set_viewport_size(SIZES["desktop"])
+
+    never = [endpoint for endpoint, roles in visited.items() if not roles]
+    assert not never, f"pages no role could open (ids or permissions wrong?): {never}"
+    # Each role reached its own set; the client user sees its company but never the admin pages.
+    assert "client" in visited["record.show"] and "client" not in visited["admin.users"]
+    assert set(ROLES) <= set(visited["agreement.detail"])
+    print(json.dumps(visited, indent=1))
+    assert not problems, f"{len(problems)} problem(s):\n" + "\n".join(problems)
+    for role in ROLES:
+        for size_name in SIZES:
+            assert (artifacts / f"dashboard-{role}-{size_name}.png").stat().st_size > 0
