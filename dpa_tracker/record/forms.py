@@ -63,5 +63,5 @@ class HandOutForm(SingleLineForm):
     """Create a version of the record (a POST: a link or a prefetcher never hands out a copy)."""
 
     as_of = DateField("As of", validators=[InputRequired()])
-    format = SelectField("Format", choices=list(FORMATS))
+    format = SelectField("Format", choices=[(f, f) for f in FORMATS])
     to_client = BooleanField("Handed to the client (answers its open clause 4.2 requests)")
