@@ -57,10 +57,12 @@ test-sqlite: dev-deps
 test-postgres: dev-deps
 	TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -p no:cacheprovider
 
-## lint: ruff's rules and its formatting, checked (not changed); part of `make test` and so of CI.
+## lint: ruff's rules and its formatting, checked (not changed), then mypy on the package (setup.cfg
+## [mypy]); part of `make test` and so of CI.
 lint: dev-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 ## bench: the performance benchmarks (see docs/performance.md): pages and API at full and tenth
 ## scale, then the Art. 30(2) record PDF of a 200-activity client. BENCH_DB=postgresql+psycopg://...

@@ -68,6 +68,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # Trust exactly this many proxies' X-Forwarded-For/-Proto: the client address the sign-in
         # limits key on is the one the outermost trusted proxy saw, which a client cannot forge.
         hops = int(app.config["TRUSTED_PROXIES"])
+        # Flask's documented way to add WSGI middleware; mypy sees wsgi_app only as a method.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     # Before any route is added: ids beyond the INTEGER columns' range answer 404, not a database error.
     app.url_map.converters["int"] = IdConverter

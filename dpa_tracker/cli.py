@@ -5,12 +5,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from flask_migrate import upgrade
-from sqlalchemy import select, union
+from sqlalchemy import CompoundSelect, select, union
 
 from dpa_tracker.audit.anchor import Anchor, anchor_problems, parse_anchor, parse_anchors, take_anchor
 from dpa_tracker.audit.integrity import text_sha256
@@ -31,7 +32,7 @@ from dpa_tracker.models import (
 )
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     db.session.rollback()
     raise click.ClickException(message)
 
@@ -187,7 +188,7 @@ def evidence_verify() -> None:
     """Re-hash every stored file (evidence, supporting documents, sent notices) and every record version's
     content; report stale upload temp files; exit 1 when a file is missing or altered or a version changed."""
     store = evidence_store()
-    hashes = union(
+    hashes: CompoundSelect[tuple[str]] = union(  # the WHEREs leave out the NULLs
         select(Evidence.sha256).where(Evidence.sha256.is_not(None)),
         select(SupportingDocument.sha256),
         select(NoticeDelivery.message_sha256).where(NoticeDelivery.message_sha256.is_not(None)),

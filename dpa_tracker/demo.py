@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 from dpa_tracker.agreement.services import AgreementInput, create_agreement
@@ -297,9 +298,11 @@ def seed_demo() -> list[tuple[str, str, str]]:
     Nothing is sent: the change notice's e-mails are only queued, for ``flask notices send``."""
     sign_ins: list[tuple[str, str, str]] = []
 
-    def user(email: str, role: Role, **kwargs: object) -> User:
+    def user(
+        email: str, role: Role, *, name: str, client: Client | None = None, audited_clients: Sequence[Client] = ()
+    ) -> User:
         password = _password()
-        created = create_user(None, email, role, password, **kwargs)  # type: ignore[arg-type]
+        created = create_user(None, email, role, password, name=name, client=client, audited_clients=audited_clients)
         sign_ins.append((email, role.value, password))
         return created
 

@@ -68,7 +68,7 @@ def register_error_handlers(app: Flask) -> None:
             if code == 401:
                 response.headers["WWW-Authenticate"] = 'Bearer realm="dpa_tracker"'
             return response
-        detail = error.description
+        detail = error.description or ""
         if code == 413:
             detail = f"The file is larger than the {app.config['MAX_CONTENT_LENGTH'] // (1024 * 1024)} MB limit."
         return make_response(render_template("error.html", code=code, title=error.name, detail=detail), code)

@@ -8,8 +8,9 @@ Only ASCII digits count: ``"²".isdigit()`` and ``"٣".isdigit()`` are True in P
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, Map
 
 MAX_ID = 2**31 - 1
 _DIGITS = re.compile(r"[0-9]{1,10}")
@@ -48,6 +49,6 @@ class IdConverter(IntegerConverter):
 
     regex = at_most(MAX_ID)
 
-    def __init__(self, map: object, *args: object, **kwargs: object) -> None:
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:  # IntegerConverter's own arguments
         kwargs.setdefault("max", MAX_ID)
-        super().__init__(map, *args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(map, *args, **kwargs)

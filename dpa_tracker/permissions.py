@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import abort
 from flask_login import current_user
 from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy.orm import QueryableAttribute
 
 from dpa_tracker.models import Role, User, auditor_client
 
@@ -24,8 +25,8 @@ def visible_client_ids(user: User) -> set[int] | None:
     return {client.id for client in user.audited_clients}
 
 
-def client_filter(user: User, column: ColumnElement[Any]) -> ColumnElement[bool]:
-    """A WHERE clause restricting ``column`` (a client id) to what ``user`` may see."""
+def client_filter(user: User, column: ColumnElement[Any] | QueryableAttribute[Any]) -> ColumnElement[bool]:
+    """A WHERE clause restricting ``column`` (a client id, e.g. ``Agreement.client_id``) to what ``user`` may see."""
     if user.role in (Role.ADMIN, Role.COMPLIANCE):
         return true()
     if user.role is Role.CLIENT:
@@ -62,7 +63,7 @@ def roles_required(*roles: Role) -> Callable[[F], F]:
                 abort(403)
             return view(*args, **kwargs)
 
-        return wrapped  # type: ignore[return-value]
+        return cast(F, wrapped)  # functools.wraps keeps the view's signature; mypy cannot see that
 
     return decorator
 

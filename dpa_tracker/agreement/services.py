@@ -24,8 +24,9 @@ from dpa_tracker.validation import check_lines, line
 class AgreementInput:
     reference: str = line("Reference")
     title: str = line("Title")
-    signed_on: date
-    effective_on: date
+    # line() is dataclasses.field() without a default, but mypy only knows field() itself as one.
+    signed_on: date  # type: ignore[misc]
+    effective_on: date  # type: ignore[misc]  # as signed_on above
     ends_on: date | None = None
     status: AgreementStatus = AgreementStatus.ACTIVE
     template_key: str = line("Clause template", default=DEFAULT_TEMPLATE)

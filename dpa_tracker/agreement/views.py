@@ -38,6 +38,7 @@ def create(client_id: int) -> str | Response | tuple[str, int]:
     form = AgreementForm()
     form.template_key.choices = [(t.key, f"{t.title} (v{t.version})") for t in load_templates().values()]
     if form.validate_on_submit():
+        assert form.signed_on.data is not None and form.effective_on.data is not None  # InputRequired
         data = AgreementInput(
             reference=form.reference.data or "",
             title=form.title.data or "",
@@ -147,6 +148,7 @@ def end(agreement_id: int) -> Response:
     if not form.validate_on_submit():
         flash("Give the date the agreement ended.", "error")
         return redirect(url_for("agreement.detail", agreement_id=agreement.id))
+    assert form.ends_on.data is not None  # InputRequired
     try:
         end_agreement(current_user, agreement, form.ends_on.data)
     except DomainError as error:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http
+from typing import Any
 
 from flask import Flask
 from flask_smorest import Api
@@ -22,7 +23,7 @@ class ProblemJsonApi(Api):
         from dpa_tracker.api.schemas import Problem
 
         for status in http.HTTPStatus:
-            response = {"description": status.phrase}
+            response: dict[str, Any] = {"description": status.phrase}
             if status >= 400:
                 response["schema"] = Problem
             prepare_response(response, self.spec, PROBLEM_JSON)

@@ -45,7 +45,7 @@ def admin_token(token_id: int) -> None:
 )
 def revoke_token_api(token_id: int) -> Any:
     """Revoke an API token at once (admins only; audited). A revoked token answers 401 from then on."""
-    token = db.session.get(ApiToken, token_id)  # role and existence: admin_token
+    token = db.get_or_404(ApiToken, token_id)  # role and existence: admin_token
     try:
         revoke_token(current(), token)
     except DomainError as error:

@@ -50,7 +50,7 @@ def writable_client(client_id: int) -> None:
 @blp.response(200, AgreementOut)
 def end_agreement_api(data: dict[str, Any], agreement_id: int) -> Any:
     """Record the end of the agreement (terminated); the clause 13 and 2.2 clocks start from that date."""
-    agreement = db.session.get(Agreement, agreement_id)  # visibility and role: writable_agreement
+    agreement = db.get_or_404(Agreement, agreement_id)  # visibility and role: writable_agreement
     try:
         end_agreement(current(), agreement, data["ends_on"])
     except DomainError as error:
@@ -64,7 +64,7 @@ def end_agreement_api(data: dict[str, Any], agreement_id: int) -> Any:
 @blp.response(200, SyncOut, example={"agreement_id": 7, "added": ["10.3"]})
 def sync_agreement_api(agreement_id: int) -> Any:
     """Add an obligation for every clause of the agreement's template it does not have yet (audited)."""
-    agreement = db.session.get(Agreement, agreement_id)  # visibility and role: writable_agreement
+    agreement = db.get_or_404(Agreement, agreement_id)  # visibility and role: writable_agreement
     try:
         added = sync_obligations(current(), agreement)
     except DomainError as error:
@@ -89,7 +89,7 @@ def sync_agreement_api(agreement_id: int) -> Any:
 @blp.response(200, ClientOut)
 def update_client_api(data: dict[str, Any], client_id: int) -> Any:
     """Replace the client's details (every field; left-out optional ones become empty). Audited."""
-    client = db.session.get(Client, client_id)  # visibility and role: writable_client
+    client = db.get_or_404(Client, client_id)  # visibility and role: writable_client
     try:
         update_client(current(), client, ClientInput(**data))
     except DomainError as error:

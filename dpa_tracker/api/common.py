@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar, cast
 
 from flask import g, request
 from flask_smorest import Blueprint
@@ -29,6 +29,8 @@ blp = Blueprint(
 def fail(status: int, detail: str, field: str | None = None) -> NoReturn:
     error = default_exceptions[status](description=detail)
     if field:
+        # flask-smorest's convention, read by http_errors: field errors ride on the exception's ``data``,
+        # an attribute werkzeug's HTTPException does not declare.
         error.data = {"messages": {field: [detail]}}  # type: ignore[attr-defined]
     raise error
 
@@ -77,7 +79,7 @@ def checked_first(check: Callable[..., None]) -> Callable[[F], F]:
             check(**kwargs)
             return view(*args, **kwargs)
 
-        return wrapped  # type: ignore[return-value]
+        return cast(F, wrapped)  # functools.wraps keeps the view's signature; mypy cannot see that
 
     return decorator
 

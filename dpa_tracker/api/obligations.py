@@ -113,7 +113,7 @@ def writable_evidence(evidence_id: int) -> None:
 def record_event_api(data: dict[str, Any], obligation_id: int) -> Any:
     """Record an event (a breach, a request...): its clock starts when the processor became aware
     (compliance team and admins; event-driven and on-request obligations only)."""
-    obligation = db.session.get(Obligation, obligation_id)  # visibility and role: writable_obligation
+    obligation = db.get_or_404(Obligation, obligation_id)  # visibility and role: writable_obligation
     try:
         event = record_event(
             current(), obligation, occurred_at=data["occurred_at"], aware_at=data["aware_at"], summary=data["summary"]
@@ -130,7 +130,7 @@ def record_event_api(data: dict[str, Any], obligation_id: int) -> Any:
 @blp.response(200, EventOut)
 def correct_awareness_api(data: dict[str, Any], obligation_id: int, event_id: int) -> Any:
     """Correct when the processor became aware of an event; its clock starts there (audited with the old value)."""
-    event = db.session.get(TriggerEvent, event_id)  # visibility, role and parent: writable_event
+    event = db.get_or_404(TriggerEvent, event_id)  # visibility, role and parent: writable_event
     try:
         set_awareness(current(), event, data["aware_at"])
     except DomainError as error:
@@ -145,7 +145,7 @@ def correct_awareness_api(data: dict[str, Any], obligation_id: int, event_id: in
 @blp.response(200, ObligationOut)
 def mark_not_applicable_api(data: dict[str, Any], obligation_id: int) -> Any:
     """Mark the obligation not applicable, with the reason (a new reason replaces the old mark; audited)."""
-    obligation = db.session.get(Obligation, obligation_id)  # visibility and role: writable_obligation
+    obligation = db.get_or_404(Obligation, obligation_id)  # visibility and role: writable_obligation
     try:
         set_not_applicable(current(), obligation, data["reason"])
     except DomainError as error:
@@ -176,7 +176,7 @@ def mark_not_applicable_api(data: dict[str, Any], obligation_id: int) -> Any:
 )
 def clear_not_applicable_api(obligation_id: int) -> Any:
     """The obligation applies again (audited; the earlier mark stays in its history)."""
-    obligation = db.session.get(Obligation, obligation_id)  # visibility and role: writable_obligation
+    obligation = db.get_or_404(Obligation, obligation_id)  # visibility and role: writable_obligation
     try:
         set_not_applicable(current(), obligation, None)
     except DomainError as error:
@@ -191,7 +191,7 @@ def clear_not_applicable_api(obligation_id: int) -> Any:
 @blp.response(200, ObligationOut)
 def update_obligation_api(data: dict[str, Any], obligation_id: int) -> Any:
     """Change the obligation's owner and/or notes (audited)."""
-    obligation = db.session.get(Obligation, obligation_id)  # visibility and role: writable_obligation
+    obligation = db.get_or_404(Obligation, obligation_id)  # visibility and role: writable_obligation
     owner = obligation.owner
     if "owner_id" in data:
         owner = db.session.get(User, data["owner_id"]) if data["owner_id"] is not None else None
@@ -211,7 +211,7 @@ def update_obligation_api(data: dict[str, Any], obligation_id: int) -> Any:
 @blp.response(200, EvidenceOut)
 def withdraw_evidence_api(data: dict[str, Any], evidence_id: int) -> Any:
     """Withdraw active evidence with the reason; it stays in the history (audited)."""
-    evidence = db.session.get(Evidence, evidence_id)  # visibility and role: writable_evidence
+    evidence = db.get_or_404(Evidence, evidence_id)  # visibility and role: writable_evidence
     try:
         withdraw_evidence(current(), evidence, data["reason"])
     except DomainError as error:

@@ -46,7 +46,7 @@ def client_requester(client_id: int) -> None:
 def review_record_api(data: dict[str, Any], client_id: int) -> Any:
     """Record a review of the client's record: evidence on clause 4.1 of each agreement in force
     (compliance team and admins)."""
-    client = db.session.get(Client, client_id)  # visibility and role: writable_record
+    client = db.get_or_404(Client, client_id)  # visibility and role: writable_record
     before = {e.id for o in _clause_obligations(client, "4.1") for e in o.evidence}
     try:
         mark_reviewed(current(), client, data["note"])
@@ -61,7 +61,7 @@ def _clause_obligations(client: Client, clause: str) -> list[Any]:
 
 
 def _request(client_id: int, clause: str, label: str, summary: str) -> Any:
-    client = db.session.get(Client, client_id)  # visibility and role: client_requester
+    client = db.get_or_404(Client, client_id)  # visibility and role: client_requester
     try:
         events = client_request(current(), client, clause, label, summary)
     except DomainError as error:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, fields, missing, validate
 
 from dpa_tracker import dates
 from dpa_tracker.agreement.settings import SETTINGS
@@ -111,7 +111,7 @@ def _setting_fields(*, load_defaults: bool) -> dict[str, fields.Field]:
                 "description": f"Clause {s.clause}: {s.label.lower()}, in {s.unit} ({s.low}-{s.high}); "
                 f"default {s.default}"
             },
-            **({"load_default": s.default} if load_defaults else {}),
+            load_default=s.default if load_defaults else missing,
         )
         for s in SETTINGS
     }

@@ -42,7 +42,7 @@ def retry_failed_notices_api() -> Any:
 @blp.response(200, RequeueOut, example={"queued": 1})
 def retry_notice_delivery_api(delivery_id: int) -> Any:
     """Queue one failed notice e-mail again (staff only); `queued` is 0 when it had not failed."""
-    delivery = db.session.get(NoticeDelivery, delivery_id)  # role and existence: staff_delivery
+    delivery = db.get_or_404(NoticeDelivery, delivery_id)  # role and existence: staff_delivery
     count = requeue(current(), [delivery])
     db.session.commit()
     return {"queued": count}

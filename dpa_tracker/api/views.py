@@ -163,7 +163,7 @@ def list_evidence(obligation_id: int) -> Any:
 @blp.response(201, s.EvidenceOut)
 def add_evidence_api(form: dict[str, Any], files: dict[str, Any], obligation_id: int) -> Any:
     """Add evidence: multipart with `file` and/or `note` and/or `link`, optional `valid_until`."""
-    obligation = db.session.get(Obligation, obligation_id)  # visibility and role: writable_obligation
+    obligation = db.get_or_404(Obligation, obligation_id)  # visibility and role: writable_obligation
     file = request.files.get("file")
     upload = Upload(file.stream, file.filename or "evidence") if file is not None and file.filename else None
     try:
@@ -234,7 +234,7 @@ def record_hand_out_allowed(client_id: int) -> None:
 def create_record_version(data: dict[str, Any], client_id: int) -> Any:
     """Hand out a copy of the record: keep it as a numbered version (clause 4.2), then download it
     from the Location. Staff and the client's own users only."""
-    client = db.session.get(Client, client_id)  # visibility and role: record_hand_out_allowed
+    client = db.get_or_404(Client, client_id)  # visibility and role: record_hand_out_allowed
     as_of = data["as_of"] or today()
     if as_of > today():
         fail(422, "A record cannot be dated in the future.", "as_of")
@@ -297,7 +297,7 @@ def list_client_notices(client_id: int) -> Any:
 @blp.response(200, s.NoticeOut)
 def answer_notice_api(data: dict[str, Any], recipient_id: int) -> Any:
     """Approve or object to a notice (client users only; an objection needs a reason and its consequence)."""
-    recipient = db.session.get(NoticeRecipient, recipient_id)  # visibility and role: answerable_recipient
+    recipient = db.get_or_404(NoticeRecipient, recipient_id)  # visibility and role: answerable_recipient
     consequence = ObjectionConsequence(data["consequence"]) if data["consequence"] else None
     try:
         answer(current(), recipient, data["decision"] == "approve", data["reason"], consequence)

@@ -61,7 +61,7 @@ def _account_key() -> str:
     error_message="Too many failed sign-ins for this account. Sign-in is paused for it; try again "
     "later, or ask an administrator to reset the password.",
 )
-def login() -> str | Response:
+def login() -> str | Response | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
     form = LoginForm()
@@ -72,7 +72,7 @@ def login() -> str | Response:
             record(user, "user.login", user, {}, client_id=user.client_id)
             db.session.commit()
             return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
-        form.password.errors.append("Unknown e-mail or wrong password.")
+        form.password.errors = [*form.password.errors, "Unknown e-mail or wrong password."]
     return render_template("auth/login.html", form=form), (422 if form.errors else 200)
 
 

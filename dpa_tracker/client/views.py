@@ -45,7 +45,9 @@ def index() -> str:
             select(Agreement.client_id, func.count())
             .where(client_filter(current_user, Agreement.client_id))
             .group_by(Agreement.client_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     return render_template("client/index.html", clients=clients, agreement_counts=counts)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 from urllib.parse import urlparse
 
 from flask import current_app
@@ -27,7 +27,7 @@ def evidence_store() -> EvidenceStore:
 
 @dataclass(frozen=True)
 class Upload:
-    stream: BinaryIO
+    stream: IO[bytes]
     filename: str
 
 
@@ -161,7 +161,7 @@ def add_evidence(
     return evidence
 
 
-def _end(actor: User, evidence: Evidence, state: EvidenceState, reason: str) -> None:
+def _end(actor: User | None, evidence: Evidence, state: EvidenceState, reason: str) -> None:
     evidence.state = state
     evidence.ended_at = utcnow()
     evidence.ended_by = actor

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 import filetype
 
@@ -111,7 +111,7 @@ class EvidenceStore:
     def path_for(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
-    def save(self, stream: BinaryIO, max_bytes: int) -> StoredBlob:
+    def save(self, stream: IO[bytes], max_bytes: int) -> StoredBlob:
         """Stream ``stream`` into the store; raise InvalidUpload/TooLarge leaving nothing behind."""
         tmp_dir = self.tmp_dir
         tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -132,7 +132,7 @@ class EvidenceStore:
             raise
 
     @staticmethod
-    def _copy(stream: BinaryIO, fd: int, max_bytes: int) -> tuple[str, int, str]:
+    def _copy(stream: IO[bytes], fd: int, max_bytes: int) -> tuple[str, int, str]:
         digest = hashlib.sha256()
         size = 0
         content_type: str | None = None

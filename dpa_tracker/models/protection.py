@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, event, text
+from sqlalchemy import FromClause, Table, event, text
 
 IMMUTABLE_TABLES = ("record_version", "audit_event", "change_notice")
 WRITE_ONCE_COLUMNS = {
@@ -115,6 +115,9 @@ def _install(table: Table, connection: Any, **_: Any) -> None:
         connection.execute(text(statement))
 
 
-def install_on_create(table: Table) -> None:
-    """Protect ``table`` whenever ``metadata.create_all`` creates it (tests, benchmarks)."""
+def install_on_create(table: FromClause) -> None:
+    """Protect ``table`` (a model's ``__table__``) whenever ``metadata.create_all`` creates it (tests,
+    benchmarks). SQLAlchemy types ``__table__`` as any FromClause; a declarative model's is a Table."""
+    if not isinstance(table, Table):
+        raise TypeError(f"Only a table can be protected, not {table!r}.")
     event.listen(table, "after_create", _install)

@@ -11,6 +11,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import ColumnElement, and_, case, func, literal, or_
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.interfaces import LoaderOption
 
 from dpa_tracker.agreement.settings import SETTINGS
 from dpa_tracker.audit.services import record
@@ -192,7 +193,7 @@ def assess_obligation(
     return result
 
 
-def obligation_loader() -> tuple[object, ...]:
+def obligation_loader() -> tuple[LoaderOption, ...]:
     """Loader options that fetch everything the engine needs in a fixed number of queries."""
     return (
         selectinload(Obligation.evidence),

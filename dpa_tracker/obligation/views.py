@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, TypedDict
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
@@ -47,7 +47,17 @@ def _moment(day: date | None, time_field: Any, default: str | None = None) -> da
     return datetime.combine(day, moment, tzinfo=UTC)
 
 
-def _forms(obligation: Obligation) -> dict[str, object]:
+class _Forms(TypedDict):
+    """The forms of the obligation page, by the names the template knows them by."""
+
+    evidence_form: EvidenceForm
+    event_form: EventForm
+    awareness_form: AwarenessForm
+    na_form: NotApplicableForm
+    owner_form: ObligationForm
+
+
+def _forms(obligation: Obligation) -> _Forms:
     evidence_form = EvidenceForm(prefix="evidence")
     evidence_form.trigger_event_id.choices = [("", "—")] + [
         (str(e.id), f"{e.occurred_at:%Y-%m-%d %H:%M} — {e.summary[:60]}") for e in events_of(obligation)
@@ -80,7 +90,7 @@ def _load(obligation_id: int) -> Obligation:
     return obligation
 
 
-def _page(obligation: Obligation, forms: dict[str, object], status: int = 200) -> tuple[str, int]:
+def _page(obligation: Obligation, forms: _Forms, status: int = 200) -> tuple[str, int]:
     as_of = as_of_from_request()
     assessment = assess_obligation(obligation, as_of)
     return render_template(
@@ -106,7 +116,7 @@ def detail(obligation_id: int) -> tuple[str, int]:
 def upload(obligation_id: int) -> Response | tuple[str, int]:
     obligation = _load(obligation_id)
     forms = _forms(obligation)
-    form: EvidenceForm = forms["evidence_form"]  # type: ignore[assignment]
+    form: EvidenceForm = forms["evidence_form"]
     if form.validate_on_submit():
         file = form.file.data
         try:
@@ -141,7 +151,7 @@ def upload(obligation_id: int) -> Response | tuple[str, int]:
 def add_event(obligation_id: int) -> Response | tuple[str, int]:
     obligation = _load(obligation_id)
     forms = _forms(obligation)
-    form: EventForm = forms["event_form"]  # type: ignore[assignment]
+    form: EventForm = forms["event_form"]
     if form.validate_on_submit():
         try:
             occurred_at = _moment(form.occurred_on.data, form.occurred_time)
@@ -172,7 +182,7 @@ def awareness(obligation_id: int, event_id: int) -> Response | tuple[str, int]:
     if event.obligation_id != obligation.id:
         abort(404)
     forms = _forms(obligation)
-    form: AwarenessForm = forms["awareness_form"]  # type: ignore[assignment]
+    form: AwarenessForm = forms["awareness_form"]
     if form.validate_on_submit():
         try:
             aware_at = _moment(form.aware_on.data, form.aware_time)
@@ -199,7 +209,7 @@ def awareness(obligation_id: int, event_id: int) -> Response | tuple[str, int]:
 def applicability(obligation_id: int) -> Response | tuple[str, int]:
     obligation = _load(obligation_id)
     forms = _forms(obligation)
-    form: NotApplicableForm = forms["na_form"]  # type: ignore[assignment]
+    form: NotApplicableForm = forms["na_form"]
     if form.validate_on_submit():
         reason = (form.reason.data or "") if obligation.na_reason is None else None
         try:
@@ -218,7 +228,7 @@ def applicability(obligation_id: int) -> Response | tuple[str, int]:
 def update(obligation_id: int) -> Response | tuple[str, int]:
     obligation = _load(obligation_id)
     forms = _forms(obligation)
-    form: ObligationForm = forms["owner_form"]  # type: ignore[assignment]
+    form: ObligationForm = forms["owner_form"]
     if form.validate_on_submit():
         owner_id = parse_id(form.owner_id.data)
         owner = db.session.get(User, owner_id) if owner_id else None

@@ -141,6 +141,7 @@ def _as_it_was(activities: list[ProcessingActivity], as_of: date) -> dict[int, d
         .order_by(AuditEvent.id.desc())
     )
     for event in later:
+        assert event.object_id is not None  # the query asks for these activities' ids
         for name, (before, _after) in event.changes.items():
             if name in state[event.object_id]:
                 state[event.object_id][name] = before
@@ -353,7 +354,7 @@ def scope_gaps_by_client(clients: list[Client], as_of: date) -> dict[int, list[s
 def build_record(client: Client, as_of: date) -> dict[str, Any]:
     """The record of processing carried out for ``client`` as it stands on ``as_of``."""
     activity_rows, measures = _activity_rows(_activities([client.id], as_of), as_of)
-    record = {
+    record: dict[str, Any] = {
         "schema": SCHEMA,
         "as_of": as_of.isoformat(),
         "processor": _processor_part(),

@@ -63,5 +63,7 @@ class HandOutForm(SingleLineForm):
     """Create a version of the record (a POST: a link or a prefetcher never hands out a copy)."""
 
     as_of = DateField("As of", validators=[InputRequired()])
-    format = SelectField("Format", choices=list(FORMATS))
+    # Plain strings (value = label): WTForms 3.3 deprecates tuples in the constructor, and types-WTForms
+    # (3.2) knows only tuples.
+    format = SelectField("Format", choices=list(FORMATS))  # type: ignore[arg-type]
     to_client = BooleanField("Handed to the client (answers its open clause 4.2 requests)")

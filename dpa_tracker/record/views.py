@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from dpa_tracker.document.upload import upload_document
 from dpa_tracker.errors import DomainError
@@ -107,6 +108,7 @@ def create_version(client_id: int) -> Response:
         flash("Choose a format and a valid date.", "error")
         return redirect(url_for("record.show", client_id=client.id), 303)
     as_of = form.as_of.data
+    assert as_of is not None  # InputRequired
     if as_of > today():
         flash("A record cannot be dated in the future.", "error")
         return redirect(url_for("record.show", client_id=client.id), 303)
@@ -375,7 +377,7 @@ def document_download(document_id: int) -> Response:
 
     document = db.get_or_404(SupportingDocument, document_id)
     if document.transfer_id is not None:
-        transfer = db.session.get(Transfer, document.transfer_id)
+        transfer = db.get_or_404(Transfer, document.transfer_id)
         ensure_client_visible(current_user, transfer.activity.client_id)
     elif current_user.role is Role.CLIENT:
         abort(404)

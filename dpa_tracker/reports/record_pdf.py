@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterable
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -213,6 +213,7 @@ def _kv(pairs: list[tuple[str, Any]], extra: Iterable[tuple[Any, ...]] = ()) -> 
 def _heading(text: str, style: str, toc_level: int | None, key: str, prefix: str = "") -> Paragraph:
     """A heading: bookmarked in the PDF outline and, with a ``toc_level``, listed in the contents."""
     p = Paragraph(escape(prefix) + para_text(text), _styles()[style])
+    # Our own marker on reportlab's Paragraph, read back by _Doc.afterFlowable with getattr.
     p._dpa_toc = (toc_level, prefix + visual(text), key, prefix + text)  # type: ignore[attr-defined]
     return p
 
@@ -276,11 +277,17 @@ def _contents(story: list[Flowable]) -> Table:
 # ----------------------------------------------------------------------------------------------- document
 
 
+class _HeadingCanvas(Canvas):
+    """The type of the numbered canvas as ``_Doc`` sees it: heading key -> page number."""
+
+    heading_pages: dict[str, int]
+
+
 def _numbered_canvas(footer: Callable[[int, int], tuple[str, str]]) -> type[Canvas]:
     """A canvas that holds its pages back until the end so each footer can say "Page X of Y", and fills in
     the page numbers of the contents (``_PageRef`` forms) once every heading has been placed."""
 
-    class NumberedCanvas(Canvas):
+    class NumberedCanvas(_HeadingCanvas):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._held: list[dict[str, Any]] = []
@@ -288,7 +295,8 @@ def _numbered_canvas(footer: Callable[[int, int], tuple[str, str]]) -> type[Canv
 
         def showPage(self) -> None:
             self._held.append(dict(self.__dict__))
-            self._startPage()
+            # reportlab's own "Page X of Y" recipe; its stubs omit this private method.
+            self._startPage()  # type: ignore[attr-defined]
 
         def save(self) -> None:
             for key, page in self.heading_pages.items():
@@ -299,7 +307,7 @@ def _numbered_canvas(footer: Callable[[int, int], tuple[str, str]]) -> type[Canv
             total = len(self._held)
             for state in self._held:
                 self.__dict__.update(state)
-                line1, line2 = footer(self._pageNumber, total)
+                line1, line2 = footer(self.getPageNumber(), total)
                 self.saveState()
                 self.setStrokeColor(GRID)
                 self.setLineWidth(0.4)
@@ -307,7 +315,7 @@ def _numbered_canvas(footer: Callable[[int, int], tuple[str, str]]) -> type[Canv
                 self.setFillColor(colors.HexColor("#444444"))
                 self.setFont(FONT, 7)
                 self.drawString(MARGIN, 1.1 * cm, line1)
-                self.drawRightString(PAGE_W - MARGIN, 1.1 * cm, f"Page {self._pageNumber} of {total}")
+                self.drawRightString(PAGE_W - MARGIN, 1.1 * cm, f"Page {self.getPageNumber()} of {total}")
                 self.drawString(MARGIN, 0.75 * cm, line2)
                 self.restoreState()
                 Canvas.showPage(self)
@@ -351,7 +359,9 @@ class _Doc(BaseDocTemplate):
         level, _, key, outline = entry
         self.canv.bookmarkPage(key)
         self.canv.addOutlineEntry(outline, key, level=level or 0, closed=True)
-        self.canv.heading_pages[key] = self.page
+        # build() always runs with the canvas of _numbered_canvas (see _render), which keeps this dict.
+        canvas = cast("_HeadingCanvas", self.canv)
+        canvas.heading_pages[key] = self.page
 
 
 def _render(story: list[Flowable], title: str, subject: str, footer: Callable[[int, int], tuple[str, str]]) -> bytes:

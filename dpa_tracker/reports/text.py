@@ -51,7 +51,7 @@ def register_fonts() -> None:
 
 def is_rtl(text: str | None) -> bool:
     """True when the text contains Arabic or Hebrew letters (and so should be shaped and right-aligned)."""
-    return bool(text) and _RTL.search(text) is not None
+    return text is not None and _RTL.search(text) is not None
 
 
 def reads_rtl(text: str | None) -> bool:

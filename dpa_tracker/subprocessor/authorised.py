@@ -131,7 +131,9 @@ def authorised_for_agreements(agreement_ids: Iterable[int], as_of: date) -> dict
             selectinload(NoticeRecipient.agreement),
         )
     ).all()
-    changes: list[tuple[date, int, object]] = []
+    # (day, order of the day, (action, item)): the item is an Authorisation for add/remove, a NoticeRecipient
+    # for notice.
+    changes: list[tuple[date, int, tuple[str, Any]]] = []
     for auth in direct:
         changes.append((auth.since_on, 0, ("add", auth)))
         if auth.until_on is not None:

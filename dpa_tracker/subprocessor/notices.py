@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from dpa_tracker.audit.integrity import answer_sha256
@@ -436,7 +437,8 @@ def answer(
         )
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    # An UPDATE's result is a CursorResult (which has rowcount); Session.execute is typed as returning Result.
+    if cast(CursorResult[Any], result).rowcount != 1:
         raise Conflict("This notice has already been answered.")
     db.session.refresh(recipient)
     record(

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response as BaseResponse
 
 from dpa_tracker.document.upload import upload_document
 from dpa_tracker.errors import DomainError
@@ -107,6 +108,7 @@ def detail(subprocessor_id: int) -> Any:
         if agreement is None:
             form.agreement_id.errors = [*form.agreement_id.errors, "Choose an agreement."]
         else:
+            assert form.since_on.data is not None  # InputRequired
             try:
                 upload = form.written.data
                 authorise(
@@ -133,7 +135,7 @@ def detail(subprocessor_id: int) -> Any:
 
 @bp.route("/subprocessors/<int:subprocessor_id>/documents/<kind>", methods=["POST"])
 @staff_only
-def document(subprocessor_id: int, kind: str) -> Response:
+def document(subprocessor_id: int, kind: str) -> BaseResponse:
     sub = db.get_or_404(SubProcessor, subprocessor_id)
     if kind not in (DocumentKind.GUARANTEE.value, DocumentKind.FLOW_DOWN.value):
         abort(404)
@@ -195,7 +197,7 @@ def new_notice() -> Any:
         for n in db.session.scalars(select(ChangeNotice).order_by(ChangeNotice.id.desc()).limit(100))
     ]
     if form.validate_on_submit():
-        sub = db.session.get(SubProcessor, int(form.subprocessor_id.data))
+        sub = db.get_or_404(SubProcessor, int(form.subprocessor_id.data))  # one of the form's choices
         replaces = db.session.get(SubProcessor, int(form.replaces_id.data)) if form.replaces_id.data else None
         corrects = db.session.get(ChangeNotice, int(form.corrects_id.data)) if form.corrects_id.data else None
         agreements = list(
@@ -233,7 +235,7 @@ def deliveries() -> str:
 
 @bp.route("/notices/retry", methods=["POST"])
 @staff_only
-def retry() -> Response:
+def retry() -> BaseResponse:
     """Queue every failed e-mail again (the next `flask notices send` sends them)."""
     count = requeue(current_user, failed_deliveries())
     db.session.commit()
@@ -243,7 +245,7 @@ def retry() -> Response:
 
 @bp.route("/notices/deliveries/<int:delivery_id>/retry", methods=["POST"])
 @staff_only
-def retry_delivery(delivery_id: int) -> Response:
+def retry_delivery(delivery_id: int) -> BaseResponse:
     delivery = db.get_or_404(NoticeDelivery, delivery_id)
     if requeue(current_user, [delivery]):
         db.session.commit()
@@ -331,7 +333,7 @@ def client_notices(client_id: int) -> str:
 
 @bp.route("/notice-recipients/<int:recipient_id>/answer", methods=["POST"])
 @roles_required(Role.CLIENT)
-def answer_notice(recipient_id: int) -> Response:
+def answer_notice(recipient_id: int) -> BaseResponse:
     recipient = db.get_or_404(NoticeRecipient, recipient_id)
     ensure_client_visible(current_user, recipient.agreement.client_id)
     form = AnswerForm(prefix=f"answer-{recipient.id}")
