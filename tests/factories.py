@@ -13,7 +13,7 @@ from dpa_tracker.catalogue import DEFAULT_TEMPLATE, get_template
 from dpa_tracker.client.services import ClientInput, create_client
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, Client, Role, User
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD
 
 _seq = itertools.count(1)
 

@@ -29,7 +29,7 @@ from dpa_tracker.models import (
     TriggerEvent,
 )
 from dpa_tracker.models.client import ProcessorProfile
-from tests.conftest import make_app
+from tests.support import make_app
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ from dpa_tracker.models.base import utcnow
 from dpa_tracker.subprocessor.authorised import authorised_for_client
 from dpa_tracker.subprocessor.services import SubProcessorInput, create_subprocessor
 from tests.factories import make_agreement, make_client, make_user
-from tests.mail_server import Inbox, free_port
+from tests.support import Inbox, free_port
 
 
 @pytest.fixture

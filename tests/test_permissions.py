@@ -13,8 +13,8 @@ from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Client, Role
 from dpa_tracker.obligation.events import record_event
-from tests.conftest import PASSWORD, AuthActions, empty_tables, make_app
 from tests.factories import AGREEMENT_FORM, AGREEMENT_SETTINGS_FORM, make_agreement, make_client, make_user
+from tests.support import PASSWORD, AuthActions, empty_tables, make_app
 
 # --- small tests first: they use the per-test ``app`` fixture, which empties the tables.
 

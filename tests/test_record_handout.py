@@ -18,8 +18,8 @@ from dpa_tracker.extensions import db
 from dpa_tracker.models import AuditEvent, Evidence, Obligation, RecordVersion, Role
 from dpa_tracker.obligation.events import record_event
 from dpa_tracker.record.services import ActivityInput, create_activity, hand_out
-from tests.conftest import AuthActions
 from tests.factories import make_agreement, make_client, make_user
+from tests.support import AuthActions
 
 STATUS = re.compile(r'id="status">\s*<span class="badge status-([a-z_]+)"')
 

@@ -14,8 +14,8 @@ from dpa_tracker.catalogue import DEFAULT_TEMPLATE, get_template
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Client, Role
 from dpa_tracker.obligation.services import today
-from tests.conftest import PASSWORD
 from tests.factories import make_agreement, make_client, make_user
+from tests.support import PASSWORD
 
 pytestmark = pytest.mark.browser
 
