@@ -11,12 +11,13 @@ from __future__ import annotations
 import io
 import itertools
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from pypdf import PdfReader
 
+from dpa_tracker import clock as app_clock
 from dpa_tracker.auth.services import create_token, update_user
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence, withdraw_evidence
 from dpa_tracker.extensions import db
@@ -84,9 +85,7 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
     by_clause = {o.clause_number: o for o in agreement.obligations}
     breach, copy = by_clause["8.1"], by_clause["4.2"]
     update_obligation(staff, breach, owner=staff, notes=f"{m} obligation notes")
-    event = record_event(
-        staff, breach, occurred_at=datetime.now(UTC) - timedelta(hours=1), summary=f"{m} breach summary"
-    )
+    event = record_event(staff, breach, occurred_at=app_clock.now() - timedelta(hours=1), summary=f"{m} breach summary")
     evidence = add_evidence(
         staff,
         breach,
@@ -146,12 +145,12 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
         note=f"{m} document note",
     )
     notice = propose_change(staff, ChangeKind.ADD, spare_sub, [agreement], f"{m} notice reason")
-    record_event(user, copy, occurred_at=datetime.now(UTC) - timedelta(minutes=5), summary=f"{m} copy request")
+    record_event(user, copy, occurred_at=app_clock.now() - timedelta(minutes=5), summary=f"{m} copy request")
     mark_reviewed(staff, client, f"{m} review note")
     db.session.flush()
     answer(user, notice.recipients[0], False, f"{m} objection reason", ObjectionConsequence.NOT_USED)
-    hand_out(user, client, date.today(), "json")
-    hand_out(staff, client, date.today(), "pdf")
+    hand_out(user, client, app_clock.today(), "json")
+    hand_out(staff, client, app_clock.today(), "pdf")
     db.session.commit()
     return {
         "client_id": [client.id],
