@@ -428,10 +428,9 @@ def expected(role: str, kind: str) -> str:
 
 @dataclass(frozen=True)
 class Case:
-    """One matrix cell: the role, its user's id (None for anonymous) and the values put in URLs and bodies."""
+    """One matrix cell: the role and the values put in its URL and body."""
 
     role: str
-    user_id: int | None
     values: dict[str, Any]
 
     def __getitem__(self, key: str) -> Any:
@@ -645,11 +644,11 @@ OUTCOMES: dict[str, Outcome] = {
 def world(database_url, _schema, tmp_path_factory):
     with emptied_app(database_url, tmp_path_factory.mktemp("perm")) as app:
         with app.app_context():
-            ids, tokens, user_ids = _build_world()
-        yield app, ids, tokens, user_ids, {}
+            ids, tokens = _build_world()
+        yield app, ids, tokens, {}
 
 
-def _build_world() -> tuple[dict[str, int], dict[str, str], dict[str, int]]:
+def _build_world() -> tuple[dict[str, int], dict[str, str]]:
     own, other = make_client("Acme Hosting"), make_client("Globex Corp")
     staff = make_user(Role.COMPLIANCE, "compliance@example.com")
     users = {
@@ -735,9 +734,8 @@ def _build_world() -> tuple[dict[str, int], dict[str, str], dict[str, int]]:
         "fresh": sub.id,
     }
     tokens = {role: create_token(None, user, "matrix")[1] for role, user in users.items()}
-    user_ids = {role: user.id for role, user in users.items()}
     db.session.commit()
-    return ids, tokens, user_ids
+    return ids, tokens
 
 
 def _fill(value: object, values: dict[str, object], *, json: bool = False) -> object:
@@ -755,9 +753,9 @@ def _fill(value: object, values: dict[str, object], *, json: bool = False) -> ob
 
 def _case(world, role: str, method: str, url: str) -> tuple[Case, Outcome | None]:
     """The cell's values, after its outcome's ``arrange`` ran; the outcome (None for a read)."""
-    app, ids, _, user_ids, _ = world
+    app, ids, _, _ = world
     values = {**ids, "role": role, "n": 10 + ROLES.index(role)}
-    case = Case(role, user_ids.get(role), values)
+    case = Case(role, values)
     if method == "GET":
         return case, None
     endpoint = _endpoint(app, method, url, ids)
@@ -795,7 +793,7 @@ def _check_outcome(before: tuple[object, int], after: tuple[object, int], allowe
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("method", "url", "kind", "data"), ROUTES, ids=[f"{m} {u}" for m, u, _, _ in ROUTES])
 def test_access_matrix(world, role, method, url, kind, data):
-    app, _, _, _, sessions = world
+    app, _, _, sessions = world
     if role not in sessions:  # one sign-in per role for the whole matrix
         http = app.test_client()
         auth = AuthActions(http)
@@ -833,7 +831,7 @@ def test_access_matrix(world, role, method, url, kind, data):
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("method", "url", "kind", "data"), API_ROUTES, ids=[f"{m} {u}" for m, u, _, _ in API_ROUTES])
 def test_api_access_matrix(world, role, method, url, kind, data):
-    app, _, tokens, _, _ = world
+    app, _, tokens, _ = world
     case, outcome = _case(world, role, method, url)
     values = case.values
     headers = {} if role == "anonymous" else {"Authorization": f"Bearer {tokens[role]}"}
@@ -874,7 +872,7 @@ def _write_routes(app) -> list[tuple[str, str, str]]:
 
 def test_the_matrices_cover_every_route(world):
     """A new route cannot slip in without being added to a matrix above."""
-    app, ids, _, _, _ = world
+    app, ids, _, _ = world
     covered = {(_endpoint(app, method, url, ids), method) for method, url, _, _ in ROUTES + API_ROUTES}
     missing = [
         (rule.endpoint, method, rule.rule)
