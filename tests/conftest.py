@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -17,16 +15,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from dpa_tracker import clock as app_clock
-from dpa_tracker import create_app
 from dpa_tracker.config import normalise_database_url
 from dpa_tracker.extensions import db
-from dpa_tracker.models import Base
-from dpa_tracker.models.protection import PROTECTED_TABLES, drop_protection_ddl, protection_ddl
-from tests.mail_server import Inbox, free_port
-
-PASSWORD = "correct horse battery staple"
-_CSRF = re.compile(r'name="(?:[\w-]+-)?csrf_token"[^>]*value="([^"]+)"')
+from tests.support import AuthActions, Clock, Inbox, emptied_app, free_port, make_app, reset_schema
 
 
 @pytest.fixture(scope="session")
@@ -39,13 +30,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def _schema(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    app = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "EVIDENCE_DIR": str(tmp_path_factory.mktemp("schema-evidence")),
-        }
-    )
+    app = make_app(database_url, tmp_path_factory.mktemp("schema"))
     with app.app_context():
         reset_schema()
         db.metadata.create_all(db.engine)
@@ -55,59 +40,22 @@ def _schema(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         db.engine.dispose()
 
 
-def reset_schema() -> None:
-    """Drop everything (tables, alembic_version) so each run starts from nothing."""
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    else:
-        Base.metadata.drop_all(db.engine)
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+@pytest.fixture
+def app_factory(database_url: str, _schema: None, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """The one way tests get an application on the suite's database: ``app_factory(**settings)`` builds
+    it with ``tests.support.make_app``, emptied first and closed after the test (``app`` and the browser
+    tests' ``live_app`` both come from here)."""
+    with ExitStack() as stack:
 
+        def build(**overrides: object) -> Flask:
+            return stack.enter_context(emptied_app(database_url, tmp_path, **overrides))
 
-def empty_tables() -> None:
-    db.session.remove()
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    with db.engine.begin() as conn:
-        if db.engine.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            for table in PROTECTED_TABLES:
-                for statement in drop_protection_ddl("sqlite", table):
-                    conn.execute(text(statement))
-            for table in tables:
-                conn.execute(text(f'DELETE FROM "{table}"'))  # noqa: S608 - table names come from metadata
-            for table in PROTECTED_TABLES:
-                for statement in protection_ddl("sqlite", table):
-                    conn.execute(text(statement))
-            if conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first():
-                conn.execute(text("DELETE FROM sqlite_sequence"))
-
-
-def make_app(database_url: str, tmp_path: Path, **overrides: object) -> Flask:
-    config = {
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "EVIDENCE_DIR": str(tmp_path / "evidence"),
-        "SECRET_KEY": "test-secret",
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": 1,  # nothing listens: a test that sends mail must start its own SMTP server
-    }
-    config.update(overrides)
-    return create_app(config)
+        yield build
 
 
 @pytest.fixture
-def app(database_url: str, _schema: None, tmp_path: Path) -> Iterator[Flask]:
-    app = make_app(database_url, tmp_path)
-    with app.app_context():
-        empty_tables()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()  # close pooled connections now, not when garbage-collected
+def app(app_factory: Callable[..., Flask]) -> Flask:
+    return app_factory()
 
 
 @pytest.fixture
@@ -120,42 +68,9 @@ def runner(app: Flask):  # type: ignore[no-untyped-def]
     return app.test_cli_runner()
 
 
-class AuthActions:
-    """Sign in through the real form (CSRF included) and remember the session's CSRF token."""
-
-    def __init__(self, client: FlaskClient) -> None:
-        self._client = client
-        self.csrf = ""
-
-    def csrf_from(self, html: str) -> str:
-        match = _CSRF.search(html)
-        assert match, "no CSRF token on the page"
-        return match.group(1)
-
-    def login(self, email: str, password: str = PASSWORD) -> object:
-        page = self._client.get("/login")
-        token = self.csrf_from(page.get_data(as_text=True))
-        response = self._client.post("/login", data={"email": email, "password": password, "csrf_token": token})
-        if response.status_code == 302:
-            self.csrf = self.csrf_from(self._client.get("/").get_data(as_text=True))
-        return response
-
-    def logout(self) -> object:
-        return self._client.post("/logout", data={"csrf_token": self.csrf})
-
-    def post(self, url: str, data: dict[str, object] | None = None, prefix: str = "", **kwargs: object) -> object:
-        """POST a form with this session's CSRF token (``prefix`` for prefixed forms)."""
-        payload = dict(data or {})
-        payload[f"{prefix}-csrf_token" if prefix else "csrf_token"] = self.csrf
-        return self._client.post(url, data=payload, **kwargs)
-
-
 @pytest.fixture
 def auth(client: FlaskClient) -> AuthActions:
     return AuthActions(client)
-
-
-# --- a real SMTP server (aiosmtpd) for the tests that send mail --------------------------------------
 
 
 @pytest.fixture
@@ -188,22 +103,6 @@ def fresh_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
             conn.execute(text(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)"))
     finally:
         server.dispose()
-
-
-class Clock:
-    """Sets the application's clock (``dpa_tracker.clock``) for the rest of a test: ``clock.set(moment)``."""
-
-    def __init__(self) -> None:
-        self._stack = ExitStack()
-
-    def set(self, moment: datetime) -> datetime:
-        self._stack.close()
-        self._stack = ExitStack()
-        self._stack.enter_context(app_clock.fixed_at(moment))
-        return moment
-
-    def close(self) -> None:
-        self._stack.close()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from dpa_tracker.catalogue import DEFAULT_TEMPLATE, get_template
 from dpa_tracker.client.services import ClientInput, create_client
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, Client, Role, User
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD
 
 _seq = itertools.count(1)
 
@@ -77,6 +77,8 @@ AGREEMENT_SETTINGS_FORM = {setting.name: str(setting.default) for setting in SET
 # A valid "new agreement" form (the page's field names), for tests that go through the pages.
 # Obligations an agreement of the default template gets: one per clause (never a number typed in a test).
 CLAUSE_COUNT = len(get_template(DEFAULT_TEMPLATE).clauses)
+# The default template's clauses by number, for tests that need a clause's rule (its grace days, its period...).
+CLAUSES = {clause.number: clause for clause in get_template(DEFAULT_TEMPLATE).clauses}
 
 AGREEMENT_FORM = {
     "reference": "DPA-2026-01",

@@ -21,8 +21,8 @@ from dpa_tracker.models import Agreement, AuditEvent, Client, Obligation, Proces
 from dpa_tracker.models.base import utcnow
 from dpa_tracker.obligation.events import record_event
 from dpa_tracker.record.services import ActivityInput, create_activity, update_activity
-from tests.conftest import make_app
 from tests.factories import AGREEMENT_FORM, AGREEMENT_SETTINGS_FORM, make_agreement, make_client, make_user
+from tests.support import make_app
 
 TEMPLATE = get_template(DEFAULT_TEMPLATE)
 # The clauses whose clock is one of the agreement's settings, with the rule key that names it.

@@ -9,8 +9,8 @@ from sqlalchemy import func, select, text
 
 from dpa_tracker.extensions import db
 from dpa_tracker.models import ApiToken, Role, User
-from tests.conftest import PASSWORD, make_app
 from tests.factories import make_client, make_user
+from tests.support import PASSWORD, make_app
 
 
 def invoke(app, runner, *args, input=None):

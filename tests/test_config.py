@@ -7,8 +7,8 @@ import pytest
 from dpa_tracker import create_app
 from dpa_tracker.config import ConfigError, environment_overrides
 from dpa_tracker.models import Role
-from tests.conftest import _CSRF, PASSWORD
 from tests.factories import make_user
+from tests.support import CSRF_TOKEN, PASSWORD
 
 
 def test_production_refuses_the_development_secret_key(tmp_path):
@@ -75,7 +75,7 @@ def test_session_cookie_is_httponly_and_samesite(app, client, auth):
 def test_next_parameter_only_follows_same_host_paths(app, client):
     with app.app_context():
         make_user(Role.ADMIN, "next@example.com")
-    token = _CSRF.search(client.get("/login").get_data(as_text=True)).group(1)
+    token = CSRF_TOKEN.search(client.get("/login").get_data(as_text=True)).group(1)
     response = client.post(
         "/login?next=https://evil.example/",
         data={"email": "next@example.com", "password": PASSWORD, "csrf_token": token},

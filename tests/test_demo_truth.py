@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from dpa_tracker import clock as app_clock
 from dpa_tracker.extensions import db
 from dpa_tracker.models import (
     Authorisation,
@@ -29,7 +30,7 @@ from dpa_tracker.models import (
     TriggerEvent,
 )
 from dpa_tracker.models.client import ProcessorProfile
-from tests.conftest import make_app
+from tests.support import make_app
 
 pytestmark = pytest.mark.slow
 
@@ -178,7 +179,7 @@ def test_reference_facts_the_old_demo_got_wrong_are_now_right(demo):
 
 
 def test_evidence_and_events_form_a_possible_history(demo):
-    now = datetime.now(UTC)
+    now = app_clock.now()
     evidence = db.session.scalars(select(Evidence)).all()
     answering = [e for e in evidence if e.trigger_event_id is not None]
     assert evidence and answering
@@ -199,7 +200,7 @@ def test_evidence_and_events_form_a_possible_history(demo):
 
 
 def test_no_location_or_subprocessor_outside_the_eu_without_a_transfer(demo):
-    today = datetime.now(UTC).date()
+    today = app_clock.now().date()
     checked = 0
     for activity in db.session.scalars(select(ProcessingActivity)):
         agreement = activity.client.agreements[0]

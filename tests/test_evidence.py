@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import tracemalloc
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
+from dpa_tracker import clock as app_clock
 from dpa_tracker.evidence.services import evidence_store
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Evidence, EvidenceState, Role
@@ -27,7 +28,7 @@ def setup(app, auth):
     with app.app_context():
         acme = make_client("Acme Hosting")
         user = make_user(Role.COMPLIANCE, "karim@example.com")
-        start = date.today() - timedelta(days=400)
+        start = app_clock.today() - timedelta(days=400)
         agreement = make_agreement(acme, user, signed_on=start, effective_on=start)
         obligation_id = next(o.id for o in agreement.obligations if o.clause_number == "3.1(1)")
     assert auth.login("karim@example.com").status_code == 302

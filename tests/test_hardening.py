@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 from werkzeug.http import parse_options_header
 
+from dpa_tracker import clock as app_clock
 from dpa_tracker import create_app
 from dpa_tracker.auth.services import create_token
 from dpa_tracker.config import ConfigError
@@ -66,7 +67,7 @@ def test_every_csv_export_neutralises_formula_cells(app, client, auth):
                 subprocessor_ids=[sub.id],
             ),
         )
-        hand_out(staff, acme, date.today(), "csv")
+        hand_out(staff, acme, app_clock.today(), "csv")
         db.session.commit()
         acme_id = acme.id
     auth.login("karim@example.com")

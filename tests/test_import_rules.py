@@ -94,3 +94,59 @@ def test_every_domain_package_imports_alone_in_a_fresh_interpreter():
         failures = {package: error for package, error in pool.map(import_alone, sorted(by_package)) if error}
     assert len(by_package) > 10  # the domain packages were found
     assert failures == {}
+
+
+# --- the tests' own seams: shared helpers live in tests/support.py; conftest.py only holds fixtures ---
+
+TESTS = Path(__file__).resolve().parent
+
+
+def imports_conftest(source: str, module: str) -> list[str]:
+    """The imports of a ``conftest`` module in ``source`` (the code of test module ``module``)."""
+    found = []
+    package = module.rsplit(".", 1)[0]
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{anchor}.{base}" if base else anchor
+            names = [base] + [f"{base}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        found += [name for name in names if name.split(".")[-1] == "conftest"]
+    return found
+
+
+def test_no_test_module_imports_a_conftest():
+    """Fixtures come in through pytest; helpers shared by several test modules come from tests/support.py."""
+    offenders = {}
+    for path in sorted(TESTS.rglob("*.py")):
+        module = ".".join(path.relative_to(TESTS.parent).with_suffix("").parts)
+        found = imports_conftest(path.read_text(encoding="utf-8"), module)
+        if found:
+            offenders[path.relative_to(TESTS.parent).as_posix()] = found
+    assert offenders == {}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from tests.conftest import PASSWORD",
+        "import tests.conftest",
+        "from tests import conftest",
+        "from .conftest import make_app",
+        "from ..conftest import empty_tables",
+        "def f():\n    from tests.conftest import AuthActions\n",
+    ],
+)
+def test_the_conftest_rule_catches_every_way_of_importing_it(source):
+    assert imports_conftest(source, "tests.browser.test_flows")
+
+
+def test_the_conftest_rule_lets_support_and_factories_be_imported():
+    assert (
+        imports_conftest("from tests.support import PASSWORD\nfrom tests.factories import make_user", "tests.x") == []
+    )

@@ -14,6 +14,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from dpa_tracker import clock as app_clock
 from dpa_tracker.agreement.services import end_agreement
 from dpa_tracker.auth.services import create_token
 from dpa_tracker.catalogue import get_template
@@ -36,8 +37,8 @@ from dpa_tracker.record.services import ActivityInput, archive_activity, create_
 from tests.factories import make_agreement, make_client, make_user
 
 STATUS = re.compile(r'id="status">\s*<span class="badge status-([a-z_]+)">[^<]*</span>\s*<span class="reason">([^<]*)<')
-TODAY = date.today()
-NOW = datetime.now(UTC)
+TODAY = app_clock.today()
+NOW = app_clock.now()
 
 
 @pytest.fixture

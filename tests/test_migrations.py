@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from dpa_tracker.extensions import db
 from dpa_tracker.models.protection import PROTECTED_TABLES, protection_ddl
-from tests.conftest import make_app
+from tests.support import make_app
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 

@@ -15,7 +15,7 @@ from dpa_tracker.models.base import utcnow
 from dpa_tracker.subprocessor.authorised import authorised_for_client
 from dpa_tracker.subprocessor.services import SubProcessorInput, create_subprocessor
 from tests.factories import make_agreement, make_client, make_user
-from tests.mail_server import Inbox, free_port
+from tests.support import Inbox, free_port
 
 
 @pytest.fixture
@@ -213,7 +213,7 @@ def test_bad_notice_input_changes_nothing(app, client, auth, smtp, three_clients
     assert smtp.messages == []
 
 
-def test_a_notice_delivered_late_still_gives_the_whole_objection_period(app, client, auth, three_clients, monkeypatch):
+def test_a_notice_delivered_late_still_gives_the_whole_objection_period(app, client, auth, three_clients, clock):
     port = free_port()
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)  # the SMTP server is down on the day of proposal
     proposed_on = utcnow().date()
@@ -223,10 +223,7 @@ def test_a_notice_delivered_late_still_gives_the_whole_objection_period(app, cli
             proposed_on + timedelta(days=15)
         }
 
-    import dpa_tracker.subprocessor.notices as notices
-
-    three_days_later = utcnow() + timedelta(days=3)
-    monkeypatch.setattr(notices, "utcnow", lambda: three_days_later)
+    three_days_later = clock.set(utcnow() + timedelta(days=3))  # an SMTP outage delayed it three days
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()

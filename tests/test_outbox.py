@@ -15,9 +15,8 @@ from dpa_tracker.auth.services import create_token
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, AuditEvent, Client, NoticeDelivery, NoticeRecipient, Role, SubProcessor, User
 from dpa_tracker.subprocessor.services import SubProcessorInput, create_subprocessor
-from tests.conftest import AuthActions
 from tests.factories import AGREEMENT_FORM, make_agreement, make_client, make_user
-from tests.mail_server import free_port
+from tests.support import AuthActions, free_port
 
 SINGLE_LINE = "must be a single line without control characters."
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from dpa_tracker import clock as app_clock
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, Client, Obligation, Role
-from tests.factories import AGREEMENT_FORM, CLAUSE_COUNT, make_agreement, make_client, make_user
+from tests.factories import AGREEMENT_FORM, CLAUSE_COUNT, CLAUSES, make_agreement, make_client, make_user
 
 GOOD_CLIENT = {"legal_name": "Acme Hosting", "country": "FR", "notice_emails": "dpo@acme.example"}
 
@@ -89,7 +90,7 @@ def test_malformed_as_of_is_a_400(app, client, auth, acme_id):
 
 
 def test_as_of_in_the_past_shows_the_status_of_that_day(app, client, auth, acme_id):
-    start = date.today() - timedelta(days=400)
+    start = app_clock.today() - timedelta(days=400)
     with app.app_context():
         agreement = make_agreement(db.session.get(Client, acme_id), signed_on=start, effective_on=start)
         agreement_id = agreement.id
@@ -102,6 +103,7 @@ def test_as_of_in_the_past_shows_the_status_of_that_day(app, client, auth, acme_
     assert "status-overdue" in status(f"/obligations/{obligation_id}")
     earlier = status(f"/obligations/{obligation_id}?as_of={start + timedelta(days=1)}")
     assert "status-due_soon" in earlier
-    assert f"due by {start + timedelta(days=30)}" in earlier
+    grace = timedelta(days=CLAUSES["3.1(1)"].rule["grace_days"])  # the template's time to show readiness
+    assert f"due by {start + grace}" in earlier
     page = client.get(f"/agreements/{agreement_id}?as_of={start - timedelta(days=60)}")
     assert page.status_code == 200

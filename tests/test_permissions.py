@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import io
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -11,10 +15,47 @@ from sqlalchemy import func, select
 from dpa_tracker.auth.services import create_token, hash_password
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
-from dpa_tracker.models import Client, Role, User
+from dpa_tracker.models import (
+    Agreement,
+    ApiToken,
+    AuditEvent,
+    Authorisation,
+    ChangeKind,
+    ChangeNotice,
+    Client,
+    DeliveryState,
+    DocumentKind,
+    Evidence,
+    NoticeDelivery,
+    NoticeRecipient,
+    Obligation,
+    ProcessingActivity,
+    ProcessorProfile,
+    RecordVersion,
+    Role,
+    SecurityMeasure,
+    SubProcessor,
+    SupportingDocument,
+    Transfer,
+    TriggerEvent,
+    User,
+)
 from dpa_tracker.obligation.events import record_event
-from tests.conftest import PASSWORD, AuthActions, empty_tables, make_app
+from dpa_tracker.obligation.services import set_not_applicable, today
+from dpa_tracker.record.services import (
+    ActivityInput,
+    MeasureInput,
+    TransferInput,
+    add_document,
+    add_transfer,
+    create_activity,
+    create_measure,
+    hand_out,
+)
+from dpa_tracker.subprocessor.notices import propose_change, send_pending
+from dpa_tracker.subprocessor.services import SubProcessorInput, authorise, create_subprocessor
 from tests.factories import AGREEMENT_FORM, AGREEMENT_SETTINGS_FORM, make_agreement, make_client, make_user
+from tests.support import PASSWORD, AuthActions, emptied_app
 
 # --- small tests first: they use the per-test ``app`` fixture, which empties the tables.
 
@@ -111,6 +152,17 @@ KINDS: dict[str, dict[str, str]] = {
     "hand_out": {"auditor_assigned": "403", "auditor_other": "404", "client_other": "404"},
 }
 
+
+@dataclass(frozen=True)
+class UploadFile:
+    """A file a form uploads (a fresh stream for every request)."""
+
+    name: str
+    content: bytes
+
+
+FILE = UploadFile("signed.txt", b"Signed document\n")
+
 # (method, url, kind, form data). Placeholders are ids from the ``world`` fixture, and {role}.
 ROUTES = [
     ("GET", "/", "list", None),
@@ -129,7 +181,12 @@ ROUTES = [
         "POST",
         "/clients/{client}/edit",
         "staff",
-        {"legal_name": "Acme Hosting", "country": "DZ", "notice_emails": "dpo@acme.example"},
+        {
+            "legal_name": "Acme Hosting",
+            "country": "DZ",
+            "notice_emails": "dpo@acme.example",
+            "dpo_name": "DPO named by {role}",
+        },
     ),
     ("GET", "/clients/{client}/agreements/new", "staff", None),
     (
@@ -141,27 +198,32 @@ ROUTES = [
     ("GET", "/agreements/{agreement}", "read", None),
     ("GET", "/agreements/{agreement}/status.pdf", "read", None),
     ("POST", "/agreements/{ending}/end", "staff", {"ends_on": "2026-06-30"}),
-    ("POST", "/agreements/{agreement}/sync", "staff", {}),
+    ("POST", "/agreements/{lacking}/sync", "staff", {}),
     ("GET", "/agreements/{agreement}/settings", "staff", None),
-    ("POST", "/agreements/{agreement}/settings", "staff", {**AGREEMENT_SETTINGS_FORM, "dsr_forward_days": "3"}),
+    ("POST", "/agreements/{agreement}/settings", "staff", {**AGREEMENT_SETTINGS_FORM, "dsr_forward_days": "{n}"}),
     ("GET", "/obligations/{obligation}", "read", None),
-    ("POST", "/obligations/{obligation}", "staff", {"obligation-owner_id": "", "obligation-notes": "Checked"}),
-    ("POST", "/obligations/{obligation}/evidence", "staff", {"evidence-note": "Notified the DPO by phone"}),
+    (
+        "POST",
+        "/obligations/{obligation}",
+        "staff",
+        {"obligation-owner_id": "", "obligation-notes": "Checked by {role}"},
+    ),
+    ("POST", "/obligations/{obligation}/evidence", "staff", {"evidence-note": "Notified the DPO by phone ({role})"}),
     (
         "POST",
         "/obligations/{obligation}/events",
         "staff",
-        {"event-occurred_on": "2026-02-01", "event-occurred_time": "10:00", "event-summary": "Lost laptop"},
+        {"event-occurred_on": "2026-02-01", "event-occurred_time": "10:00", "event-summary": "Lost laptop ({role})"},
     ),
-    ("POST", "/obligations/{obligation}/applicability", "staff", {"na-reason": "No such data"}),
+    ("POST", "/obligations/{na_toggle}/applicability", "staff", {"na-reason": "No such data ({role})"}),
     (
         "POST",
         "/obligations/{obligation}/events/{event}/awareness",
         "staff",
-        {"awareness-aware_on": "2026-02-01", "awareness-aware_time": "12:00"},
+        {"awareness-aware_on": "2026-02-01", "awareness-aware_time": "12:{n:02d}"},
     ),
     ("GET", "/evidence/{evidence}/download", "read", None),
-    ("POST", "/evidence/{evidence}/withdraw", "staff", {"withdraw-{evidence}-reason": "Outdated"}),
+    ("POST", "/evidence/{withdrawn}/withdraw", "staff", {"withdraw-{withdrawn}-reason": "Outdated ({role})"}),
     ("GET", "/admin/users", "admin", None),
     ("GET", "/admin/users/new", "admin", None),
     (
@@ -176,10 +238,10 @@ ROUTES = [
         },
     ),
     ("GET", "/admin/users/{user}", "admin", None),
-    ("POST", "/admin/users/{user}", "admin", {"role": "compliance", "client_id": "", "active": "y"}),
+    ("POST", "/admin/users/{user}", "admin", {"name": "Named by {role}", "active": "y"}),
     ("GET", "/admin/processor", "admin", None),
-    ("POST", "/admin/processor", "admin", {"name": "AltınSoft", "contact_email": "privacy@altinsoft.example"}),
-    ("POST", "/admin/tokens/{token}/revoke", "admin", {}),
+    ("POST", "/admin/processor", "admin", {"name": "AltınSoft", "contact_email": "privacy-{role}@altinsoft.example"}),
+    ("POST", "/admin/tokens/{revoked_token}/revoke", "admin", {}),
     (
         "POST",
         "/admin/users/{spare_user}/password",
@@ -205,20 +267,20 @@ ROUTES = [
     ("POST", "/clients/{client}/record/versions", "hand_out", {"handout-as_of": "2026-02-01", "handout-format": "csv"}),
     ("GET", "/clients/{client}/record/versions/1.json", "read", None),
     ("GET", "/clients/{client}/record/diff?from=1&to=2", "read", None),
-    ("POST", "/clients/{client}/record/review", "staff", {"review-note": "Checked every activity"}),
-    ("POST", "/clients/{client}/record/request-copy", "client_write", {"copy-summary": "For our DPO"}),
-    ("POST", "/clients/{client}/documents/request", "client_write", {"docs-summary": "Your ISO 27001 report"}),
+    ("POST", "/clients/{client}/record/review", "staff", {"review-note": "Checked every activity ({role})"}),
+    ("POST", "/clients/{client}/record/request-copy", "client_write", {"copy-summary": "For our DPO ({role})"}),
+    ("POST", "/clients/{client}/documents/request", "client_write", {"docs-summary": "Your ISO 27001 report ({role})"}),
     ("GET", "/clients/{client}/activities/new", "staff", None),
     ("POST", "/clients/{client}/activities/new", "staff", {"name": "Backups by {role}", "purposes": "Restore"}),
     ("GET", "/activities/{activity}", "read", None),
-    ("POST", "/activities/{activity}", "staff_on", {"name": "Web hosting", "purposes": "Host the shop"}),
+    ("POST", "/activities/{activity}", "staff_on", {"name": "Web hosting", "purposes": "Host the shop ({role})"}),
     (
         "POST",
         "/activities/{activity}/transfers",
         "staff",
-        {"transfer-destination": "TN", "transfer-recipient": "Support desk", "transfer-mechanism": "ad_hoc_clauses"},
+        {"transfer-destination": "TN", "transfer-recipient": "Desk of {role}", "transfer-mechanism": "ad_hoc_clauses"},
     ),
-    ("POST", "/transfers/{transfer}/documents", "staff", {"doc-note": "no file: refused with a message"}),
+    ("POST", "/transfers/{transfer}/documents", "staff", {"doc-file": FILE, "doc-note": "SCC ({role})"}),
     ("GET", "/measures", "catalogue", None),
     (
         "POST",
@@ -226,7 +288,7 @@ ROUTES = [
         "staff",
         {"heading": "d_regular_testing", "title": "Pen test by {role}", "description": "Yearly external test"},
     ),
-    ("POST", "/measures/{measure}/documents", "staff", {"doc-note": "no file: refused with a message"}),
+    ("POST", "/measures/{measure}/documents", "staff", {"doc-file": FILE, "doc-note": "Policy ({role})"}),
     ("GET", "/documents/{transfer_document}/download", "read", None),
     ("GET", "/documents/{measure_document}/download", "processor_doc", None),
     # sub-processors and change notices
@@ -239,7 +301,12 @@ ROUTES = [
     ),
     ("GET", "/subprocessors/{subprocessor}", "catalogue", None),
     ("POST", "/subprocessors/{fresh}", "staff", {"auth-agreement_id": "{agreement}", "auth-since_on": "2026-02-01"}),
-    ("POST", "/subprocessors/{subprocessor}/documents/subprocessor_guarantee", "staff", {"doc-note": "no file"}),
+    (
+        "POST",
+        "/subprocessors/{subprocessor}/documents/subprocessor_guarantee",
+        "staff",
+        {"doc-file": FILE, "doc-note": "Guarantee ({role})"},
+    ),
     ("GET", "/notices", "catalogue", None),
     ("GET", "/notices/new", "staff", None),
     (
@@ -251,22 +318,18 @@ ROUTES = [
             "subprocessor_id": "{spare}",
             "replaces_id": "",
             "agreement_ids": "{agreement}",
-            "reason": "Cheaper storage",
+            "reason": "Cheaper storage ({role})",
             "corrects_id": "",
         },
     ),
     ("POST", "/notices/retry", "staff", {}),
     ("GET", "/notices/deliveries", "staff", None),
-    ("POST", "/notices/deliveries/{delivery}/retry", "staff", {}),
+    ("POST", "/notices/deliveries/{failed_delivery}/retry", "staff", {}),
     ("GET", "/clients/{client}/subprocessors", "read", None),
     ("GET", "/clients/{client}/subprocessors.pdf", "read", None),
     ("GET", "/clients/{client}/notices", "read", None),
     ("POST", "/notice-recipients/{recipient}/answer", "client_write", {"answer-{recipient}-decision": "approve"}),
 ]
-
-# A file field of a multipart API body (each request gets a fresh file).
-UPLOAD = "<file>"
-MULTIPART = ("/evidence", "/documents", "/authorisations")
 
 # The API: bearer tokens, problem+json; anonymous answers 401. (method, url, kind, JSON or form body).
 API_ROUTES = [
@@ -293,9 +356,9 @@ API_ROUTES = [
     ),
     ("GET", "/api/v1/agreements/{agreement}", "read", None),
     ("GET", "/api/v1/agreements/{agreement}/obligations", "read", None),
-    ("PATCH", "/api/v1/agreements/{agreement}/settings", "staff_on", {"dsr_forward_days": 3}),
+    ("PATCH", "/api/v1/agreements/{agreement}/settings", "staff_on", {"assistance_days": "{n}"}),
     ("GET", "/api/v1/obligations/{obligation}/evidence", "read", None),
-    ("POST", "/api/v1/obligations/{obligation}/evidence", "staff_on", {"note": "Checked by {role}"}),
+    ("POST", "/api/v1/obligations/{obligation}/evidence", "staff_on", {"note": "Uploaded by {role}"}),
     ("GET", "/api/v1/evidence/{evidence}/download", "read", None),
     ("GET", "/api/v1/audit-events", "list", None),
     ("POST", "/api/v1/clients/{client}/record/versions", "hand_out", {"format": "json"}),
@@ -309,11 +372,16 @@ API_ROUTES = [
         "PUT",
         "/api/v1/clients/{client}",
         "staff_on",
-        {"legal_name": "Acme Hosting", "country": "DZ", "notice_emails": ["dpo@acme.example"]},
+        {
+            "legal_name": "Acme Hosting",
+            "country": "DZ",
+            "notice_emails": ["dpo@acme.example"],
+            "dpo_name": "API DPO of {role}",
+        },
     ),
-    ("POST", "/api/v1/agreements/{own_ending}/end", "staff_on", {"ends_on": "2026-06-30"}),
-    ("POST", "/api/v1/agreements/{agreement}/sync", "staff_on", {}),
-    ("PATCH", "/api/v1/obligations/{obligation}", "staff_on", {"notes": "Checked by {role}"}),
+    ("POST", "/api/v1/agreements/{ending}/end", "staff_on", {"ends_on": "2026-06-30"}),
+    ("POST", "/api/v1/agreements/{lacking}/sync", "staff_on", {}),
+    ("PATCH", "/api/v1/obligations/{obligation}", "staff_on", {"notes": "API: checked by {role}"}),
     (
         "POST",
         "/api/v1/obligations/{obligation}/events",
@@ -324,26 +392,26 @@ API_ROUTES = [
         "PUT",
         "/api/v1/obligations/{obligation}/events/{event}/awareness",
         "staff_on",
-        {"aware_at": "2026-02-01T12:00:00+00:00"},
+        {"aware_at": "2026-02-01T13:{n:02d}:00+00:00"},
     ),
-    ("PUT", "/api/v1/obligations/{obligation}/not-applicable", "staff_on", {"reason": "No such data"}),
-    ("DELETE", "/api/v1/obligations/{obligation}/not-applicable", "staff_on", {}),
-    ("POST", "/api/v1/evidence/{own_evidence}/withdraw", "staff_on", {"reason": "Outdated"}),
-    ("POST", "/api/v1/clients/{client}/record/reviews", "staff_on", {"note": "Checked by {role}"}),
-    ("POST", "/api/v1/clients/{client}/record/copy-requests", "client_write_on", {"summary": "For our DPO"}),
-    ("POST", "/api/v1/clients/{client}/document-requests", "client_write_on", {"summary": "Your ISO report"}),
+    ("PUT", "/api/v1/obligations/{na_set}/not-applicable", "staff_on", {"reason": "No such data ({role})"}),
+    ("DELETE", "/api/v1/obligations/{na_cleared}/not-applicable", "staff_on", {}),
+    ("POST", "/api/v1/evidence/{withdrawn}/withdraw", "staff_on", {"reason": "Outdated ({role})"}),
+    ("POST", "/api/v1/clients/{client}/record/reviews", "staff_on", {"note": "API review by {role}"}),
+    ("POST", "/api/v1/clients/{client}/record/copy-requests", "client_write_on", {"summary": "API copy ({role})"}),
+    ("POST", "/api/v1/clients/{client}/document-requests", "client_write_on", {"summary": "API docs ({role})"}),
     ("POST", "/api/v1/notices/retry", "staff", {}),
-    ("POST", "/api/v1/notice-deliveries/{delivery}/retry", "staff", {}),
-    ("POST", "/api/v1/tokens/{api_token}/revoke", "admin", {}),
+    ("POST", "/api/v1/notice-deliveries/{failed_delivery}/retry", "staff", {}),
+    ("POST", "/api/v1/tokens/{revoked_token}/revoke", "admin", {}),
     (
         "POST",
         "/api/v1/users",
         "admin",
         {"email": "api-{role}@example.com", "role": "compliance", "password": "{role} orbit staple lantern"},
     ),
-    ("PATCH", "/api/v1/users/{spare_user}", "admin", {"name": "Spare of {role}"}),
+    ("PATCH", "/api/v1/users/{spare_user}", "admin", {"name": "API spare of {role}"}),
     ("POST", "/api/v1/users/{spare_user}/password", "admin", {"new_password": "api reset {role} orbit lantern"}),
-    ("PUT", "/api/v1/processor", "admin", {"name": "AltınSoft", "contact_email": "privacy@altinsoft.example"}),
+    ("PUT", "/api/v1/processor", "admin", {"name": "AltınSoft", "contact_email": "privacy-{role}@altinsoft.example"}),
     (
         "POST",
         "/api/v1/me/password",
@@ -351,21 +419,21 @@ API_ROUTES = [
         {"current_password": PASSWORD, "new_password": "{role} quartz meadow ripple"},
     ),
     ("POST", "/api/v1/clients/{client}/activities", "staff_on", {"name": "API backups by {role}"}),
-    ("PATCH", "/api/v1/activities/{activity}", "staff_on", {"purposes": "Host the shop"}),
+    ("PATCH", "/api/v1/activities/{activity}", "staff_on", {"purposes": "Host the shop ({role})"}),
     (
         "POST",
         "/api/v1/activities/{activity}/transfers",
         "staff_on",
-        {"destination": "TN", "recipient": "Support desk", "mechanism": "ad_hoc_clauses"},
+        {"destination": "TN", "recipient": "API desk of {role}", "mechanism": "ad_hoc_clauses"},
     ),
-    ("POST", "/api/v1/transfers/{transfer}/documents", "staff_on", {"note": "By {role}", "file": UPLOAD}),
+    ("POST", "/api/v1/transfers/{transfer}/documents", "staff_on", {"note": "API SCC ({role})", "file": FILE}),
     (
         "POST",
         "/api/v1/measures",
         "staff",
         {"heading": "d_regular_testing", "title": "API pen test by {role}", "description": "Yearly external test"},
     ),
-    ("POST", "/api/v1/measures/{measure}/documents", "staff", {"note": "By {role}", "file": UPLOAD}),
+    ("POST", "/api/v1/measures/{measure}/documents", "staff", {"note": "API policy ({role})", "file": FILE}),
     (
         "POST",
         "/api/v1/subprocessors",
@@ -374,7 +442,7 @@ API_ROUTES = [
     ),
     (
         "POST",
-        "/api/v1/subprocessors/{api_fresh}/authorisations",
+        "/api/v1/subprocessors/{fresh}/authorisations",
         "staff",
         {"agreement_id": "{agreement}", "since_on": "2026-02-01"},
     ),
@@ -382,17 +450,23 @@ API_ROUTES = [
         "POST",
         "/api/v1/subprocessors/{subprocessor}/documents",
         "staff",
-        {"kind": "subprocessor_guarantee", "file": UPLOAD},
+        {"kind": "subprocessor_guarantee", "note": "API guarantee ({role})", "file": FILE},
     ),
     (
         "POST",
         "/api/v1/notices",
         "staff",
-        {"kind": "add", "subprocessor_id": "{notice_sub}", "agreement_ids": ["{agreement}"], "reason": "API {role}"},
+        {
+            "kind": "add",
+            "subprocessor_id": "{notice_sub}",
+            "agreement_ids": ["{agreement}"],
+            "reason": "API notice ({role})",
+        },
     ),
 ]
+MULTIPART = ("/evidence", "/documents", "/authorisations")  # API routes that take a multipart body
 # POSTs that change an existing object answer 200; the other POSTs create one and answer 201.
-API_POST_CHANGES = ("/answer", "/end", "/password", "/retry", "/revoke", "/sync", "/withdraw")
+API_POST_CHANGES = ("/answer", "/end", "/retry", "/revoke", "/sync", "/withdraw")
 
 PUBLIC = {"static", "auth.login", "auth.logout", "api-docs.openapi_json"}  # tested in test_pages / test_api_v1
 
@@ -403,133 +477,382 @@ def expected(role: str, kind: str) -> str:
     return KINDS[kind].get(role, "ok")
 
 
+# --- what each write really does -------------------------------------------------------------------------
+#
+# Every route that changes state has an entry here, keyed "METHOD endpoint": ``probe`` reads, in the
+# database, the fact the write changes (made specific to the role by the ``{role}``/``{n}`` in the data
+# above, so each allowed role makes a change of its own); ``arrange`` (optional) first builds what the write
+# consumes (an agreement to end, a failed e-mail to retry...) and returns the ids it puts in the URL.
+# An allowed write must change its probe and write an audit event; a refused one must change neither.
+# A write route without an entry fails the matrix with its name: add its outcome here.
+
+
+@dataclass(frozen=True)
+class Case:
+    """One matrix cell: the role and the values put in its URL and body."""
+
+    role: str
+    values: dict[str, Any]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    probe: Callable[[Case], object]
+    arrange: Callable[[Case], dict[str, int]] | None = None
+
+
+SERIAL = itertools.count(1)  # unique names for what ``arrange`` builds
+
+
+def count(model: type, *where: Any) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def staff_user() -> User:
+    return db.session.scalars(select(User).where(User.email == "compliance@example.com")).one()
+
+
+def column(model: type, attribute: str, key: str) -> Callable[[Case], object]:
+    """The value of one column of the object whose id is ``case[key]``."""
+    return lambda case: getattr(db.session.get(model, case[key]), attribute)
+
+
+def fresh_agreement(case: Case) -> Agreement:
+    client = db.session.get(Client, case["client"])
+    return make_agreement(client, staff_user(), signed_on=date(2026, 1, 1), effective_on=date(2026, 1, 1))
+
+
+def arrange_ending(case: Case) -> dict[str, int]:
+    return {"ending": fresh_agreement(case).id}
+
+
+def arrange_lacking(case: Case) -> dict[str, int]:
+    """An agreement that lacks one clause of its template (as if the template gained it later)."""
+    agreement = fresh_agreement(case)
+    db.session.delete(next(o for o in agreement.obligations if o.clause_number == "11.2"))
+    db.session.commit()
+    return {"lacking": agreement.id}
+
+
+def arrange_withdrawn(case: Case) -> dict[str, int]:
+    obligation = db.session.get(Obligation, case["obligation"])
+    evidence = add_evidence(staff_user(), obligation, EvidenceInput(note=f"Policy to withdraw ({case.role})"))
+    db.session.commit()
+    return {"withdrawn": evidence.id}
+
+
+def arrange_own_password(case: Case) -> dict[str, int]:
+    """The signed-in user's password is PASSWORD again (the page matrix may have changed it already)."""
+    user = db.session.scalar(select(User).where(User.email == f"{case.role}@example.com"))
+    if user is not None:
+        user.password_hash = hash_password(PASSWORD)
+        db.session.commit()
+    return {}
+
+
+def arrange_token(case: Case) -> dict[str, int]:
+    token, _ = create_token(None, staff_user(), f"to revoke ({case.role})")
+    db.session.commit()
+    return {"revoked_token": token.id}
+
+
+def arrange_failed_delivery(case: Case) -> dict[str, int]:
+    """A change notice whose e-mail failed (nothing listens on the configured SMTP port)."""
+    notice = propose_change(
+        staff_user(),
+        ChangeKind.ADD,
+        arrange_subprocessor_row(f"Relay {next(SERIAL)} for {case.role}"),
+        [db.session.get(Agreement, case["agreement"])],
+        f"Relay for {case.role}",
+    )
+    db.session.commit()
+    delivery_id = notice.recipients[0].deliveries[0].id
+    send_pending()
+    assert db.session.get(NoticeDelivery, delivery_id).state is DeliveryState.FAILED
+    return {"failed_delivery": delivery_id}
+
+
+def arrange_not_applicable(case: Case) -> dict[str, int]:
+    agreement = fresh_agreement(case)
+    obligation = next(o for o in agreement.obligations if o.clause_number == "10(1)")
+    set_not_applicable(staff_user(), obligation, f"Arranged for {case.role}")
+    db.session.commit()
+    return {"na_cleared": obligation.id}
+
+
+def arrange_subprocessor_row(legal_name: str) -> SubProcessor:
+    sub = create_subprocessor(staff_user(), SubProcessorInput(legal_name=legal_name, country="FR", service="Storage"))
+    db.session.commit()
+    return sub
+
+
+def arrange_subprocessor(case: Case) -> dict[str, int]:
+    return {"fresh": arrange_subprocessor_row(f"Fresh for {case.role}").id}
+
+
+def documents(case: Case, note: str, **where: Any) -> int:
+    return count(SupportingDocument, SupportingDocument.note == note.format(**case.values), *where_eq(where))
+
+
+def where_eq(where: dict[str, Any]) -> list[Any]:
+    return [getattr(SupportingDocument, key) == value for key, value in where.items()]
+
+
+def events_with(summary: str) -> Callable[[Case], object]:
+    return lambda case: count(
+        TriggerEvent, TriggerEvent.summary.endswith(summary.format(**case.values), autoescape=True)
+    )
+
+
+def evidence_with(note: str) -> Callable[[Case], object]:
+    return lambda case: count(Evidence, Evidence.note == note.format(**case.values))
+
+
+def failed_deliveries(case: Case) -> int:
+    return count(NoticeDelivery, NoticeDelivery.state == DeliveryState.FAILED)
+
+
+def password_hashes(case: Case) -> object:
+    return tuple(db.session.scalars(select(User.password_hash).order_by(User.id)))
+
+
+def record_versions(case: Case) -> int:
+    return count(RecordVersion, RecordVersion.client_id == case["client"])
+
+
+OUTCOMES: dict[str, Outcome] = {
+    # pages
+    "POST client.create": Outcome(lambda c: count(Client, Client.legal_name == f"New client by {c.role}")),
+    "POST client.edit": Outcome(column(Client, "dpo_name", "client")),
+    "POST agreement.create": Outcome(lambda c: count(Agreement, Agreement.reference == f"DPA-{c.role}")),
+    "POST agreement.end": Outcome(column(Agreement, "ends_on", "ending"), arrange_ending),
+    "POST agreement.sync": Outcome(
+        lambda c: count(Obligation, Obligation.agreement_id == c["lacking"]), arrange_lacking
+    ),
+    "POST agreement.settings": Outcome(column(Agreement, "dsr_forward_days", "agreement")),
+    "POST obligation.update": Outcome(column(Obligation, "notes", "obligation")),
+    "POST obligation.upload": Outcome(evidence_with("Notified the DPO by phone ({role})")),
+    "POST obligation.add_event": Outcome(events_with("Lost laptop ({role})")),
+    "POST obligation.applicability": Outcome(column(Obligation, "na_reason", "na_toggle")),
+    "POST obligation.awareness": Outcome(column(TriggerEvent, "aware_at", "event")),
+    "POST evidence.withdraw": Outcome(column(Evidence, "state", "withdrawn"), arrange_withdrawn),
+    "POST admin.create_user_page": Outcome(lambda c: count(User, User.email == f"new-{c.role}@example.com")),
+    "POST admin.edit_user": Outcome(column(User, "name", "user")),
+    "POST admin.processor": Outcome(lambda c: tuple(db.session.scalars(select(ProcessorProfile.contact_email)))),
+    "POST admin.revoke": Outcome(column(ApiToken, "revoked_at", "revoked_token"), arrange_token),
+    "POST admin.reset_password": Outcome(column(User, "password_hash", "spare_user")),
+    "POST auth.password": Outcome(password_hashes),
+    "POST record.create_version": Outcome(record_versions),
+    "POST record.review": Outcome(evidence_with("Checked every activity ({role})")),
+    "POST record.request_copy": Outcome(events_with("For our DPO ({role})")),
+    "POST record.request_documents": Outcome(events_with("Your ISO 27001 report ({role})")),
+    "POST record.new_activity": Outcome(
+        lambda c: count(ProcessingActivity, ProcessingActivity.name == f"Backups by {c.role}")
+    ),
+    "POST record.edit_activity": Outcome(column(ProcessingActivity, "purposes", "activity")),
+    "POST record.new_transfer": Outcome(lambda c: count(Transfer, Transfer.recipient == f"Desk of {c.role}")),
+    "POST record.transfer_document": Outcome(
+        lambda c: documents(c, "SCC ({role})", transfer_id=c["transfer"], kind=DocumentKind.SAFEGUARDS)
+    ),
+    "POST record.measures": Outcome(lambda c: count(SecurityMeasure, SecurityMeasure.title == f"Pen test by {c.role}")),
+    "POST record.measure_document": Outcome(lambda c: documents(c, "Policy ({role})", measure_id=c["measure"])),
+    "POST subprocessor.catalogue": Outcome(
+        lambda c: count(SubProcessor, SubProcessor.legal_name == f"Sub of {c.role}")
+    ),
+    "POST subprocessor.detail": Outcome(
+        lambda c: count(
+            Authorisation, Authorisation.subprocessor_id == c["fresh"], Authorisation.agreement_id == c["agreement"]
+        ),
+        arrange_subprocessor,
+    ),
+    "POST subprocessor.document": Outcome(
+        lambda c: documents(c, "Guarantee ({role})", subprocessor_id=c["subprocessor"])
+    ),
+    "POST subprocessor.new_notice": Outcome(
+        lambda c: count(ChangeNotice, ChangeNotice.reason == f"Cheaper storage ({c.role})")
+    ),
+    "POST subprocessor.retry": Outcome(failed_deliveries, arrange_failed_delivery),
+    "POST subprocessor.retry_delivery": Outcome(
+        column(NoticeDelivery, "state", "failed_delivery"), arrange_failed_delivery
+    ),
+    "POST subprocessor.answer_notice": Outcome(column(NoticeRecipient, "state", "recipient")),
+    # the API
+    "POST api_v1.create_client_api": Outcome(lambda c: count(Client, Client.legal_name == f"API client of {c.role}")),
+    "POST api_v1.create_agreement_api": Outcome(lambda c: count(Agreement, Agreement.reference == f"API-{c.role}")),
+    "PATCH api_v1.change_agreement_settings": Outcome(column(Agreement, "assistance_days", "agreement")),
+    "POST api_v1.add_evidence_api": Outcome(evidence_with("Uploaded by {role}")),
+    "POST api_v1.create_record_version": Outcome(record_versions),
+    "POST api_v1.answer_notice_api": Outcome(column(NoticeRecipient, "state", "api_recipient")),
+    "PUT api_v1.update_client_api": Outcome(column(Client, "dpo_name", "client")),
+    "POST api_v1.end_agreement_api": Outcome(column(Agreement, "ends_on", "ending"), arrange_ending),
+    "POST api_v1.sync_agreement_api": Outcome(
+        lambda c: count(Obligation, Obligation.agreement_id == c["lacking"]), arrange_lacking
+    ),
+    "PATCH api_v1.update_obligation_api": Outcome(column(Obligation, "notes", "obligation")),
+    "POST api_v1.record_event_api": Outcome(events_with("Lost phone ({role})")),
+    "PUT api_v1.correct_awareness_api": Outcome(column(TriggerEvent, "aware_at", "event")),
+    "PUT api_v1.mark_not_applicable_api": Outcome(column(Obligation, "na_reason", "na_set")),
+    "DELETE api_v1.clear_not_applicable_api": Outcome(
+        column(Obligation, "na_reason", "na_cleared"), arrange_not_applicable
+    ),
+    "POST api_v1.withdraw_evidence_api": Outcome(column(Evidence, "state", "withdrawn"), arrange_withdrawn),
+    "POST api_v1.review_record_api": Outcome(evidence_with("API review by {role}")),
+    "POST api_v1.request_record_copy_api": Outcome(events_with("API copy ({role})")),
+    "POST api_v1.request_documents_api": Outcome(events_with("API docs ({role})")),
+    "POST api_v1.retry_failed_notices_api": Outcome(failed_deliveries, arrange_failed_delivery),
+    "POST api_v1.retry_notice_delivery_api": Outcome(
+        column(NoticeDelivery, "state", "failed_delivery"), arrange_failed_delivery
+    ),
+    "POST api_v1.revoke_token_api": Outcome(column(ApiToken, "revoked_at", "revoked_token"), arrange_token),
+    "POST api_v1.create_user_api": Outcome(lambda c: count(User, User.email == f"api-{c.role}@example.com")),
+    "PATCH api_v1.update_user_api": Outcome(column(User, "name", "spare_user")),
+    "POST api_v1.reset_password_api": Outcome(column(User, "password_hash", "spare_user")),
+    "PUT api_v1.save_processor_api": Outcome(
+        lambda c: tuple(db.session.scalars(select(ProcessorProfile.contact_email)))
+    ),
+    "POST api_v1.change_own_password_api": Outcome(password_hashes, arrange_own_password),
+    "POST api_v1.create_activity_api": Outcome(
+        lambda c: count(ProcessingActivity, ProcessingActivity.name == f"API backups by {c.role}")
+    ),
+    "PATCH api_v1.update_activity_api": Outcome(column(ProcessingActivity, "purposes", "activity")),
+    "POST api_v1.add_transfer_api": Outcome(lambda c: count(Transfer, Transfer.recipient == f"API desk of {c.role}")),
+    "POST api_v1.add_transfer_document_api": Outcome(
+        lambda c: documents(c, "API SCC ({role})", transfer_id=c["transfer"], kind=DocumentKind.SAFEGUARDS)
+    ),
+    "POST api_v1.create_measure_api": Outcome(
+        lambda c: count(SecurityMeasure, SecurityMeasure.title == f"API pen test by {c.role}")
+    ),
+    "POST api_v1.add_measure_document_api": Outcome(
+        lambda c: documents(c, "API policy ({role})", measure_id=c["measure"])
+    ),
+    "POST api_v1.create_subprocessor_api": Outcome(
+        lambda c: count(SubProcessor, SubProcessor.legal_name == f"API sub of {c.role}")
+    ),
+    "POST api_v1.authorise_subprocessor_api": Outcome(
+        lambda c: count(
+            Authorisation, Authorisation.subprocessor_id == c["fresh"], Authorisation.agreement_id == c["agreement"]
+        ),
+        arrange_subprocessor,
+    ),
+    "POST api_v1.add_subprocessor_document_api": Outcome(
+        lambda c: documents(c, "API guarantee ({role})", subprocessor_id=c["subprocessor"])
+    ),
+    "POST api_v1.propose_notice_api": Outcome(
+        lambda c: count(ChangeNotice, ChangeNotice.reason == f"API notice ({c.role})")
+    ),
+}
+
+
 @pytest.fixture(scope="module")
 def world(database_url, _schema, tmp_path_factory):
-    from dpa_tracker.models import ChangeKind, DocumentKind
-    from dpa_tracker.record.services import (
-        ActivityInput,
-        MeasureInput,
-        TransferInput,
-        add_document,
-        add_transfer,
-        create_activity,
-        create_measure,
-        hand_out,
-    )
-    from dpa_tracker.subprocessor.notices import propose_change
-    from dpa_tracker.subprocessor.services import SubProcessorInput, authorise, create_subprocessor
+    with emptied_app(database_url, tmp_path_factory.mktemp("perm")) as app:
+        with app.app_context():
+            ids, tokens = _build_world()
+        yield app, ids, tokens, {}
 
-    app = make_app(database_url, tmp_path_factory.mktemp("perm"))
-    with app.app_context():
-        empty_tables()
-        own, other = make_client("Acme Hosting"), make_client("Globex Corp")
-        staff = make_user(Role.COMPLIANCE, "compliance@example.com")
-        users = {
-            "admin": make_user(Role.ADMIN, "admin@example.com"),
-            "compliance": staff,
-            "client_own": make_user(Role.CLIENT, "client_own@example.com", client=own),
-            "client_other": make_user(Role.CLIENT, "client_other@example.com", client=other),
-            "auditor_assigned": make_user(Role.AUDITOR, "auditor_assigned@example.com", audits=[own]),
-            "auditor_other": make_user(Role.AUDITOR, "auditor_other@example.com", audits=[other]),
-        }
-        agreement = make_agreement(own, staff, signed_on=date(2026, 1, 1), effective_on=date(2026, 1, 1))
-        ending = make_agreement(own, staff, signed_on=date(2026, 1, 1), effective_on=date(2026, 1, 1))
-        obligation = next(o for o in agreement.obligations if o.clause_number == "8.1")
-        evidence = add_evidence(
-            staff,
-            obligation,
-            EvidenceInput(note="Breach procedure"),
-            Upload(io.BytesIO(b"Breach procedure v1\n"), "procedure.txt"),
-        )
-        event = record_event(staff, obligation, occurred_at=datetime(2026, 2, 1, 10, tzinfo=UTC), summary="Lost laptop")
-        token, _ = create_token(None, staff, "ci")
-        measure = create_measure(
-            staff,
-            MeasureInput(
-                heading="a_pseudonymisation_encryption", title="Disk encryption", description="LUKS on every server"
-            ),
-        )
-        measure_document = add_document(
-            staff, measure, DocumentKind.MEASURE, Upload(io.BytesIO(b"Encryption policy\n"), "encryption.txt")
-        )
-        sub = create_subprocessor(staff, SubProcessorInput(legal_name="Backup GmbH", country="DE", service="Backup"))
-        spare = create_subprocessor(staff, SubProcessorInput(legal_name="Relay SAS", country="FR", service="E-mail"))
-        authorise(staff, agreement, sub, date(2026, 1, 15))
-        activity = create_activity(
-            staff,
-            own,
-            ActivityInput(
-                name="Web hosting", purposes="Host the shop", measure_ids=[measure.id], subprocessor_ids=[sub.id]
-            ),
-        )
-        transfer = add_transfer(
-            staff,
-            activity,
-            TransferInput(destination="TN", recipient="Support desk", mechanism="standard_contractual_clauses"),
-        )
-        transfer_document = add_document(
-            staff, transfer, DocumentKind.SAFEGUARDS, Upload(io.BytesIO(b"Signed SCC\n"), "scc.txt")
-        )
-        pages_notice = propose_change(staff, ChangeKind.ADD, spare, [agreement], "Faster e-mail")
-        api_notice = propose_change(staff, ChangeKind.ADD, spare, [agreement], "Faster e-mail (API)")
-        hand_out(staff, own, date.today(), "json")
-        hand_out(staff, own, date.today(), "csv")
-        db.session.commit()
-        fresh = {
-            role: create_subprocessor(
-                staff, SubProcessorInput(legal_name=f"Fresh {role}", country="FR", service="Storage")
-            ).id
-            for role in STAFF
-        }
-        ids = {
-            "client": own.id,
-            "agreement": agreement.id,
-            "ending": ending.id,
-            "obligation": obligation.id,
-            "event": event.id,
-            "evidence": evidence.id,
-            "user": staff.id,
-            "token": token.id,
-            "activity": activity.id,
-            "spare_user": make_user(Role.AUDITOR, "spare@example.com").id,
-            "transfer": transfer.id,
-            "measure": measure.id,
-            "measure_document": measure_document.id,
-            "transfer_document": transfer_document.id,
-            "subprocessor": sub.id,
-            "spare": spare.id,
-            "recipient": pages_notice.recipients[0].id,
-            "api_recipient": api_notice.recipients[0].id,
-            "delivery": pages_notice.recipients[0].deliveries[0].id,
-            **{f"fresh_{role}": sub_id for role, sub_id in fresh.items()},
-        }
-        for role in STAFF:  # an agreement to end and evidence to withdraw of each staff role's own, for the API
-            ids[f"own_ending_{role}"] = make_agreement(
-                own, staff, signed_on=date(2026, 1, 1), effective_on=date(2026, 1, 1)
-            ).id
-            ids[f"own_evidence_{role}"] = add_evidence(staff, obligation, EvidenceInput(note=f"Policy ({role})")).id
-        ids["own_ending"], ids["own_evidence"] = ending.id, evidence.id  # for everyone else (refused anyway)
-        ids["api_token"] = create_token(None, staff, "revoked through the API")[0].id
-        for role in STAFF:  # a sub-processor each staff role authorises through the API
-            ids[f"api_fresh_{role}"] = create_subprocessor(
-                staff, SubProcessorInput(legal_name=f"API fresh {role}", country="FR", service="Storage")
-            ).id
-        ids["api_fresh"] = ids["subprocessor"]  # for everyone else (refused anyway)
-        ids["notice_sub"] = create_subprocessor(
+
+def _build_world() -> tuple[dict[str, int], dict[str, str]]:
+    own, other = make_client("Acme Hosting"), make_client("Globex Corp")
+    staff = make_user(Role.COMPLIANCE, "compliance@example.com")
+    users = {
+        "admin": make_user(Role.ADMIN, "admin@example.com"),
+        "compliance": staff,
+        "client_own": make_user(Role.CLIENT, "client_own@example.com", client=own),
+        "client_other": make_user(Role.CLIENT, "client_other@example.com", client=other),
+        "auditor_assigned": make_user(Role.AUDITOR, "auditor_assigned@example.com", audits=[own]),
+        "auditor_other": make_user(Role.AUDITOR, "auditor_other@example.com", audits=[other]),
+    }
+    agreement = make_agreement(own, staff, signed_on=date(2026, 1, 1), effective_on=date(2026, 1, 1))
+    ending = make_agreement(own, staff, signed_on=date(2026, 1, 1), effective_on=date(2026, 1, 1))
+    clause = {o.clause_number: o for o in agreement.obligations}
+    obligation = clause["8.1"]
+    evidence = add_evidence(
+        staff,
+        obligation,
+        EvidenceInput(note="Breach procedure"),
+        Upload(io.BytesIO(b"Breach procedure v1\n"), "procedure.txt"),
+    )
+    event = record_event(staff, obligation, occurred_at=datetime(2026, 2, 1, 10, tzinfo=UTC), summary="Lost laptop")
+    token, _ = create_token(None, staff, "ci")
+    measure = create_measure(
+        staff,
+        MeasureInput(
+            heading="a_pseudonymisation_encryption", title="Disk encryption", description="LUKS on every server"
+        ),
+    )
+    measure_document = add_document(
+        staff, measure, DocumentKind.MEASURE, Upload(io.BytesIO(b"Encryption policy\n"), "encryption.txt")
+    )
+    sub = create_subprocessor(staff, SubProcessorInput(legal_name="Backup GmbH", country="DE", service="Backup"))
+    spare = create_subprocessor(staff, SubProcessorInput(legal_name="Relay SAS", country="FR", service="E-mail"))
+    authorise(staff, agreement, sub, date(2026, 1, 15))
+    activity = create_activity(
+        staff,
+        own,
+        ActivityInput(
+            name="Web hosting", purposes="Host the shop", measure_ids=[measure.id], subprocessor_ids=[sub.id]
+        ),
+    )
+    transfer = add_transfer(
+        staff,
+        activity,
+        TransferInput(destination="TN", recipient="Support desk", mechanism="standard_contractual_clauses"),
+    )
+    transfer_document = add_document(
+        staff, transfer, DocumentKind.SAFEGUARDS, Upload(io.BytesIO(b"Signed SCC\n"), "scc.txt")
+    )
+    pages_notice = propose_change(staff, ChangeKind.ADD, spare, [agreement], "Faster e-mail")
+    api_notice = propose_change(staff, ChangeKind.ADD, spare, [agreement], "Faster e-mail (API)")
+    hand_out(staff, own, today(), "json")
+    hand_out(staff, own, today(), "csv")
+    db.session.commit()
+    ids = {
+        "client": own.id,
+        "agreement": agreement.id,
+        "obligation": obligation.id,
+        "na_toggle": clause["9.1"].id,
+        "na_set": clause["10(2)"].id,
+        "event": event.id,
+        "evidence": evidence.id,
+        "user": staff.id,
+        "token": token.id,
+        "activity": activity.id,
+        "spare_user": make_user(Role.AUDITOR, "spare@example.com").id,
+        "transfer": transfer.id,
+        "measure": measure.id,
+        "measure_document": measure_document.id,
+        "transfer_document": transfer_document.id,
+        "subprocessor": sub.id,
+        "spare": spare.id,
+        "recipient": pages_notice.recipients[0].id,
+        "api_recipient": api_notice.recipients[0].id,
+        "delivery": pages_notice.recipients[0].deliveries[0].id,
+        # what an ``arrange`` replaces by an object of the test's own (these only name a route's endpoint)
+        "ending": ending.id,
+        "lacking": ending.id,
+        "withdrawn": evidence.id,
+        "revoked_token": token.id,
+        "failed_delivery": pages_notice.recipients[0].deliveries[0].id,
+        "na_cleared": obligation.id,
+        "fresh": sub.id,
+        "notice_sub": create_subprocessor(
             staff, SubProcessorInput(legal_name="Proposed GmbH", country="DE", service="Monitoring")
-        ).id
-        tokens = {role: create_token(None, user, "matrix")[1] for role, user in users.items()}
-        db.session.commit()
-    yield app, ids, tokens, {}
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+        ).id,
+    }
+    tokens = {role: create_token(None, user, "matrix")[1] for role, user in users.items()}
+    db.session.commit()
+    return ids, tokens
 
 
 def _fill(value: object, values: dict[str, object], *, json: bool = False) -> object:
     """Put the world's ids into a form or JSON body; in JSON a lone ``{client}`` stays an integer."""
     if isinstance(value, list):
         return [_fill(v, values, json=json) for v in value]
+    if isinstance(value, UploadFile):
+        return (io.BytesIO(value.content), value.name)
     if not isinstance(value, str):
         return value
     if json and value.startswith("{") and value.endswith("}") and isinstance(values.get(value[1:-1]), int):
@@ -537,10 +860,49 @@ def _fill(value: object, values: dict[str, object], *, json: bool = False) -> ob
     return value.format(**values)
 
 
+def _case(world, role: str, method: str, url: str) -> tuple[Case, Outcome | None]:
+    """The cell's values, after its outcome's ``arrange`` ran; the outcome (None for a read)."""
+    app, ids, _, _ = world
+    values = {**ids, "role": role, "n": 10 + ROLES.index(role)}
+    case = Case(role, values)
+    if method == "GET":
+        return case, None
+    endpoint = _endpoint(app, method, url, ids)
+    outcome = OUTCOMES.get(f"{method} {endpoint}")
+    if outcome is None:
+        pytest.fail(f"{method} {endpoint} has no outcome check: add one to OUTCOMES in tests/test_permissions.py")
+    if outcome.arrange:
+        with app.app_context():
+            values.update(outcome.arrange(case))
+    return case, outcome
+
+
+def _endpoint(app, method: str, url: str, ids: dict[str, object]) -> str:
+    path = url.format(**ids, role="x", n=10).split("?")[0]
+    endpoint, _ = app.url_map.bind("localhost").match(path, method=method)
+    return endpoint
+
+
+def _observe(app, case: Case, outcome: Outcome | None) -> tuple[object, int]:
+    """What the write would change, and how many audit events exist."""
+    with app.app_context():
+        return (outcome.probe(case) if outcome else None), count(AuditEvent)
+
+
+def _check_outcome(before: tuple[object, int], after: tuple[object, int], allowed: bool, label: str) -> None:
+    (fact_before, audits_before), (fact_after, audits_after) = before, after
+    if allowed:
+        assert fact_after != fact_before, f"{label}: allowed, but the change is not in the database ({fact_after!r})"
+        assert audits_after > audits_before, f"{label}: changed without an audit event"
+    else:
+        assert fact_after == fact_before, f"{label}: refused, yet it changed {fact_before!r} -> {fact_after!r}"
+        assert audits_after == audits_before, f"{label}: refused, yet an audit event was written"
+
+
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("method", "url", "kind", "data"), ROUTES, ids=[f"{m} {u}" for m, u, _, _ in ROUTES])
 def test_access_matrix(world, role, method, url, kind, data):
-    app, ids, _, sessions = world
+    app, _, _, sessions = world
     if role not in sessions:  # one sign-in per role for the whole matrix
         http = app.test_client()
         auth = AuthActions(http)
@@ -550,9 +912,10 @@ def test_access_matrix(world, role, method, url, kind, data):
             assert auth.login(f"{role}@example.com").status_code == 302
         sessions[role] = (http, auth)
     http, auth = sessions[role]
-    # each staff role authorises its own fresh sub-processor (a second authorisation would be refused)
-    values = {**ids, "role": role, "fresh": ids.get(f"fresh_{role}", ids["subprocessor"])}
+    case, outcome = _case(world, role, method, url)
+    values = case.values
     target = url.format(**values)
+    before = _observe(app, case, outcome)
     if method == "GET":
         with http.get(target) as response:
             status, location = response.status_code, response.headers.get("Location", "")
@@ -560,70 +923,66 @@ def test_access_matrix(world, role, method, url, kind, data):
         form = {key.format(**values): _fill(value, values) for key, value in (data or {}).items()}
         response = auth.post(target, form, prefix=form_prefix(form))
         status, location = response.status_code, response.headers.get("Location", "")
-    outcome = expected(role, kind)
-    if outcome == "login":
+    result = expected(role, kind)
+    if result == "login":
         assert status == 302 and "/login" in location, (status, location)
-    elif outcome == "ok":
+    elif result == "ok":
         if method == "GET":
             assert status == 200, status
         else:  # 303 where a POST sends the browser on to a GET (a handed-out copy's download)
             assert status in (302, 303) and "/login" not in location, (status, location)
     else:
-        assert status == int(outcome), status
+        assert status == int(result), status
+    if outcome:
+        _check_outcome(before, _observe(app, case, outcome), result == "ok", f"{method} {target} as {role}")
 
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("method", "url", "kind", "data"), API_ROUTES, ids=[f"{m} {u}" for m, u, _, _ in API_ROUTES])
 def test_api_access_matrix(world, role, method, url, kind, data):
-    app, ids, tokens, _ = world
-    values = {
-        **ids,
-        "role": role,
-        "own_ending": ids.get(f"own_ending_{role}", ids["own_ending"]),
-        "own_evidence": ids.get(f"own_evidence_{role}", ids["own_evidence"]),
-        "api_fresh": ids.get(f"api_fresh_{role}", ids["api_fresh"]),
-    }
+    app, _, tokens, _ = world
+    case, outcome = _case(world, role, method, url)
+    values = case.values
     headers = {} if role == "anonymous" else {"Authorization": f"Bearer {tokens[role]}"}
     http = app.test_client()
     target = url.format(**values)
-    if url == "/api/v1/me/password" and role != "anonymous":  # the page matrix may have changed it already
-        with app.app_context():
-            user = db.session.scalar(select(User).where(User.email == f"{role}@example.com"))
-            user.password_hash = hash_password(PASSWORD)
-            db.session.commit()
+    before = _observe(app, case, outcome)
     if method == "GET":
         with http.get(target, headers=headers) as response:
             response.get_data()
     elif url.endswith(MULTIPART):  # multipart, like a real upload
-        form = {
-            k: (io.BytesIO(b"Signed\n"), "signed.txt") if v == UPLOAD else _fill(v, values) for k, v in data.items()
-        }
-        response = http.post(target, headers=headers, data=form)
+        response = http.post(target, headers=headers, data={k: _fill(v, values) for k, v in data.items()})
     else:
         response = http.open(
             target, method=method, headers=headers, json={k: _fill(v, values, json=True) for k, v in data.items()}
         )
-    outcome = expected(role, kind)
-    if outcome == "login":
+    result = expected(role, kind)
+    if result == "login":
         assert response.status_code == 401, response.status_code
         assert response.mimetype == "application/problem+json"
-    elif outcome == "ok":
+    elif result == "ok":
         created = method == "POST" and not url.endswith(API_POST_CHANGES)
         assert response.status_code == (201 if created else 200), response.get_data(as_text=True)[:300]
     else:
-        assert response.status_code == int(outcome), response.get_data(as_text=True)[:300]
+        assert response.status_code == int(result), response.get_data(as_text=True)[:300]
         assert response.mimetype == "application/problem+json"
+    if outcome:
+        _check_outcome(before, _observe(app, case, outcome), result == "ok", f"{method} {target} as {role}")
+
+
+def _write_routes(app) -> list[tuple[str, str, str]]:
+    return [
+        (method, rule.endpoint, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint not in PUBLIC
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS", "GET"})
+    ]
 
 
 def test_the_matrices_cover_every_route(world):
     """A new route cannot slip in without being added to a matrix above."""
     app, ids, _, _ = world
-    adapter = app.url_map.bind("localhost")
-    covered = set()
-    for method, url, _, _ in ROUTES + API_ROUTES:
-        path = url.format(**ids, role="x", fresh=ids["subprocessor"]).split("?")[0]
-        endpoint, _ = adapter.match(path, method=method)
-        covered.add((endpoint, method))
+    covered = {(_endpoint(app, method, url, ids), method) for method, url, _, _ in ROUTES + API_ROUTES}
     missing = [
         (rule.endpoint, method, rule.rule)
         for rule in app.url_map.iter_rules()
@@ -632,6 +991,16 @@ def test_the_matrices_cover_every_route(world):
         if (rule.endpoint, method) not in covered
     ]
     assert missing == []
+
+
+def test_every_write_route_has_an_outcome_check(world):
+    """A route that changes state cannot be in the matrix without saying how its effect is seen."""
+    app = world[0]
+    missing = [f"{method} {endpoint} ({rule})" for method, endpoint, rule in _write_routes(app)]
+    missing = [name for name in missing if " ".join(name.split()[:2]) not in OUTCOMES]
+    assert missing == []
+    stale = set(OUTCOMES) - {f"{method} {endpoint}" for method, endpoint, _ in _write_routes(app)}
+    assert stale == set()  # an outcome for a route that no longer exists
 
 
 def form_prefix(form: dict[str, object]) -> str:

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from dpa_tracker import clock as app_clock
 from dpa_tracker.client.services import ProcessorInput, save_processor
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
@@ -84,7 +85,7 @@ def setup(app):
 
 def hand_out_copy(auth, client_id, fmt, as_of=None, **extra):
     """Hand out a copy through the record page's form and follow the redirect to its download."""
-    form = {"handout-as_of": (as_of or date.today()).isoformat(), "handout-format": fmt, **extra}
+    form = {"handout-as_of": (as_of or app_clock.today()).isoformat(), "handout-format": fmt, **extra}
     return auth.post(f"/clients/{client_id}/record/versions", form, prefix="handout", follow_redirects=True)
 
 
@@ -149,7 +150,7 @@ def test_another_clients_record_and_lists_answer_404(app, client, auth, setup):
     assert (
         auth.post(
             f"/clients/{setup['b']}/record/versions",
-            {"handout-as_of": date.today().isoformat(), "handout-format": "pdf"},
+            {"handout-as_of": app_clock.today().isoformat(), "handout-format": "pdf"},
             prefix="handout",
         ).status_code
         == 404
@@ -268,14 +269,14 @@ def test_bad_record_requests_answer_clear_errors(app, client, auth, setup):
 
 
 def test_record_as_of_a_past_day_shows_the_activity_as_it_stood_then(app, client, auth, setup):
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
     from dpa_tracker.models import ProcessingActivity
     from dpa_tracker.record.services import update_activity
 
     with app.app_context():
         activity = db.session.get(ProcessingActivity, setup["activity"])
-        activity.created_at = datetime.now(UTC) - timedelta(days=10)  # it has existed for ten days
+        activity.created_at = app_clock.now() - timedelta(days=10)  # it has existed for ten days
         db.session.commit()
         staff = make_user(Role.COMPLIANCE, "staff@example.com")
         newer = create_measure(staff, MeasureInput("d_regular_testing", "Tests d'intrusion annuels", "Audit externe."))
@@ -295,7 +296,7 @@ def test_record_as_of_a_past_day_shows_the_activity_as_it_stood_then(app, client
         )
         db.session.commit()
     auth.login("client-a@example.com")
-    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    yesterday = app_clock.now().date() - timedelta(days=1)
     then = hand_out_copy(auth, setup["a"], "json", as_of=yesterday).json["record"]["activities"][0]
     now = hand_out_copy(auth, setup["a"], "json").json["record"]["activities"][0]
     assert (then["name"], then["purposes"], then["retention"]) == (

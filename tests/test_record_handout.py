@@ -7,19 +7,20 @@ copy; a POST by staff or by the client's own user does, and an auditor's POST is
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from dpa_tracker import clock as app_clock
 from dpa_tracker.auth.services import create_token
 from dpa_tracker.evidence.services import EvidenceInput, add_evidence
 from dpa_tracker.extensions import db
 from dpa_tracker.models import AuditEvent, Evidence, Obligation, RecordVersion, Role
 from dpa_tracker.obligation.events import record_event
 from dpa_tracker.record.services import ActivityInput, create_activity, hand_out
-from tests.conftest import AuthActions
 from tests.factories import make_agreement, make_client, make_user
+from tests.support import AuthActions
 
 STATUS = re.compile(r'id="status">\s*<span class="badge status-([a-z_]+)"')
 
@@ -44,10 +45,10 @@ def world(app):
         record_event(
             client_user,
             copy,
-            occurred_at=datetime.now(UTC) - timedelta(minutes=5),
+            occurred_at=app_clock.now() - timedelta(minutes=5),
             summary="Request for a copy of the record: for our DPO",
         )
-        hand_out(staff, alpha, date.today(), "json")  # kept for the processor's file: answers nothing
+        hand_out(staff, alpha, app_clock.today(), "json")  # kept for the processor's file: answers nothing
         tokens = {
             role: create_token(None, user, "test")[1]
             for role, user in (("staff", staff), ("client", client_user), ("auditor", auditor))
@@ -86,7 +87,7 @@ def counts(app):
 
 
 def hand_out_form(as_of=None, fmt="pdf", **extra):
-    return {"handout-as_of": (as_of or date.today()).isoformat(), "handout-format": fmt, **extra}
+    return {"handout-as_of": (as_of or app_clock.today()).isoformat(), "handout-format": fmt, **extra}
 
 
 @pytest.mark.parametrize("email", ["auditor@example.com", "dpo@alpha.example"])
@@ -103,7 +104,7 @@ def test_a_get_of_any_record_page_or_download_creates_no_version_and_answers_no_
         assert kept.status_code == 200
         assert kept.headers["X-Record-Version"] == "1"
         # the old download-by-GET address no longer exists, so a crawler cannot hand out a copy
-        assert http.get(f"/clients/{alpha}/record.{fmt}?as_of={date.today()}").status_code == 404
+        assert http.get(f"/clients/{alpha}/record.{fmt}?as_of={app_clock.today()}").status_code == 404
     assert http.get(f"/clients/{alpha}/record/diff?from=1&to=1").status_code == 400
     assert counts(app) == before
     assert copy_status(http, world) == "due_soon"
@@ -203,7 +204,7 @@ def test_api_post_creates_a_version_with_its_location_and_answers_the_clients_re
     assert response.status_code == 201
     assert response.json["number"] == 2
     assert response.json["handed_out_by"] == "dpo@alpha.example"
-    assert response.json["as_of"] == date.today().isoformat()
+    assert response.json["as_of"] == app_clock.today().isoformat()
     location = response.headers["Location"]
     assert location.endswith(f"/api/v1/clients/{alpha}/record/versions/2.json")
     body = client.get(location, headers=bearer(world, "client")).json
@@ -238,7 +239,7 @@ def test_bad_hand_out_requests_answer_clear_errors_and_write_nothing(app, client
     http, auth = sign_in(app, "staff@example.com")
     before = counts(app)
     url = f"/clients/{world['alpha']}/record/versions"
-    future = date.today() + timedelta(days=1)
+    future = app_clock.today() + timedelta(days=1)
     for form in (hand_out_form(as_of=future), hand_out_form(fmt="docx"), {"handout-as_of": "yesterday"}):
         response = auth.post(url, form, prefix="handout", follow_redirects=True)
         assert response.status_code == 200

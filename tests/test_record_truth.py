@@ -10,12 +10,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from dpa_tracker import clock as app_clock
 from dpa_tracker.auth.services import create_token
 from dpa_tracker.client.services import ProcessorInput, save_processor
 from dpa_tracker.extensions import db
@@ -76,7 +77,7 @@ def world(app):
                 measure_ids=[measure.id],
             ),
         )
-        activity.created_at = datetime.now(UTC) - timedelta(days=10)  # the activity has existed for ten days
+        activity.created_at = app_clock.now() - timedelta(days=10)  # the activity has existed for ten days
         token = create_token(None, admin, "test")[1]
         db.session.commit()
         rule = db.session.scalar(
@@ -162,7 +163,7 @@ def authorise_for(world, sub_id, since_on) -> None:
 
 def hand_out(auth, world, fmt, as_of=None):
     """A copy handed out through the record page, followed to its download."""
-    form = {"handout-as_of": (as_of or date.today()).isoformat(), "handout-format": fmt}
+    form = {"handout-as_of": (as_of or app_clock.today()).isoformat(), "handout-format": fmt}
     response = auth.post(f"/clients/{world['client']}/record/versions", form, prefix="handout", follow_redirects=True)
     assert response.status_code == 200
     return response
@@ -231,7 +232,7 @@ def test_a_subprocessors_own_transfer_mechanism_flows_into_the_record_and_covers
 
 
 def test_an_activity_naming_an_unauthorised_subprocessor_is_a_gap_on_that_day(app, client, world, staff):
-    today = date.today()
+    today = app_clock.today()
     with app.app_context():
         sub = new_subprocessor("Backup Partner SARL", "FR", ["FR — Paris"])
         backups = create_activity(
@@ -247,7 +248,7 @@ def test_an_activity_naming_an_unauthorised_subprocessor_is_a_gap_on_that_day(ap
                 subprocessor_ids=[sub],
             ),
         )
-        backups.created_at = datetime.now(UTC) - timedelta(days=10)  # linked to the sub-processor ten days ago
+        backups.created_at = app_clock.now() - timedelta(days=10)  # linked to the sub-processor ten days ago
         db.session.commit()
     gap = f"Backups: sub-processor Backup Partner SARL is not authorised for this client on {today}"
     status, page = clause_4_1(client, world)
@@ -265,7 +266,7 @@ def test_an_activity_naming_an_unauthorised_subprocessor_is_a_gap_on_that_day(ap
 
 
 def test_a_record_as_of_a_past_day_leaves_out_transfers_created_after_it(app, client, world, staff):
-    yesterday = date.today() - timedelta(days=1)
+    yesterday = app_clock.today() - timedelta(days=1)
     with app.app_context():
         activity = db.session.get(ProcessingActivity, world["activity"])
         activity.locations = [{"country": "US", "site": "Ohio"}]  # as if it had always been there

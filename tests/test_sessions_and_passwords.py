@@ -12,8 +12,8 @@ from sqlalchemy import select
 from dpa_tracker.auth.services import create_token
 from dpa_tracker.extensions import db
 from dpa_tracker.models import AuditEvent, Role
-from tests.conftest import PASSWORD, AuthActions, make_app
 from tests.factories import make_user
+from tests.support import PASSWORD, AuthActions
 
 NEW_PASSWORD = "plum orchard under winter rain"
 
@@ -318,25 +318,20 @@ def test_a_session_in_use_stays_until_its_absolute_lifetime(app):
     assert is_signed_out(http)
 
 
-def test_session_limits_are_settings(database_url, _schema, tmp_path, app):
+def test_session_limits_are_settings(app, app_factory):
+    short = app_factory(SESSION_IDLE_MINUTES=5, SESSION_MAX_HOURS=1)
     with app.app_context():
         make_user(Role.COMPLIANCE, "karim@example.com")
-    short = make_app(database_url, tmp_path, SESSION_IDLE_MINUTES=5, SESSION_MAX_HOURS=1)
-    try:
-        idle, _ = signed_in(short, "karim@example.com")
-        let_time_pass(idle, timedelta(minutes=4))
-        assert idle.get("/clients/").status_code == 200
-        let_time_pass(idle, timedelta(minutes=6))
-        assert is_signed_out(idle)
-        old, _ = signed_in(short, "karim@example.com")
-        for _ in range(14):
-            let_time_pass(old, timedelta(minutes=4))
-            assert old.get("/clients/").status_code == 200
-        let_time_pass(old, timedelta(minutes=5))
-        response = old.get("/")
-        assert response.status_code == 302
-        assert "a session lasts at most 1 hour." in text_of(old.get(response.headers["Location"]))
-    finally:
-        with short.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    idle, _ = signed_in(short, "karim@example.com")
+    let_time_pass(idle, timedelta(minutes=4))
+    assert idle.get("/clients/").status_code == 200
+    let_time_pass(idle, timedelta(minutes=6))
+    assert is_signed_out(idle)
+    old, _ = signed_in(short, "karim@example.com")
+    for _ in range(14):
+        let_time_pass(old, timedelta(minutes=4))
+        assert old.get("/clients/").status_code == 200
+    let_time_pass(old, timedelta(minutes=5))
+    response = old.get("/")
+    assert response.status_code == 302
+    assert "a session lasts at most 1 hour." in text_of(old.get(response.headers["Location"]))

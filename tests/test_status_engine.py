@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from dpa_tracker import clock as app_clock
 from dpa_tracker.catalogue import get_template
 from dpa_tracker.evidence.services import EvidenceInput, add_evidence
 from dpa_tracker.extensions import db
@@ -553,7 +554,7 @@ def test_cached_projection_gives_the_same_status_on_every_later_day(case):
 
 
 def test_sql_status_matches_the_engine_for_a_real_agreement(app):
-    now = datetime.now(UTC)
+    now = app_clock.now()
     today = now.date()
     with app.app_context():
         acme = make_client("SQL Twin Hosting")

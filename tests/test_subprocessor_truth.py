@@ -59,13 +59,10 @@ def _propose(auth, parties, keys=("general", "specific"), kind="add"):
     auth.logout()
 
 
-def _send(app, monkeypatch=None, days_later=0):
-    """Run the cron command, optionally as if it ran ``days_later`` days after today."""
+def _send(app, clock=None, days_later=0):
+    """Run the cron command, optionally as if it ran ``days_later`` days after today (the clock stays there)."""
     if days_later:
-        import dpa_tracker.subprocessor.notices as notices
-
-        moment = utcnow() + timedelta(days=days_later)
-        monkeypatch.setattr(notices, "utcnow", lambda: moment)
+        clock.set(utcnow() + timedelta(days=days_later))
     return app.test_cli_runner().invoke(args=["notices", "send"])
 
 
@@ -103,11 +100,11 @@ def test_general_silent_client_whose_notice_was_never_delivered_is_not_bound(app
 
 
 def test_general_delivered_notice_binds_the_day_after_its_period_counted_from_delivery(
-    app, client, auth, smtp, parties, monkeypatch
+    app, client, auth, smtp, parties, clock
 ):
     _propose(auth, parties, keys=("general",))
     today = utcnow().date()
-    assert "1 e-mail(s) sent" in _send(app, monkeypatch, days_later=5).output  # an SMTP outage delayed it 5 days
+    assert "1 e-mail(s) sent" in _send(app, clock, days_later=5).output  # an SMTP outage delayed it 5 days
     deadline = today + timedelta(days=5 + 15)
     assert f"You may object until {deadline.isoformat()}" in smtp.messages[0][1].get_payload(decode=True).decode()
     # the original deadline (today + 15) never bound: no past list is rewritten by the move

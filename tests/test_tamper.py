@@ -42,8 +42,8 @@ from dpa_tracker.record.services import (
 )
 from dpa_tracker.subprocessor.notices import answer, propose_change
 from dpa_tracker.subprocessor.services import SubProcessorInput, create_subprocessor
-from tests.conftest import make_app
 from tests.factories import make_agreement, make_client, make_user
+from tests.support import make_app
 
 POLICY = b"Access policy, version 3\n"
 SAFEGUARDS = b"%PDF-1.4 safeguards assessment for the Art. 49(1) transfer"

@@ -11,12 +11,13 @@ from __future__ import annotations
 import io
 import itertools
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from pypdf import PdfReader
 
+from dpa_tracker import clock as app_clock
 from dpa_tracker.auth.services import create_token, update_user
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence, withdraw_evidence
 from dpa_tracker.extensions import db
@@ -37,8 +38,8 @@ from dpa_tracker.record.services import (
 )
 from dpa_tracker.subprocessor.notices import answer, propose_change
 from dpa_tracker.subprocessor.services import SubProcessorInput, authorise, create_subprocessor
-from tests.conftest import AuthActions, empty_tables, make_app
 from tests.factories import make_agreement, make_client, make_user
+from tests.support import AuthActions, emptied_app
 
 # One canary word per tenant, in every text field the tenant owns. Lowercase (e-mail addresses are
 # normalised to lowercase) and made of letters no random token or hex digest is likely to contain.
@@ -84,9 +85,7 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
     by_clause = {o.clause_number: o for o in agreement.obligations}
     breach, copy = by_clause["8.1"], by_clause["4.2"]
     update_obligation(staff, breach, owner=staff, notes=f"{m} obligation notes")
-    event = record_event(
-        staff, breach, occurred_at=datetime.now(UTC) - timedelta(hours=1), summary=f"{m} breach summary"
-    )
+    event = record_event(staff, breach, occurred_at=app_clock.now() - timedelta(hours=1), summary=f"{m} breach summary")
     evidence = add_evidence(
         staff,
         breach,
@@ -146,12 +145,12 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
         note=f"{m} document note",
     )
     notice = propose_change(staff, ChangeKind.ADD, spare_sub, [agreement], f"{m} notice reason")
-    record_event(user, copy, occurred_at=datetime.now(UTC) - timedelta(minutes=5), summary=f"{m} copy request")
+    record_event(user, copy, occurred_at=app_clock.now() - timedelta(minutes=5), summary=f"{m} copy request")
     mark_reviewed(staff, client, f"{m} review note")
     db.session.flush()
     answer(user, notice.recipients[0], False, f"{m} objection reason", ObjectionConsequence.NOT_USED)
-    hand_out(user, client, date.today(), "json")
-    hand_out(staff, client, date.today(), "pdf")
+    hand_out(user, client, app_clock.today(), "json")
+    hand_out(staff, client, app_clock.today(), "pdf")
     db.session.commit()
     return {
         "client_id": [client.id],
@@ -189,62 +188,60 @@ EXTRA_QUERIES = {
 
 @pytest.fixture(scope="module")
 def tenants(database_url, _schema, tmp_path_factory):
-    app = make_app(database_url, tmp_path_factory.mktemp("canary"), PAGE_SIZE=1000)
-    with app.app_context():
-        empty_tables()
-        staff = make_user(Role.COMPLIANCE, "compliance@processor.example")
-        make_user(Role.ADMIN, "admin@processor.example")
-        measure = create_measure(
-            staff,
-            MeasureInput(
-                heading="a_pseudonymisation_encryption", title="Disk encryption", description="LUKS on every server"
-            ),
-        )
-        measure_document = add_document(
-            staff, measure, DocumentKind.MEASURE, Upload(io.BytesIO(b"Encryption policy\n"), "encryption.txt")
-        )
-        shared_sub = create_subprocessor(
-            staff, SubProcessorInput(legal_name="Shared Hosting SARL", country="FR", service="Hosting")
-        )
-        guarantee = add_document(
-            staff, shared_sub, DocumentKind.GUARANTEE, Upload(io.BytesIO(b"ISO 27001 certificate\n"), "iso.txt")
-        )
-        spares = [
-            create_subprocessor(staff, SubProcessorInput(legal_name=f"Spare {n} SAS", country="FR", service="E-mail"))
-            for n in range(2)
-        ]
-        db.session.commit()
-        ids = {t: seed_tenant(t, staff, shared_sub, spares[0], measure) for t in TENANTS}
-        # One notice to A and C: the auditor of A and B sees A's row of it, never C's.
-        agreements = [db.session.get(Agreement, ids[t]["agreement_id"][0]) for t in ("a", "c")]
-        shared = propose_change(staff, ChangeKind.ADD, spares[1], agreements, "Shared notice reason")
-        for recipient in shared.recipients:
-            owner = next(t for t in ("a", "c") if ids[t]["agreement_id"][0] == recipient.agreement_id)
-            client_user = db.session.get(User, ids[owner]["user_id"][0])  # seed_tenant lists its client user first
-            answer(client_user, recipient, False, f"{MARK[owner]} shared objection", ObjectionConsequence.NOT_USED)
-            ids[owner]["recipient_id"].append(recipient.id)
-        # Each tenant's own sub-processor is still an entry of the processor's catalogue.
-        catalogue = [shared_sub.id, *(ids[t].pop("subprocessor_id")[0] for t in TENANTS)]
-        ids["p"] = {
-            "document_id": [measure_document.id, guarantee.id],
-            "subprocessor_id": catalogue,
-            "measure_id": [measure.id],
-            "notice_id": [shared.id],
-        }
-        viewer_users = {
-            "client_a": db.session.get(User, ids["a"]["user_id"][0]),
-            "auditor_ab": make_user(
-                Role.AUDITOR,
-                VIEWERS["auditor_ab"]["email"],
-                audits=[db.session.get(Client, ids[t]["client_id"][0]) for t in ("a", "b")],
-            ),
-        }
-        tokens = {viewer: create_token(None, user, "canary")[1] for viewer, user in viewer_users.items()}
-        db.session.commit()
-    yield app, ids, tokens
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with emptied_app(database_url, tmp_path_factory.mktemp("canary"), PAGE_SIZE=1000) as app:
+        with app.app_context():
+            staff = make_user(Role.COMPLIANCE, "compliance@processor.example")
+            make_user(Role.ADMIN, "admin@processor.example")
+            measure = create_measure(
+                staff,
+                MeasureInput(
+                    heading="a_pseudonymisation_encryption", title="Disk encryption", description="LUKS on every server"
+                ),
+            )
+            measure_document = add_document(
+                staff, measure, DocumentKind.MEASURE, Upload(io.BytesIO(b"Encryption policy\n"), "encryption.txt")
+            )
+            shared_sub = create_subprocessor(
+                staff, SubProcessorInput(legal_name="Shared Hosting SARL", country="FR", service="Hosting")
+            )
+            guarantee = add_document(
+                staff, shared_sub, DocumentKind.GUARANTEE, Upload(io.BytesIO(b"ISO 27001 certificate\n"), "iso.txt")
+            )
+            spares = [
+                create_subprocessor(
+                    staff, SubProcessorInput(legal_name=f"Spare {n} SAS", country="FR", service="E-mail")
+                )
+                for n in range(2)
+            ]
+            db.session.commit()
+            ids = {t: seed_tenant(t, staff, shared_sub, spares[0], measure) for t in TENANTS}
+            # One notice to A and C: the auditor of A and B sees A's row of it, never C's.
+            agreements = [db.session.get(Agreement, ids[t]["agreement_id"][0]) for t in ("a", "c")]
+            shared = propose_change(staff, ChangeKind.ADD, spares[1], agreements, "Shared notice reason")
+            for recipient in shared.recipients:
+                owner = next(t for t in ("a", "c") if ids[t]["agreement_id"][0] == recipient.agreement_id)
+                client_user = db.session.get(User, ids[owner]["user_id"][0])  # seed_tenant lists its client user first
+                answer(client_user, recipient, False, f"{MARK[owner]} shared objection", ObjectionConsequence.NOT_USED)
+                ids[owner]["recipient_id"].append(recipient.id)
+            # Each tenant's own sub-processor is still an entry of the processor's catalogue.
+            catalogue = [shared_sub.id, *(ids[t].pop("subprocessor_id")[0] for t in TENANTS)]
+            ids["p"] = {
+                "document_id": [measure_document.id, guarantee.id],
+                "subprocessor_id": catalogue,
+                "measure_id": [measure.id],
+                "notice_id": [shared.id],
+            }
+            viewer_users = {
+                "client_a": db.session.get(User, ids["a"]["user_id"][0]),
+                "auditor_ab": make_user(
+                    Role.AUDITOR,
+                    VIEWERS["auditor_ab"]["email"],
+                    audits=[db.session.get(Client, ids[t]["client_id"][0]) for t in ("a", "b")],
+                ),
+            }
+            tokens = {viewer: create_token(None, user, "canary")[1] for viewer, user in viewer_users.items()}
+            db.session.commit()
+        yield app, ids, tokens
 
 
 def _argument_values(ids: dict[str, dict[str, list[int]]], name: str) -> list[tuple[Any, str]]:

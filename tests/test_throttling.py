@@ -3,30 +3,24 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from dpa_tracker.extensions import db
 from dpa_tracker.models import Role
-from tests.conftest import PASSWORD, AuthActions, make_app
 from tests.factories import make_user
+from tests.support import PASSWORD, AuthActions
 
 ACCOUNT_MESSAGE = "Too many failed sign-ins for this account."
 ADDRESS_MESSAGE = "Too many failed sign-ins from your network address."
 
 
 @pytest.fixture
-def proxied_app(app: Flask, database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    """The app behind one trusted reverse proxy, on the database the ``app`` fixture emptied."""
-    proxied = make_app(database_url, tmp_path, TRUSTED_PROXIES=1)
-    yield proxied
-    with proxied.app_context():
-        db.session.remove()
-        db.engine.dispose()
+def proxied_app(app: Flask, app_factory: Callable[..., Flask]) -> Flask:
+    """The app behind one trusted reverse proxy, on the database the ``app`` fixture uses."""
+    return app_factory(TRUSTED_PROXIES=1)
 
 
 def sign_in(http: FlaskClient, email: str, password: str, address: str):  # type: ignore[no-untyped-def]
@@ -77,16 +71,11 @@ def test_without_trusted_proxies_x_forwarded_for_is_ignored(app):
     assert codes == [422] * 5 + [429]  # every attempt counts against the real peer, whatever the header says
 
 
-def test_the_account_limit_is_a_setting(app, database_url, tmp_path):
+def test_the_account_limit_is_a_setting(app, app_factory):
+    strict = app_factory(TRUSTED_PROXIES=1, LOGIN_ACCOUNT_RATE_LIMIT="2 per hour")
     with app.app_context():
         make_user(Role.COMPLIANCE, "karim@example.com")
-    strict = make_app(database_url, tmp_path, TRUSTED_PROXIES=1, LOGIN_ACCOUNT_RATE_LIMIT="2 per hour")
-    try:
-        codes = [
-            sign_in(strict.test_client(), "karim@example.com", "nope", f"192.0.2.{n}").status_code for n in range(1, 4)
-        ]
-        assert codes == [422, 422, 429]
-    finally:
-        with strict.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    codes = [
+        sign_in(strict.test_client(), "karim@example.com", "nope", f"192.0.2.{n}").status_code for n in range(1, 4)
+    ]
+    assert codes == [422, 422, 429]

@@ -5,16 +5,13 @@ Never ``playwright install``: the tests use the system Chromium at /usr/bin/chro
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, sync_playwright
 from werkzeug.serving import make_server
-
-from dpa_tracker.extensions import db
-from tests.conftest import empty_tables, make_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -28,16 +25,10 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @pytest.fixture
-def live_app(database_url: str, _schema: None, tmp_path: Path) -> Iterator[Flask]:
-    """The app the live server runs, on the suite's database, emptied first. A short due-soon
-    window keeps a fresh agreement's obligations "open" rather than "due soon"."""
-    app = make_app(database_url, tmp_path, DUE_SOON_DAYS=7)
-    with app.app_context():
-        empty_tables()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+def live_app(app_factory: Callable[..., Flask]) -> Flask:
+    """The app the live server runs, built by the same factory as ``app`` (tests/conftest.py). A short
+    due-soon window keeps a fresh agreement's obligations "open" rather than "due soon"."""
+    return app_factory(DUE_SOON_DAYS=7)
 
 
 @pytest.fixture

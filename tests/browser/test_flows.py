@@ -10,12 +10,11 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 
-from dpa_tracker.catalogue import DEFAULT_TEMPLATE, get_template
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Client, Role
 from dpa_tracker.obligation.services import today
-from tests.conftest import PASSWORD
-from tests.factories import make_agreement, make_client, make_user
+from tests.factories import CLAUSE_COUNT, make_agreement, make_client, make_user
+from tests.support import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -61,7 +60,7 @@ def test_compliance_user_uploads_evidence_and_clause_becomes_met(live_app: Flask
     expect(page).to_have_url(f"{live_server}/agreements/{acme.agreement_id}")
     row = page.locator('tr[data-clause="7.1"]')
     expect(row.locator("td.status")).to_have_text("open")
-    expect(page.locator("tr[data-clause]")).to_have_count(len(get_template(DEFAULT_TEMPLATE).clauses))
+    expect(page.locator("tr[data-clause]")).to_have_count(CLAUSE_COUNT)
 
     # The obligation page: upload a PDF with a note.
     row.get_by_role("link").click()

@@ -16,7 +16,7 @@ from playwright.sync_api import FileChooser, Page, expect
 
 from dpa_tracker.models import Role
 from dpa_tracker.obligation.services import today
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD
 from tests.factories import make_agreement, make_client, make_user
 
 pytestmark = pytest.mark.browser
