@@ -411,7 +411,12 @@ API_ROUTES = [
     ),
     ("PATCH", "/api/v1/users/{spare_user}", "admin", {"name": "API spare of {role}"}),
     ("POST", "/api/v1/users/{spare_user}/password", "admin", {"new_password": "api reset {role} orbit lantern"}),
-    ("PUT", "/api/v1/processor", "admin", {"name": "AltınSoft", "contact_email": "privacy-{role}@altinsoft.example"}),
+    (
+        "PUT",
+        "/api/v1/processor",
+        "admin",
+        {"name": "AltınSoft", "contact_email": "api-privacy-{role}@altinsoft.example"},
+    ),
     (
         "POST",
         "/api/v1/me/password",
@@ -466,7 +471,7 @@ API_ROUTES = [
 ]
 MULTIPART = ("/evidence", "/documents", "/authorisations")  # API routes that take a multipart body
 # POSTs that change an existing object answer 200; the other POSTs create one and answer 201.
-API_POST_CHANGES = ("/answer", "/end", "/retry", "/revoke", "/sync", "/withdraw")
+API_POST_CHANGES = ("/answer", "/end", "/password", "/retry", "/revoke", "/sync", "/withdraw")
 
 PUBLIC = {"static", "auth.login", "auth.logout", "api-docs.openapi_json"}  # tested in test_pages / test_api_v1
 
@@ -590,7 +595,7 @@ def arrange_subprocessor_row(legal_name: str) -> SubProcessor:
 
 
 def arrange_subprocessor(case: Case) -> dict[str, int]:
-    return {"fresh": arrange_subprocessor_row(f"Fresh for {case.role}").id}
+    return {"fresh": arrange_subprocessor_row(f"Fresh {next(SERIAL)} for {case.role}").id}
 
 
 def documents(case: Case, note: str, **where: Any) -> int:
