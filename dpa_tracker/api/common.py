@@ -123,6 +123,7 @@ def obligation_row(obligation: Obligation, assessment: Assessment) -> dict[str, 
         "reason": assessment.reason,
         "due_on": assessment.due_on,
         "owner": obligation.owner.email if obligation.owner else None,
+        "notes": obligation.notes,
     }
 
 

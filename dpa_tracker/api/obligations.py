@@ -246,6 +246,7 @@ def mark_not_applicable_api(data: dict[str, Any], obligation_id: int) -> Any:
         "reason": "No event recorded",
         "due_on": None,
         "owner": "karim@altinsoft.example",
+        "notes": "Checked with the DPO in March.",
     },
 )
 def clear_not_applicable_api(obligation_id: int) -> Any:
