@@ -290,6 +290,8 @@ API_ROUTES = [
     ("GET", "/api/v1/agreements/{agreement}", "read", None),
     ("GET", "/api/v1/agreements/{agreement}/obligations", "read", None),
     ("PATCH", "/api/v1/agreements/{agreement}/settings", "staff_on", {"dsr_forward_days": 3}),
+    ("GET", "/api/v1/obligations", "list", None),
+    ("GET", "/api/v1/obligations/{obligation}", "read", None),
     ("GET", "/api/v1/obligations/{obligation}/evidence", "read", None),
     ("POST", "/api/v1/obligations/{obligation}/evidence", "staff_on", {"note": "Checked by {role}"}),
     ("GET", "/api/v1/evidence/{evidence}/download", "read", None),

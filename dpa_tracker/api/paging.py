@@ -27,6 +27,7 @@ from dpa_tracker.extensions import db
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 _SALT = "dpa-tracker-api-cursor"
+CURSOR_PATTERN = "^[A-Za-z0-9_.-]+$"  # what itsdangerous' URL-safe tokens are made of
 
 LINK_HEADER = {
     "Link": {
@@ -46,7 +47,10 @@ class PageQuery(QuerySchema):
     )
     cursor = fields.String(
         load_default=None,
-        validate=validate.Length(min=1, max=2000),
+        validate=[
+            validate.Length(min=1, max=2000),
+            validate.Regexp(CURSOR_PATTERN, error="Not a cursor this API gave out (copy next_cursor exactly)."),
+        ],
         metadata={"description": "The `next_cursor` of the previous page, sent with the same filters"},
     )
 
