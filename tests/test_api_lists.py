@@ -73,6 +73,26 @@ def test_walking_120_clients_gets_each_exactly_once_in_order(app, client, world)
     assert len(first["items"]) == 50  # the default limit
 
 
+def test_the_link_header_keeps_the_filters_and_nothing_else(client, world):
+    agreement = world["agreements"][0]
+    response = client.get(  # an unknown argument named like the path's id, and url_for's own ones
+        f"/api/v1/agreements/{agreement}/obligations",
+        query_string={"limit": 1, "agreement_id": 99, "_external": "1", "_scheme": "javascript"},
+        headers=h(world),
+    )
+    assert response.status_code == 200
+    assert response.headers["Link"].startswith(f"</api/v1/agreements/{agreement}/obligations?")
+    assert "javascript" not in response.headers["Link"] and "agreement_id=" not in response.headers["Link"]
+    response = client.get(
+        "/api/v1/obligations",
+        query_string={"limit": 2, "clause": "8", "bogus": "x", "_anchor": "y"},
+        headers=h(world),
+    )
+    link = re.fullmatch(r'<([^>]+)>; rel="next"', response.headers["Link"]).group(1)
+    assert link.startswith("/api/v1/obligations?") and "clause=8" in link and "limit=2" in link
+    assert "bogus" not in link and "anchor" not in link and "#" not in link
+
+
 def test_following_the_link_header_walks_the_same_list(app, client, world):
     url, seen = "/api/v1/agreements/{}/obligations?limit=7".format(world["agreements"][0]), []
     while url:

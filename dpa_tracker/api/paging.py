@@ -140,8 +140,9 @@ def _envelope(query: dict[str, Any], items: list[Any], last_key: Sequence[Any] |
     cursor = _make_cursor(query, last_key) if last_key is not None else None
     headers = {}
     if cursor is not None:
-        args = {k: v for k, v in request.args.items() if k != "cursor"}
-        url = url_for(request.endpoint or "", **(request.view_args or {}), **args, cursor=cursor, _external=False)
+        # Only the list's own arguments, as sent: an unknown one is dropped, and none can steer url_for.
+        args = {k: v for k, v in request.args.items() if k in query and k != "cursor"}
+        url = url_for(request.endpoint or "", **{**args, **(request.view_args or {}), "cursor": cursor})
         headers["Link"] = f'<{url}>; rel="next"'
     return {"items": items, "next_cursor": cursor}, headers
 
