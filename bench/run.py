@@ -590,7 +590,12 @@ def measure(app: Any, data: dict[str, Any], requests: int, seed: int) -> dict[st
     if rule is not None:
         prefix = rule.split("<", 1)[0]
         endpoints.append(
-            ("obligations API", None, lambda: client.get(f"{prefix}{rng.choice(ids)}/obligations", headers=bearer))
+            # limit=500: the whole agreement on one page (the list is paginated, 50 by default), as measured before
+            (
+                "obligations API",
+                None,
+                lambda: client.get(f"{prefix}{rng.choice(ids)}/obligations?limit=500", headers=bearer),
+            )
         )
     results: dict[str, dict[str, Any]] = {}
     try:

@@ -358,7 +358,7 @@ def test_sync_adds_the_missing_clauses(app, client, api):
     assert response.status_code == 200, response.json
     assert response.json["added"] == [clause]
     assert audit_count(app, "agreement.sync_obligations") == synced + 1
-    rows = client.get(f"/api/v1/agreements/{api['agreement']}/obligations", headers=h(api)).json
+    rows = client.get(f"/api/v1/agreements/{api['agreement']}/obligations", headers=h(api)).json["items"]
     assert clause in [row["clause_number"] for row in rows]
 
 

@@ -49,7 +49,7 @@ def h(api, role):
 def obligation_row(client, api, clause, **query):
     rows = client.get(
         f"/api/v1/agreements/{api['agreement_a']}/obligations", query_string=query, headers=h(api, "compliance")
-    ).json
+    ).json["items"]
     return next(r for r in rows if r["clause_number"] == clause)
 
 
@@ -103,7 +103,9 @@ def test_creating_an_agreement_generates_its_obligations(client, api):
     )
     assert response.status_code == 201
     assert response.json["obligation_count"] == CLAUSE_COUNT
-    rows = client.get(f"/api/v1/agreements/{response.json['id']}/obligations", headers=h(api, "compliance")).json
+    rows = client.get(f"/api/v1/agreements/{response.json['id']}/obligations", headers=h(api, "compliance")).json[
+        "items"
+    ]
     assert len(rows) == CLAUSE_COUNT
     assert {r["status"] for r in rows} <= {"met", "due_soon", "overdue", "open", "not_applicable"}
     assert all(r["reason"] for r in rows)
@@ -180,7 +182,7 @@ def test_download_and_disguised_upload(app, client, api):
     assert download.headers["Content-Disposition"].startswith("attachment")
     assert download.headers["X-Content-Type-Options"] == "nosniff"
     download.close()
-    listed = client.get(f"/api/v1/obligations/{obligation_id}/evidence", headers=h(api, "client")).json
+    listed = client.get(f"/api/v1/obligations/{obligation_id}/evidence", headers=h(api, "client")).json["items"]
     assert [e["sha256"] for e in listed] == [created["sha256"]]
     disguised = client.post(
         f"/api/v1/obligations/{obligation_id}/evidence",
@@ -221,7 +223,7 @@ def test_tenants_and_read_only_roles(client, api):
             response = client.get(url, headers=h(api, role))
             assert response.status_code == 404, (role, url)
             assert response.mimetype == "application/problem+json"
-        names = [c["legal_name"] for c in client.get("/api/v1/clients", headers=h(api, role)).json]
+        names = [c["legal_name"] for c in client.get("/api/v1/clients", headers=h(api, role)).json["items"]]
         assert names == (["Alpha"] if role == "client" else ["Beta"])
         writes = [
             ("/api/v1/clients", {"legal_name": "Z", "country": "DZ", "notice_emails": ["z@z.example"]}),
@@ -251,7 +253,7 @@ def test_tenants_and_read_only_roles(client, api):
         == 403
     )
     assert client.get("/api/v1/clients/9999", headers=h(api, "compliance")).status_code == 404
-    events = client.get("/api/v1/audit-events", headers=h(api, "client")).json
+    events = client.get("/api/v1/audit-events", headers=h(api, "client")).json["items"]
     assert events and all(e["client_id"] == api["a"] for e in events)
 
 
@@ -262,7 +264,7 @@ def test_record_handed_out_via_api_is_a_version(client, api):
     assert created.status_code == 201
     response = client.get(created.headers["Location"], headers=h(api, "client"))
     assert response.status_code == 200
-    versions = client.get(f"/api/v1/clients/{api['a']}/record/versions", headers=h(api, "client")).json
+    versions = client.get(f"/api/v1/clients/{api['a']}/record/versions", headers=h(api, "client")).json["items"]
     assert [v["number"] for v in versions] == [1]
     assert versions[0]["content_sha256"] == response.headers["X-Record-SHA256"] == created.json["content_sha256"]
 

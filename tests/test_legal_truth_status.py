@@ -75,7 +75,9 @@ def _shown(http, obligation_id: int, as_of: date | None = None) -> tuple[str, st
 
 
 def _api_statuses(http, token: str, agreement_id: int) -> dict[str, tuple[str, str]]:
-    rows = http.get(f"/api/v1/agreements/{agreement_id}/obligations", headers={"Authorization": f"Bearer {token}"}).json
+    rows = http.get(
+        f"/api/v1/agreements/{agreement_id}/obligations", headers={"Authorization": f"Bearer {token}"}
+    ).json["items"]
     return {r["clause_number"]: (r["status"], r["reason"]) for r in rows}
 
 

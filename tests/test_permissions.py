@@ -357,6 +357,8 @@ API_ROUTES = [
     ("GET", "/api/v1/agreements/{agreement}", "read", None),
     ("GET", "/api/v1/agreements/{agreement}/obligations", "read", None),
     ("PATCH", "/api/v1/agreements/{agreement}/settings", "staff_on", {"assistance_days": "{n}"}),
+    ("GET", "/api/v1/obligations", "list", None),
+    ("GET", "/api/v1/obligations/{obligation}", "read", None),
     ("GET", "/api/v1/obligations/{obligation}/evidence", "read", None),
     ("POST", "/api/v1/obligations/{obligation}/evidence", "staff_on", {"note": "Uploaded by {role}"}),
     ("GET", "/api/v1/evidence/{evidence}/download", "read", None),

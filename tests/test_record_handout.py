@@ -117,16 +117,18 @@ def test_an_api_get_creates_no_version_and_answers_no_request(app, client, world
     before = counts(app)
     alpha = world["alpha"]
     versions = client.get(f"/api/v1/clients/{alpha}/record/versions", headers=bearer(world, role))
-    assert [v["number"] for v in versions.json] == [1]
+    assert [v["number"] for v in versions.json["items"]] == [1]
     for fmt in ("pdf", "json", "csv"):
         kept = client.get(f"/api/v1/clients/{alpha}/record/versions/1.{fmt}", headers=bearer(world, role))
         assert kept.status_code == 200
-        assert kept.headers["X-Record-SHA256"] == versions.json[0]["content_sha256"]
+        assert kept.headers["X-Record-SHA256"] == versions.json["items"][0]["content_sha256"]
         old = client.get(f"/api/v1/clients/{alpha}/record.{fmt}", headers=bearer(world, role))
         assert old.status_code == 404
     assert counts(app) == before
-    agreement_rows = client.get("/api/v1/agreements", headers=bearer(world, role)).json
-    rows = client.get(f"/api/v1/agreements/{agreement_rows[0]['id']}/obligations", headers=bearer(world, role)).json
+    agreement_rows = client.get("/api/v1/agreements", headers=bearer(world, role)).json["items"]
+    rows = client.get(f"/api/v1/agreements/{agreement_rows[0]['id']}/obligations", headers=bearer(world, role)).json[
+        "items"
+    ]
     assert next(r for r in rows if r["clause_number"] == "4.2")["status"] == "due_soon"
 
 
@@ -211,7 +213,9 @@ def test_api_post_creates_a_version_with_its_location_and_answers_the_clients_re
     assert body["version"] == 2 and body["sha256"] == response.json["content_sha256"]
     evidence = [
         e
-        for e in client.get(f"/api/v1/obligations/{world['copy']}/evidence", headers=bearer(world, "client")).json
+        for e in client.get(f"/api/v1/obligations/{world['copy']}/evidence", headers=bearer(world, "client")).json[
+            "items"
+        ]
         if e["trigger_event_id"]
     ]
     assert [e["added_by"] for e in evidence] == ["dpo@alpha.example"]
@@ -223,12 +227,12 @@ def test_api_staff_post_handed_to_the_client_answers_the_request(app, client, wo
     kept = client.post(url, headers=bearer(world, "staff"), json={"format": "pdf"})
     assert kept.status_code == 201
     answers = f"/api/v1/obligations/{world['copy']}/evidence"
-    assert [e for e in client.get(answers, headers=bearer(world, "staff")).json if e["trigger_event_id"]] == []
+    assert [e for e in client.get(answers, headers=bearer(world, "staff")).json["items"] if e["trigger_event_id"]] == []
     handed = client.post(
         url, headers=bearer(world, "staff"), json={"format": "pdf", "to_client": True, "as_of": "2026-02-01"}
     )
     assert handed.status_code == 201 and handed.json["as_of"] == "2026-02-01"
-    evidence = [e for e in client.get(answers, headers=bearer(world, "staff")).json if e["trigger_event_id"]]
+    evidence = [e for e in client.get(answers, headers=bearer(world, "staff")).json["items"] if e["trigger_event_id"]]
     assert [e["added_by"] for e in evidence] == ["staff@example.com"]
     assert "handed to the client: version 3 (pdf)" in evidence[0]["note"]
     pdf = client.get(handed.headers["Location"], headers=bearer(world, "staff"))

@@ -257,7 +257,7 @@ def test_objection_records_its_consequence_on_the_api_and_the_pages(app, client,
     )
     assert answered.status_code == 200 and answered.json["objection_consequence"] == "termination"
     listed = client.get(f"/api/v1/clients/{client_id}/notices", headers=headers)
-    assert listed.json[0]["objection_consequence"] == "termination"
+    assert listed.json["items"][0]["objection_consequence"] == "termination"
     auth.login("user@general.example")
     page = client.get(f"/clients/{client_id}/notices").get_data(as_text=True)
     assert "consequence: termination" in page and "not applied: objected (termination)" in page
@@ -278,7 +278,7 @@ def test_objection_records_its_consequence_on_the_api_and_the_pages(app, client,
 
 
 def _status(client, headers, agreement_id, clause):
-    rows = client.get(f"/api/v1/agreements/{agreement_id}/obligations", headers=headers).json
+    rows = client.get(f"/api/v1/agreements/{agreement_id}/obligations", headers=headers).json["items"]
     row = next(r for r in rows if r["clause_number"] == clause)
     return row["status"], row["reason"]
 

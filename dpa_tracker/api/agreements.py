@@ -10,9 +10,12 @@ from marshmallow import Schema, fields
 from dpa_tracker import dates
 from dpa_tracker.agreement.services import end_agreement, sync_obligations
 from dpa_tracker.api.common import (
+    ETAG_HEADER,
+    agreement_representation,
     blp,
     checked_first,
     current,
+    if_match,
     refused,
     require_write,
     visible,
@@ -39,6 +42,10 @@ class SyncOut(Schema):
     added = fields.List(fields.String(), metadata={"description": "Clause numbers of the obligations added"})
 
 
+def client_representation(client_id: int) -> Client:
+    return db.session.get_one(Client, client_id)  # checked_first answered 404 already
+
+
 def writable_client(client_id: int) -> None:
     visible(Client, client_id, lambda c: c.id)
     require_write()
@@ -46,8 +53,9 @@ def writable_client(client_id: int) -> None:
 
 @blp.route("/agreements/<int:agreement_id>/end", methods=["POST"])
 @checked_first(writable_agreement)
+@if_match(AgreementOut(), agreement_representation)
 @blp.arguments(EndAgreementIn, example={"ends_on": "2026-06-30"})
-@blp.response(200, AgreementOut)
+@blp.response(200, AgreementOut, headers=ETAG_HEADER)
 def end_agreement_api(data: dict[str, Any], agreement_id: int) -> Any:
     """Record the end of the agreement (terminated); the clause 13 and 2.2 clocks start from that date."""
     agreement = db.get_or_404(Agreement, agreement_id)  # visibility and role: writable_agreement
@@ -61,6 +69,7 @@ def end_agreement_api(data: dict[str, Any], agreement_id: int) -> Any:
 
 @blp.route("/agreements/<int:agreement_id>/sync", methods=["POST"])
 @checked_first(writable_agreement)
+@if_match(AgreementOut(), agreement_representation)
 @blp.response(200, SyncOut, example={"agreement_id": 7, "added": ["10.3"]})
 def sync_agreement_api(agreement_id: int) -> Any:
     """Add an obligation for every clause of the agreement's template it does not have yet (audited)."""
@@ -75,6 +84,7 @@ def sync_agreement_api(agreement_id: int) -> Any:
 
 @blp.route("/clients/<int:client_id>", methods=["PUT"])
 @checked_first(writable_client)
+@if_match(ClientOut(), client_representation)
 @blp.arguments(
     ClientIn,
     example={
@@ -86,7 +96,7 @@ def sync_agreement_api(agreement_id: int) -> Any:
         "dpo_email": "dpo@acme.example",
     },
 )
-@blp.response(200, ClientOut)
+@blp.response(200, ClientOut, headers=ETAG_HEADER)
 def update_client_api(data: dict[str, Any], client_id: int) -> Any:
     """Replace the client's details (every field; left-out optional ones become empty). Audited."""
     client = db.get_or_404(Client, client_id)  # visibility and role: writable_client

@@ -6,25 +6,42 @@ from __future__ import annotations
 from typing import Any
 
 from marshmallow import Schema, fields, validate
+from sqlalchemy import or_, select
+from sqlalchemy.orm import contains_eager, selectinload
 
 from dpa_tracker.api.common import (
+    ETAG_HEADER,
     blp,
     checked_first,
     current,
+    etagged,
     fail,
+    if_match,
     obligation_row,
     refused,
     require_write,
     visible,
     writable_obligation,
 )
+from dpa_tracker.api.filters import ObligationListQuery
+from dpa_tracker.api.paging import LINK_HEADER, Key, page_of, paginate
 from dpa_tracker.api.schemas import ID_RANGE, EvidenceOut, ObligationOut, StrictSchema, Text
 from dpa_tracker.errors import DomainError
 from dpa_tracker.evidence.services import withdraw_evidence
 from dpa_tracker.extensions import db
-from dpa_tracker.models import Evidence, Obligation, TriggerEvent, User
+from dpa_tracker.models import Agreement, Evidence, Obligation, TriggerEvent, User
 from dpa_tracker.obligation.events import record_event, set_awareness
-from dpa_tracker.obligation.services import assess_obligation, set_not_applicable, update_obligation
+from dpa_tracker.obligation.services import (
+    assess_many,
+    assess_obligation,
+    due_soon_days,
+    obligation_loader,
+    set_not_applicable,
+    status_expression,
+    today,
+    update_obligation,
+)
+from dpa_tracker.permissions import client_filter
 
 
 class EventIn(StrictSchema):
@@ -87,6 +104,61 @@ def obligation_out(obligation: Obligation) -> dict[str, Any]:
     return obligation_row(obligation, assess_obligation(obligation))
 
 
+def obligation_representation(obligation_id: int) -> dict[str, Any]:
+    """What GET /obligations/<id> answers: its ETag guards the updates (If-Match)."""
+    return obligation_out(db.session.get_one(Obligation, obligation_id))  # checked_first answered 404 already
+
+
+_OBLIGATION_ETAG = if_match(ObligationOut(), obligation_representation)
+
+
+@blp.route("/obligations", methods=["GET"])
+@blp.arguments(ObligationListQuery, location="query")
+@blp.response(200, page_of(ObligationOut), headers=LINK_HEADER)
+def list_all_obligations(query: dict[str, Any]) -> Any:
+    """The obligations of every agreement this token may see, by id, with today's status. Status and due-date
+    filters read the projection the dashboard counts (refreshed on every change and daily)."""
+    stmt = (
+        select(Obligation)
+        .join(Obligation.agreement)
+        .join(Agreement.client)
+        .where(client_filter(current(), Agreement.client_id))
+        .options(
+            contains_eager(Obligation.agreement).contains_eager(Agreement.client),
+            selectinload(Obligation.owner),
+            *obligation_loader(),
+        )
+    )
+    if query["agreement_id"] is not None:
+        stmt = stmt.where(Obligation.agreement_id == query["agreement_id"])
+    if query["client_id"] is not None:
+        stmt = stmt.where(Agreement.client_id == query["client_id"])
+    if query["clause"]:
+        clause = query["clause"]
+        stmt = stmt.where(
+            or_(Obligation.clause_number == clause, Obligation.clause_number.startswith(clause + ".", autoescape=True))
+        )
+    if query["owner"]:
+        stmt = stmt.where(Obligation.owner.has(User.email == query["owner"].lower()))
+    if query["status"]:
+        stmt = stmt.where(status_expression(today(), due_soon_days()) == query["status"])
+    if query["due_after"]:
+        stmt = stmt.where(Obligation.cached_due_on >= query["due_after"])
+    if query["due_before"]:
+        stmt = stmt.where(Obligation.cached_due_on <= query["due_before"])
+    return paginate(
+        stmt, [Key(Obligation.id)], query, render=lambda page: [obligation_row(o, a) for o, a in assess_many(page)]
+    )
+
+
+@blp.route("/obligations/<int:obligation_id>", methods=["GET"])
+@etagged
+@blp.response(200, ObligationOut, headers=ETAG_HEADER)
+def get_obligation(obligation_id: int) -> Any:
+    """One obligation with today's status; its ETag is what If-Match compares on the obligation's updates."""
+    return obligation_out(visible(Obligation, obligation_id, lambda o: o.agreement.client_id))
+
+
 def writable_event(obligation_id: int, event_id: int) -> None:
     writable_obligation(obligation_id)
     event = db.session.get(TriggerEvent, event_id)
@@ -141,8 +213,9 @@ def correct_awareness_api(data: dict[str, Any], obligation_id: int, event_id: in
 
 @blp.route("/obligations/<int:obligation_id>/not-applicable", methods=["PUT"])
 @checked_first(writable_obligation)
+@_OBLIGATION_ETAG
 @blp.arguments(NotApplicableIn, example={"reason": "The client sends us no special-category data."})
-@blp.response(200, ObligationOut)
+@blp.response(200, ObligationOut, headers=ETAG_HEADER)
 def mark_not_applicable_api(data: dict[str, Any], obligation_id: int) -> Any:
     """Mark the obligation not applicable, with the reason (a new reason replaces the old mark; audited)."""
     obligation = db.get_or_404(Obligation, obligation_id)  # visibility and role: writable_obligation
@@ -156,6 +229,7 @@ def mark_not_applicable_api(data: dict[str, Any], obligation_id: int) -> Any:
 
 @blp.route("/obligations/<int:obligation_id>/not-applicable", methods=["DELETE"])
 @checked_first(writable_obligation)
+@_OBLIGATION_ETAG
 @blp.response(
     200,
     ObligationOut,
@@ -172,6 +246,7 @@ def mark_not_applicable_api(data: dict[str, Any], obligation_id: int) -> Any:
         "reason": "No event recorded",
         "due_on": None,
         "owner": "karim@altinsoft.example",
+        "notes": "Checked with the DPO in March.",
     },
 )
 def clear_not_applicable_api(obligation_id: int) -> Any:
@@ -187,8 +262,9 @@ def clear_not_applicable_api(obligation_id: int) -> Any:
 
 @blp.route("/obligations/<int:obligation_id>", methods=["PATCH"])
 @checked_first(writable_obligation)
+@_OBLIGATION_ETAG
 @blp.arguments(ObligationPatch, example={"owner_id": 3, "notes": "Checked with the DPO in March."})
-@blp.response(200, ObligationOut)
+@blp.response(200, ObligationOut, headers=ETAG_HEADER)
 def update_obligation_api(data: dict[str, Any], obligation_id: int) -> Any:
     """Change the obligation's owner and/or notes (audited)."""
     obligation = db.get_or_404(Obligation, obligation_id)  # visibility and role: writable_obligation

@@ -179,10 +179,6 @@ AgreementOut: type[Schema] = type(
 )
 
 
-class AsOfQuery(QuerySchema):
-    as_of = dates.Date(load_default=None, metadata={"description": "Status as of this date (YYYY-MM-DD)"})
-
-
 class ObligationOut(Schema):
     id = fields.Integer()
     agreement_id = fields.Integer()
@@ -196,6 +192,7 @@ class ObligationOut(Schema):
     reason = fields.String()
     due_on = fields.Date(allow_none=True)
     owner = fields.String(allow_none=True)
+    notes = fields.String(metadata={"description": "The compliance team's notes (PATCH sets them)"})
 
 
 class EvidenceForm(StrictSchema):
@@ -238,15 +235,6 @@ class EvidenceOut(Schema):
     added_by = fields.Function(lambda e: e.added_by.email if e.added_by else None)
     ended_at = fields.DateTime(allow_none=True)
     end_reason = fields.String(allow_none=True)
-
-
-class AuditQuery(QuerySchema):
-    client_id = QueryInteger(load_default=None, validate=ID_RANGE)
-    action = Line(load_default="", validate=validate.Length(max=60))
-    before = QueryInteger(
-        load_default=None, validate=ID_RANGE, metadata={"description": "Only events with a smaller id (paging)"}
-    )
-    limit = QueryInteger(load_default=50, validate=validate.Range(1, 200))
 
 
 class AuditEventOut(Schema):

@@ -11,20 +11,26 @@ from sqlalchemy.orm import selectinload
 
 from dpa_tracker.agreement.services import AgreementInput, change_settings, create_agreement
 from dpa_tracker.agreement.settings import SETTINGS
+from dpa_tracker.api import filters as q
 from dpa_tracker.api import schemas as s
 from dpa_tracker.api.common import (
+    ETAG_HEADER,
+    agreement_representation,
     answerable_recipient,
     blp,
     checked_first,
     current,
     domain_fail,
+    etagged,
     fail,
+    if_match,
     obligation_row,
     require_write,
     visible,
     writable_agreement,
     writable_obligation,
 )
+from dpa_tracker.api.paging import LINK_HEADER, Key, page_of, paginate, paginate_list
 from dpa_tracker.client.services import ClientInput, create_client
 from dpa_tracker.errors import DomainError
 from dpa_tracker.evidence.download import send_evidence_file
@@ -37,11 +43,12 @@ from dpa_tracker.models import (
     ChangeNotice,
     Client,
     Evidence,
+    EvidenceState,
     NoticeRecipient,
     Obligation,
     RecordVersion,
 )
-from dpa_tracker.models.subprocessor import ObjectionConsequence
+from dpa_tracker.models.subprocessor import AnswerState, ObjectionConsequence
 from dpa_tracker.obligation.services import assess_agreement, today
 from dpa_tracker.permissions import can_hand_out_record, can_write, client_filter
 from dpa_tracker.record.services import hand_out
@@ -53,10 +60,14 @@ from dpa_tracker.subprocessor.notices import answer
 
 
 @blp.route("/clients", methods=["GET"])
-@blp.response(200, s.ClientOut(many=True))
-def list_clients() -> Any:
-    """List the clients this token may see."""
-    return db.session.scalars(select(Client).where(client_filter(current(), Client.id)).order_by(Client.legal_name))
+@blp.arguments(q.ClientListQuery, location="query")
+@blp.response(200, page_of(s.ClientOut), headers=LINK_HEADER)
+def list_clients(query: dict[str, Any]) -> Any:
+    """List the clients this token may see, by legal name."""
+    stmt = select(Client).where(client_filter(current(), Client.id))
+    if query["country"]:
+        stmt = stmt.where(Client.country == query["country"].upper())
+    return paginate(stmt, [Key(Client.legal_name), Key(Client.id)], query)
 
 
 @blp.route("/clients", methods=["POST"])
@@ -74,7 +85,8 @@ def create_client_api(data: dict[str, Any]) -> Any:
 
 
 @blp.route("/clients/<int:client_id>", methods=["GET"])
-@blp.response(200, s.ClientOut)
+@etagged
+@blp.response(200, s.ClientOut, headers=ETAG_HEADER)
 def get_client(client_id: int) -> Any:
     """One client."""
     return visible(Client, client_id, lambda c: c.id)
@@ -84,15 +96,20 @@ def get_client(client_id: int) -> Any:
 
 
 @blp.route("/agreements", methods=["GET"])
-@blp.response(200, s.AgreementOut(many=True))
-def list_agreements() -> Any:
-    """List the agreements this token may see."""
-    return db.session.scalars(
+@blp.arguments(q.AgreementListQuery, location="query")
+@blp.response(200, page_of(s.AgreementOut), headers=LINK_HEADER)
+def list_agreements(query: dict[str, Any]) -> Any:
+    """List the agreements this token may see, by reference."""
+    stmt = (
         select(Agreement)
         .where(client_filter(current(), Agreement.client_id))
         .options(selectinload(Agreement.obligations))
-        .order_by(Agreement.reference)
     )
+    if query["client_id"] is not None:
+        stmt = stmt.where(Agreement.client_id == query["client_id"])
+    if query["status"]:
+        stmt = stmt.where(Agreement.status == AgreementStatus(query["status"]))
+    return paginate(stmt, [Key(Agreement.reference), Key(Agreement.id)], query)
 
 
 @blp.route("/agreements", methods=["POST"])
@@ -115,7 +132,8 @@ def create_agreement_api(data: dict[str, Any]) -> Any:
 
 
 @blp.route("/agreements/<int:agreement_id>", methods=["GET"])
-@blp.response(200, s.AgreementOut)
+@etagged
+@blp.response(200, s.AgreementOut, headers=ETAG_HEADER)
 def get_agreement(agreement_id: int) -> Any:
     """One agreement."""
     return visible(Agreement, agreement_id, lambda a: a.client_id)
@@ -123,8 +141,9 @@ def get_agreement(agreement_id: int) -> Any:
 
 @blp.route("/agreements/<int:agreement_id>/settings", methods=["PATCH"])
 @checked_first(writable_agreement)
+@if_match(s.AgreementOut(), agreement_representation)
 @blp.arguments(s.AgreementSettingsIn)
-@blp.response(200, s.AgreementOut)
+@blp.response(200, s.AgreementOut, headers=ETAG_HEADER)
 def change_agreement_settings(data: dict[str, Any], agreement_id: int) -> Any:
     """Change some of the agreement's deadline settings; its obligations' clocks follow at once (audited)."""
     agreement = visible(Agreement, agreement_id, lambda a: a.client_id)
@@ -137,23 +156,44 @@ def change_agreement_settings(data: dict[str, Any], agreement_id: int) -> Any:
 
 
 @blp.route("/agreements/<int:agreement_id>/obligations", methods=["GET"])
-@blp.arguments(s.AsOfQuery, location="query")
-@blp.response(200, s.ObligationOut(many=True))
+@blp.arguments(q.AgreementObligationQuery, location="query")
+@blp.response(200, page_of(s.ObligationOut), headers=LINK_HEADER)
 def list_obligations(query: dict[str, Any], agreement_id: int) -> Any:
-    """The agreement's obligations with status, reason and due date, as of a date (default today)."""
+    """The agreement's obligations in clause order with status, reason and due date, as of a date (default
+    today); the filters apply to the statuses and due dates as of that date."""
     agreement = visible(Agreement, agreement_id, lambda a: a.client_id)
-    return [obligation_row(o, a) for o, a in assess_agreement(agreement, query["as_of"])]
+    rows = [(o, a) for o, a in assess_agreement(agreement, query["as_of"]) if assessed_matches(o, a, query)]
+    body, status, headers = paginate_list(rows, query, key=lambda row: row[0].position)
+    body["items"] = [obligation_row(o, a) for o, a in body["items"]]
+    return body, status, headers
+
+
+def assessed_matches(obligation: Obligation, assessment: Any, query: dict[str, Any]) -> bool:
+    """The obligation filters (filters.ObligationFilters) applied to one assessed obligation."""
+    clause = query["clause"]
+    due_on = assessment.due_on
+    return (
+        (not query["status"] or assessment.status.value == query["status"])
+        and (not clause or obligation.clause_number == clause or obligation.clause_number.startswith(clause + "."))
+        and (not query["owner"] or (obligation.owner is not None and obligation.owner.email == query["owner"].lower()))
+        and (not query["due_after"] or (due_on is not None and due_on >= query["due_after"]))
+        and (not query["due_before"] or (due_on is not None and due_on <= query["due_before"]))
+    )
 
 
 # --- evidence --------------------------------------------------------------------------------
 
 
 @blp.route("/obligations/<int:obligation_id>/evidence", methods=["GET"])
-@blp.response(200, s.EvidenceOut(many=True))
-def list_evidence(obligation_id: int) -> Any:
-    """Every piece of evidence of the obligation, withdrawn and superseded ones included."""
+@blp.arguments(q.EvidenceListQuery, location="query")
+@blp.response(200, page_of(s.EvidenceOut), headers=LINK_HEADER)
+def list_evidence(query: dict[str, Any], obligation_id: int) -> Any:
+    """Every piece of evidence of the obligation, withdrawn and superseded ones included, oldest first."""
     obligation = visible(Obligation, obligation_id, lambda o: o.agreement.client_id)
-    return obligation.evidence
+    stmt = select(Evidence).where(Evidence.obligation_id == obligation.id).options(selectinload(Evidence.added_by))
+    if query["state"]:
+        stmt = stmt.where(Evidence.state == EvidenceState(query["state"]))
+    return paginate(stmt, [Key(Evidence.id)], query)
 
 
 @blp.route("/obligations/<int:obligation_id>/evidence", methods=["POST"])
@@ -187,10 +227,10 @@ def download_evidence(evidence_id: int) -> Response:
 
 
 @blp.route("/audit-events", methods=["GET"])
-@blp.arguments(s.AuditQuery, location="query")
-@blp.response(200, s.AuditEventOut(many=True))
+@blp.arguments(q.AuditListQuery, location="query")
+@blp.response(200, page_of(s.AuditEventOut), headers=LINK_HEADER)
 def list_audit_events(query: dict[str, Any]) -> Any:
-    """Audit events, newest first; page with `before`."""
+    """Audit events, newest first."""
     user = current()
     stmt = select(AuditEvent)
     if not can_write(user):
@@ -201,20 +241,24 @@ def list_audit_events(query: dict[str, Any]) -> Any:
         stmt = stmt.where(AuditEvent.action.startswith(query["action"], autoescape=True))
     if query["before"] is not None:
         stmt = stmt.where(AuditEvent.id < query["before"])
-    return db.session.scalars(stmt.order_by(AuditEvent.id.desc()).limit(query["limit"]))
+    return paginate(stmt, [Key(AuditEvent.id, descending=True)], query)
 
 
 # --- Art. 30(2) record, sub-processors, notices -----------------------------------------------
 
 
 @blp.route("/clients/<int:client_id>/record/versions", methods=["GET"])
-@blp.response(200, s.RecordVersionOut(many=True))
-def list_record_versions(client_id: int) -> Any:
-    """Every copy of the record handed out: when, by whom, and its hash."""
+@blp.arguments(q.RecordVersionListQuery, location="query")
+@blp.response(200, page_of(s.RecordVersionOut), headers=LINK_HEADER)
+def list_record_versions(query: dict[str, Any], client_id: int) -> Any:
+    """Every copy of the record handed out, newest first: when, by whom, and its hash."""
     client = visible(Client, client_id, lambda c: c.id)
-    return db.session.scalars(
-        select(RecordVersion).where(RecordVersion.client_id == client.id).order_by(RecordVersion.number.desc())
+    stmt = (
+        select(RecordVersion)
+        .where(RecordVersion.client_id == client.id)
+        .options(selectinload(RecordVersion.handed_out_by))
     )
+    return paginate(stmt, [Key(RecordVersion.number, descending=True)], query)
 
 
 def record_hand_out_allowed(client_id: int) -> None:
@@ -266,20 +310,24 @@ def download_record_version(client_id: int, number: int, fmt: str) -> Response:
 
 
 @blp.route("/clients/<int:client_id>/subprocessors", methods=["GET"])
-@blp.arguments(s.AsOfQuery, location="query")
-@blp.response(200, s.SubProcessorEntryOut(many=True))
+@blp.arguments(q.SubProcessorListQuery, location="query")
+@blp.response(200, page_of(s.SubProcessorEntryOut), headers=LINK_HEADER)
 def list_client_subprocessors(query: dict[str, Any], client_id: int) -> Any:
     """Sub-processors authorised for the client on a date (default today)."""
     client = visible(Client, client_id, lambda c: c.id)
-    return subprocessor_rows(client, query["as_of"] or today())
+    rows = subprocessor_rows(client, query["as_of"] or today())
+    if query["country"]:
+        rows = [r for r in rows if r["country"].upper() == query["country"].upper()]
+    return paginate_list(rows, query)
 
 
 @blp.route("/clients/<int:client_id>/notices", methods=["GET"])
-@blp.response(200, s.NoticeOut(many=True))
-def list_client_notices(client_id: int) -> Any:
-    """The client's sub-processor change notices with their answers."""
+@blp.arguments(q.NoticeListQuery, location="query")
+@blp.response(200, page_of(s.NoticeOut), headers=LINK_HEADER)
+def list_client_notices(query: dict[str, Any], client_id: int) -> Any:
+    """The client's sub-processor change notices with their answers, newest first."""
     client = visible(Client, client_id, lambda c: c.id)
-    return db.session.scalars(
+    stmt = (
         select(NoticeRecipient)
         .join(NoticeRecipient.agreement)
         .where(Agreement.client_id == client.id)
@@ -287,8 +335,12 @@ def list_client_notices(client_id: int) -> Any:
             selectinload(NoticeRecipient.notice).selectinload(ChangeNotice.subprocessor),
             selectinload(NoticeRecipient.notice).selectinload(ChangeNotice.replaces),
         )
-        .order_by(NoticeRecipient.id.desc())
     )
+    if query["agreement_id"] is not None:
+        stmt = stmt.where(NoticeRecipient.agreement_id == query["agreement_id"])
+    if query["state"]:
+        stmt = stmt.where(NoticeRecipient.state == AnswerState(query["state"]))
+    return paginate(stmt, [Key(NoticeRecipient.id, descending=True)], query)
 
 
 @blp.route("/notice-recipients/<int:recipient_id>/answer", methods=["POST"])

@@ -41,8 +41,8 @@ from dpa_tracker.record.services import (
 )
 from dpa_tracker.subprocessor.notices import propose_change
 from dpa_tracker.subprocessor.services import SubProcessorInput, authorise, create_subprocessor
-from tests.support import PASSWORD
 from tests.factories import make_agreement, make_client, make_user
+from tests.support import PASSWORD
 
 pytestmark = pytest.mark.browser
 

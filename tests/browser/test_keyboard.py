@@ -16,8 +16,8 @@ from playwright.sync_api import FileChooser, Page, expect
 
 from dpa_tracker.models import Role
 from dpa_tracker.obligation.services import today
-from tests.support import PASSWORD
 from tests.factories import make_agreement, make_client, make_user
+from tests.support import PASSWORD
 
 pytestmark = pytest.mark.browser
 
