@@ -315,6 +315,34 @@ def audit_anchor(output: str | None) -> None:
     click.echo(anchor.as_json())
 
 
+@click.group("agents", cls=AppGroup)
+def agents_group() -> None:
+    """Agents (clause 5): bulk import of agents and training attestations."""
+
+
+@agents_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def agents_import(path: str) -> None:
+    """Import a CSV file of agents or of trainings: all rows, or nothing if any row is bad."""
+    from pathlib import Path
+
+    from dpa_tracker.agent.imports import ImportRefused, import_csv
+
+    try:
+        result = import_csv(None, Path(path).read_bytes(), Path(path).name)
+    except ImportRefused as refused:
+        db.session.rollback()
+        click.echo(f"Nothing was imported: {len(refused.problems)} problem(s).", err=True)
+        for problem in refused.problems:
+            click.echo(problem, err=True)
+        raise SystemExit(1) from None
+    db.session.commit()
+    click.echo(
+        f"Imported {result.rows} row(s): {result.agents} agent(s), {result.assignments} assignment(s), "
+        f"{result.trainings} training(s)."
+    )
+
+
 def register_cli(app: Flask) -> None:
     for command in (
         init_db,
@@ -327,5 +355,6 @@ def register_cli(app: Flask) -> None:
         notices_group,
         set_password_command,
         obligations_group,
+        agents_group,
     ):
         app.cli.add_command(command)

@@ -12,6 +12,8 @@ from flask import current_app
 from sqlalchemy import ColumnElement, and_, case, func, literal, or_
 from sqlalchemy.orm import selectinload
 
+from dpa_tracker.agent.clause5 import AUTHORISED_RULE, REMOVAL_RULE, agent_inputs, removal_blockers
+from dpa_tracker.agent.clause5 import RULES as AGENT_RULES
 from dpa_tracker.agreement.settings import SETTINGS
 from dpa_tracker.audit.services import record
 from dpa_tracker.errors import DomainError
@@ -107,6 +109,8 @@ def blockers_for(obligation: Obligation, as_of: date) -> list[str]:
     if obligation.rule.get("requires") == "processing_scope":  # clause 2.1
         client = obligation.agreement.client
         return scope_gaps_by_client([client], as_of)[client.id]
+    if obligation.rule.get("requires") == REMOVAL_RULE:  # clause 5.3(3)
+        return removal_blockers(obligation.agreement_id, as_of)
     return []
 
 
@@ -166,6 +170,14 @@ def assess_obligation(
     documents = document_inputs(obligation, day) if documents_by_id is None else documents_by_id.get(obligation.id)
     if documents is not None:
         evidence, blockers = documents.evidence, [*blockers, *documents.blockers]
+    # Clause 5.2: the agents working on the agreement decide, not evidence on the obligation.
+    agents = (
+        agent_inputs([obligation], day).get(obligation.id)
+        if obligation.rule.get("requires") == AUTHORISED_RULE
+        else None
+    )
+    if agents is not None:
+        evidence, blockers = agents.evidence, [*blockers, *agents.blockers]
     if terms is None:
         standing = obligation.rule["type"] in ("standing", "recurring")
         terms = agreement_terms(obligation.agreement, day) if standing else terms_of(obligation.agreement)
@@ -189,7 +201,16 @@ def assess_obligation(
         and result.status in (ObligationStatus.MET, ObligationStatus.DUE_SOON)
     ):
         result = replace(result, reason=f"{documents.summary}. {result.reason}")
+    if agents is not None and result.status is not ObligationStatus.NOT_APPLICABLE:
+        if agents.none_recorded:  # no event is not compliance: no agent is not "no agent untrained"
+            result = replace(result, reason=f"No agent recorded for this agreement; {_lower_first(result.reason)}")
+        elif agents.summary and result.status in (ObligationStatus.MET, ObligationStatus.DUE_SOON):
+            result = replace(result, reason=f"{agents.summary}. {result.reason}")
     return result
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 def obligation_loader() -> tuple[object, ...]:
@@ -354,3 +375,13 @@ def refresh_subprocessor_obligations(agreement_ids: list[int] | None = None) -> 
         stmt = stmt.where(Agreement.id.in_(agreement_ids))
     obligations = db.session.scalars(stmt).all()
     refresh_cache([o for o in obligations if o.rule.get("requires") in REQUIRED_KIND])
+
+
+def refresh_agent_obligations(agreement_ids: list[int]) -> None:
+    """Re-assess clauses 5.2 and 5.3 of these agreements after an agent, assignment or attestation changed."""
+    if not agreement_ids:
+        return
+    obligations = db.session.scalars(
+        db.select(Obligation).where(Obligation.agreement_id.in_(sorted(set(agreement_ids))))
+    ).all()
+    refresh_cache([o for o in obligations if o.rule.get("requires") in AGENT_RULES])
