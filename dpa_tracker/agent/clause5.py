@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from dpa_tracker.extensions import db
-from dpa_tracker.models import Agent, AgentAssignment, AttestationKind, Obligation
+from dpa_tracker.models import Agent, AgentAssignment, AgentAttestation, AttestationKind, Obligation
 from dpa_tracker.obligation.status import add_months
 
 TRAINING_MONTHS = 12
@@ -67,7 +66,7 @@ def authorisation(
     return Authorisation(not missing, tuple(missing), expires)
 
 
-def agent_authorisation(agent: Agent, as_of: date) -> Authorisation:
+def agent_authorisation(agent: Agent | AgentFacts, as_of: date) -> Authorisation:
     """``authorisation`` of a loaded agent, counting the attestations recorded by ``as_of`` and not withdrawn."""
     dates: dict[AttestationKind, list[date]] = defaultdict(list)
     for attestation in agent.attestations:
@@ -83,33 +82,84 @@ def agent_authorisation(agent: Agent, as_of: date) -> Authorisation:
     )
 
 
-def works_on(assignment: AgentAssignment, as_of: date) -> bool:
+def works_on(assignment: AgentAssignment | AssignmentFacts, as_of: date) -> bool:
     """The agent works on the agreement on ``as_of``: assigned (and recorded) by then, mission not ended."""
     ends = assignment.agent.mission_ends_on
     return assignment.since_on <= as_of and assignment.added_at.date() <= as_of and (ends is None or ends >= as_of)
 
 
-def removal_pending(agent: Agent, as_of: date) -> bool:
+def removal_pending(agent: Agent | AgentFacts, as_of: date) -> bool:
     """Clause 5.3(3): the mission ended before ``as_of`` and no removal of access was confirmed by then."""
     if agent.mission_ends_on is None or agent.mission_ends_on >= as_of:
         return False
     return agent.access_removed_at is None or agent.access_removed_at.date() > as_of
 
 
-def assignments_for(agreement_ids: Iterable[int]) -> dict[int, list[AgentAssignment]]:
-    """{agreement id: its assignments, agents and their attestations loaded}, in a fixed number of queries."""
+@dataclass(frozen=True)
+class AttestationFacts:
+    kind: AttestationKind
+    done_on: date
+    recorded_at: datetime
+    withdrawn_at: datetime | None
+
+    def counts_on(self, day: date) -> bool:
+        return self.recorded_at.date() <= day and (self.withdrawn_at is None or self.withdrawn_at.date() > day)
+
+
+@dataclass
+class AgentFacts:
+    id: int
+    name: str
+    mission_ends_on: date | None
+    access_removed_at: datetime | None
+    attestations: list[AttestationFacts] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AssignmentFacts:
+    agreement_id: int
+    since_on: date
+    added_at: datetime
+    agent: AgentFacts
+
+
+def assignments_for(agreement_ids: Iterable[int]) -> dict[int, list[AssignmentFacts]]:
+    """{agreement id: its assignments with their agents' facts}, in two plain queries (no ORM objects: an
+    import of thousands of agents re-assesses its agreements quickly)."""
     ids = sorted(set(agreement_ids))
-    found: dict[int, list[AgentAssignment]] = {i: [] for i in ids}
+    found: dict[int, list[AssignmentFacts]] = {i: [] for i in ids}
     if not ids:
         return found
-    rows = db.session.scalars(
-        select(AgentAssignment)
+    agents: dict[int, AgentFacts] = {}
+    rows = db.session.execute(
+        select(
+            AgentAssignment.agreement_id,
+            AgentAssignment.since_on,
+            AgentAssignment.added_at,
+            Agent.id,
+            Agent.name,
+            Agent.mission_ends_on,
+            Agent.access_removed_at,
+        )
+        .join(Agent, Agent.id == AgentAssignment.agent_id)
         .where(AgentAssignment.agreement_id.in_(ids))
-        .options(selectinload(AgentAssignment.agent).selectinload(Agent.attestations))
         .order_by(AgentAssignment.id)
-    )
-    for assignment in rows:
-        found[assignment.agreement_id].append(assignment)
+    ).all()
+    for agreement_id, since_on, added_at, agent_id, name, ends_on, removed_at in rows:
+        agent = agents.setdefault(agent_id, AgentFacts(agent_id, name, ends_on, removed_at))
+        found[agreement_id].append(AssignmentFacts(agreement_id, since_on, added_at, agent))
+    if agents:
+        of_these = select(AgentAssignment.agent_id).where(AgentAssignment.agreement_id.in_(ids))
+        for agent_id, kind, done_on, recorded_at, withdrawn_at in db.session.execute(
+            select(
+                AgentAttestation.agent_id,
+                AgentAttestation.kind,
+                AgentAttestation.done_on,
+                AgentAttestation.recorded_at,
+                AgentAttestation.withdrawn_at,
+            ).where(AgentAttestation.agent_id.in_(of_these))
+        ):
+            agents[agent_id].attestations.append(AttestationFacts(kind, done_on, recorded_at, withdrawn_at))
     return found
 
 
@@ -134,7 +184,7 @@ class AgentInputs:
     names: list[str] = field(default_factory=list)
 
 
-def _decide_authorised(assignments: Sequence[AgentAssignment], as_of: date) -> AgentInputs:
+def _decide_authorised(assignments: Sequence[AssignmentFacts], as_of: date) -> AgentInputs:
     working = [a for a in assignments if works_on(a, as_of)]
     if not working:
         return AgentInputs([], [], none_recorded=True)
@@ -157,26 +207,35 @@ def _decide_authorised(assignments: Sequence[AgentAssignment], as_of: date) -> A
     return AgentInputs([AgentsEvidence(max(recorded), min(expiries))], [], summary, names=names)
 
 
+def clause5_inputs(
+    obligations: Sequence[Obligation], as_of: date
+) -> tuple[dict[int, AgentInputs], dict[int, list[str]]]:
+    """For many obligations, with the agents loaded once: the clause 5.2 inputs by obligation id and the
+    clause 5.3(3) blockers by agreement id."""
+    authorised = [o for o in obligations if o.rule.get("requires") == AUTHORISED_RULE]
+    removal = {o.agreement_id for o in obligations if o.rule.get("requires") == REMOVAL_RULE}
+    if not authorised and not removal:
+        return {}, {}
+    by_agreement = assignments_for({o.agreement_id for o in authorised} | removal)
+    inputs = {o.id: _decide_authorised(by_agreement[o.agreement_id], as_of) for o in authorised}
+    return inputs, {agreement_id: _removal(by_agreement[agreement_id], as_of) for agreement_id in removal}
+
+
 def agent_inputs(obligations: Sequence[Obligation], as_of: date) -> dict[int, AgentInputs]:
     """Clause 5.2 obligations: the engine's evidence and blockers from their agreements' agents on ``as_of``."""
     wanted = [o for o in obligations if o.rule.get("requires") == AUTHORISED_RULE]
-    if not wanted:
-        return {}
-    by_agreement = assignments_for(o.agreement_id for o in wanted)
-    return {o.id: _decide_authorised(by_agreement[o.agreement_id], as_of) for o in wanted}
+    return clause5_inputs(wanted, as_of)[0]
 
 
-def removal_blockers(agreement_id: int, as_of: date) -> list[str]:
-    """Clause 5.3(3): one blocker per agent of the agreement whose access removal is not confirmed."""
-    seen: set[int] = set()
-    blockers = []
-    for assignment in assignments_for([agreement_id])[agreement_id]:
-        agent = assignment.agent
-        if agent.id in seen or assignment.added_at.date() > as_of or not removal_pending(agent, as_of):
-            continue
-        seen.add(agent.id)
-        blockers.append(
-            f"Mission of {agent.name} ended on {agent.mission_ends_on}; "
-            "removal of their access is not confirmed (clause 5.3(3))"
-        )
-    return blockers
+def _removal(assignments: Sequence[AssignmentFacts], as_of: date) -> list[str]:
+    return [
+        f"Mission of {a.agent.name} ended on {a.agent.mission_ends_on}; "
+        "removal of their access is not confirmed (clause 5.3(3))"
+        for a in assignments
+        if a.added_at.date() <= as_of and removal_pending(a.agent, as_of)
+    ]
+
+
+def removal_blockers(agreement_ids: Iterable[int], as_of: date) -> dict[int, list[str]]:
+    """Clause 5.3(3): per agreement, one blocker per agent whose access removal is not confirmed."""
+    return {agreement_id: _removal(found, as_of) for agreement_id, found in assignments_for(agreement_ids).items()}

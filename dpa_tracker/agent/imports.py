@@ -14,7 +14,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from dpa_tracker.audit.services import record
 from dpa_tracker.dates import parse_date
@@ -214,41 +214,42 @@ def _import_agents(actor: User | None, rows: list[tuple[int, dict[str, str]]]) -
         planned.append((row, email or None, employer_kind, sub_id, agreement_ids, since_on))
     if problems:
         raise ImportRefused(problems)
-    result = ImportResult("agents", len(rows))
     now = utcnow()
     actor_id = actor.id if actor else None
-    agents = []
-    for row, email, employer_kind, sub_id, agreement_ids, since_on in planned:
-        agent = Agent(
-            name=row["name"],
-            email=email,
-            function=row["role"],
-            employer_kind=employer_kind,
-            employer_name="" if sub_id else row["employer"],
-            subprocessor_id=sub_id,
-            experience_note="",
-            created_at=now,
-            created_by_id=actor_id,
-        )
-        agents.append((agent, agreement_ids, since_on, row["scope"]))
-    db.session.add_all([a for a, *_ in agents])
-    db.session.flush()
+    # Bulk INSERT ... RETURNING in parameter order: the new ids line up with the planned rows.
+    agent_ids = db.session.scalars(
+        insert(Agent).returning(Agent.id, sort_by_parameter_order=True),
+        [
+            {
+                "name": row["name"],
+                "email": email,
+                "function": row["role"],
+                "employer_kind": employer_kind,
+                "employer_name": "" if sub_id else row["employer"],
+                "subprocessor_id": sub_id,
+                "experience_note": "",
+                "created_at": now,
+                "created_by_id": actor_id,
+            }
+            for row, email, employer_kind, sub_id, _, _ in planned
+        ],
+    ).all()
     assignments = [
-        AgentAssignment(
-            agent_id=agent.id,
-            agreement_id=agreement_id,
-            scope=scope,
-            since_on=since_on,
-            added_at=now,
-            added_by_id=actor_id,
-        )
-        for agent, agreement_ids, since_on, scope in agents
+        {
+            "agent_id": agent_id,
+            "agreement_id": agreement_id,
+            "scope": row["scope"],
+            "since_on": since_on,
+            "added_at": now,
+            "added_by_id": actor_id,
+        }
+        for agent_id, (row, _, _, _, agreement_ids, since_on) in zip(agent_ids, planned, strict=True)
         for agreement_id in agreement_ids
     ]
-    db.session.add_all(assignments)
-    db.session.flush()
-    result.agents, result.assignments = len(agents), len(assignments)
-    result.agreement_ids = {a.agreement_id for a in assignments}
+    if assignments:
+        db.session.execute(insert(AgentAssignment), assignments)
+    result = ImportResult("agents", len(rows), agents=len(agent_ids), assignments=len(assignments))
+    result.agreement_ids = {a["agreement_id"] for a in assignments}
     return result
 
 
@@ -289,23 +290,23 @@ def _import_trainings(actor: User | None, rows: list[tuple[int, dict[str, str]]]
         raise ImportRefused(problems)
     now = utcnow()
     actor_id = actor.id if actor else None
-    db.session.add_all(
+    db.session.execute(
+        insert(AgentAttestation),
         [
-            AgentAttestation(
-                agent_id=agent_id,
-                kind=AttestationKind.TRAINING,
-                done_on=day,
-                by_whom="",
-                course=row["course"],
-                provider=row["provider"],
-                note="imported from CSV",
-                recorded_at=now,
-                recorded_by_id=actor_id,
-            )
+            {
+                "agent_id": agent_id,
+                "kind": AttestationKind.TRAINING,
+                "done_on": day,
+                "by_whom": "",
+                "course": row["course"],
+                "provider": row["provider"],
+                "note": "imported from CSV",
+                "recorded_at": now,
+                "recorded_by_id": actor_id,
+            }
             for agent_id, day, row in planned
-        ]
+        ],
     )
-    db.session.flush()
     agent_ids = sorted({agent_id for agent_id, _, _ in planned})
     agreement_ids: set[int] = set()
     for start in range(0, len(agent_ids), 500):

@@ -12,7 +12,14 @@ from flask import current_app
 from sqlalchemy import ColumnElement, and_, case, func, literal, or_
 from sqlalchemy.orm import selectinload
 
-from dpa_tracker.agent.clause5 import AUTHORISED_RULE, REMOVAL_RULE, agent_inputs, removal_blockers
+from dpa_tracker.agent.clause5 import (
+    AUTHORISED_RULE,
+    REMOVAL_RULE,
+    AgentInputs,
+    agent_inputs,
+    clause5_inputs,
+    removal_blockers,
+)
 from dpa_tracker.agent.clause5 import RULES as AGENT_RULES
 from dpa_tracker.agreement.settings import SETTINGS
 from dpa_tracker.audit.services import record
@@ -110,7 +117,7 @@ def blockers_for(obligation: Obligation, as_of: date) -> list[str]:
         client = obligation.agreement.client
         return scope_gaps_by_client([client], as_of)[client.id]
     if obligation.rule.get("requires") == REMOVAL_RULE:  # clause 5.3(3)
-        return removal_blockers(obligation.agreement_id, as_of)
+        return removal_blockers([obligation.agreement_id], as_of)[obligation.agreement_id]
     return []
 
 
@@ -158,6 +165,7 @@ def assess_obligation(
     documents_by_id: Mapping[int, Any] | None = None,
     events_by_id: Mapping[int, Sequence[TriggerEvent]] | None = None,
     terms: AgreementTerms | None = None,
+    agents_by_id: Mapping[int, AgentInputs] | None = None,
 ) -> Assessment:
     """Status of one obligation; its agreement, evidence and events should already be loaded.
 
@@ -263,10 +271,19 @@ def refresh_cache(obligations: Sequence[Obligation]) -> None:
     day = now.date()
     events = borrowed_events(list(wanted.values()))
     terms: dict[int, AgreementTerms] = {}  # per agreement: clause 13 is read once, not once per obligation
+    # Clause 5: the agents of all these agreements are loaded once.
+    agents, removals = clause5_inputs(list(wanted.values()), day)
     for obligation in wanted.values():
         if obligation.agreement_id not in terms:
             terms[obligation.agreement_id] = agreement_terms(obligation.agreement, day)
-        result = assess_obligation(obligation, day, events_by_id=events, terms=terms[obligation.agreement_id])
+        result = assess_obligation(
+            obligation,
+            day,
+            removals.get(obligation.agreement_id) if obligation.rule.get("requires") == REMOVAL_RULE else None,
+            events_by_id=events,
+            terms=terms[obligation.agreement_id],
+            agents_by_id=agents,
+        )
         obligation.cached_base = result.base
         obligation.cached_due_on = result.due_on
         obligation.cached_lapses_on = result.lapses_on
@@ -381,7 +398,18 @@ def refresh_agent_obligations(agreement_ids: list[int]) -> None:
     """Re-assess clauses 5.2 and 5.3 of these agreements after an agent, assignment or attestation changed."""
     if not agreement_ids:
         return
-    obligations = db.session.scalars(
-        db.select(Obligation).where(Obligation.agreement_id.in_(sorted(set(agreement_ids))))
-    ).all()
-    refresh_cache([o for o in obligations if o.rule.get("requires") in AGENT_RULES])
+    wanted = [
+        obligation_id
+        for obligation_id, rule in db.session.execute(
+            db.select(Obligation.id, Obligation.rule).where(Obligation.agreement_id.in_(sorted(set(agreement_ids))))
+        )
+        if (rule if isinstance(rule, dict) else {}).get("requires") in AGENT_RULES
+    ]
+    if wanted:
+        refresh_cache(
+            db.session.scalars(
+                db.select(Obligation)
+                .where(Obligation.id.in_(wanted))
+                .options(*obligation_loader(), selectinload(Obligation.agreement))
+            ).all()
+        )
