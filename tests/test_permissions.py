@@ -262,6 +262,27 @@ ROUTES = [
     ("GET", "/clients/{client}/subprocessors.pdf", "read", None),
     ("GET", "/clients/{client}/notices", "read", None),
     ("POST", "/notice-recipients/{recipient}/answer", "client_write", {"answer-{recipient}-decision": "approve"}),
+    # agents (clause 5); {agent_of_role} and {attestation_of_role}: each staff role changes its own
+    ("GET", "/agents", "list", None),
+    ("POST", "/agents", "staff", {"name": "Agent of {role}", "function": "Support", "employer_kind": "processor"}),
+    ("POST", "/agents/import", "staff", {}),
+    ("GET", "/agents/register.csv", "list", None),
+    ("GET", "/agents/{agent}", "read", None),
+    (
+        "POST",
+        "/agents/{agent_of_role}/assignments",
+        "staff",
+        {"assign-agreement_id": "{agreement}", "assign-scope": "Tickets", "assign-since_on": "2026-02-01"},
+    ),
+    (
+        "POST",
+        "/agents/{agent}/attestations",
+        "staff",
+        {"att-kind": "training", "att-done_on": "2026-02-01", "att-course": "Course by {role}", "att-provider": "CNIL"},
+    ),
+    ("POST", "/agents/{agent}/mission", "staff", {"mission-mission_ends_on": "2030-06-30"}),
+    ("POST", "/agent-attestations/{attestation_of_role}/withdraw", "staff", {"wd-reason": "Wrong agent"}),
+    ("GET", "/agent-attestations/{attestation}/document", "read", None),
 ]
 
 # The API: bearer tokens, problem+json; anonymous answers 401. (method, url, kind, JSON or form body).
@@ -331,9 +352,38 @@ API_ROUTES = [
     ("POST", "/api/v1/notices/retry", "staff", {}),
     ("POST", "/api/v1/notice-deliveries/{delivery}/retry", "staff", {}),
     ("POST", "/api/v1/tokens/{api_token}/revoke", "admin", {}),
+    # agents (clause 5)
+    ("GET", "/api/v1/agents", "list", None),
+    ("GET", "/api/v1/agents/{agent}", "read", None),
+    (
+        "POST",
+        "/api/v1/agents",
+        "staff",
+        {"name": "API agent of {role}", "function": "Ops", "employer_kind": "processor"},
+    ),
+    (
+        "POST",
+        "/api/v1/agents/{agent_of_role}/assignments",
+        "staff_on",
+        {"agreement_id": "{ending}", "scope": "Tickets", "since_on": "2026-02-01"},
+    ),
+    (
+        "POST",
+        "/api/v1/agents/{agent}/attestations",
+        "staff_on",
+        {"kind": "training", "done_on": "2026-02-01", "course": "API course by {role}", "provider": "CNIL"},
+    ),
+    ("POST", "/api/v1/agents/{agent}/mission", "staff_on", {"mission_ends_on": "2030-06-30"}),
+    ("POST", "/api/v1/agent-attestations/{api_attestation_of_role}/withdraw", "staff_on", {"reason": "Wrong"}),
+    (
+        "POST",
+        "/api/v1/agents/import",
+        "staff",
+        {"file": "email,trained_on,course,provider\nagent@world.example,2026-02-01,Imported by {role},CNIL\n"},
+    ),
 ]
 # POSTs that change an existing object answer 200; the other POSTs create one and answer 201.
-API_POST_CHANGES = ("/answer", "/end", "/retry", "/revoke", "/sync", "/withdraw")
+API_POST_CHANGES = ("/answer", "/end", "/retry", "/revoke", "/sync", "/withdraw", "/mission")
 
 PUBLIC = {"static", "auth.login", "auth.logout", "api-docs.openapi_json"}  # tested in test_pages / test_api_v1
 
@@ -346,6 +396,8 @@ def expected(role: str, kind: str) -> str:
 
 @pytest.fixture(scope="module")
 def world(database_url, _schema, tmp_path_factory):
+    from dpa_tracker.agent.services import AgentInput, AttestationInput, add_attestation, create_agent
+    from dpa_tracker.agent.services import assign as assign_agent
     from dpa_tracker.models import ChangeKind, DocumentKind
     from dpa_tracker.record.services import (
         ActivityInput,
@@ -451,12 +503,34 @@ def world(database_url, _schema, tmp_path_factory):
             ids[f"own_evidence_{role}"] = add_evidence(staff, obligation, EvidenceInput(note=f"Policy ({role})")).id
         ids["own_ending"], ids["own_evidence"] = ending.id, evidence.id  # for everyone else (refused anyway)
         ids["api_token"] = create_token(None, staff, "revoked through the API")[0].id
+        agent = create_agent(staff, AgentInput(name="World Agent", function="Support", email="agent@world.example"))
+        assign_agent(staff, agent, agreement, "Tickets", date(2026, 1, 1))
+        attestation = add_attestation(
+            staff,
+            agent,
+            AttestationInput("commitment", date(2026, 1, 1)),
+            Upload(io.BytesIO(b"Signed commitment\n"), "commitment.txt"),
+        )
+        ids.update(agent=agent.id, attestation=attestation.id)
+        ids.update(agent_of_role=agent.id, attestation_of_role=attestation.id, api_attestation_of_role=attestation.id)
+        for role in STAFF:
+            ids[f"agent_of_role_{role}"] = create_agent(staff, AgentInput(name=f"Agent {role}", function="Ops")).id
+            for key in ("attestation_of_role", "api_attestation_of_role"):
+                ids[f"{key}_{role}"] = add_attestation(
+                    staff, agent, AttestationInput("training", date(2026, 1, 2), course=f"{key} {role}", provider="X")
+                ).id
         tokens = {role: create_token(None, user, "matrix")[1] for role, user in users.items()}
         db.session.commit()
     yield app, ids, tokens, {}
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def per_role(ids: dict[str, object], role: str) -> dict[str, object]:
+    """The objects a staff role changes on its own (a second change of the same one would be refused)."""
+    keys = ("agent_of_role", "attestation_of_role", "api_attestation_of_role")
+    return {key: ids.get(f"{key}_{role}", ids[key]) for key in keys}
 
 
 def _fill(value: object, values: dict[str, object], *, json: bool = False) -> object:
@@ -485,6 +559,7 @@ def test_access_matrix(world, role, method, url, kind, data):
     http, auth = sessions[role]
     # each staff role authorises its own fresh sub-processor (a second authorisation would be refused)
     values = {**ids, "role": role, "fresh": ids.get(f"fresh_{role}", ids["subprocessor"])}
+    values.update(per_role(ids, role))
     target = url.format(**values)
     if method == "GET":
         with http.get(target) as response:
@@ -514,6 +589,7 @@ def test_api_access_matrix(world, role, method, url, kind, data):
         "role": role,
         "own_ending": ids.get(f"own_ending_{role}", ids["own_ending"]),
         "own_evidence": ids.get(f"own_evidence_{role}", ids["own_evidence"]),
+        **per_role(ids, role),
     }
     headers = {} if role == "anonymous" else {"Authorization": f"Bearer {tokens[role]}"}
     http = app.test_client()
@@ -521,8 +597,11 @@ def test_api_access_matrix(world, role, method, url, kind, data):
     if method == "GET":
         with http.get(target, headers=headers) as response:
             response.get_data()
-    elif url.endswith("/evidence"):  # multipart, like a real upload
-        response = http.post(target, headers=headers, data={k: _fill(v, values) for k, v in data.items()})
+    elif url.endswith(("/evidence", "/attestations", "/import")):  # multipart, like a real upload
+        form = {k: _fill(v, values) for k, v in data.items()}
+        if "file" in form:
+            form["file"] = (io.BytesIO(str(form["file"]).encode()), "import.csv")
+        response = http.post(target, headers=headers, data=form)
     else:
         response = http.open(
             target, method=method, headers=headers, json={k: _fill(v, values, json=True) for k, v in data.items()}

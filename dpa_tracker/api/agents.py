@@ -229,7 +229,24 @@ def assign_agent_api(data: dict[str, Any], agent_id: int) -> Any:
 @checked_first(writable_agent)
 @blp.arguments(AttestationFormIn, location="form")
 @blp.arguments(CsvOrDocumentFile, location="files")
-@blp.response(201, AttestationOut)
+@blp.response(
+    201,
+    AttestationOut,
+    example={
+        "id": 7,
+        "kind": "training",
+        "done_on": "2026-10-01",
+        "by_whom": "",
+        "course": "GDPR basics",
+        "provider": "CNIL MOOC",
+        "note": "",
+        "sha256": "9f2c8e1d4b7a6c5e3f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a",
+        "filename": "certificate.pdf",
+        "recorded_at": "2026-10-02T09:00:00+00:00",
+        "withdrawn_at": None,
+        "withdrawn_reason": None,
+    },
+)
 def add_attestation_api(form: dict[str, Any], files: dict[str, Any], agent_id: int) -> Any:
     """Record a designation, confidentiality commitment or training (multipart, optional `file`)."""
     agent = _visible_agent(agent_id)
@@ -276,7 +293,9 @@ def withdraw_attestation_api(data: dict[str, Any], attestation_id: int) -> Any:
 @blp.route("/agents/import", methods=["POST"])
 @checked_first(require_write)
 @blp.arguments(CsvOrDocumentFile, location="files")
-@blp.response(201, ImportOut)
+@blp.response(
+    201, ImportOut, example={"kind": "trainings", "rows": 5000, "agents": 0, "assignments": 0, "trainings": 5000}
+)
 def import_agents_api(files: dict[str, Any]) -> Any:
     """Import a CSV of agents or of trainings (multipart `file`): all rows, or nothing and a 422 listing
     each bad row with its number and reason."""
