@@ -179,11 +179,9 @@ def assess_obligation(
     if documents is not None:
         evidence, blockers = documents.evidence, [*blockers, *documents.blockers]
     # Clause 5.2: the agents working on the agreement decide, not evidence on the obligation.
-    agents = (
-        agent_inputs([obligation], day).get(obligation.id)
-        if obligation.rule.get("requires") == AUTHORISED_RULE
-        else None
-    )
+    agents = None
+    if obligation.rule.get("requires") == AUTHORISED_RULE:
+        agents = (agent_inputs([obligation], day) if agents_by_id is None else agents_by_id).get(obligation.id)
     if agents is not None:
         evidence, blockers = agents.evidence, [*blockers, *agents.blockers]
     if terms is None:
