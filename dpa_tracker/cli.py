@@ -20,6 +20,7 @@ from dpa_tracker.errors import DomainError
 from dpa_tracker.evidence.services import evidence_store
 from dpa_tracker.extensions import db
 from dpa_tracker.models import (
+    AgentAttestation,
     Agreement,
     Client,
     Evidence,
@@ -190,6 +191,7 @@ def evidence_verify() -> None:
     hashes = union(
         select(Evidence.sha256).where(Evidence.sha256.is_not(None)),
         select(SupportingDocument.sha256),
+        select(AgentAttestation.sha256).where(AgentAttestation.sha256.is_not(None)),
         select(NoticeDelivery.message_sha256).where(NoticeDelivery.message_sha256.is_not(None)),
     )
     stored = db.session.scalars(hashes).all()
