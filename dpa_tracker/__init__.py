@@ -181,6 +181,7 @@ def _register_request_hooks(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from dpa_tracker.admin.views import bp as admin_bp
+    from dpa_tracker.agent.views import bp as agent_bp
     from dpa_tracker.agreement.views import bp as agreement_bp
     from dpa_tracker.api import register_api
     from dpa_tracker.audit.views import bp as audit_bp
@@ -203,6 +204,7 @@ def _register_blueprints(app: Flask) -> None:
         admin_bp,
         record_bp,
         subprocessor_bp,
+        agent_bp,
     ):
         app.register_blueprint(blueprint)
     register_api(app)

@@ -21,6 +21,7 @@ from dpa_tracker.errors import DomainError
 from dpa_tracker.evidence.services import evidence_store
 from dpa_tracker.extensions import db
 from dpa_tracker.models import (
+    AgentAttestation,
     Agreement,
     Client,
     Evidence,
@@ -191,6 +192,7 @@ def evidence_verify() -> None:
     hashes: CompoundSelect[tuple[str]] = union(  # the WHEREs leave out the NULLs
         select(Evidence.sha256).where(Evidence.sha256.is_not(None)),
         select(SupportingDocument.sha256),
+        select(AgentAttestation.sha256).where(AgentAttestation.sha256.is_not(None)),
         select(NoticeDelivery.message_sha256).where(NoticeDelivery.message_sha256.is_not(None)),
     )
     stored = db.session.scalars(hashes).all()
@@ -316,6 +318,34 @@ def audit_anchor(output: str | None) -> None:
     click.echo(anchor.as_json())
 
 
+@click.group("agents", cls=AppGroup)
+def agents_group() -> None:
+    """Agents (clause 5): bulk import of agents and training attestations."""
+
+
+@agents_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def agents_import(path: str) -> None:
+    """Import a CSV file of agents or of trainings: all rows, or nothing if any row is bad."""
+    from pathlib import Path
+
+    from dpa_tracker.agent.imports import ImportRefused, import_csv
+
+    try:
+        result = import_csv(None, Path(path).read_bytes(), Path(path).name)
+    except ImportRefused as refused:
+        db.session.rollback()
+        click.echo(f"Nothing was imported: {len(refused.problems)} problem(s).", err=True)
+        for problem in refused.problems:
+            click.echo(problem, err=True)
+        raise SystemExit(1) from None
+    db.session.commit()
+    click.echo(
+        f"Imported {result.rows} row(s): {result.agents} agent(s), {result.assignments} assignment(s), "
+        f"{result.trainings} training(s)."
+    )
+
+
 def register_cli(app: Flask) -> None:
     for command in (
         init_db,
@@ -328,5 +358,6 @@ def register_cli(app: Flask) -> None:
         notices_group,
         set_password_command,
         obligations_group,
+        agents_group,
     ):
         app.cli.add_command(command)

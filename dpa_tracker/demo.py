@@ -16,6 +16,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
+from dpa_tracker.agent.services import AgentInput, AttestationInput, add_attestation, assign, create_agent
 from dpa_tracker.agreement.services import AgreementInput, create_agreement
 from dpa_tracker.auth.services import create_user
 from dpa_tracker.client.services import ClientInput, ProcessorInput, create_client, save_processor
@@ -292,6 +293,42 @@ def _seed_record(admin: User, compliance: User, clients: list[Client]) -> None:
     )
 
 
+def _seed_agents(actor: User, agreements: list[Agreement], today: date) -> None:
+    """Clause 5: three agents; one trained more than 12 months ago (5.2 overdue for the agreements it works on)."""
+    people = (
+        ("Amina Benali", "amina.benali@altinsoft.example", "Support engineer", 40),
+        ("Yacine Kaci", "yacine.kaci@altinsoft.example", "Database administrator", 200),
+        ("سارة بوزيد", "sara.bouzid@altinsoft.example", "Hosting operator", 400),  # training expired
+    )
+    for index, (name, email, function, trained_days_ago) in enumerate(people):
+        agent = create_agent(
+            actor,
+            AgentInput(
+                name=name,
+                email=email,
+                function=function,
+                experience_note="Five years of operations under ISO 27001; GDPR course passed.",
+            ),
+        )
+        for agreement in agreements[index::2] or agreements[:1]:
+            assign(actor, agent, agreement, "Production systems of this client, read/write", agreement.effective_on)
+        hired = today - timedelta(days=420)
+        add_attestation(actor, agent, AttestationInput("designation", hired, by_whom="Ayşe Admin, managing director"))
+        add_attestation(
+            actor,
+            agent,
+            AttestationInput("commitment", hired),
+            Upload(io.BytesIO(f"Confidentiality commitment signed by {name}.\n".encode()), "commitment.txt"),
+        )
+        add_attestation(
+            actor,
+            agent,
+            AttestationInput(
+                "training", today - timedelta(days=trained_days_ago), course="GDPR for operations", provider="CNIL MOOC"
+            ),
+        )
+
+
 def seed_demo() -> list[tuple[str, str, str]]:
     """Create the demo data in the current transaction; return (email, role, password) sign-ins.
 
@@ -382,6 +419,11 @@ def seed_demo() -> list[tuple[str, str, str]]:
         if index == 1:
             _seed_late_request(compliance, agreement, today)
     _seed_record(admin, compliance, clients)
+    _seed_agents(
+        compliance,
+        list(db.session.scalars(db.select(Agreement).order_by(Agreement.id))),
+        today,
+    )
     user("client@mahliatov.example", Role.CLIENT, client=clients[0], name="Mahliatov client user")
     user("client@mittalcloud.example", Role.CLIENT, client=clients[2], name="Mittal Cloud client user")
     user("auditor@audit.example", Role.AUDITOR, audited_clients=[clients[0], clients[1]], name="External auditor")

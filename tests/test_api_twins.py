@@ -35,6 +35,12 @@ from tests.factories import make_agreement, make_client, make_user
 # Every page route that changes state -> the API endpoint(s) doing the same through the same service.
 PAGE_TO_API: dict[str, str | tuple[str, ...]] = {
     "admin.revoke": "api_v1.revoke_token_api",
+    "agent.assign_agent": "api_v1.assign_agent_api",
+    "agent.attest": "api_v1.add_attestation_api",
+    "agent.import_file": "api_v1.import_agents_api",
+    "agent.mission": "api_v1.agent_mission_api",
+    "agent.register": "api_v1.create_agent_api",
+    "agent.withdraw": "api_v1.withdraw_attestation_api",
     "agreement.create": "api_v1.create_agreement_api",
     "agreement.end": "api_v1.end_agreement_api",
     "agreement.settings": "api_v1.change_agreement_settings",

@@ -61,7 +61,8 @@ def test_default_template_has_every_binding_clause_once_with_article_and_rule():
     }
     assert rules["2.2"]["lasts_years_setting"] == "confidentiality_years"
     assert rules["8.1"]["hours_setting"] == "breach_notice_hours"
-    assert rules["5.2"] == {"type": "recurring", "every_months": 12}
+    assert rules["5.2"] == {"type": "recurring", "every_months": 12, "requires": "agents_authorised"}
+    assert rules["5.3"]["requires"] == "agents_access_removed"
 
 
 def test_summaries_are_paraphrased_not_pasted_from_the_contract():

@@ -12,10 +12,15 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from dpa_tracker.agent.services import AgentInput, AttestationInput, add_attestation, create_agent
+from dpa_tracker.agent.services import assign as assign_agent
 from dpa_tracker.auth.services import create_token, hash_password
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
 from dpa_tracker.models import (
+    Agent,
+    AgentAssignment,
+    AgentAttestation,
     Agreement,
     ApiToken,
     AuditEvent,
@@ -162,6 +167,10 @@ class UploadFile:
 
 
 FILE = UploadFile("signed.txt", b"Signed document\n")
+# a training attestation of the world's agent, imported (``{role}`` makes each import its own)
+TRAININGS_CSV = UploadFile(
+    "trainings.csv", b"email,trained_on,course,provider\nagent@world.example,2026-02-01,Imported by {role},CNIL\n"
+)
 
 # (method, url, kind, form data). Placeholders are ids from the ``world`` fixture, and {role}.
 ROUTES = [
@@ -329,6 +338,27 @@ ROUTES = [
     ("GET", "/clients/{client}/subprocessors.pdf", "read", None),
     ("GET", "/clients/{client}/notices", "read", None),
     ("POST", "/notice-recipients/{recipient}/answer", "client_write", {"answer-{recipient}-decision": "approve"}),
+    # agents (clause 5); {agent_of_role} and {attestation_of_role}: each staff role changes its own
+    ("GET", "/agents", "list", None),
+    ("POST", "/agents", "staff", {"name": "Agent of {role}", "function": "Support", "employer_kind": "processor"}),
+    ("POST", "/agents/import", "staff", {"imp-file": TRAININGS_CSV}),
+    ("GET", "/agents/register.csv", "list", None),
+    ("GET", "/agents/{agent}", "read", None),
+    (
+        "POST",
+        "/agents/{agent_of_role}/assignments",
+        "staff",
+        {"assign-agreement_id": "{agreement}", "assign-scope": "Tickets", "assign-since_on": "2026-02-01"},
+    ),
+    (
+        "POST",
+        "/agents/{agent}/attestations",
+        "staff",
+        {"att-kind": "training", "att-done_on": "2026-02-01", "att-course": "Course by {role}", "att-provider": "CNIL"},
+    ),
+    ("POST", "/agents/{agent_of_role}/mission", "staff", {"mission-mission_ends_on": "2030-06-30"}),
+    ("POST", "/agent-attestations/{attestation_of_role}/withdraw", "staff", {"wd-reason": "Wrong agent"}),
+    ("GET", "/agent-attestations/{attestation}/document", "read", None),
 ]
 
 # The API: bearer tokens, problem+json; anonymous answers 401. (method, url, kind, JSON or form body).
@@ -470,10 +500,40 @@ API_ROUTES = [
             "reason": "API notice ({role})",
         },
     ),
+    # agents (clause 5)
+    ("GET", "/api/v1/agents", "list", None),
+    ("GET", "/api/v1/agents/{agent}", "read", None),
+    (
+        "POST",
+        "/api/v1/agents",
+        "staff",
+        {"name": "API agent of {role}", "function": "Ops", "employer_kind": "processor"},
+    ),
+    (
+        "POST",
+        "/api/v1/agents/{agent_of_role}/assignments",
+        "staff_on",
+        {"agreement_id": "{agreement}", "scope": "Tickets", "since_on": "2026-02-01"},
+    ),
+    (
+        "POST",
+        "/api/v1/agents/{agent}/attestations",
+        "staff_on",
+        {"kind": "training", "done_on": "2026-02-01", "course": "API course by {role}", "provider": "CNIL"},
+    ),
+    ("POST", "/api/v1/agents/{agent_of_role}/mission", "staff_on", {"mission_ends_on": "2030-06-30"}),
+    ("POST", "/api/v1/agent-attestations/{attestation_of_role}/withdraw", "staff_on", {"reason": "Wrong"}),
+    ("POST", "/api/v1/agents/import", "staff", {"file": TRAININGS_CSV}),
 ]
-MULTIPART = ("/evidence", "/documents", "/authorisations")  # API routes that take a multipart body
+MULTIPART = (
+    "/evidence",
+    "/documents",
+    "/authorisations",
+    "/attestations",
+    "/import",
+)  # API routes that take a multipart body
 # POSTs that change an existing object answer 200; the other POSTs create one and answer 201.
-API_POST_CHANGES = ("/answer", "/end", "/password", "/retry", "/revoke", "/sync", "/withdraw")
+API_POST_CHANGES = ("/answer", "/end", "/mission", "/password", "/retry", "/revoke", "/sync", "/withdraw")
 
 PUBLIC = {"static", "auth.login", "auth.logout", "api-docs.openapi_json"}  # tested in test_pages / test_api_v1
 
@@ -560,6 +620,22 @@ def arrange_own_password(case: Case) -> dict[str, int]:
     return {}
 
 
+def arrange_agent(case: Case) -> dict[str, int]:
+    """An agent of the test's own (a mission ends once; an assignment to the same agreement is refused twice)."""
+    agent = create_agent(staff_user(), AgentInput(name=f"Agent {next(SERIAL)} of {case.role}", function="Ops"))
+    db.session.commit()
+    return {"agent_of_role": agent.id}
+
+
+def arrange_attestation(case: Case) -> dict[str, int]:
+    agent = db.session.get(Agent, case["agent"])
+    attestation = add_attestation(
+        staff_user(), agent, AttestationInput("training", date(2026, 1, 2), course=f"To withdraw ({case.role})")
+    )
+    db.session.commit()
+    return {"attestation_of_role": attestation.id}
+
+
 def arrange_token(case: Case) -> dict[str, int]:
     token, _ = create_token(None, staff_user(), f"to revoke ({case.role})")
     db.session.commit()
@@ -626,6 +702,14 @@ def password_hashes(case: Case) -> object:
     return tuple(db.session.scalars(select(User.password_hash).order_by(User.id)))
 
 
+def courses(course: str) -> Callable[[Case], object]:
+    return lambda case: count(AgentAttestation, AgentAttestation.course == course.format(**case.values))
+
+
+def assignments(case: Case) -> int:
+    return count(AgentAssignment, AgentAssignment.agent_id == case["agent_of_role"])
+
+
 def record_versions(case: Case) -> int:
     return count(RecordVersion, RecordVersion.client_id == case["client"])
 
@@ -686,6 +770,14 @@ OUTCOMES: dict[str, Outcome] = {
         column(NoticeDelivery, "state", "failed_delivery"), arrange_failed_delivery
     ),
     "POST subprocessor.answer_notice": Outcome(column(NoticeRecipient, "state", "recipient")),
+    "POST agent.register": Outcome(lambda c: count(Agent, Agent.name == f"Agent of {c.role}")),
+    "POST agent.import_file": Outcome(courses("Imported by {role}")),
+    "POST agent.assign_agent": Outcome(assignments, arrange_agent),
+    "POST agent.attest": Outcome(courses("Course by {role}")),
+    "POST agent.mission": Outcome(column(Agent, "mission_ends_on", "agent_of_role"), arrange_agent),
+    "POST agent.withdraw": Outcome(
+        column(AgentAttestation, "withdrawn_at", "attestation_of_role"), arrange_attestation
+    ),
     # the API
     "POST api_v1.create_client_api": Outcome(lambda c: count(Client, Client.legal_name == f"API client of {c.role}")),
     "POST api_v1.create_agreement_api": Outcome(lambda c: count(Agreement, Agreement.reference == f"API-{c.role}")),
@@ -714,6 +806,14 @@ OUTCOMES: dict[str, Outcome] = {
         column(NoticeDelivery, "state", "failed_delivery"), arrange_failed_delivery
     ),
     "POST api_v1.revoke_token_api": Outcome(column(ApiToken, "revoked_at", "revoked_token"), arrange_token),
+    "POST api_v1.create_agent_api": Outcome(lambda c: count(Agent, Agent.name == f"API agent of {c.role}")),
+    "POST api_v1.import_agents_api": Outcome(courses("Imported by {role}")),
+    "POST api_v1.assign_agent_api": Outcome(assignments, arrange_agent),
+    "POST api_v1.add_attestation_api": Outcome(courses("API course by {role}")),
+    "POST api_v1.agent_mission_api": Outcome(column(Agent, "mission_ends_on", "agent_of_role"), arrange_agent),
+    "POST api_v1.withdraw_attestation_api": Outcome(
+        column(AgentAttestation, "withdrawn_at", "attestation_of_role"), arrange_attestation
+    ),
     "POST api_v1.create_user_api": Outcome(lambda c: count(User, User.email == f"api-{c.role}@example.com")),
     "PATCH api_v1.update_user_api": Outcome(column(User, "name", "spare_user")),
     "POST api_v1.reset_password_api": Outcome(column(User, "password_hash", "spare_user")),
@@ -815,6 +915,14 @@ def _build_world() -> tuple[dict[str, int], dict[str, str]]:
     api_notice = propose_change(staff, ChangeKind.ADD, spare, [agreement], "Faster e-mail (API)")
     hand_out(staff, own, today(), "json")
     hand_out(staff, own, today(), "csv")
+    agent = create_agent(staff, AgentInput(name="World Agent", function="Support", email="agent@world.example"))
+    assign_agent(staff, agent, agreement, "Tickets", date(2026, 1, 1))
+    attestation = add_attestation(
+        staff,
+        agent,
+        AttestationInput("commitment", date(2026, 1, 1)),
+        Upload(io.BytesIO(b"Signed commitment\n"), "commitment.txt"),
+    )
     db.session.commit()
     ids = {
         "client": own.id,
@@ -845,6 +953,10 @@ def _build_world() -> tuple[dict[str, int], dict[str, str]]:
         "failed_delivery": pages_notice.recipients[0].deliveries[0].id,
         "na_cleared": obligation.id,
         "fresh": sub.id,
+        "agent": agent.id,
+        "agent_of_role": agent.id,
+        "attestation": attestation.id,
+        "attestation_of_role": attestation.id,
         "notice_sub": create_subprocessor(
             staff, SubProcessorInput(legal_name="Proposed GmbH", country="DE", service="Monitoring")
         ).id,
@@ -859,7 +971,7 @@ def _fill(value: object, values: dict[str, object], *, json: bool = False) -> ob
     if isinstance(value, list):
         return [_fill(v, values, json=json) for v in value]
     if isinstance(value, UploadFile):
-        return (io.BytesIO(value.content), value.name)
+        return (io.BytesIO(value.content.decode().format(**values).encode()), value.name)
     if not isinstance(value, str):
         return value
     if json and value.startswith("{") and value.endswith("}") and isinstance(values.get(value[1:-1]), int):

@@ -18,6 +18,8 @@ import pytest
 from pypdf import PdfReader
 
 from dpa_tracker import clock as app_clock
+from dpa_tracker.agent.services import AgentInput, AttestationInput, add_attestation, create_agent
+from dpa_tracker.agent.services import assign as assign_agent
 from dpa_tracker.auth.services import create_token, update_user
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence, withdraw_evidence
 from dpa_tracker.extensions import db
@@ -151,8 +153,21 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
     answer(user, notice.recipients[0], False, f"{m} objection reason", ObjectionConsequence.NOT_USED)
     hand_out(user, client, app_clock.today(), "json")
     hand_out(staff, client, app_clock.today(), "pdf")
+    agent = create_agent(
+        staff, AgentInput(name=f"{m} agent name", function=f"{m} function", email=f"agent-{m}@{m}.example")
+    )
+    assign_agent(staff, agent, agreement, f"{m} access scope", date(2026, 1, 10))
+    commitment = add_attestation(
+        staff,
+        agent,
+        AttestationInput("commitment", date(2026, 1, 10), note=f"{m} commitment note"),
+        Upload(io.BytesIO(f"{m} commitment body\n".encode()), f"{m}-commitment.txt"),
+    )
+    add_attestation(staff, agent, AttestationInput("training", date(2026, 1, 11), course=f"{m} course", provider="X"))
     db.session.commit()
     return {
+        "agent_id": [agent.id],
+        "attestation_id": [commitment.id],
         "client_id": [client.id],
         "agreement_id": [agreement.id],
         "obligation_id": [breach.id, copy.id, other.id],
@@ -307,6 +322,7 @@ DOWNLOADS = {
     "record.download_version",
     "api_v1.download_record",
     "subprocessor.client_list_download",
+    "agent.document",
 }
 
 

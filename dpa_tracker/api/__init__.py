@@ -38,6 +38,7 @@ def register_api(app: Flask) -> None:
     from dpa_tracker.api import (  # noqa: F401
         activities,
         admin,
+        agents,
         agreements,
         catalogue,
         obligations,

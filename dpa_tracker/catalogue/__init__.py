@@ -25,6 +25,8 @@ REQUIREMENTS = {
     "subprocessor_flow_down",
     "processing_stopped",
     "processing_scope",
+    "agents_authorised",
+    "agents_access_removed",
 }
 AGREEMENT_SETTINGS = SETTING_NAMES
 # What unit the setting named by each rule key must be in ("hours_setting" needs an hours setting).

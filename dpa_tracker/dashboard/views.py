@@ -11,6 +11,7 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager
 
+from dpa_tracker.agent.clause5 import REMOVAL_RULE, clause5_inputs
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, AgreementStatus, AuditEvent, Client, Obligation, ObligationStatus
 from dpa_tracker.obligation.services import (
@@ -169,6 +170,7 @@ def index() -> str:
     scope_gaps = scope_gaps_by_client(list(scope_clients.values()), day) if scope_clients else {}
     documents = inputs_by_obligation(attention, day)  # clauses 6.2/6.3, all at once
     events = borrowed_events(attention)  # clauses 8.1(2) and 8.3 count clause 8.1's breaches, all at once
+    agents, removals = clause5_inputs(attention, day)  # clauses 5.2/5.3: the agents, all at once
     assessed = [
         (
             o,
@@ -179,9 +181,12 @@ def index() -> str:
                 if o in in_record
                 else scope_gaps.get(o.agreement.client_id, [])
                 if o in in_scope
+                else removals.get(o.agreement_id, [])
+                if o.rule.get("requires") == REMOVAL_RULE
                 else [],
                 documents,
                 events_by_id=events,
+                agents_by_id=agents,
             ),
         )
         for o in attention

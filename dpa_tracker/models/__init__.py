@@ -1,5 +1,6 @@
 """Typed SQLAlchemy models, one module per entity family."""
 
+from dpa_tracker.models.agent import Agent, AgentAssignment, AgentAttestation, AttestationKind, EmployerKind
 from dpa_tracker.models.agreement import (
     Agreement,
     AgreementStatus,
@@ -36,11 +37,15 @@ from dpa_tracker.models.subprocessor import (
 from dpa_tracker.models.user import ApiToken, Role, User, auditor_client
 
 __all__ = [
+    "Agent",
+    "AgentAssignment",
+    "AgentAttestation",
     "Agreement",
     "AgreementStatus",
     "AnswerState",
     "ApiToken",
     "ApplicabilityMark",
+    "AttestationKind",
     "AuditEvent",
     "Authorisation",
     "Base",
@@ -49,6 +54,7 @@ __all__ = [
     "Client",
     "DeliveryState",
     "DocumentKind",
+    "EmployerKind",
     "Evidence",
     "EvidenceState",
     "MeasureHeading",

@@ -13,6 +13,15 @@ from sqlalchemy import ColumnElement, and_, case, func, literal, or_
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
+from dpa_tracker.agent.clause5 import (
+    AUTHORISED_RULE,
+    REMOVAL_RULE,
+    AgentInputs,
+    agent_inputs,
+    clause5_inputs,
+    removal_blockers,
+)
+from dpa_tracker.agent.clause5 import RULES as AGENT_RULES
 from dpa_tracker.agreement.settings import SETTINGS
 from dpa_tracker.audit.services import record
 from dpa_tracker.errors import DomainError
@@ -108,6 +117,8 @@ def blockers_for(obligation: Obligation, as_of: date) -> list[str]:
     if obligation.rule.get("requires") == "processing_scope":  # clause 2.1
         client = obligation.agreement.client
         return scope_gaps_by_client([client], as_of)[client.id]
+    if obligation.rule.get("requires") == REMOVAL_RULE:  # clause 5.3(3)
+        return removal_blockers([obligation.agreement_id], as_of)[obligation.agreement_id]
     return []
 
 
@@ -155,6 +166,7 @@ def assess_obligation(
     documents_by_id: Mapping[int, Any] | None = None,
     events_by_id: Mapping[int, Sequence[TriggerEvent]] | None = None,
     terms: AgreementTerms | None = None,
+    agents_by_id: Mapping[int, AgentInputs] | None = None,
 ) -> Assessment:
     """Status of one obligation; its agreement, evidence and events should already be loaded.
 
@@ -167,6 +179,12 @@ def assess_obligation(
     documents = document_inputs(obligation, day) if documents_by_id is None else documents_by_id.get(obligation.id)
     if documents is not None:
         evidence, blockers = documents.evidence, [*blockers, *documents.blockers]
+    # Clause 5.2: the agents working on the agreement decide, not evidence on the obligation.
+    agents = None
+    if obligation.rule.get("requires") == AUTHORISED_RULE:
+        agents = (agent_inputs([obligation], day) if agents_by_id is None else agents_by_id).get(obligation.id)
+    if agents is not None:
+        evidence, blockers = agents.evidence, [*blockers, *agents.blockers]
     if terms is None:
         standing = obligation.rule["type"] in ("standing", "recurring")
         terms = agreement_terms(obligation.agreement, day) if standing else terms_of(obligation.agreement)
@@ -190,7 +208,16 @@ def assess_obligation(
         and result.status in (ObligationStatus.MET, ObligationStatus.DUE_SOON)
     ):
         result = replace(result, reason=f"{documents.summary}. {result.reason}")
+    if agents is not None and result.status is not ObligationStatus.NOT_APPLICABLE:
+        if agents.none_recorded:  # no event is not compliance: no agent is not "no agent untrained"
+            result = replace(result, reason=f"No agent recorded for this agreement; {_lower_first(result.reason)}")
+        elif agents.summary and result.status in (ObligationStatus.MET, ObligationStatus.DUE_SOON):
+            result = replace(result, reason=f"{agents.summary}. {result.reason}")
     return result
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 def obligation_loader() -> tuple[LoaderOption, ...]:
@@ -288,10 +315,19 @@ def refresh_cache(obligations: Sequence[Obligation]) -> None:
     day = now.date()
     events = borrowed_events(list(wanted.values()))
     terms: dict[int, AgreementTerms] = {}  # per agreement: clause 13 is read once, not once per obligation
+    # Clause 5: the agents of all these agreements are loaded once.
+    agents, removals = clause5_inputs(list(wanted.values()), day)
     for obligation in wanted.values():
         if obligation.agreement_id not in terms:
             terms[obligation.agreement_id] = agreement_terms(obligation.agreement, day)
-        result = assess_obligation(obligation, day, events_by_id=events, terms=terms[obligation.agreement_id])
+        result = assess_obligation(
+            obligation,
+            day,
+            removals.get(obligation.agreement_id) if obligation.rule.get("requires") == REMOVAL_RULE else None,
+            events_by_id=events,
+            terms=terms[obligation.agreement_id],
+            agents_by_id=agents,
+        )
         obligation.cached_base = result.base
         obligation.cached_due_on = result.due_on
         obligation.cached_lapses_on = result.lapses_on
@@ -400,3 +436,24 @@ def refresh_subprocessor_obligations(agreement_ids: list[int] | None = None) -> 
         stmt = stmt.where(Agreement.id.in_(agreement_ids))
     obligations = db.session.scalars(stmt).all()
     refresh_cache([o for o in obligations if o.rule.get("requires") in REQUIRED_KIND])
+
+
+def refresh_agent_obligations(agreement_ids: list[int]) -> None:
+    """Re-assess clauses 5.2 and 5.3 of these agreements after an agent, assignment or attestation changed."""
+    if not agreement_ids:
+        return
+    wanted = [
+        obligation_id
+        for obligation_id, rule in db.session.execute(
+            db.select(Obligation.id, Obligation.rule).where(Obligation.agreement_id.in_(sorted(set(agreement_ids))))
+        )
+        if (rule if isinstance(rule, dict) else {}).get("requires") in AGENT_RULES
+    ]
+    if wanted:
+        refresh_cache(
+            db.session.scalars(
+                db.select(Obligation)
+                .where(Obligation.id.in_(wanted))
+                .options(*obligation_loader(), selectinload(Obligation.agreement))
+            ).all()
+        )

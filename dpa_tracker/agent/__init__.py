@@ -1,0 +1,1 @@
+"""Agents (clause 5): who processes personal data, where, and what authorises them."""
