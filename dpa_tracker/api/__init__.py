@@ -34,7 +34,7 @@ class ProblemJsonApi(Api):
 
 def register_api(app: Flask) -> None:
     # Importing the endpoint modules attaches their routes to the blueprint.
-    from dpa_tracker.api import admin, agreements, obligations, records, subprocessors, views  # noqa: F401
+    from dpa_tracker.api import admin, agreements, breaches, obligations, records, subprocessors, views  # noqa: F401
     from dpa_tracker.api.common import blp
     from dpa_tracker.extensions import csrf
 
