@@ -262,6 +262,37 @@ ROUTES = [
     ("GET", "/clients/{client}/subprocessors.pdf", "read", None),
     ("GET", "/clients/{client}/notices", "read", None),
     ("POST", "/notice-recipients/{recipient}/answer", "client_write", {"answer-{recipient}-decision": "approve"}),
+    # the breach register (clause 8)
+    ("GET", "/breaches", "list", None),
+    ("GET", "/breaches/register.csv", "list", None),
+    ("GET", "/breaches/register.pdf", "list", None),
+    ("GET", "/breaches/new", "staff", None),
+    (
+        "POST",
+        "/breaches/new",
+        "staff",
+        {
+            "title": "Breach recorded by {role}",
+            "occurred_at": "2026-02-03T10:00",
+            "detected_at": "2026-02-03T11:00",
+            "aware_at": "2026-02-03T12:00",
+            "natures": "confidentiality",
+            "description": "Mail sent to the wrong customer",
+            "contact_point": "DPO",
+            "risk": "not_assessed",
+            "source_subprocessor_id": "",
+            "agreement_ids": "{agreement}",
+        },
+    ),
+    ("GET", "/breaches/{breach}", "read", None),
+    ("POST", "/breaches/{breach}/agreements", "staff_on", {"add-agreement_id": "{spare_agreement}"}),
+    (
+        "POST",
+        "/breaches/{breach}/notify",
+        "staff_on",
+        {"notify-agreement_id": "{agreement}", "notify-phase": "follow_up", "notify-new_information": "By {role}"},
+    ),
+    ("POST", "/breaches/{breach}/actions", "staff_on", {"action-kind": "remedy", "action-description": "{role}"}),
 ]
 
 # The API: bearer tokens, problem+json; anonymous answers 401. (method, url, kind, JSON or form body).
@@ -331,6 +362,31 @@ API_ROUTES = [
     ("POST", "/api/v1/notices/retry", "staff", {}),
     ("POST", "/api/v1/notice-deliveries/{delivery}/retry", "staff", {}),
     ("POST", "/api/v1/tokens/{api_token}/revoke", "admin", {}),
+    ("GET", "/api/v1/breaches", "list", None),
+    (
+        "POST",
+        "/api/v1/breaches",
+        "staff",
+        {
+            "title": "API breach by {role}",
+            "occurred_at": "2026-02-03T10:00:00+00:00",
+            "detected_at": "2026-02-03T11:00:00+00:00",
+            "aware_at": "2026-02-03T12:00:00+00:00",
+            "natures": ["integrity"],
+            "description": "Records overwritten",
+            "contact_point": "DPO",
+            "agreement_ids": ["{agreement}"],
+        },
+    ),
+    ("GET", "/api/v1/breaches/{breach}", "read", None),
+    ("POST", "/api/v1/breaches/{breach}/agreements", "staff_on", {"agreement_id": "{spare_agreement}"}),
+    (
+        "POST",
+        "/api/v1/breaches/{breach}/notices",
+        "staff_on",
+        {"agreement_id": "{agreement}", "phase": "follow_up", "new_information": "By {role}"},
+    ),
+    ("POST", "/api/v1/breaches/{breach}/actions", "staff_on", {"kind": "containment", "description": "{role}"}),
 ]
 # POSTs that change an existing object answer 200; the other POSTs create one and answer 201.
 API_POST_CHANGES = ("/answer", "/end", "/retry", "/revoke", "/sync", "/withdraw")
@@ -346,7 +402,9 @@ def expected(role: str, kind: str) -> str:
 
 @pytest.fixture(scope="module")
 def world(database_url, _schema, tmp_path_factory):
-    from dpa_tracker.models import ChangeKind, DocumentKind
+    from dpa_tracker.breach.notices import queue_notice
+    from dpa_tracker.breach.services import BreachInput, record_breach
+    from dpa_tracker.models import ChangeKind, DocumentKind, NoticePhase
     from dpa_tracker.record.services import (
         ActivityInput,
         MeasureInput,
@@ -415,6 +473,23 @@ def world(database_url, _schema, tmp_path_factory):
         api_notice = propose_change(staff, ChangeKind.ADD, spare, [agreement], "Faster e-mail (API)")
         hand_out(staff, own, date.today(), "json")
         hand_out(staff, own, date.today(), "csv")
+        breach = record_breach(
+            staff,
+            BreachInput(
+                title="Lost backup tape",
+                occurred_at=datetime(2026, 2, 1, 8, tzinfo=UTC),
+                detected_at=datetime(2026, 2, 1, 9, tzinfo=UTC),
+                aware_at=datetime(2026, 2, 1, 10, tzinfo=UTC),
+                natures=["confidentiality"],
+                description="A backup tape was lost in transit",
+                contact_point="DPO",
+            ),
+            [agreement],
+        )
+        queue_notice(staff, breach, breach.affected[0], NoticePhase.INITIAL)
+        spare_agreements = {  # each staff role adds its own agreement to the breach, on the page and by the API
+            f"{face}spare_agreement_{role}": make_agreement(own, staff).id for role in STAFF for face in ("", "api_")
+        }
         db.session.commit()
         fresh = {
             role: create_subprocessor(
@@ -443,6 +518,8 @@ def world(database_url, _schema, tmp_path_factory):
             "api_recipient": api_notice.recipients[0].id,
             "delivery": pages_notice.recipients[0].deliveries[0].id,
             **{f"fresh_{role}": sub_id for role, sub_id in fresh.items()},
+            "breach": breach.id,
+            **spare_agreements,
         }
         for role in STAFF:  # an agreement to end and evidence to withdraw of each staff role's own, for the API
             ids[f"own_ending_{role}"] = make_agreement(
@@ -484,7 +561,12 @@ def test_access_matrix(world, role, method, url, kind, data):
         sessions[role] = (http, auth)
     http, auth = sessions[role]
     # each staff role authorises its own fresh sub-processor (a second authorisation would be refused)
-    values = {**ids, "role": role, "fresh": ids.get(f"fresh_{role}", ids["subprocessor"])}
+    values = {
+        **ids,
+        "role": role,
+        "fresh": ids.get(f"fresh_{role}", ids["subprocessor"]),
+        "spare_agreement": ids.get(f"spare_agreement_{role}", ids["agreement"]),
+    }
     target = url.format(**values)
     if method == "GET":
         with http.get(target) as response:
@@ -514,6 +596,7 @@ def test_api_access_matrix(world, role, method, url, kind, data):
         "role": role,
         "own_ending": ids.get(f"own_ending_{role}", ids["own_ending"]),
         "own_evidence": ids.get(f"own_evidence_{role}", ids["own_evidence"]),
+        "spare_agreement": ids.get(f"api_spare_agreement_{role}", ids["agreement"]),
     }
     headers = {} if role == "anonymous" else {"Authorization": f"Bearer {tokens[role]}"}
     http = app.test_client()
@@ -545,7 +628,7 @@ def test_the_matrices_cover_every_route(world):
     adapter = app.url_map.bind("localhost")
     covered = set()
     for method, url, _, _ in ROUTES + API_ROUTES:
-        path = url.format(**ids, role="x", fresh=ids["subprocessor"]).split("?")[0]
+        path = url.format(**ids, role="x", fresh=ids["subprocessor"], spare_agreement=ids["agreement"]).split("?")[0]
         endpoint, _ = adapter.match(path, method=method)
         covered.add((endpoint, method))
     missing = [
