@@ -20,6 +20,7 @@ from dpa_tracker.errors import DomainError
 from dpa_tracker.evidence.services import evidence_store
 from dpa_tracker.extensions import db
 from dpa_tracker.models import (
+    Breach,
     Agreement,
     Client,
     Evidence,
@@ -191,6 +192,7 @@ def evidence_verify() -> None:
         select(Evidence.sha256).where(Evidence.sha256.is_not(None)),
         select(SupportingDocument.sha256),
         select(NoticeDelivery.message_sha256).where(NoticeDelivery.message_sha256.is_not(None)),
+        select(Breach.source_notice_sha256).where(Breach.source_notice_sha256.is_not(None)),
     )
     stored = db.session.scalars(hashes).all()
     files, problems = len(stored), 0

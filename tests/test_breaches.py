@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 from dpa_tracker.auth.services import create_token
 from dpa_tracker.evidence.services import EvidenceInput, add_evidence
 from dpa_tracker.extensions import db
-from dpa_tracker.models import Breach, BreachAgreement, BreachNotice, Evidence, Role, TriggerEvent
+from dpa_tracker.models import Breach, BreachAgreement, BreachNotice, Evidence, Role, TriggerEvent, User
 from tests.conftest import AuthActions
 from tests.factories import make_agreement, make_client, make_user
 
@@ -275,8 +275,6 @@ def test_bad_input_is_refused_with_a_clear_error_and_writes_nothing(app, client,
     assert r.status_code == 422 and "Awareness cannot come before detection." in r.get_data(as_text=True)
     # a client's token cannot record a breach, not even for its own agreement
     with app.app_context():
-        from dpa_tracker.models import User
-
         user = db.session.scalar(select(User).where(User.email == "user@a.example"))
         _, client_token = create_token(None, user, "client")
         db.session.commit()
@@ -312,8 +310,6 @@ def test_bad_input_is_refused_with_a_clear_error_and_writes_nothing(app, client,
     r = client.get(f"/api/v1/breaches/{breach_id}", headers={"Authorization": f"Bearer {client_token}"})
     assert r.status_code == 200
     with app.app_context():
-        from dpa_tracker.models import User
-
         b_user = db.session.scalar(select(User).where(User.email == "user@b.example"))
         _, b_token = create_token(None, b_user, "client b")
         db.session.commit()
@@ -457,3 +453,38 @@ def test_register_rows_and_sent_notices_cannot_be_changed(app, client, auth, clo
         ):
             with pytest.raises(Exception, match="immutable"), db.engine.begin() as conn:
                 conn.execute(text(statement))
+
+
+def test_the_subprocessors_own_notice_is_kept_and_only_staff_download_it(app, client, auth, three):
+    from dpa_tracker.subprocessor.services import SubProcessorInput, create_subprocessor
+
+    ids = three["ids"]
+    with app.app_context():
+        staff = db.session.scalar(select(User).where(User.email == "staff@example.com"))
+        sub = create_subprocessor(staff, SubProcessorInput(legal_name="Cloud Store SAS", country="FR", service="S3"))
+        db.session.commit()
+        sub_id = sub.id
+    auth.login("staff@example.com")
+    body = b"Cloud Store SAS incident report 2026-03-02: bucket ACL changed by an operator.\n"
+    form = _form([ids["a"]["agreement"]], source_subprocessor_id=str(sub_id))
+    form["source_notice"] = (io.BytesIO(body), "cloudstore-incident.txt")
+    r = auth.post("/breaches/new", form)
+    assert r.status_code == 302, r.get_data(as_text=True)
+    breach_id = _breach_id(app)
+    html = client.get(f"/breaches/{breach_id}").get_data(as_text=True)
+    assert "Caused or reported by</dt><dd>Cloud Store SAS" in html and "cloudstore-incident.txt" in html
+    download = client.get(f"/breaches/{breach_id}/source-notice")
+    assert download.status_code == 200 and download.get_data() == body
+    user = app.test_client()
+    AuthActions(user).login("user@a.example")
+    assert user.get(f"/breaches/{breach_id}/source-notice").status_code == 403
+    assert "Cloud Store SAS" in user.get("/breaches/register.csv").get_data(as_text=True)
+    result = app.test_cli_runner().invoke(args=["evidence", "verify"])
+    assert result.exit_code == 0, result.output
+    # a notice file without the sub-processor that sent it is refused, nothing written
+    before = _counts(app)
+    form = _form([ids["a"]["agreement"]])
+    form["source_notice"] = (io.BytesIO(body), "orphan.txt")
+    r = auth.post("/breaches/new", form)
+    assert r.status_code == 422 and "needs the sub-processor that sent it" in r.get_data(as_text=True)
+    assert _counts(app) == before

@@ -285,6 +285,7 @@ ROUTES = [
         },
     ),
     ("GET", "/breaches/{breach}", "read", None),
+    ("GET", "/breaches/{breach}/source-notice", "staff_on", None),
     ("POST", "/breaches/{breach}/agreements", "staff_on", {"add-agreement_id": "{spare_agreement}"}),
     (
         "POST",
@@ -483,8 +484,10 @@ def world(database_url, _schema, tmp_path_factory):
                 natures=["confidentiality"],
                 description="A backup tape was lost in transit",
                 contact_point="DPO",
+                source_subprocessor_id=sub.id,
             ),
             [agreement],
+            Upload(io.BytesIO(b"Backup GmbH: we lost tape 17\n"), "backup-gmbh-notice.txt"),
         )
         queue_notice(staff, breach, breach.affected[0], NoticePhase.INITIAL)
         spare_agreements = {  # each staff role adds its own agreement to the breach, on the page and by the API

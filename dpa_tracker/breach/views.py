@@ -27,6 +27,7 @@ from dpa_tracker.breach.services import (
     visible_breaches,
 )
 from dpa_tracker.errors import DomainError
+from dpa_tracker.evidence.download import send_stored_file
 from dpa_tracker.evidence.services import Upload
 from dpa_tracker.extensions import db
 from dpa_tracker.ids import parse_id
@@ -183,6 +184,19 @@ def _staff_breach(breach_id: int) -> Breach:
     if not current_user.can_write:
         abort(403)
     return breach
+
+
+@bp.route("/breaches/<int:breach_id>/source-notice")
+def source_notice(breach_id: int) -> Response:
+    """The sub-processor's own notice to us, hash-checked. Staff only: it may speak of other clients."""
+    breach = _staff_breach(breach_id)
+    if breach.source_notice_sha256 is None:
+        abort(404, description="No notice from a sub-processor is kept for this breach.")
+    return send_stored_file(
+        breach.source_notice_sha256,
+        breach.source_notice_content_type,
+        breach.source_notice_filename or f"breach-{breach.id}-subprocessor-notice",
+    )
 
 
 @bp.route("/breaches/<int:breach_id>/agreements", methods=["POST"])
