@@ -20,8 +20,8 @@ from dpa_tracker.errors import DomainError
 from dpa_tracker.evidence.services import evidence_store
 from dpa_tracker.extensions import db
 from dpa_tracker.models import (
-    Breach,
     Agreement,
+    Breach,
     Client,
     Evidence,
     NoticeDelivery,
