@@ -473,8 +473,8 @@ def test_the_subprocessors_own_notice_is_kept_and_only_staff_download_it(app, cl
     breach_id = _breach_id(app)
     html = client.get(f"/breaches/{breach_id}").get_data(as_text=True)
     assert "Caused or reported by</dt><dd>Cloud Store SAS" in html and "cloudstore-incident.txt" in html
-    download = client.get(f"/breaches/{breach_id}/source-notice")
-    assert download.status_code == 200 and download.get_data() == body
+    with client.get(f"/breaches/{breach_id}/source-notice") as download:  # a file response: close it
+        assert download.status_code == 200 and download.get_data() == body
     user = app.test_client()
     AuthActions(user).login("user@a.example")
     assert user.get(f"/breaches/{breach_id}/source-notice").status_code == 403
