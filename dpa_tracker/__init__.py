@@ -186,6 +186,7 @@ def _register_blueprints(app: Flask) -> None:
     from dpa_tracker.api import register_api
     from dpa_tracker.audit.views import bp as audit_bp
     from dpa_tracker.auth.views import bp as auth_bp
+    from dpa_tracker.breach.views import bp as breach_bp
     from dpa_tracker.client.views import bp as client_bp
     from dpa_tracker.dashboard.views import bp as dashboard_bp
     from dpa_tracker.evidence.views import bp as evidence_bp
@@ -205,6 +206,7 @@ def _register_blueprints(app: Flask) -> None:
         record_bp,
         subprocessor_bp,
         agent_bp,
+        breach_bp,
     ):
         app.register_blueprint(blueprint)
     register_api(app)

@@ -23,6 +23,7 @@ from dpa_tracker.extensions import db
 from dpa_tracker.models import (
     AgentAttestation,
     Agreement,
+    Breach,
     Client,
     Evidence,
     NoticeDelivery,
@@ -194,6 +195,7 @@ def evidence_verify() -> None:
         select(SupportingDocument.sha256),
         select(AgentAttestation.sha256).where(AgentAttestation.sha256.is_not(None)),
         select(NoticeDelivery.message_sha256).where(NoticeDelivery.message_sha256.is_not(None)),
+        select(Breach.source_notice_sha256).where(Breach.source_notice_sha256.is_not(None)),
     )
     stored = db.session.scalars(hashes).all()
     files, problems = len(stored), 0
@@ -242,15 +244,18 @@ def notices_group() -> None:
 
 @notices_group.command("send")
 def notices_send() -> None:
-    """Send queued notice e-mails and retry failed ones (run it from cron); exit 1 if some failed in this run."""
-    from dpa_tracker.subprocessor.notices import send_pending
+    """Send queued notice e-mails (sub-processor change notices and breach notices) and retry failed ones (run it
+    from cron); exit 1 if some failed in this run."""
+    from dpa_tracker.breach.notices import send_pending as send_breach_notices
+    from dpa_tracker.subprocessor.notices import SendReport, send_pending
 
     if not current_app.config.get("MAIL_SERVER"):
         # Never guess a server (the demo's addresses, a development machine's local MTA): mail waits.
         raise click.ClickException(
             "No SMTP server is configured (set DPA_MAIL_SERVER and DPA_MAIL_PORT); queued e-mails stay queued."
         )
-    report = send_pending()
+    changes, breaches = send_pending(), send_breach_notices()
+    report = SendReport(changes.sent + breaches.sent, changes.failed + breaches.failed, changes.held + breaches.held)
     click.echo(
         f"{report.sent} e-mail(s) sent, {report.failed + report.held} failed "
         f"({report.failed} retried by the next run, {report.held} held for an admin's retry)."

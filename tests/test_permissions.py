@@ -15,6 +15,8 @@ from sqlalchemy import func, select
 from dpa_tracker.agent.services import AgentInput, AttestationInput, add_attestation, create_agent
 from dpa_tracker.agent.services import assign as assign_agent
 from dpa_tracker.auth.services import create_token, hash_password
+from dpa_tracker.breach.notices import queue_notice
+from dpa_tracker.breach.services import BreachInput, record_breach
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
 from dpa_tracker.models import (
@@ -25,6 +27,10 @@ from dpa_tracker.models import (
     ApiToken,
     AuditEvent,
     Authorisation,
+    Breach,
+    BreachAction,
+    BreachAgreement,
+    BreachNotice,
     ChangeKind,
     ChangeNotice,
     Client,
@@ -32,6 +38,7 @@ from dpa_tracker.models import (
     DocumentKind,
     Evidence,
     NoticeDelivery,
+    NoticePhase,
     NoticeRecipient,
     Obligation,
     ProcessingActivity,
@@ -359,6 +366,43 @@ ROUTES = [
     ("POST", "/agents/{agent_of_role}/mission", "staff", {"mission-mission_ends_on": "2030-06-30"}),
     ("POST", "/agent-attestations/{attestation_of_role}/withdraw", "staff", {"wd-reason": "Wrong agent"}),
     ("GET", "/agent-attestations/{attestation}/document", "read", None),
+    # the breach register (clause 8)
+    ("GET", "/breaches", "list", None),
+    ("GET", "/breaches/register.csv", "list", None),
+    ("GET", "/breaches/register.pdf", "list", None),
+    ("GET", "/breaches/new", "staff", None),
+    (
+        "POST",
+        "/breaches/new",
+        "staff",
+        {
+            "title": "Breach recorded by {role}",
+            "occurred_at": "2026-02-03T10:00",
+            "detected_at": "2026-02-03T11:00",
+            "aware_at": "2026-02-03T12:00",
+            "natures": "confidentiality",
+            "description": "Mail sent to the wrong customer",
+            "contact_point": "DPO",
+            "risk": "not_assessed",
+            "source_subprocessor_id": "",
+            "agreement_ids": "{agreement}",
+        },
+    ),
+    ("GET", "/breaches/{breach}", "read", None),
+    ("GET", "/breaches/{breach}/source-notice", "staff_on", None),
+    ("POST", "/breaches/{breach}/agreements", "staff_on", {"add-agreement_id": "{spare_agreement}"}),
+    (
+        "POST",
+        "/breaches/{breach}/notify",
+        "staff_on",
+        {"notify-agreement_id": "{agreement}", "notify-phase": "follow_up", "notify-new_information": "By {role}"},
+    ),
+    (
+        "POST",
+        "/breaches/{breach}/actions",
+        "staff_on",
+        {"action-kind": "remedy", "action-description": "Page action by {role}"},
+    ),
 ]
 
 # The API: bearer tokens, problem+json; anonymous answers 401. (method, url, kind, JSON or form body).
@@ -524,6 +568,37 @@ API_ROUTES = [
     ("POST", "/api/v1/agents/{agent_of_role}/mission", "staff_on", {"mission_ends_on": "2030-06-30"}),
     ("POST", "/api/v1/agent-attestations/{attestation_of_role}/withdraw", "staff_on", {"reason": "Wrong"}),
     ("POST", "/api/v1/agents/import", "staff", {"file": TRAININGS_CSV}),
+    # the breach register (clause 8)
+    ("GET", "/api/v1/breaches", "list", None),
+    (
+        "POST",
+        "/api/v1/breaches",
+        "staff",
+        {
+            "title": "API breach by {role}",
+            "occurred_at": "2026-02-03T10:00:00+00:00",
+            "detected_at": "2026-02-03T11:00:00+00:00",
+            "aware_at": "2026-02-03T12:00:00+00:00",
+            "natures": ["integrity"],
+            "description": "Records overwritten",
+            "contact_point": "DPO",
+            "agreement_ids": ["{agreement}"],
+        },
+    ),
+    ("GET", "/api/v1/breaches/{breach}", "read", None),
+    ("POST", "/api/v1/breaches/{breach}/agreements", "staff_on", {"agreement_id": "{spare_agreement}"}),
+    (
+        "POST",
+        "/api/v1/breaches/{breach}/notices",
+        "staff_on",
+        {"agreement_id": "{agreement}", "phase": "follow_up", "new_information": "By {role}"},
+    ),
+    (
+        "POST",
+        "/api/v1/breaches/{breach}/actions",
+        "staff_on",
+        {"kind": "containment", "description": "API action by {role}"},
+    ),
 ]
 MULTIPART = (
     "/evidence",
@@ -634,6 +709,21 @@ def arrange_attestation(case: Case) -> dict[str, int]:
     )
     db.session.commit()
     return {"attestation_of_role": attestation.id}
+
+
+def arrange_spare_agreement(case: Case) -> dict[str, int]:
+    """An agreement the breach does not touch yet (adding the same one twice is refused)."""
+    agreement = fresh_agreement(case)
+    db.session.commit()
+    return {"spare_agreement": agreement.id}
+
+
+def breach_agreements(case: Case) -> int:
+    return count(BreachAgreement, BreachAgreement.agreement_id == case["spare_agreement"])
+
+
+def breach_notices(case: Case) -> int:
+    return count(BreachNotice, BreachNotice.breach_id == case["breach"])
 
 
 def arrange_token(case: Case) -> dict[str, int]:
@@ -778,6 +868,12 @@ OUTCOMES: dict[str, Outcome] = {
     "POST agent.withdraw": Outcome(
         column(AgentAttestation, "withdrawn_at", "attestation_of_role"), arrange_attestation
     ),
+    "POST breach.new": Outcome(lambda c: count(Breach, Breach.title == f"Breach recorded by {c.role}")),
+    "POST breach.add_agreement": Outcome(breach_agreements, arrange_spare_agreement),
+    "POST breach.notify": Outcome(breach_notices),
+    "POST breach.action": Outcome(
+        lambda c: count(BreachAction, BreachAction.description == f"Page action by {c.role}")
+    ),
     # the API
     "POST api_v1.create_client_api": Outcome(lambda c: count(Client, Client.legal_name == f"API client of {c.role}")),
     "POST api_v1.create_agreement_api": Outcome(lambda c: count(Agreement, Agreement.reference == f"API-{c.role}")),
@@ -813,6 +909,12 @@ OUTCOMES: dict[str, Outcome] = {
     "POST api_v1.agent_mission_api": Outcome(column(Agent, "mission_ends_on", "agent_of_role"), arrange_agent),
     "POST api_v1.withdraw_attestation_api": Outcome(
         column(AgentAttestation, "withdrawn_at", "attestation_of_role"), arrange_attestation
+    ),
+    "POST api_v1.record_breach_api": Outcome(lambda c: count(Breach, Breach.title == f"API breach by {c.role}")),
+    "POST api_v1.add_breach_agreement_api": Outcome(breach_agreements, arrange_spare_agreement),
+    "POST api_v1.notify_breach_api": Outcome(breach_notices),
+    "POST api_v1.add_breach_action_api": Outcome(
+        lambda c: count(BreachAction, BreachAction.description == f"API action by {c.role}")
     ),
     "POST api_v1.create_user_api": Outcome(lambda c: count(User, User.email == f"api-{c.role}@example.com")),
     "PATCH api_v1.update_user_api": Outcome(column(User, "name", "spare_user")),
@@ -923,6 +1025,22 @@ def _build_world() -> tuple[dict[str, int], dict[str, str]]:
         AttestationInput("commitment", date(2026, 1, 1)),
         Upload(io.BytesIO(b"Signed commitment\n"), "commitment.txt"),
     )
+    breach = record_breach(
+        staff,
+        BreachInput(
+            title="Lost backup tape",
+            occurred_at=datetime(2026, 2, 1, 8, tzinfo=UTC),
+            detected_at=datetime(2026, 2, 1, 9, tzinfo=UTC),
+            aware_at=datetime(2026, 2, 1, 10, tzinfo=UTC),
+            natures=["confidentiality"],
+            description="A backup tape was lost in transit",
+            contact_point="DPO",
+            source_subprocessor_id=sub.id,
+        ),
+        [agreement],
+        Upload(io.BytesIO(b"Backup GmbH: we lost tape 17\n"), "backup-gmbh-notice.txt"),
+    )
+    queue_notice(staff, breach, breach.affected[0], NoticePhase.INITIAL)
     db.session.commit()
     ids = {
         "client": own.id,
@@ -954,6 +1072,8 @@ def _build_world() -> tuple[dict[str, int], dict[str, str]]:
         "na_cleared": obligation.id,
         "fresh": sub.id,
         "agent": agent.id,
+        "breach": breach.id,
+        "spare_agreement": agreement.id,
         "agent_of_role": agent.id,
         "attestation": attestation.id,
         "attestation_of_role": attestation.id,

@@ -21,9 +21,11 @@ from dpa_tracker import clock as app_clock
 from dpa_tracker.agent.services import AgentInput, AttestationInput, add_attestation, create_agent
 from dpa_tracker.agent.services import assign as assign_agent
 from dpa_tracker.auth.services import create_token, update_user
+from dpa_tracker.breach.notices import queue_notice
+from dpa_tracker.breach.services import ActionInput, BreachInput, add_action, record_breach
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence, withdraw_evidence
 from dpa_tracker.extensions import db
-from dpa_tracker.models import Agreement, ChangeKind, Client, DocumentKind, Role, User
+from dpa_tracker.models import Agreement, ChangeKind, Client, DocumentKind, NoticePhase, Role, User
 from dpa_tracker.models.subprocessor import ObjectionConsequence
 from dpa_tracker.obligation.events import record_event
 from dpa_tracker.obligation.services import set_not_applicable, update_obligation
@@ -164,6 +166,9 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
         Upload(io.BytesIO(f"{m} commitment body\n".encode()), f"{m}-commitment.txt"),
     )
     add_attestation(staff, agent, AttestationInput("training", date(2026, 1, 11), course=f"{m} course", provider="X"))
+    entry = record_breach(staff, _breach_input(m, sub=own_sub.id), [agreement])
+    queue_notice(staff, entry, entry.affected[0], NoticePhase.INITIAL)
+    add_action(staff, entry, ActionInput(kind="containment", description=f"{m} action", owner=f"{m} owner"))
     db.session.commit()
     return {
         "agent_id": [agent.id],
@@ -182,7 +187,31 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
         "user_id": [user.id, own_auditor.id],
         "token_id": [token.id],
         "subprocessor_id": [own_sub.id],
+        "breach_id": [entry.id],
     }
+
+
+def _breach_input(m: str, sub: int | None = None) -> BreachInput:
+    """A breach with the canary ``m`` in every text field (``m`` empty: the processor's neutral text)."""
+    now = app_clock.now()
+    return BreachInput(
+        title=f"{m} breach title",
+        occurred_at=now - timedelta(hours=3),
+        detected_at=now - timedelta(hours=2),
+        aware_at=now - timedelta(hours=1),
+        natures=["confidentiality"],
+        description=f"{m} breach description",
+        contact_point=f"{m} contact point",
+        systems=f"{m} systems",
+        agents=f"{m} agents",
+        data_subject_categories=f"{m} subjects",
+        record_categories=f"{m} records",
+        likely_consequences=f"{m} consequences",
+        measures_taken=f"{m} measures taken",
+        measures_proposed=f"{m} measures proposed",
+        agreement_failures=f"{m} failures",
+        subprocessor_ids=[sub] if sub else [],
+    )
 
 
 # URL arguments that do not name a tenant's object: the same values for every tenant.
@@ -198,6 +227,10 @@ EXTRA_QUERIES = {
     "api_v1.list_audit_events": ["limit=200", "client_id={client}&limit=200"],
     "record.diff": ["from=1&to=2"],
     "record.show": ["as_of=2026-01-20"],
+    # a client user is held to its own client whatever it asks; an auditor asking for another client gets 404
+    "breach.index": ["client_id={client}"],
+    "breach.register_csv": ["client_id={client}"],
+    "breach.register_pdf": ["client_id={client}"],
 }
 
 
@@ -238,6 +271,10 @@ def tenants(database_url, _schema, tmp_path_factory):
                 client_user = db.session.get(User, ids[owner]["user_id"][0])  # seed_tenant lists its client user first
                 answer(client_user, recipient, False, f"{MARK[owner]} shared objection", ObjectionConsequence.NOT_USED)
                 ids[owner]["recipient_id"].append(recipient.id)
+            # One breach touching A and C: the auditor of A and B sees A's clock and notice of it, never C's.
+            shared_breach = record_breach(staff, _breach_input("Shared"), agreements)
+            for affected in shared_breach.affected:
+                queue_notice(staff, shared_breach, affected, NoticePhase.INITIAL)
             # Each tenant's own sub-processor is still an entry of the processor's catalogue.
             catalogue = [shared_sub.id, *(ids[t].pop("subprocessor_id")[0] for t in TENANTS)]
             ids["p"] = {
@@ -245,6 +282,7 @@ def tenants(database_url, _schema, tmp_path_factory):
                 "subprocessor_id": catalogue,
                 "measure_id": [measure.id],
                 "notice_id": [shared.id],
+                "breach_id": [shared_breach.id],
             }
             viewer_users = {
                 "client_a": db.session.get(User, ids["a"]["user_id"][0]),

@@ -40,6 +40,7 @@ def register_api(app: Flask) -> None:
         admin,
         agents,
         agreements,
+        breaches,
         catalogue,
         obligations,
         records,

@@ -11,6 +11,16 @@ from dpa_tracker.models.agreement import (
 )
 from dpa_tracker.models.audit import AuditEvent
 from dpa_tracker.models.base import Base, utcnow
+from dpa_tracker.models.breach import (
+    ActionKind,
+    Breach,
+    BreachAction,
+    BreachAgreement,
+    BreachNature,
+    BreachNotice,
+    NoticePhase,
+    RiskLevel,
+)
 from dpa_tracker.models.client import Client, ProcessorProfile
 from dpa_tracker.models.evidence import Evidence, EvidenceState
 from dpa_tracker.models.record import (
@@ -37,6 +47,7 @@ from dpa_tracker.models.subprocessor import (
 from dpa_tracker.models.user import ApiToken, Role, User, auditor_client
 
 __all__ = [
+    "ActionKind",
     "Agent",
     "AgentAssignment",
     "AgentAttestation",
@@ -49,6 +60,11 @@ __all__ = [
     "AuditEvent",
     "Authorisation",
     "Base",
+    "Breach",
+    "BreachAction",
+    "BreachAgreement",
+    "BreachNature",
+    "BreachNotice",
     "ChangeKind",
     "ChangeNotice",
     "Client",
@@ -59,6 +75,7 @@ __all__ = [
     "EvidenceState",
     "MeasureHeading",
     "NoticeDelivery",
+    "NoticePhase",
     "NoticeRecipient",
     "Obligation",
     "ObligationStatus",
@@ -66,6 +83,7 @@ __all__ = [
     "ProcessingCategory",
     "ProcessorProfile",
     "RecordVersion",
+    "RiskLevel",
     "Role",
     "SecurityMeasure",
     "SubProcessor",

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import FromClause, Table, event, text
 
-IMMUTABLE_TABLES = ("record_version", "audit_event", "change_notice")
+IMMUTABLE_TABLES = ("record_version", "audit_event", "change_notice", "breach", "breach_agreement")
 WRITE_ONCE_COLUMNS = {
     "evidence": (
         "obligation_id",
@@ -70,6 +70,7 @@ WRITE_ONCE_COLUMNS = {
 SETTLED_WHEN = {
     "notice_recipient": "OLD.state <> 'pending'",
     "notice_delivery": "OLD.state = 'sent'",
+    "breach_notice": "OLD.state = 'sent'",
 }
 PROTECTED_TABLES = IMMUTABLE_TABLES + tuple(WRITE_ONCE_COLUMNS) + tuple(SETTLED_WHEN)
 

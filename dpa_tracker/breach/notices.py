@@ -1,0 +1,291 @@
+"""Breach notices (clause 8.1, Art. 33(2)-(4)): queue an e-mail per client address, built from the register
+entry with the Art. 33(3)(a)-(d) items; ``flask notices send`` sends them with the rules of the change-notice
+outbox (one row per e-mail, a fixed Message-ID, each committed on its own, failures recorded and retried or
+held). The sent message is kept as evidence on the agreement's clause 8.1 obligation, act = the sending time,
+so the clock stops there: ``met`` within the agreement's target, ``late`` after it."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+from flask import current_app
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import selectinload
+
+from dpa_tracker.audit.services import record
+from dpa_tracker.breach.services import NOTICE_CLAUSE
+from dpa_tracker.errors import DomainError
+from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
+from dpa_tracker.extensions import db
+from dpa_tracker.models import (
+    Breach,
+    BreachAgreement,
+    BreachNotice,
+    DeliveryState,
+    NoticePhase,
+    Obligation,
+    User,
+)
+from dpa_tracker.models.base import utcnow
+from dpa_tracker.models.breach import RISK_TITLES
+from dpa_tracker.subprocessor.mail import MailError, send_message
+from dpa_tracker.subprocessor.notices import SendReport
+
+
+def _at(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def _approx(number: int | None) -> str:
+    return f"about {number:,}" if number is not None else "not known yet"
+
+
+def compose(affected: BreachAgreement, phase: NoticePhase, sequence: int, new_information: str) -> tuple[str, str]:
+    """Subject and text of the notice to one client: only that client's name and agreement appear."""
+    breach, agreement = affected.breach, affected.agreement
+    what = "Initial notice" if phase is NoticePhase.INITIAL else f"Follow-up {sequence - 1}"
+    subject = f"Personal data breach #{breach.id}: {what}, agreement {agreement.reference}"
+    subs = ", ".join(s.legal_name for s in breach.subprocessors)
+    lines = [
+        f"Dear {agreement.client.legal_name},",
+        "",
+        f"Under clause 8.1 of agreement {agreement.reference}, we notify you of a personal data breach "
+        f"({what.lower()}).",
+        f"We became aware of it on {_at(breach.aware_at)}; it happened on {_at(breach.occurred_at)} and was "
+        f"detected on {_at(breach.detected_at)}.",
+        "",
+    ]
+    if phase is NoticePhase.FOLLOW_UP and new_information.strip():
+        lines += ["New information since our last notice:", new_information.strip(), ""]
+    lines += [
+        "(a) Nature of the breach (Art. 33(3)(a))",
+        f"  Type: {', '.join(breach.natures)}",
+        f"  What happened: {breach.description}",
+        f"  Systems concerned: {breach.systems or 'being established'}",
+        *([f"  Sub-processors involved: {subs}"] if subs else []),
+        f"  Categories of data subjects: {breach.data_subject_categories or 'being established'}",
+        f"  Approximate number of data subjects: {_approx(breach.data_subjects_approx)}",
+        f"  Categories of personal data records: {breach.record_categories or 'being established'}",
+        f"  Approximate number of personal data records: {_approx(breach.records_approx)}",
+        "",
+        "(b) Contact point for more information (Art. 33(3)(b))",
+        f"  {breach.contact_point}",
+        "",
+        "(c) Likely consequences (Art. 33(3)(c))",
+        f"  {breach.likely_consequences or 'being assessed'}",
+        "",
+        "(d) Measures taken or proposed, including to mitigate possible adverse effects (Art. 33(3)(d))",
+        f"  Taken: {breach.measures_taken or 'none yet'}",
+        f"  Proposed: {breach.measures_proposed or 'none yet'}",
+        "",
+        f"Our risk assessment: {RISK_TITLES[breach.risk]}. It does not delay this notice; your own assessment "
+        "decides your notification to your supervisory authority (Art. 33(1): 72 hours from your awareness).",
+        "We will send further information in phases as it becomes available (Art. 33(4)).",
+    ]
+    return subject, "\n".join(lines)
+
+
+def queue_notice(
+    actor: User, breach: Breach, affected: BreachAgreement, phase: NoticePhase, new_information: str = ""
+) -> list[BreachNotice]:
+    """Queue the notice to every contact address of the client; nothing is sent during the request."""
+    if affected.breach_id != breach.id:
+        raise DomainError("That agreement is not affected by this breach.", field="agreement_id")
+    addresses = affected.agreement.client.notice_email_list
+    if not addresses:
+        raise DomainError(f"{affected.agreement.client.legal_name} has no notice address.", field="agreement_id")
+    sequences = {n.sequence for n in affected.notices}
+    if phase is NoticePhase.INITIAL:
+        if 1 in sequences:
+            raise DomainError(
+                "The initial notice to this client is already queued or sent; send a follow-up.", field="phase"
+            )
+        sequence = 1
+    else:
+        if 1 not in sequences:
+            raise DomainError("Send the initial notice to this client first.", field="phase")
+        if not new_information.strip():
+            raise DomainError("Say what is new in this follow-up.", field="new_information")
+        sequence = max(sequences) + 1
+    subject, body = compose(affected, phase, sequence, new_information)
+    domain = current_app.config["MAIL_SENDER"].rsplit("@", 1)[-1]
+    notices = [
+        BreachNotice(
+            breach=breach,
+            affected=affected,
+            phase=phase,
+            sequence=sequence,
+            email=address,
+            subject=subject,
+            body=body,
+            message_id=make_msgid(domain=domain),
+            created_by=actor,
+        )
+        for address in addresses
+    ]
+    db.session.add_all(notices)
+    db.session.flush()
+    for notice in notices:
+        record(
+            actor,
+            "breach.notice_queued",
+            notice,
+            {
+                "breach_id": breach.id,
+                "agreement": affected.agreement.reference,
+                "phase": phase.value,
+                "sequence": sequence,
+                "email": notice.email,
+            },
+            client_id=affected.agreement.client_id,
+        )
+    return notices
+
+
+def build_message(notice: BreachNotice) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = notice.subject
+    message["From"] = current_app.config["MAIL_SENDER"]
+    message["To"] = notice.email
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = notice.message_id
+    message.set_content(notice.body)
+    return message
+
+
+def send_pending(limit: int = 500) -> SendReport:
+    """Send queued breach notices and retry failed ones not held (called by ``flask notices send``)."""
+    sent = failed = held = 0
+    ids = db.session.scalars(
+        select(BreachNotice.id)
+        .where(
+            or_(
+                BreachNotice.state == DeliveryState.QUEUED,
+                and_(BreachNotice.state == DeliveryState.FAILED, BreachNotice.held.is_(False)),
+            )
+        )
+        .order_by(BreachNotice.id)
+        .limit(limit)
+    ).all()
+    for notice_id in ids:
+        notice = _claim(notice_id)
+        if notice is None:
+            continue
+        try:
+            message = build_message(notice)
+        except Exception as exc:  # the stored row is what is wrong: the next run would fail the same way
+            _fail(notice_id, f"The message cannot be built: {type(exc).__name__}: {exc}", hold=True)
+            held += 1
+            continue
+        try:
+            send_message(message)
+        except MailError as exc:
+            _fail(notice_id, str(exc), hold=False)
+            failed += 1
+            continue
+        except Exception as exc:
+            _fail(notice_id, f"Sending failed: {type(exc).__name__}: {exc}", hold=True)
+            held += 1
+            continue
+        try:
+            notice.attempts += 1
+            _mark_sent(notice, message)
+            db.session.commit()
+        except Exception as exc:  # the e-mail left: a blind retry would send it twice
+            _fail(notice_id, f"Sent, but recording it failed: {type(exc).__name__}: {exc}", hold=True)
+            held += 1
+            continue
+        sent += 1
+    return SendReport(sent, failed, held)
+
+
+def _claim(notice_id: int) -> BreachNotice | None:
+    stmt = (
+        select(BreachNotice)
+        .where(BreachNotice.id == notice_id)
+        .options(selectinload(BreachNotice.affected).selectinload(BreachAgreement.agreement))
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    notice = db.session.scalar(stmt)
+    if notice is None or notice.state is DeliveryState.SENT:
+        db.session.rollback()
+        return None
+    return notice
+
+
+def _fail(notice_id: int, error: str, *, hold: bool) -> None:
+    db.session.rollback()
+    notice = _claim(notice_id)
+    if notice is None:
+        return
+    notice.attempts += 1
+    notice.state = DeliveryState.FAILED
+    notice.held = hold
+    notice.last_error = error[:2000]
+    record(
+        None,
+        "breach.notice_failed",
+        notice,
+        {"email": notice.email, "error": notice.last_error, "attempts": notice.attempts, "held": hold},
+        client_id=notice.affected.agreement.client_id,
+    )
+    db.session.commit()
+
+
+def requeue(actor: User, notices: list[BreachNotice]) -> int:
+    """Put failed breach notices back in the queue (a held one after its data is corrected)."""
+    count = 0
+    for notice in notices:
+        if notice.state is not DeliveryState.FAILED:
+            continue
+        notice.state = DeliveryState.QUEUED
+        notice.held = False
+        record(
+            actor,
+            "breach.notice_requeued",
+            notice,
+            {"email": notice.email, "attempts": notice.attempts, "last_error": notice.last_error},
+            client_id=notice.affected.agreement.client_id,
+        )
+        count += 1
+    db.session.flush()
+    return count
+
+
+def _mark_sent(notice: BreachNotice, message: EmailMessage) -> None:
+    """Keep the sent message as clause 8.1 evidence answering the breach's event (act = sent), then settle
+    the row: once 'sent' the database refuses any change to it."""
+    sent_at = utcnow()
+    raw = message.as_bytes()
+    affected = notice.affected
+    obligation = db.session.scalar(
+        select(Obligation).where(
+            Obligation.agreement_id == affected.agreement_id, Obligation.clause_number == NOTICE_CLAUSE
+        )
+    )
+    evidence = add_evidence(
+        notice.created_by,
+        obligation,
+        EvidenceInput(
+            note=f"Breach #{notice.breach_id} {notice.phase.value.replace('_', '-')} notice e-mailed to "
+            f"{notice.email} at {_at(sent_at)}.",
+            trigger_event_id=affected.event_id,
+            acted_at=sent_at,
+        ),
+        Upload(io.BytesIO(raw), f"breach-{notice.breach_id}-notice-{notice.sequence}-{notice.email}.eml"),
+    )
+    notice.message_sha256 = evidence.sha256
+    notice.sent_at = sent_at
+    notice.last_error = ""
+    notice.state = DeliveryState.SENT
+    record(
+        None,
+        "breach.notice_delivered",
+        notice,
+        {"email": notice.email, "message_id": notice.message_id, "sha256": notice.message_sha256, "sent_at": sent_at},
+        client_id=affected.agreement.client_id,
+    )
