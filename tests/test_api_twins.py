@@ -940,7 +940,7 @@ def test_propose_a_change_notice(app, client, record_api):
     assert all(r["queued_emails"] >= 1 for r in response.json["recipients"])
     assert audit_count(app, "notice.create") == 1
     # Alpha's user sees the notice to answer
-    notices = client.get(f"/api/v1/clients/{api['alpha']}/notices", headers=h(api, "client")).json
+    notices = client.get(f"/api/v1/clients/{api['alpha']}/notices", headers=h(api, "client")).json["items"]
     assert {n["reason"] for n in notices} == {"Backups"}
 
 

@@ -262,11 +262,11 @@ def _mark_sent(notice: BreachNotice, message: EmailMessage) -> None:
     sent_at = utcnow()
     raw = message.as_bytes()
     affected = notice.affected
-    obligation = db.session.scalar(
+    obligation = db.session.scalars(
         select(Obligation).where(
             Obligation.agreement_id == affected.agreement_id, Obligation.clause_number == NOTICE_CLAUSE
         )
-    )
+    ).one()  # every agreement has its clause 8.1: the template's obligations are created with it
     evidence = add_evidence(
         notice.created_by,
         obligation,

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.interfaces import LoaderOption
 
 from dpa_tracker.audit.services import record
 from dpa_tracker.dates import check_date
@@ -368,7 +369,7 @@ def clock_of(affected: BreachAgreement) -> ClientClock:
     return ClientClock(affected, target, min(sent) if sent else None, utcnow())
 
 
-def breach_loader() -> tuple[object, ...]:
+def breach_loader() -> tuple[LoaderOption, ...]:
     return (
         selectinload(Breach.affected).options(
             selectinload(BreachAgreement.agreement).selectinload(Agreement.client),
