@@ -566,7 +566,7 @@ def measure(app: Any, data: dict[str, Any], requests: int, seed: int) -> dict[st
     ids = data["agreement_ids"]
     bearer = {"Authorization": f"Bearer {data['token']}"}
     rule = api_rule(app)
-    from dpa_tracker.dashboard.views import clear_counts_cache
+    from dpa_tracker.dashboard.counts import clear_counts_cache
     from dpa_tracker.evidence.services import EvidenceInput, add_evidence
     from dpa_tracker.models import Obligation, User
 

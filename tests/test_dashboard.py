@@ -56,7 +56,7 @@ def test_client_user_counts_only_its_own_obligations(app, client, auth):
 def test_kept_counts_match_a_fresh_count_after_every_kind_of_change(app):
     """The dashboard re-counts only the clients named by new audit events; it must always agree with a full count."""
     from dpa_tracker.agreement.services import end_agreement
-    from dpa_tracker.dashboard.views import _count, clear_counts_cache, status_counts
+    from dpa_tracker.dashboard.counts import _count, clear_counts_cache, status_counts
     from dpa_tracker.evidence.services import EvidenceInput, add_evidence
     from dpa_tracker.extensions import db
     from dpa_tracker.obligation.services import due_soon_days, set_not_applicable, today
@@ -99,7 +99,7 @@ def test_kept_counts_match_a_fresh_count_after_every_kind_of_change(app):
 
 
 def test_a_sign_in_does_not_make_the_dashboard_count_everything_again(app, client, auth, monkeypatch):
-    import dpa_tracker.dashboard.views as dashboard
+    import dpa_tracker.dashboard.counts as dashboard
 
     with app.app_context():
         staff = make_user(Role.COMPLIANCE, "staff@example.com")
