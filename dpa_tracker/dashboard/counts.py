@@ -5,12 +5,22 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select
 
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, AgreementStatus, AuditEvent, Obligation
 from dpa_tracker.obligation.services import status_expression
+
+
+@dataclass(frozen=True)
+class ClientCounts:
+    """One client's status counts: in all, per agreement and per clause number."""
+
+    statuses: dict[str, int]
+    by_agreement: dict[int, dict[str, int]]
+    by_clause: dict[str, dict[str, int]]
 
 
 @dataclass(frozen=True)
@@ -22,7 +32,7 @@ class _Counts:
     window: int
     upto_id: int
     upto_hash: str
-    per_client: dict[int, dict[str, int]]
+    per_client: dict[int, ClientCounts]
 
 
 _counts: _Counts | None = None  # per process; replaced whole, never mutated
@@ -36,24 +46,36 @@ def clear_counts_cache() -> None:
     _counts = None
 
 
-def _count(day: date, window: int, client_ids: set[int] | None = None) -> dict[int, dict[str, int]]:
+def _count(day: date, window: int, client_ids: set[int] | None = None) -> dict[int, ClientCounts]:
+    """Two GROUP BY queries, whatever the number of clients: per agreement, and per clause number."""
     status = status_expression(day, window).label("status")
-    stmt = (
-        select(Agreement.client_id, status, func.count())
-        .select_from(Obligation)
-        .join(Obligation.agreement)
-        .where(Agreement.status != AgreementStatus.DRAFT)
-        .group_by(Agreement.client_id, status)
-    )
-    if client_ids is not None:
-        stmt = stmt.where(Agreement.client_id.in_(sorted(client_ids)))
-    per_client: dict[int, dict[str, int]] = defaultdict(dict)
-    for client_id, state, count in db.session.execute(stmt):
-        per_client[client_id][state] = count
-    return dict(per_client)
+
+    def grouped(column: Any) -> Any:
+        stmt = (
+            select(Agreement.client_id, column, status, func.count())
+            .select_from(Obligation)
+            .join(Obligation.agreement)
+            .where(Agreement.status != AgreementStatus.DRAFT)
+            .group_by(Agreement.client_id, column, status)
+        )
+        if client_ids is not None:
+            stmt = stmt.where(Agreement.client_id.in_(sorted(client_ids)))
+        return db.session.execute(stmt)
+
+    statuses: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    by_agreement: dict[int, dict[int, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+    by_clause: dict[int, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+    for client_id, agreement_id, state, count in grouped(Agreement.id):
+        by_agreement[client_id][agreement_id][state] = count
+        statuses[client_id][state] += count
+    for client_id, clause, state, count in grouped(Obligation.clause_number):
+        by_clause[client_id][clause][state] = count
+    return {
+        cid: ClientCounts(dict(statuses[cid]), dict(by_agreement[cid]), dict(by_clause[cid])) for cid in by_agreement
+    }
 
 
-def _count_all(database: str, day: date, window: int) -> dict[int, dict[str, int]]:
+def _count_all(database: str, day: date, window: int) -> dict[int, ClientCounts]:
     global _counts
     # Read the chain head first, then count: the counts include at least every change up to it.
     head = db.session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
@@ -62,7 +84,7 @@ def _count_all(database: str, day: date, window: int) -> dict[int, dict[str, int
     return per_client
 
 
-def status_counts(day: date, window: int) -> dict[int, dict[str, int]]:
+def status_counts(day: date, window: int) -> dict[int, ClientCounts]:
     """{client id: {status: count}} for every client, kept up to date by re-counting only what changed.
 
     Counting reads every obligation, so the counts are kept between requests together with the audit

@@ -23,6 +23,7 @@ from dpa_tracker.models.record import (
     Transfer,
     TransferMechanism,
 )
+from dpa_tracker.models.snapshot import SNAPSHOT_STATUSES, StatusSnapshot
 from dpa_tracker.models.subprocessor import (
     AnswerState,
     Authorisation,
@@ -36,6 +37,7 @@ from dpa_tracker.models.subprocessor import (
 from dpa_tracker.models.user import ApiToken, Role, User, auditor_client
 
 __all__ = [
+    "SNAPSHOT_STATUSES",
     "Agreement",
     "AgreementStatus",
     "AnswerState",
@@ -62,6 +64,7 @@ __all__ = [
     "RecordVersion",
     "Role",
     "SecurityMeasure",
+    "StatusSnapshot",
     "SubProcessor",
     "SupportingDocument",
     "Transfer",
