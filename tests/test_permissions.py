@@ -114,6 +114,7 @@ KINDS: dict[str, dict[str, str]] = {
 # (method, url, kind, form data). Placeholders are ids from the ``world`` fixture, and {role}.
 ROUTES = [
     ("GET", "/", "list", None),
+    ("GET", "/my/obligations", "list", None),
     ("GET", "/clients/", "list", None),
     ("GET", "/activity", "list", None),
     ("GET", "/clients/new", "staff", None),
