@@ -16,8 +16,14 @@ from dpa_tracker.dashboard.scores import clause_family, family_key
 from dpa_tracker.extensions import db
 from dpa_tracker.ids import parse_id
 from dpa_tracker.models import Agreement, AgreementStatus, Client, Obligation, ObligationStatus
-from dpa_tracker.obligation.services import assess_obligation, borrowed_events, obligation_loader, status_expression
-from dpa_tracker.obligation.status import Assessment
+from dpa_tracker.obligation.services import (
+    agreement_terms,
+    assess_obligation,
+    borrowed_events,
+    obligation_loader,
+    status_expression,
+)
+from dpa_tracker.obligation.status import AgreementTerms, Assessment
 from dpa_tracker.record.builder import problems_by_client, scope_gaps_by_client
 from dpa_tracker.subprocessor.documents import inputs_by_obligation
 
@@ -191,6 +197,7 @@ def assess_rows(obligations: Sequence[Obligation], day: date) -> list[tuple[Obli
     scope_gaps = scope_gaps_by_client(list(scope_clients.values()), day) if scope_clients else {}
     documents = inputs_by_obligation(obligations, day)  # clauses 6.2/6.3, all at once
     events = borrowed_events(obligations)  # clauses 8.1(2) and 8.3 count clause 8.1's breaches, all at once
+    terms = _terms_by_agreement(obligations, day)
     return [
         (
             o,
@@ -204,7 +211,21 @@ def assess_rows(obligations: Sequence[Obligation], day: date) -> list[tuple[Obli
                 else [],
                 documents,
                 events_by_id=events,
+                terms=terms[o.agreement_id],
             ),
         )
         for o in obligations
     ]
+
+
+def _terms_by_agreement(obligations: Sequence[Obligation], day: date) -> dict[int, AgreementTerms]:
+    """Each listed agreement's terms once (not once per row); the clause 13 rows of the ended ones in one query."""
+    agreements = {o.agreement_id: o.agreement for o in obligations}
+    ended = sorted(a.id for a in agreements.values() if a.ends_on is not None and a.ends_on <= day)
+    siblings: dict[int, list[Obligation]] = {i: [] for i in ended}
+    if ended:
+        for sibling in db.session.scalars(
+            select(Obligation).where(Obligation.agreement_id.in_(ended)).options(*obligation_loader())
+        ):
+            siblings[sibling.agreement_id].append(sibling)
+    return {i: agreement_terms(a, day, siblings.get(i)) for i, a in agreements.items()}
