@@ -40,6 +40,8 @@ TARGETS_MS = {
     "dashboard": 150.0,
     "dashboard after a change": 150.0,
     "dashboard, cold": 150.0,
+    "dashboard, filtered p.2": 150.0,
+    "my obligations": 150.0,
     "agreement page": 100.0,
     "obligations API": 100.0,
 }
@@ -491,6 +493,27 @@ def generate(app: Any, scale: float, seed: int) -> dict[str, Any]:
             counts["audit_event"] = n_audit
             step("audit chain", t)
 
+            # The trend's month ends (issue 11): one status_snapshot row per client and month end, as
+            # `flask obligations snapshot` stores them; the figures are drawn around the client's size.
+            t = time.perf_counter()
+            from dpa_tracker.dashboard.trend import month_ends
+            from dpa_tracker.models import SNAPSHOT_STATUSES, StatusSnapshot
+
+            snapshot_rows = []
+            per_client_obligations = max(1, round(n_agreements * len(clauses) / n_clients))
+            for end in month_ends(today):
+                for client_id in range(1, n_clients + 1):
+                    weights = [rng.random() for _ in SNAPSHOT_STATUSES]
+                    total_w = sum(weights)
+                    row = {
+                        s: int(per_client_obligations * w / total_w)
+                        for s, w in zip(SNAPSHOT_STATUSES, weights, strict=True)
+                    }
+                    snapshot_rows.append({"month_end": end, "client_id": client_id, "computed_at": now, **row})
+            load.insert(StatusSnapshot.__table__, snapshot_rows)
+            counts["status_snapshot"] = len(snapshot_rows)
+            step("snapshots", t)
+
             if pg:  # explicit ids: move the sequences past them
                 for table in ("user", "client", "agreement", "obligation", "trigger_event", "evidence", "audit_event"):
                     conn.execute(
@@ -566,7 +589,7 @@ def measure(app: Any, data: dict[str, Any], requests: int, seed: int) -> dict[st
     ids = data["agreement_ids"]
     bearer = {"Authorization": f"Bearer {data['token']}"}
     rule = api_rule(app)
-    from dpa_tracker.dashboard.views import clear_counts_cache
+    from dpa_tracker.dashboard.counts import clear_counts_cache
     from dpa_tracker.evidence.services import EvidenceInput, add_evidence
     from dpa_tracker.models import Obligation, User
 
@@ -585,6 +608,8 @@ def measure(app: Any, data: dict[str, Any], requests: int, seed: int) -> dict[st
         ("dashboard", None, lambda: client.get("/")),
         ("dashboard after a change", change_something, lambda: client.get("/")),
         ("dashboard, cold", clear_counts_cache, lambda: client.get("/")),
+        ("dashboard, filtered p.2", None, lambda: client.get("/?status=all&family=7&page=2")),
+        ("my obligations", None, lambda: client.get("/my/obligations")),
         ("agreement page", None, lambda: client.get(f"/agreements/{rng.choice(ids)}")),
     ]
     if rule is not None:
@@ -631,7 +656,9 @@ def measure(app: Any, data: dict[str, Any], requests: int, seed: int) -> dict[st
     return results
 
 
-def run_scale(url: str, scale: float, requests: int, seed: int, keep: bool = False) -> dict[str, Any]:
+def run_scale(
+    url: str, scale: float, requests: int, seed: int, keep: bool = False, trend_month: bool = True
+) -> dict[str, Any]:
     from dpa_tracker import create_app
     from dpa_tracker.extensions import db
 
@@ -655,9 +682,31 @@ def run_scale(url: str, scale: float, requests: int, seed: int, keep: bool = Fal
             flush=True,
         )
         results = measure(app, data, requests, seed)
+        trend_cost = None
+        if trend_month:
+            # What `flask obligations snapshot` pays per month end: every obligation assessed by the as-of engine.
+            from dpa_tracker.dashboard.trend import counts_on, month_ends
+            from dpa_tracker.obligation.services import today
+
+            with app.app_context():
+                started = time.perf_counter()
+                per_client = counts_on(month_ends(today())[-1])
+                trend_cost = time.perf_counter() - started
+                db.session.rollback()
+            print(
+                f"  scale {scale:g}: one month end by the as-of engine: {trend_cost:.1f} s "
+                f"({sum(sum(c.values()) for c in per_client.values())} obligations)",
+                flush=True,
+            )
         with app.app_context():
             db.engine.dispose()
-        return {"generation": generation, "results": results, "counts": data["counts"], "timings": data["timings"]}
+        return {
+            "generation": generation,
+            "results": results,
+            "counts": data["counts"],
+            "timings": data["timings"],
+            "trend_cost": trend_cost,
+        }
     finally:
         if keep:
             print(f"  kept the scratch database {db_url}", flush=True)
@@ -687,6 +736,12 @@ def main() -> int:
     )
     parser.add_argument("--seed", type=int, default=28)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database(s) for inspection")
+    parser.add_argument(
+        "--trend-cost",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="time one month end of the trend by the as-of engine (what the snapshot command pays; default on)",
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     os.environ.pop("DATABASE_URL", None)
@@ -700,7 +755,7 @@ def main() -> int:
         url = args.database_url
         if backend == "sqlite" and scale != args.scale:
             url = f"sqlite:///{OUT / f'bench-{scale:g}.sqlite3'}"
-        runs[scale] = run_scale(url, scale, args.requests, args.seed, args.keep)
+        runs[scale] = run_scale(url, scale, args.requests, args.seed, args.keep, args.trend_cost)
 
     full = runs[args.scale]
     tenth = runs.get(args.scale / 10)
@@ -741,6 +796,8 @@ def main() -> int:
     print()
     for scale, run in runs.items():
         print(f"generation at scale {scale:g}: {run['generation']:.1f} s")
+        if run.get("trend_cost") is not None:
+            print(f"one trend month end by the as-of engine at scale {scale:g}: {run['trend_cost']:.1f} s")
     print(f"total time: {time.perf_counter() - total:.1f} s")
     return 0
 

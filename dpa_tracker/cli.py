@@ -167,6 +167,20 @@ def obligations_refresh() -> None:
     click.echo(f"{total} obligation(s) checked, {changed} changed.")
 
 
+@obligations_group.command("snapshot")
+@with_appcontext
+def obligations_snapshot() -> None:
+    """Store the status counts of every past month end of the last 12 that has none yet (run daily from cron)."""
+    from dpa_tracker.dashboard.trend import take_snapshots
+    from dpa_tracker.obligation.services import today
+
+    taken = take_snapshots(today())
+    db.session.commit()
+    click.echo(
+        f"{len(taken)} month end(s) stored" + (f": {', '.join(d.isoformat() for d in taken)}." if taken else ".")
+    )
+
+
 @click.command("sync-obligations")
 @with_appcontext
 def sync_obligations_command() -> None:

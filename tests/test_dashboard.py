@@ -56,7 +56,7 @@ def test_client_user_counts_only_its_own_obligations(app, client, auth):
 def test_kept_counts_match_a_fresh_count_after_every_kind_of_change(app):
     """The dashboard re-counts only the clients named by new audit events; it must always agree with a full count."""
     from dpa_tracker.agreement.services import end_agreement
-    from dpa_tracker.dashboard.views import _count, clear_counts_cache, status_counts
+    from dpa_tracker.dashboard.counts import ClientCounts, _count, clear_counts_cache, status_counts
     from dpa_tracker.evidence.services import EvidenceInput, add_evidence
     from dpa_tracker.extensions import db
     from dpa_tracker.obligation.services import due_soon_days, set_not_applicable, today
@@ -70,7 +70,7 @@ def test_kept_counts_match_a_fresh_count_after_every_kind_of_change(app):
         first = status_counts(day, window)
         assert first == _count(day, window)
 
-        def check() -> dict[int, dict[str, int]]:
+        def check() -> dict[int, ClientCounts]:
             db.session.commit()
             kept = status_counts(day, window)
             assert kept == _count(day, window)
@@ -79,7 +79,7 @@ def test_kept_counts_match_a_fresh_count_after_every_kind_of_change(app):
         obligation = next(o for o in beta.obligations if o.clause_number == "7.1")
         add_evidence(staff, obligation, EvidenceInput(note="Security policy v3"))
         after_evidence = check()
-        assert after_evidence[beta.client_id]["met"] == first[beta.client_id].get("met", 0) + 1
+        assert after_evidence[beta.client_id].statuses["met"] == first[beta.client_id].statuses.get("met", 0) + 1
         assert after_evidence[alpha.client_id] == first[alpha.client_id]
         set_not_applicable(staff, next(o for o in alpha.obligations if o.clause_number == "9.1"), "No data subjects")
         check()
@@ -99,7 +99,7 @@ def test_kept_counts_match_a_fresh_count_after_every_kind_of_change(app):
 
 
 def test_a_sign_in_does_not_make_the_dashboard_count_everything_again(app, client, auth, monkeypatch):
-    import dpa_tracker.dashboard.views as dashboard
+    import dpa_tracker.dashboard.counts as dashboard
 
     with app.app_context():
         staff = make_user(Role.COMPLIANCE, "staff@example.com")
@@ -121,10 +121,10 @@ def test_dashboard_queries_do_not_grow_with_the_clients_it_lists(app, client, au
     """Clause 4.1 rows need each client's record: those are checked together, not one client at a time."""
     from sqlalchemy import event
 
-    from dpa_tracker.dashboard import views as dashboard_views
+    from dpa_tracker.dashboard import listing
     from dpa_tracker.extensions import db
 
-    monkeypatch.setattr(dashboard_views, "ATTENTION_LIMIT", 500)  # every new agreement's rows are listed
+    monkeypatch.setattr(listing, "PAGE_SIZE", 500)  # every new agreement's rows are listed on one page
 
     with app.app_context():
         staff = make_user(Role.COMPLIANCE, "staff@example.com")

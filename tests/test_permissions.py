@@ -182,6 +182,7 @@ TRAININGS_CSV = UploadFile(
 # (method, url, kind, form data). Placeholders are ids from the ``world`` fixture, and {role}.
 ROUTES = [
     ("GET", "/", "list", None),
+    ("GET", "/my/obligations", "list", None),
     ("GET", "/clients/", "list", None),
     ("GET", "/activity", "list", None),
     ("GET", "/clients/new", "staff", None),

@@ -34,6 +34,7 @@ from dpa_tracker.models.record import (
     Transfer,
     TransferMechanism,
 )
+from dpa_tracker.models.snapshot import SNAPSHOT_STATUSES, StatusSnapshot
 from dpa_tracker.models.subprocessor import (
     AnswerState,
     Authorisation,
@@ -47,6 +48,7 @@ from dpa_tracker.models.subprocessor import (
 from dpa_tracker.models.user import ApiToken, Role, User, auditor_client
 
 __all__ = [
+    "SNAPSHOT_STATUSES",
     "ActionKind",
     "Agent",
     "AgentAssignment",
@@ -86,6 +88,7 @@ __all__ = [
     "RiskLevel",
     "Role",
     "SecurityMeasure",
+    "StatusSnapshot",
     "SubProcessor",
     "SupportingDocument",
     "Transfer",

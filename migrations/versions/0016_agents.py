@@ -2,7 +2,7 @@
 agreements take their status from the agents
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-06
 
 Clause 5.2 of each agreement is decided by the agents working on it (designated, committed and trained within
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy import text
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,120 @@
+"""Status counts per client for the dashboard, kept in the process and re-counted only where something changed."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+
+from dpa_tracker.extensions import db
+from dpa_tracker.models import Agreement, AgreementStatus, AuditEvent, Obligation
+from dpa_tracker.obligation.services import status_expression
+
+
+@dataclass(frozen=True)
+class ClientCounts:
+    """One client's status counts: in all, per agreement and per clause number."""
+
+    statuses: dict[str, int]
+    by_agreement: dict[int, dict[str, int]]
+    by_clause: dict[str, dict[str, int]]
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """Status counts of every client, valid up to (and including) one audit event."""
+
+    database: str
+    day: date
+    window: int
+    upto_id: int
+    upto_hash: str
+    per_client: dict[int, ClientCounts]
+
+
+_counts: _Counts | None = None  # per process; replaced whole, never mutated
+RECENT_EVENTS = 500  # more changes than this since the last count: count everything again
+# Events about accounts and tokens (a sign-in, a new user) never change an obligation's status.
+NO_STATUS_EFFECT = ("user.", "token.")
+
+
+def clear_counts_cache() -> None:
+    global _counts
+    _counts = None
+
+
+def _count(day: date, window: int, client_ids: set[int] | None = None) -> dict[int, ClientCounts]:
+    """Two GROUP BY queries, whatever the number of clients: per agreement, and per clause number."""
+    status = status_expression(day, window).label("status")
+
+    def grouped(column: Any) -> Any:
+        stmt = (
+            select(Agreement.client_id, column, status, func.count())
+            .select_from(Obligation)
+            .join(Obligation.agreement)
+            .where(Agreement.status != AgreementStatus.DRAFT)
+            .group_by(Agreement.client_id, column, status)
+        )
+        if client_ids is not None:
+            stmt = stmt.where(Agreement.client_id.in_(sorted(client_ids)))
+        return db.session.execute(stmt)
+
+    statuses: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    by_agreement: dict[int, dict[int, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+    by_clause: dict[int, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+    for client_id, agreement_id, state, count in grouped(Agreement.id):
+        by_agreement[client_id][agreement_id][state] = count
+        statuses[client_id][state] += count
+    for client_id, clause, state, count in grouped(Obligation.clause_number):
+        by_clause[client_id][clause][state] = count
+    return {
+        cid: ClientCounts(dict(statuses[cid]), dict(by_agreement[cid]), dict(by_clause[cid])) for cid in by_agreement
+    }
+
+
+def _count_all(database: str, day: date, window: int) -> dict[int, ClientCounts]:
+    global _counts
+    # Read the chain head first, then count: the counts include at least every change up to it.
+    head = db.session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
+    per_client = _count(day, window)
+    _counts = _Counts(database, day, window, head.id, head.hash, per_client) if head else None
+    return per_client
+
+
+def status_counts(day: date, window: int) -> dict[int, ClientCounts]:
+    """{client id: {status: count}} for every client, kept up to date by re-counting only what changed.
+
+    Counting reads every obligation, so the counts are kept between requests together with the audit
+    event they are valid up to. Every change writes an audit event in its own transaction, and the
+    audit chain serialises those transactions (each event carries the hash of the one before), so the
+    events after that one name exactly the clients whose counts may have changed: only those are
+    counted again. An event without a client (e.g. a change to the shared measure or sub-processor
+    libraries), a new day, or a different database means counting everything again.
+    """
+    global _counts
+    database = db.engine.url.render_as_string()
+    state = _counts
+    if state is None or (state.database, state.day, state.window) != (database, day, window):
+        return _count_all(database, day, window)
+    events = db.session.execute(
+        select(AuditEvent.id, AuditEvent.hash, AuditEvent.client_id, AuditEvent.action)
+        .where(AuditEvent.id >= state.upto_id)
+        .order_by(AuditEvent.id)
+        .limit(RECENT_EVENTS + 1)
+    ).all()
+    if not events or (events[0].id, events[0].hash) != (state.upto_id, state.upto_hash) or len(events) > RECENT_EVENTS:
+        return _count_all(database, day, window)
+    if len(events) == 1:
+        return state.per_client
+    relevant = [e for e in events[1:] if not e.action.startswith(NO_STATUS_EFFECT)]
+    if any(e.client_id is None for e in relevant):
+        return _count_all(database, day, window)
+    changed = {e.client_id for e in relevant}
+    per_client = {cid: counts for cid, counts in state.per_client.items() if cid not in changed}
+    if changed:
+        per_client.update(_count(day, window, changed))
+    _counts = _Counts(database, day, window, events[-1].id, events[-1].hash, per_client)
+    return per_client

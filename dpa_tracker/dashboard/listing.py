@@ -1,0 +1,236 @@
+"""The filtered, paginated obligation list of the dashboard and of "My obligations"."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.orm import contains_eager
+
+from dpa_tracker.agent.clause5 import REMOVAL_RULE, clause5_inputs
+from dpa_tracker.catalogue import load_templates
+from dpa_tracker.dashboard.scores import clause_family, family_key
+from dpa_tracker.extensions import db
+from dpa_tracker.ids import parse_id
+from dpa_tracker.models import Agreement, AgreementStatus, Client, Obligation, ObligationStatus
+from dpa_tracker.obligation.services import (
+    agreement_terms,
+    assess_obligation,
+    borrowed_events,
+    obligation_loader,
+    status_expression,
+)
+from dpa_tracker.obligation.status import AgreementTerms, Assessment
+from dpa_tracker.record.builder import problems_by_client, scope_gaps_by_client
+from dpa_tracker.subprocessor.documents import inputs_by_obligation
+
+PAGE_SIZE = 25
+MAX_PAGE = 100_000
+MAX_DUE_DAYS = 3650
+ATTENTION = (ObligationStatus.OVERDUE, ObligationStatus.LATE, ObligationStatus.DUE_SOON)
+_FAMILY = re.compile(r"[0-9]{1,3}")
+_NUMBER = re.compile(r"[0-9]{1,6}")
+
+
+def families() -> list[str]:
+    """Clause families of every catalogue template (4, 5, 6 ...), in clause order."""
+    found = {clause_family(c.number) for t in load_templates().values() for c in t.clauses}
+    return sorted(found, key=family_key)
+
+
+@dataclass(frozen=True)
+class Filters:
+    client_id: int | None = None
+    family: str | None = None
+    owner_id: int | None = None
+    status: str | None = None  # a status value, "all", or None for the default
+    due_within: int | None = None
+    page: int = 1
+    default_statuses: tuple[ObligationStatus, ...] = field(default=ATTENTION, compare=False)
+
+    @property
+    def statuses(self) -> tuple[ObligationStatus, ...]:
+        if self.status == "all":
+            return tuple(ObligationStatus)
+        if self.status is not None:
+            return (ObligationStatus(self.status),)
+        return self.default_statuses
+
+    def args(self, **override: Any) -> dict[str, Any]:
+        """The query arguments that give this list (page links keep every filter)."""
+        values = {
+            "client": self.client_id,
+            "family": self.family,
+            "owner": self.owner_id,
+            "status": self.status,
+            "due": self.due_within,
+            "page": self.page if self.page != 1 else None,
+        }
+        values.update(override)
+        return {k: v for k, v in values.items() if v is not None}
+
+    @property
+    def active(self) -> bool:
+        return any(v is not None for v in (self.client_id, self.family, self.owner_id, self.status, self.due_within))
+
+
+def parse_filters(
+    args: Mapping[str, str], default_statuses: tuple[ObligationStatus, ...] = ATTENTION
+) -> tuple[Filters, list[str]]:
+    """Filters from GET arguments; a bad value gives a message and leaves that filter out."""
+    errors: list[str] = []
+    found: dict[str, Any] = {}
+
+    def text(name: str) -> str | None:
+        value = (args.get(name) or "").strip()
+        return value or None
+
+    if (raw := text("client")) is not None:
+        if (client_id := parse_id(raw)) is None:
+            errors.append(f"Client: “{raw[:40]}” is not a client number.")
+        else:
+            found["client_id"] = client_id
+    if (raw := text("family")) is not None:
+        if not _FAMILY.fullmatch(raw):
+            errors.append(f"Clause family: “{raw[:40]}” is not a clause number such as 4 or 8.")
+        else:
+            found["family"] = raw
+    if (raw := text("owner")) is not None:
+        if (owner_id := parse_id(raw)) is None:
+            errors.append(f"Owner: “{raw[:40]}” is not a user number.")
+        else:
+            found["owner_id"] = owner_id
+    if (raw := text("status")) is not None:
+        if raw != "all" and raw not in {s.value for s in ObligationStatus}:
+            errors.append(f"Status: “{raw[:40]}” is not a status (met, due_soon, overdue, late, open, not_applicable).")
+        else:
+            found["status"] = raw
+    if (raw := text("due")) is not None:
+        if not _NUMBER.fullmatch(raw) or int(raw) > MAX_DUE_DAYS:
+            errors.append(f"Due within: “{raw[:40]}” is not a number of days from 0 to {MAX_DUE_DAYS}.")
+        else:
+            found["due_within"] = int(raw)
+    if (raw := text("page")) is not None:
+        if not _NUMBER.fullmatch(raw) or not 1 <= int(raw) <= MAX_PAGE:
+            errors.append(f"Page: “{raw[:40]}” is not a page number.")
+        else:
+            found["page"] = int(raw)
+    return Filters(default_statuses=default_statuses, **found), errors
+
+
+@dataclass(frozen=True)
+class Page:
+    filters: Filters
+    total: int
+    rows: list[tuple[Obligation, Assessment]]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // PAGE_SIZE))
+
+
+def _where(filters: Filters, day: date, window: int, visible: ColumnElement[bool]) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = [Agreement.status != AgreementStatus.DRAFT, visible]
+    statuses = filters.statuses
+    if set(statuses) != set(ObligationStatus):
+        clauses.append(status_expression(day, window).in_([s.value for s in statuses]))
+    if set(statuses) <= set(ATTENTION):
+        # overdue, late and due-soon rows always satisfy this; it lets the indexes bound the scan
+        clauses.append(
+            or_(Obligation.cached_due_on <= day + timedelta(days=window), Obligation.cached_late_until >= day)
+        )
+    if filters.client_id is not None:
+        clauses.append(Agreement.client_id == filters.client_id)
+    if filters.family is not None:
+        f = filters.family
+        clauses.append(
+            or_(
+                Obligation.clause_number == f,
+                Obligation.clause_number.like(f"{f}.%"),
+                Obligation.clause_number.like(f"{f}(%"),
+            )
+        )
+    if filters.owner_id is not None:
+        clauses.append(Obligation.owner_id == filters.owner_id)
+    if filters.due_within is not None:
+        clauses.append(Obligation.cached_due_on <= day + timedelta(days=filters.due_within))
+    return clauses
+
+
+def obligation_page(filters: Filters, day: date, window: int, visible: ColumnElement[bool]) -> Page:
+    """One page of the list, grouped by client (client name, then due date): a count and a page query."""
+    where = _where(filters, day, window, visible)
+    base: Select[Any] = select(Obligation).join(Obligation.agreement).join(Agreement.client).where(*where)
+    total = db.session.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0
+    page_no = min(filters.page, max(1, -(-total // PAGE_SIZE)))
+    obligations = (
+        db.session.scalars(
+            base.options(contains_eager(Obligation.agreement).contains_eager(Agreement.client), *obligation_loader())
+            .order_by(
+                Client.legal_name,
+                Client.id,
+                Obligation.cached_due_on.is_(None),
+                Obligation.cached_due_on,
+                Obligation.id,
+            )
+            .limit(PAGE_SIZE)
+            .offset((page_no - 1) * PAGE_SIZE)
+        )
+        .unique()
+        .all()
+    )
+    return Page(replace(filters, page=page_no), total, assess_rows(obligations, day))
+
+
+def assess_rows(obligations: Sequence[Obligation], day: date) -> list[tuple[Obligation, Assessment]]:
+    """Live statuses and reasons of the listed rows, with what they share read once for all of them."""
+    # Clause 4.1 takes its status from the record: check the records of those clients all at once.
+    in_record = [o for o in obligations if o.rule.get("requires") == "art30_record"]
+    record_clients = {o.agreement.client_id: o.agreement.client for o in in_record}
+    record_problems = problems_by_client(list(record_clients.values()), day) if record_clients else {}
+    # Clause 2.1 checks the same record's categories: all at once as well.
+    in_scope = [o for o in obligations if o.rule.get("requires") == "processing_scope"]
+    scope_clients = {o.agreement.client_id: o.agreement.client for o in in_scope}
+    scope_gaps = scope_gaps_by_client(list(scope_clients.values()), day) if scope_clients else {}
+    documents = inputs_by_obligation(obligations, day)  # clauses 6.2/6.3, all at once
+    events = borrowed_events(obligations)  # clauses 8.1(2) and 8.3 count clause 8.1's breaches, all at once
+    agents, removals = clause5_inputs(obligations, day)  # clauses 5.2/5.3: the agents, all at once
+    terms = _terms_by_agreement(obligations, day)
+    return [
+        (
+            o,
+            assess_obligation(
+                o,
+                day,
+                record_problems.get(o.agreement.client_id, [])
+                if o in in_record
+                else scope_gaps.get(o.agreement.client_id, [])
+                if o in in_scope
+                else removals.get(o.agreement_id, [])
+                if o.rule.get("requires") == REMOVAL_RULE
+                else [],
+                documents,
+                events_by_id=events,
+                agents_by_id=agents,
+                terms=terms[o.agreement_id],
+            ),
+        )
+        for o in obligations
+    ]
+
+
+def _terms_by_agreement(obligations: Sequence[Obligation], day: date) -> dict[int, AgreementTerms]:
+    """Each listed agreement's terms once (not once per row); the clause 13 rows of the ended ones in one query."""
+    agreements = {o.agreement_id: o.agreement for o in obligations}
+    ended = sorted(a.id for a in agreements.values() if a.ends_on is not None and a.ends_on <= day)
+    siblings: dict[int, list[Obligation]] = {i: [] for i in ended}
+    if ended:
+        for sibling in db.session.scalars(
+            select(Obligation).where(Obligation.agreement_id.in_(ended)).options(*obligation_loader())
+        ):
+            siblings[sibling.agreement_id].append(sibling)
+    return {i: agreement_terms(a, day, siblings.get(i)) for i, a in agreements.items()}
