@@ -278,6 +278,7 @@ def assess_many(obligations: Sequence[Obligation], as_of: date | None = None) ->
     }
     record_problems = problems_by_client(list(in_record.values()), day) if in_record else {}
     scope_gaps = scope_gaps_by_client(list(in_scope.values()), day) if in_scope else {}
+    agents, removals = clause5_inputs(obligations, day)  # clauses 5.2/5.3: the agents, all at once
     results = []
     for obligation in obligations:
         requires = obligation.rule.get("requires")
@@ -286,12 +287,16 @@ def assess_many(obligations: Sequence[Obligation], as_of: date | None = None) ->
             if requires == "art30_record"
             else scope_gaps[obligation.agreement.client_id]
             if requires == "processing_scope"
+            else removals.get(obligation.agreement_id, [])
+            if requires == REMOVAL_RULE
             else None  # blockers_for decides (no query unless the rule requires a fact)
         )
         results.append(
             (
                 obligation,
-                assess_obligation(obligation, day, blockers, documents, events, terms[obligation.agreement_id]),
+                assess_obligation(
+                    obligation, day, blockers, documents, events, terms[obligation.agreement_id], agents_by_id=agents
+                ),
             )
         )
     return results
