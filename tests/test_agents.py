@@ -299,7 +299,7 @@ def test_clients_and_auditors_see_only_the_agents_of_their_clients_agreements(cl
 
 def test_auditor_token_reads_the_api_and_cannot_write(client, tenants):
     headers = {"Authorization": f"Bearer {tenants['tokens']['auditor']}"}
-    listed = client.get("/api/v1/agents", headers=headers).get_json()
+    listed = client.get("/api/v1/agents", headers=headers).get_json()["items"]
     assert sorted(a["name"] for a in listed) == ["Shared Person", "سارة بن علي"]
     shared = next(a for a in listed if a["name"] == "Shared Person")
     assert [a["agreement_reference"] for a in shared["assignments"]] == ["DPA-OWN"]

@@ -391,3 +391,20 @@ def test_openapi_documents_paging_filters_etag_and_412(client):
     assert "If-Match" in {p["name"] for p in patch["parameters"]}
     assert "412" in patch["responses"] and "ETag" in patch["responses"]["200"]["headers"]
     assert "ETag" in spec["paths"]["/api/v1/obligations/{obligation_id}"]["get"]["responses"]["200"]["headers"]
+
+
+def test_no_api_list_answers_a_bare_array(client):
+    """Every list is paginated: a GET answering many things answers the page envelope, never a JSON array."""
+    spec = client.get("/api/v1/openapi.json").json
+    bare = []
+    for path, operations in spec["paths"].items():
+        get = operations.get("get")
+        if not get or "200" not in get["responses"]:
+            continue
+        schema = get["responses"]["200"].get("content", {}).get("application/json", {}).get("schema", {})
+        if schema.get("type") == "array":
+            bare.append(path)
+        elif schema.get("$ref", "").endswith("Page"):
+            names = {p["name"] for p in get.get("parameters", [])}
+            assert {"limit", "cursor"} <= names, path
+    assert bare == []

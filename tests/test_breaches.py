@@ -365,7 +365,7 @@ def test_api_twins_record_add_notify_act_and_the_clock_stops(app, client, clock,
     clocks = {c["agreement_id"]: c for c in client.get(f"/api/v1/breaches/{breach_id}", headers=headers).json["clocks"]}
     assert clocks[ids["b"]["agreement"]]["state"] == "met"
     assert clocks[ids["a"]["agreement"]]["state"] == "running"
-    assert [b["id"] for b in client.get("/api/v1/breaches", headers=headers).json] == [breach_id]
+    assert [b["id"] for b in client.get("/api/v1/breaches", headers=headers).json["items"]] == [breach_id]
 
 
 def _pdf_text(data: bytes) -> str:

@@ -24,6 +24,7 @@ from dpa_tracker.agent.services import (
     withdraw_attestation,
 )
 from dpa_tracker.api.common import blp, checked_first, current, fail, refused, require_write
+from dpa_tracker.api.paging import LINK_HEADER, PageQuery, page_of, paginate_list
 from dpa_tracker.api.schemas import ID_RANGE, Line, QueryInteger, StrictSchema, Text
 from dpa_tracker.errors import DomainError
 from dpa_tracker.evidence.services import Upload
@@ -33,7 +34,7 @@ from dpa_tracker.obligation.services import today
 from dpa_tracker.permissions import can_see_client
 
 
-class AgentQuery(Schema):
+class AgentQuery(PageQuery):
     agreement_id = QueryInteger(load_default=None, validate=ID_RANGE)
     authorised = fields.Boolean(load_default=None)
     expiring = fields.Boolean(load_default=False, metadata={"description": "Training expiring within 30 days"})
@@ -169,7 +170,7 @@ def writable_attestation(attestation_id: int) -> None:
 
 @blp.route("/agents", methods=["GET"])
 @blp.arguments(AgentQuery, location="query")
-@blp.response(200, AgentOut(many=True))
+@blp.response(200, page_of(AgentOut), headers=LINK_HEADER)
 def list_agents(query: dict[str, Any]) -> Any:
     """The agent register as the token's user may see it (clients and auditors: agents of their clients'
     agreements only), filtered by agreement, authorised or not, training expiring within 30 days."""
@@ -180,7 +181,8 @@ def list_agents(query: dict[str, Any]) -> Any:
         authorised=query["authorised"],
         expiring=query["expiring"],
     )
-    return [_out(row.agent) for row in rows]
+    body, status, headers = paginate_list(rows, query)
+    return {**body, "items": [_out(row.agent) for row in body["items"]]}, status, headers
 
 
 @blp.route("/agents/<int:agent_id>", methods=["GET"])

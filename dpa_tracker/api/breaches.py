@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from dpa_tracker.api.common import blp, checked_first, current, fail, refused, require_write
+from dpa_tracker.api.paging import LINK_HEADER, PageQuery, page_of, paginate_list
 from dpa_tracker.api.schemas import ID_RANGE, Line, StrictSchema, Text
 from dpa_tracker.breach.notices import queue_notice
 from dpa_tracker.breach.services import (
@@ -239,10 +240,12 @@ EXAMPLE = {
 
 
 @blp.route("/breaches", methods=["GET"])
-@blp.response(200, BreachOut(many=True))
-def list_breaches() -> Any:
-    """Breaches touching an agreement of a client this token may see, newest awareness first."""
-    return [breach_out(b) for b in visible_breaches(current())]
+@blp.arguments(PageQuery, location="query")
+@blp.response(200, page_of(BreachOut), headers=LINK_HEADER)
+def list_breaches(query: dict[str, Any]) -> Any:
+    """Breaches touching an agreement of a client this token may see, newest awareness first (paginated)."""
+    body, status, headers = paginate_list(visible_breaches(current()), query)
+    return {**body, "items": [breach_out(b) for b in body["items"]]}, status, headers
 
 
 @blp.route("/breaches", methods=["POST"])
