@@ -15,7 +15,7 @@ from dpa_tracker import clock
 from dpa_tracker.models import Role
 from tests.browser.test_flows import sign_in
 from tests.factories import make_agreement, make_client, make_user
-from tests.mail_server import Inbox, free_port
+from tests.support import Inbox, free_port
 
 pytestmark = pytest.mark.browser
 
