@@ -14,8 +14,8 @@ from dpa_tracker.auth.services import create_token
 from dpa_tracker.evidence.services import EvidenceInput, add_evidence
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Breach, BreachAgreement, BreachNotice, Evidence, Role, TriggerEvent, User
-from tests.conftest import AuthActions
 from tests.factories import make_agreement, make_client, make_user
+from tests.support import AuthActions
 
 AWARE = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 DESCRIPTION = "A storage bucket holding nightly backups was readable from the internet for 25 hours."
