@@ -25,6 +25,9 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page
 
+from dpa_tracker.agent.services import AgentInput, AttestationInput, add_attestation, create_agent
+from dpa_tracker.agent.services import assign as assign_agent
+from dpa_tracker.breach.services import BreachInput, record_breach
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
 from dpa_tracker.models import ChangeKind, DocumentKind, Role
@@ -58,6 +61,11 @@ NOT_PAGES = {
     "subprocessor.client_list_download": "a PDF/CSV/JSON download of the sub-processor list",
     "record.document_download": "a file download (safeguards or measure document)",
     "evidence.download": "a file download (evidence)",
+    "agent.document": "a file download (an agent's designation, commitment or training document)",
+    "breach.source_notice": "a file download (the sub-processor's own breach notice)",
+    "breach.register_csv": "a CSV download of the breach register",
+    "breach.register_pdf": "a PDF download of the breach register",
+    "agent.export": "a CSV/PDF download of the agent register",
 }
 NOT_PAGE_PREFIXES = {
     "api_v1.": "the JSON API: machine answers, no HTML",
@@ -126,6 +134,30 @@ def seed(app: Flask) -> tuple[dict[str, int], dict[str, str]]:
         propose_change(staff, ChangeKind.ADD, spare, [agreement], "Second hosting site for resilience.")
         hand_out(staff, client, date.today(), "pdf")
         hand_out(staff, client, date.today(), "json")
+        agent = create_agent(
+            staff,
+            AgentInput(name="Samira Benali-Haddad", function="Support engineer", email="samira@processor.example"),
+        )
+        assign_agent(staff, agent, agreement, "Customer database, read-only", date(2026, 1, 10))
+        add_attestation(
+            staff,
+            agent,
+            AttestationInput("commitment", date(2026, 1, 10), note="Signed"),
+            Upload(io.BytesIO(b"Signed commitment\n"), "commitment.txt"),
+        )
+        entry = record_breach(
+            staff,
+            BreachInput(
+                title="Backup tape lost in transit between two data centres",
+                occurred_at=datetime.now(UTC) - timedelta(hours=5),
+                detected_at=datetime.now(UTC) - timedelta(hours=4),
+                aware_at=datetime.now(UTC) - timedelta(hours=3),
+                natures=["confidentiality"],
+                description="A tape with the customer database backup was lost.",
+                contact_point="dpo@processor.example",
+            ),
+            [agreement],
+        )
         db.session.commit()
         ids = {
             "client_id": client.id,
@@ -134,6 +166,8 @@ def seed(app: Flask) -> tuple[dict[str, int], dict[str, str]]:
             "activity_id": activity.id,
             "subprocessor_id": sub.id,
             "user_id": client_user.id,
+            "agent_id": agent.id,
+            "breach_id": entry.id,
         }
         emails = {
             "admin": admin.email,
