@@ -70,8 +70,10 @@ def _form(agreement_ids, **overrides):
 
 def _statuses(client, token, agreement_id):
     rows = client.get(
-        f"/api/v1/agreements/{agreement_id}/obligations", headers={"Authorization": f"Bearer {token}"}
-    ).json
+        f"/api/v1/agreements/{agreement_id}/obligations",
+        query_string={"limit": 500},
+        headers={"Authorization": f"Bearer {token}"},
+    ).json["items"]
     return {row["clause_number"]: (row["status"], row["reason"]) for row in rows}
 
 
