@@ -375,8 +375,9 @@ def test_late_is_in_the_openapi_enum_the_dashboard_tiles_and_its_late_list(app, 
     auth.login("staff@example.com")
     page = client.get("/").get_data(as_text=True)
     assert re.search(r'data-status="late">1<', page)
-    late_section = page[page.index('id="late"') : page.index('id="due-soon"')]
-    assert "Dashboard Late Hosting" in late_section and "40 h after awareness; target 24 h" in late_section
+    late_list = client.get("/", query_string={"status": "late"}).get_data(as_text=True)  # the tile's link
+    listed = late_list[late_list.index('id="list-count"') :]
+    assert "Dashboard Late Hosting" in listed and "40 h after awareness; target 24 h" in listed
 
 
 def test_the_status_report_pdf_shows_late_with_its_reason_and_counts_it(app, client, auth, staff):
