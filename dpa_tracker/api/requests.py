@@ -47,11 +47,11 @@ class RequestIn(StrictSchema):
     )
 
 
-class AnswerIn(StrictSchema):
+class SubjectAnswerIn(StrictSchema):
     answer = Text(load_default="", validate=validate.Length(max=4000))
 
 
-class HelpIn(StrictSchema):
+class DsrHelpIn(StrictSchema):
     clause_number = fields.String(required=True, validate=validate.OneOf(HELP_CLAUSES))
     received_at = fields.AwareDateTime(required=True)
 
@@ -64,7 +64,7 @@ class RequestNoticeOut(Schema):
     message_sha256 = fields.String(allow_none=True)
 
 
-class HelpOut(Schema):
+class DsrHelpOut(Schema):
     id = fields.Integer()
     clause_number = fields.String()
     event_id = fields.Integer()
@@ -85,7 +85,7 @@ class RequestOut(Schema):
     forward_state = fields.String(metadata={"description": "running, queued, overdue, met or late"})
     controller_answer_on = fields.Date(metadata={"description": "Receipt + 1 month (Art. 12(3)), for context"})
     notices = fields.List(fields.Nested(RequestNoticeOut))
-    help_requests = fields.List(fields.Nested(HelpOut))
+    help_requests = fields.List(fields.Nested(DsrHelpOut))
 
 
 class RequestQuery(PageQuery):
@@ -102,7 +102,7 @@ class InstructionIn(StrictSchema):
     about_transfers = fields.Boolean(load_default=False)
 
 
-class FlagIn(StrictSchema):
+class InstructionFlagIn(StrictSchema):
     reason = Text(required=True, validate=validate.Length(min=1, max=4000))
 
 
@@ -265,7 +265,7 @@ def forward_request_api(request_id: int) -> Any:
 
 @blp.route("/requests/<int:request_id>/answer", methods=["POST"])
 @checked_first(writable_request)
-@blp.arguments(AnswerIn)
+@blp.arguments(SubjectAnswerIn)
 @blp.response(200, RequestOut)
 def answer_request_api(data: dict[str, Any], request_id: int) -> Any:
     """Always refused (422): under clause 9.1 the client, not the processor, answers the data subject."""
@@ -278,7 +278,7 @@ def answer_request_api(data: dict[str, Any], request_id: int) -> Any:
 
 @blp.route("/requests/<int:request_id>/help", methods=["POST"])
 @checked_first(writable_request)
-@blp.arguments(HelpIn, example={"clause_number": "3.1(7)", "received_at": "2026-03-03T10:00:00+00:00"})
+@blp.arguments(DsrHelpIn, example={"clause_number": "3.1(7)", "received_at": "2026-03-03T10:00:00+00:00"})
 @blp.response(201, RequestOut)
 def add_help_request_api(data: dict[str, Any], request_id: int) -> Any:
     """The client asks for help with this request: the 3.1(6)/3.1(7) event with its own clock (staff only)."""
@@ -335,7 +335,7 @@ def get_instruction(instruction_id: int) -> Any:
 
 @blp.route("/instructions/<int:instruction_id>/flag", methods=["POST"])
 @checked_first(writable_instruction)
-@blp.arguments(FlagIn, example={"reason": "It asks us to keep data after the end of the service"})
+@blp.arguments(InstructionFlagIn, example={"reason": "It asks us to keep data after the end of the service"})
 @blp.response(201, InstructionOut)
 def flag_instruction_api(data: dict[str, Any], instruction_id: int) -> Any:
     """Flag the instruction unlawful: records the clause 3.1(3) event (hours clock) and queues the notice to the

@@ -36,7 +36,7 @@ class AnswerForm(SingleLineForm):
 class HelpForm(SingleLineForm):
     clause_number = SelectField(
         "Clause",
-        choices=[("3.1(6)", "3.1(6): modify, update or erase data"), ("3.1(7)", "3.1(7): assistance")],
+        choices=lambda: [("3.1(6)", "3.1(6): modify, update or erase data"), ("3.1(7)", "3.1(7): assistance")],
     )
     received_at = DateTimeLocalField("Client asked at (UTC)", format=MOMENT, validators=[InputRequired()])
 
