@@ -20,8 +20,8 @@ from dpa_tracker.models import (
     Role,
     TriggerEvent,
 )
-from tests.conftest import AuthActions
 from tests.factories import make_agreement, make_client, make_user
+from tests.support import AuthActions
 
 RECEIVED = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 

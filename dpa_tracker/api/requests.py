@@ -203,6 +203,25 @@ def writable_instruction(instruction_id: int) -> None:
     require_write()
 
 
+REQUEST_EXAMPLE = {
+    "id": 7,
+    "agreement_id": 1,
+    "agreement": "DPA-2026-01",
+    "client": "Acme Hosting",
+    "received_at": "2026-03-02T09:30:00+00:00",
+    "channel": "email",
+    "type": "erasure",
+    "subject_reference": "customer 4711",
+    "event_id": 12,
+    "forward_due_at": "2026-03-04T09:30:00+00:00",
+    "forwarded_at": None,
+    "forward_state": "queued",
+    "controller_answer_on": "2026-04-02",
+    "notices": [{"id": 3, "email": "dpo@acme.example", "state": "queued", "sent_at": None, "message_sha256": None}],
+    "help_requests": [],
+}
+
+
 @blp.route("/requests", methods=["GET"])
 @blp.arguments(RequestQuery, location="query")
 @blp.response(200, page_of(RequestOut), headers=LINK_HEADER)
@@ -250,7 +269,7 @@ def get_request(request_id: int) -> Any:
 
 @blp.route("/requests/<int:request_id>/forward", methods=["POST"])
 @checked_first(writable_request)
-@blp.response(201, RequestOut)
+@blp.response(201, RequestOut, example=REQUEST_EXAMPLE)
 def forward_request_api(request_id: int) -> Any:
     """Queue the forwarding e-mail to the client's addresses; `flask notices send` sends it and keeps it as
     clause 9.1 evidence (staff only)."""
@@ -265,7 +284,7 @@ def forward_request_api(request_id: int) -> Any:
 
 @blp.route("/requests/<int:request_id>/answer", methods=["POST"])
 @checked_first(writable_request)
-@blp.arguments(SubjectAnswerIn)
+@blp.arguments(SubjectAnswerIn, example={"answer": "We erased your account"})
 @blp.response(200, RequestOut)
 def answer_request_api(data: dict[str, Any], request_id: int) -> Any:
     """Always refused (422): under clause 9.1 the client, not the processor, answers the data subject."""
