@@ -25,6 +25,15 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page
 
+from dpa_tracker.dsr.notices import queue_flag_notice, queue_forward
+from dpa_tracker.dsr.services import (
+    InstructionInput,
+    RequestInput,
+    add_help_request,
+    flag_unlawful,
+    log_request,
+    record_instruction,
+)
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
 from dpa_tracker.models import ChangeKind, DocumentKind, Role
@@ -126,8 +135,21 @@ def seed(app: Flask) -> tuple[dict[str, int], dict[str, str]]:
         propose_change(staff, ChangeKind.ADD, spare, [agreement], "Second hosting site for resilience.")
         hand_out(staff, client, date.today(), "pdf")
         hand_out(staff, client, date.today(), "json")
+        received = datetime.now(UTC) - timedelta(hours=3)
+        dsr = log_request(staff, agreement, RequestInput(received, "web_form", "erasure", "customer 4711"))
+        queue_forward(staff, dsr)
+        add_help_request(staff, dsr, "3.1(6)", received + timedelta(hours=1))
+        instruction = record_instruction(
+            staff,
+            agreement,
+            InstructionInput(date.today(), "email", "Send the customer file to the US marketing partner weekly", True),
+        )
+        flag_unlawful(staff, instruction, "A transfer outside the EU without the client's safeguards")
+        queue_flag_notice(staff, instruction)
         db.session.commit()
         ids = {
+            "request_id": dsr.id,
+            "instruction_id": instruction.id,
             "client_id": client.id,
             "agreement_id": agreement.id,
             "obligation_id": breach.id,
