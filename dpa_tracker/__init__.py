@@ -189,6 +189,7 @@ def _register_blueprints(app: Flask) -> None:
     from dpa_tracker.breach.views import bp as breach_bp
     from dpa_tracker.client.views import bp as client_bp
     from dpa_tracker.dashboard.views import bp as dashboard_bp
+    from dpa_tracker.dsr.views import bp as dsr_bp
     from dpa_tracker.evidence.views import bp as evidence_bp
     from dpa_tracker.obligation.views import bp as obligation_bp
     from dpa_tracker.record.views import bp as record_bp
@@ -207,6 +208,7 @@ def _register_blueprints(app: Flask) -> None:
         subprocessor_bp,
         agent_bp,
         breach_bp,
+        dsr_bp,
     ):
         app.register_blueprint(blueprint)
     register_api(app)

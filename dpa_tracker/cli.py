@@ -258,9 +258,10 @@ def notices_group() -> None:
 
 @notices_group.command("send")
 def notices_send() -> None:
-    """Send queued notice e-mails (sub-processor change notices and breach notices) and retry failed ones (run it
-    from cron); exit 1 if some failed in this run."""
+    """Send queued notice e-mails (sub-processor change notices, breach notices, forwarded data-subject requests
+    and unlawful-instruction notices) and retry failed ones (run it from cron); exit 1 if some failed in this run."""
     from dpa_tracker.breach.notices import send_pending as send_breach_notices
+    from dpa_tracker.dsr.notices import send_pending as send_request_notices
     from dpa_tracker.subprocessor.notices import SendReport, send_pending
 
     if not current_app.config.get("MAIL_SERVER"):
@@ -268,8 +269,8 @@ def notices_send() -> None:
         raise click.ClickException(
             "No SMTP server is configured (set DPA_MAIL_SERVER and DPA_MAIL_PORT); queued e-mails stay queued."
         )
-    changes, breaches = send_pending(), send_breach_notices()
-    report = SendReport(changes.sent + breaches.sent, changes.failed + breaches.failed, changes.held + breaches.held)
+    runs = (send_pending(), send_breach_notices(), send_request_notices())
+    report = SendReport(sum(r.sent for r in runs), sum(r.failed for r in runs), sum(r.held for r in runs))
     click.echo(
         f"{report.sent} e-mail(s) sent, {report.failed + report.held} failed "
         f"({report.failed} retried by the next run, {report.held} held for an admin's retry)."

@@ -230,6 +230,38 @@ def _one_row_of_each_protected_table(conn) -> dict[str, int]:
             sent_at=now,
         ),
     }
+    if not inspect(conn).has_table("data_subject_request"):  # a revision before requests and instructions (0018)
+        return rows
+    request_event = add("trigger_event", obligation_id=obligation, occurred_at=now, summary="erasure request")
+    request = add(
+        "data_subject_request",
+        agreement_id=agreement,
+        received_at=now,
+        channel="email",
+        type="erasure",
+        subject_reference="customer 17",
+        event_id=request_event,
+    )
+    instruction = add("instruction", agreement_id=agreement, received_on=day, channel="email", content="Keep 5 years")
+    rows |= {
+        "data_subject_request": request,
+        "dsr_help_request": add("dsr_help_request", request_id=request, clause_number="3.1(7)", event_id=request_event),
+        "instruction": instruction,
+        "instruction_flag": add("instruction_flag", instruction_id=instruction, reason="unlawful", event_id=event),
+        "request_notice": add(
+            "request_notice",
+            request_id=request,
+            agreement_id=agreement,
+            clause_number="9.1",
+            event_id=request_event,
+            email="dpo@example.org",
+            subject="Request",
+            body="Forwarded",
+            message_id="<3@example.org>",
+            state="sent",
+            sent_at=now,
+        ),
+    }
     return rows
 
 
@@ -247,6 +279,11 @@ CHANGES = {
     "breach": ("description", "'edited'"),
     "breach_agreement": ("breach_id", "breach_id"),
     "breach_notice": ("body", "'edited'"),
+    "data_subject_request": ("subject_reference", "'edited'"),
+    "dsr_help_request": ("clause_number", "'3.1(6)'"),
+    "instruction": ("content", "'edited'"),
+    "instruction_flag": ("reason", "'edited'"),
+    "request_notice": ("body", "'edited'"),
 }
 
 

@@ -17,6 +17,8 @@ from dpa_tracker.agent.services import assign as assign_agent
 from dpa_tracker.auth.services import create_token, hash_password
 from dpa_tracker.breach.notices import queue_notice
 from dpa_tracker.breach.services import BreachInput, record_breach
+from dpa_tracker.dsr.notices import queue_forward
+from dpa_tracker.dsr.services import InstructionInput, RequestInput, log_request, record_instruction
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
 from dpa_tracker.models import (
@@ -34,9 +36,13 @@ from dpa_tracker.models import (
     ChangeKind,
     ChangeNotice,
     Client,
+    DataSubjectRequest,
     DeliveryState,
     DocumentKind,
     Evidence,
+    HelpRequest,
+    Instruction,
+    InstructionFlag,
     NoticeDelivery,
     NoticePhase,
     NoticeRecipient,
@@ -44,6 +50,7 @@ from dpa_tracker.models import (
     ProcessingActivity,
     ProcessorProfile,
     RecordVersion,
+    RequestNotice,
     Role,
     SecurityMeasure,
     SubProcessor,
@@ -162,6 +169,15 @@ KINDS: dict[str, dict[str, str]] = {
         "client_other": "404",
     },
     "hand_out": {"auditor_assigned": "403", "auditor_other": "404", "client_other": "404"},
+    # clause 9.1: nobody may record an answer to the data subject; staff hear why (422)
+    "refused_on": {
+        "admin": "422",
+        "compliance": "422",
+        "client_own": "403",
+        "auditor_assigned": "403",
+        "client_other": "404",
+        "auditor_other": "404",
+    },
 }
 
 
@@ -404,6 +420,45 @@ ROUTES = [
         "staff_on",
         {"action-kind": "remedy", "action-description": "Page action by {role}"},
     ),
+    # data-subject requests (clause 9.1) and instructions (clause 3.1(3))
+    ("GET", "/requests", "list", None),
+    ("GET", "/requests/new", "staff", None),
+    (
+        "POST",
+        "/requests/new",
+        "staff",
+        {
+            "agreement_id": "{agreement}",
+            "received_at": "2026-02-03T10:00",
+            "channel": "email",
+            "type": "erasure",
+            "subject_reference": "Page request by {role}",
+        },
+    ),
+    ("GET", "/requests/{dsr}", "read", None),
+    ("POST", "/requests/{dsr_of_role}/forward", "staff_on", {}),
+    ("POST", "/requests/{dsr}/answer", "refused_on", {"answer-answer": "Your data is erased ({role})"}),
+    (
+        "POST",
+        "/requests/{dsr}/help",
+        "staff_on",
+        {"help-clause_number": "3.1(7)", "help-received_at": "2026-02-{n}T10:00"},
+    ),
+    ("GET", "/instructions", "list", None),
+    ("GET", "/instructions/new", "staff", None),
+    (
+        "POST",
+        "/instructions/new",
+        "staff",
+        {
+            "agreement_id": "{agreement}",
+            "received_on": "2026-02-03",
+            "channel": "email",
+            "content": "Page instruction by {role}",
+        },
+    ),
+    ("GET", "/instructions/{instruction}", "read", None),
+    ("POST", "/instructions/{instruction_of_role}/flag", "staff_on", {"flag-reason": "Unlawful ({role})"}),
 ]
 
 # The API: bearer tokens, problem+json; anonymous answers 401. (method, url, kind, JSON or form body).
@@ -600,6 +655,38 @@ API_ROUTES = [
         "staff_on",
         {"kind": "containment", "description": "API action by {role}"},
     ),
+    # data-subject requests (clause 9.1) and instructions (clause 3.1(3))
+    ("GET", "/api/v1/requests", "list", None),
+    (
+        "POST",
+        "/api/v1/requests",
+        "staff",
+        {
+            "agreement_id": "{agreement}",
+            "received_at": "2026-02-03T10:00:00+00:00",
+            "channel": "phone",
+            "type": "access",
+            "subject_reference": "API request by {role}",
+        },
+    ),
+    ("GET", "/api/v1/requests/{dsr}", "read", None),
+    ("POST", "/api/v1/requests/{dsr_of_role}/forward", "staff_on", {}),
+    ("POST", "/api/v1/requests/{dsr}/answer", "refused_on", {"answer": "Done ({role})"}),
+    (
+        "POST",
+        "/api/v1/requests/{dsr}/help",
+        "staff_on",
+        {"clause_number": "3.1(6)", "received_at": "2026-02-{n}T10:00:00+00:00"},
+    ),
+    ("GET", "/api/v1/instructions", "list", None),
+    (
+        "POST",
+        "/api/v1/instructions",
+        "staff",
+        {"agreement_id": "{agreement}", "received_on": "2026-02-03", "channel": "post", "content": "API by {role}"},
+    ),
+    ("GET", "/api/v1/instructions/{instruction}", "read", None),
+    ("POST", "/api/v1/instructions/{instruction_of_role}/flag", "staff_on", {"reason": "Unlawful ({role})"}),
 ]
 MULTIPART = (
     "/evidence",
@@ -725,6 +812,28 @@ def breach_agreements(case: Case) -> int:
 
 def breach_notices(case: Case) -> int:
     return count(BreachNotice, BreachNotice.breach_id == case["breach"])
+
+
+def arrange_request(case: Case) -> dict[str, int]:
+    """A request of the test's own (a request is forwarded once)."""
+    agreement = db.session.get(Agreement, case["agreement"])
+    request = log_request(
+        staff_user(),
+        agreement,
+        RequestInput(datetime(2026, 2, 3, 9, tzinfo=UTC), "email", "access", f"To forward ({case.role})"),
+    )
+    db.session.commit()
+    return {"dsr_of_role": request.id}
+
+
+def arrange_instruction(case: Case) -> dict[str, int]:
+    """An instruction of the test's own (an instruction is flagged once)."""
+    agreement = db.session.get(Agreement, case["agreement"])
+    instruction = record_instruction(
+        staff_user(), agreement, InstructionInput(date(2026, 2, 3), "email", f"To flag ({case.role})")
+    )
+    db.session.commit()
+    return {"instruction_of_role": instruction.id}
 
 
 def arrange_token(case: Case) -> dict[str, int]:
@@ -875,6 +984,21 @@ OUTCOMES: dict[str, Outcome] = {
     "POST breach.action": Outcome(
         lambda c: count(BreachAction, BreachAction.description == f"Page action by {c.role}")
     ),
+    "POST dsr.new_request": Outcome(
+        lambda c: count(DataSubjectRequest, DataSubjectRequest.subject_reference == f"Page request by {c.role}")
+    ),
+    "POST dsr.forward": Outcome(
+        lambda c: count(RequestNotice, RequestNotice.request_id == c["dsr_of_role"]), arrange_request
+    ),
+    "POST dsr.answer": Outcome(lambda c: (count(DataSubjectRequest), count(RequestNotice), count(TriggerEvent))),
+    "POST dsr.help_request": Outcome(lambda c: count(HelpRequest, HelpRequest.request_id == c["dsr"])),
+    "POST dsr.new_instruction": Outcome(
+        lambda c: count(Instruction, Instruction.content == f"Page instruction by {c.role}")
+    ),
+    "POST dsr.flag": Outcome(
+        lambda c: count(InstructionFlag, InstructionFlag.instruction_id == c["instruction_of_role"]),
+        arrange_instruction,
+    ),
     # the API
     "POST api_v1.create_client_api": Outcome(lambda c: count(Client, Client.legal_name == f"API client of {c.role}")),
     "POST api_v1.create_agreement_api": Outcome(lambda c: count(Agreement, Agreement.reference == f"API-{c.role}")),
@@ -916,6 +1040,23 @@ OUTCOMES: dict[str, Outcome] = {
     "POST api_v1.notify_breach_api": Outcome(breach_notices),
     "POST api_v1.add_breach_action_api": Outcome(
         lambda c: count(BreachAction, BreachAction.description == f"API action by {c.role}")
+    ),
+    "POST api_v1.log_request_api": Outcome(
+        lambda c: count(DataSubjectRequest, DataSubjectRequest.subject_reference == f"API request by {c.role}")
+    ),
+    "POST api_v1.forward_request_api": Outcome(
+        lambda c: count(RequestNotice, RequestNotice.request_id == c["dsr_of_role"]), arrange_request
+    ),
+    "POST api_v1.answer_request_api": Outcome(
+        lambda c: (count(DataSubjectRequest), count(RequestNotice), count(TriggerEvent))
+    ),
+    "POST api_v1.add_help_request_api": Outcome(lambda c: count(HelpRequest, HelpRequest.request_id == c["dsr"])),
+    "POST api_v1.record_instruction_api": Outcome(
+        lambda c: count(Instruction, Instruction.content == f"API by {c.role}")
+    ),
+    "POST api_v1.flag_instruction_api": Outcome(
+        lambda c: count(InstructionFlag, InstructionFlag.instruction_id == c["instruction_of_role"]),
+        arrange_instruction,
     ),
     "POST api_v1.create_user_api": Outcome(lambda c: count(User, User.email == f"api-{c.role}@example.com")),
     "PATCH api_v1.update_user_api": Outcome(column(User, "name", "spare_user")),
@@ -1042,6 +1183,11 @@ def _build_world() -> tuple[dict[str, int], dict[str, str]]:
         Upload(io.BytesIO(b"Backup GmbH: we lost tape 17\n"), "backup-gmbh-notice.txt"),
     )
     queue_notice(staff, breach, breach.affected[0], NoticePhase.INITIAL)
+    dsr = log_request(
+        staff, agreement, RequestInput(datetime(2026, 2, 2, 9, tzinfo=UTC), "email", "erasure", "customer 17")
+    )
+    queue_forward(staff, dsr)
+    instruction = record_instruction(staff, agreement, InstructionInput(date(2026, 2, 2), "email", "Keep 5 years"))
     db.session.commit()
     ids = {
         "client": own.id,
@@ -1074,6 +1220,10 @@ def _build_world() -> tuple[dict[str, int], dict[str, str]]:
         "fresh": sub.id,
         "agent": agent.id,
         "breach": breach.id,
+        "dsr": dsr.id,
+        "dsr_of_role": dsr.id,
+        "instruction": instruction.id,
+        "instruction_of_role": instruction.id,
         "spare_agreement": agreement.id,
         "agent_of_role": agent.id,
         "attestation": attestation.id,

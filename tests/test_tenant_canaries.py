@@ -23,6 +23,15 @@ from dpa_tracker.agent.services import assign as assign_agent
 from dpa_tracker.auth.services import create_token, update_user
 from dpa_tracker.breach.notices import queue_notice
 from dpa_tracker.breach.services import ActionInput, BreachInput, add_action, record_breach
+from dpa_tracker.dsr.notices import queue_flag_notice, queue_forward
+from dpa_tracker.dsr.services import (
+    InstructionInput,
+    RequestInput,
+    add_help_request,
+    flag_unlawful,
+    log_request,
+    record_instruction,
+)
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence, withdraw_evidence
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, ChangeKind, Client, DocumentKind, NoticePhase, Role, User
@@ -169,8 +178,19 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
     entry = record_breach(staff, _breach_input(m, sub=own_sub.id), [agreement])
     queue_notice(staff, entry, entry.affected[0], NoticePhase.INITIAL)
     add_action(staff, entry, ActionInput(kind="containment", description=f"{m} action", owner=f"{m} owner"))
+    received = app_clock.now() - timedelta(hours=2)
+    dsr = log_request(staff, agreement, RequestInput(received, "email", "erasure", f"{m} subject reference"))
+    queue_forward(staff, dsr)
+    add_help_request(staff, dsr, "3.1(7)", received + timedelta(minutes=30))
+    instruction = record_instruction(
+        staff, agreement, InstructionInput(app_clock.today(), "email", f"{m} instruction content", True)
+    )
+    flag_unlawful(staff, instruction, f"{m} unlawful reason")
+    queue_flag_notice(staff, instruction)
     db.session.commit()
     return {
+        "request_id": [dsr.id],
+        "instruction_id": [instruction.id],
         "agent_id": [agent.id],
         "attestation_id": [commitment.id],
         "client_id": [client.id],

@@ -44,6 +44,7 @@ def register_api(app: Flask) -> None:
         catalogue,
         obligations,
         records,
+        requests,
         subprocessors,
         users,
         views,

@@ -22,6 +22,16 @@ from dpa_tracker.models.breach import (
     RiskLevel,
 )
 from dpa_tracker.models.client import Client, ProcessorProfile
+from dpa_tracker.models.dsr import (
+    REQUEST_TYPE_TITLES,
+    DataSubjectRequest,
+    HelpRequest,
+    Instruction,
+    InstructionFlag,
+    RequestChannel,
+    RequestNotice,
+    RequestType,
+)
 from dpa_tracker.models.evidence import Evidence, EvidenceState
 from dpa_tracker.models.record import (
     DocumentKind,
@@ -48,6 +58,7 @@ from dpa_tracker.models.subprocessor import (
 from dpa_tracker.models.user import ApiToken, Role, User, auditor_client
 
 __all__ = [
+    "REQUEST_TYPE_TITLES",
     "SNAPSHOT_STATUSES",
     "ActionKind",
     "Agent",
@@ -70,11 +81,15 @@ __all__ = [
     "ChangeKind",
     "ChangeNotice",
     "Client",
+    "DataSubjectRequest",
     "DeliveryState",
     "DocumentKind",
     "EmployerKind",
     "Evidence",
     "EvidenceState",
+    "HelpRequest",
+    "Instruction",
+    "InstructionFlag",
     "MeasureHeading",
     "NoticeDelivery",
     "NoticePhase",
@@ -85,6 +100,9 @@ __all__ = [
     "ProcessingCategory",
     "ProcessorProfile",
     "RecordVersion",
+    "RequestChannel",
+    "RequestNotice",
+    "RequestType",
     "RiskLevel",
     "Role",
     "SecurityMeasure",

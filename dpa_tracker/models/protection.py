@@ -18,7 +18,17 @@ from typing import Any
 
 from sqlalchemy import FromClause, Table, event, text
 
-IMMUTABLE_TABLES = ("record_version", "audit_event", "change_notice", "breach", "breach_agreement")
+IMMUTABLE_TABLES = (
+    "record_version",
+    "audit_event",
+    "change_notice",
+    "breach",
+    "breach_agreement",
+    "data_subject_request",
+    "dsr_help_request",
+    "instruction",
+    "instruction_flag",
+)
 WRITE_ONCE_COLUMNS = {
     "evidence": (
         "obligation_id",
@@ -71,6 +81,7 @@ SETTLED_WHEN = {
     "notice_recipient": "OLD.state <> 'pending'",
     "notice_delivery": "OLD.state = 'sent'",
     "breach_notice": "OLD.state = 'sent'",
+    "request_notice": "OLD.state = 'sent'",
 }
 PROTECTED_TABLES = IMMUTABLE_TABLES + tuple(WRITE_ONCE_COLUMNS) + tuple(SETTLED_WHEN)
 

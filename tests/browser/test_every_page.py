@@ -28,6 +28,15 @@ from playwright.sync_api import Browser, BrowserContext, Page
 from dpa_tracker.agent.services import AgentInput, AttestationInput, add_attestation, create_agent
 from dpa_tracker.agent.services import assign as assign_agent
 from dpa_tracker.breach.services import BreachInput, record_breach
+from dpa_tracker.dsr.notices import queue_flag_notice, queue_forward
+from dpa_tracker.dsr.services import (
+    InstructionInput,
+    RequestInput,
+    add_help_request,
+    flag_unlawful,
+    log_request,
+    record_instruction,
+)
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
 from dpa_tracker.models import ChangeKind, DocumentKind, Role
@@ -158,8 +167,21 @@ def seed(app: Flask) -> tuple[dict[str, int], dict[str, str]]:
             ),
             [agreement],
         )
+        received = datetime.now(UTC) - timedelta(hours=3)
+        dsr = log_request(staff, agreement, RequestInput(received, "web_form", "erasure", "customer 4711"))
+        queue_forward(staff, dsr)
+        add_help_request(staff, dsr, "3.1(6)", received + timedelta(hours=1))
+        instruction = record_instruction(
+            staff,
+            agreement,
+            InstructionInput(date.today(), "email", "Send the customer file to the US marketing partner weekly", True),
+        )
+        flag_unlawful(staff, instruction, "A transfer outside the EU without the client's safeguards")
+        queue_flag_notice(staff, instruction)
         db.session.commit()
         ids = {
+            "request_id": dsr.id,
+            "instruction_id": instruction.id,
             "client_id": client.id,
             "agreement_id": agreement.id,
             "obligation_id": breach.id,
