@@ -191,6 +191,9 @@ class UploadFile:
 
 FILE = UploadFile("signed.txt", b"Signed document\n")
 # a training attestation of the world's agent, imported (``{role}`` makes each import its own)
+API_TRAININGS_CSV = UploadFile(
+    "trainings.csv", b"email,trained_on,course,provider\nagent@world.example,2026-02-01,API import by {role},CNIL\n"
+)
 TRAININGS_CSV = UploadFile(
     "trainings.csv", b"email,trained_on,course,provider\nagent@world.example,2026-02-01,Imported by {role},CNIL\n"
 )
@@ -623,7 +626,7 @@ API_ROUTES = [
     ),
     ("POST", "/api/v1/agents/{agent_of_role}/mission", "staff_on", {"mission_ends_on": "2030-06-30"}),
     ("POST", "/api/v1/agent-attestations/{attestation_of_role}/withdraw", "staff_on", {"reason": "Wrong"}),
-    ("POST", "/api/v1/agents/import", "staff", {"file": TRAININGS_CSV}),
+    ("POST", "/api/v1/agents/import", "staff", {"file": API_TRAININGS_CSV}),
     # the breach register (clause 8)
     ("GET", "/api/v1/breaches", "list", None),
     (
@@ -786,6 +789,8 @@ def arrange_own_password(case: Case) -> dict[str, int]:
 def arrange_agent(case: Case) -> dict[str, int]:
     """An agent of the test's own (a mission ends once; an assignment to the same agreement is refused twice)."""
     agent = create_agent(staff_user(), AgentInput(name=f"Agent {next(SERIAL)} of {case.role}", function="Ops"))
+    # working on another agreement of the same client, so that client's users and auditors see the agent
+    assign_agent(staff_user(), agent, fresh_agreement(case), "Tickets", date(2026, 1, 1))
     db.session.commit()
     return {"agent_of_role": agent.id}
 
@@ -793,7 +798,11 @@ def arrange_agent(case: Case) -> dict[str, int]:
 def arrange_attestation(case: Case) -> dict[str, int]:
     agent = db.session.get(Agent, case["agent"])
     attestation = add_attestation(
-        staff_user(), agent, AttestationInput("training", date(2026, 1, 2), course=f"To withdraw ({case.role})")
+        staff_user(),
+        agent,
+        AttestationInput(
+            "training", date(2026, 1, 2), course=f"To withdraw {next(SERIAL)} ({case.role})", provider="CNIL"
+        ),
     )
     db.session.commit()
     return {"attestation_of_role": attestation.id}
@@ -1028,7 +1037,7 @@ OUTCOMES: dict[str, Outcome] = {
     ),
     "POST api_v1.revoke_token_api": Outcome(column(ApiToken, "revoked_at", "revoked_token"), arrange_token),
     "POST api_v1.create_agent_api": Outcome(lambda c: count(Agent, Agent.name == f"API agent of {c.role}")),
-    "POST api_v1.import_agents_api": Outcome(courses("Imported by {role}")),
+    "POST api_v1.import_agents_api": Outcome(courses("API import by {role}")),
     "POST api_v1.assign_agent_api": Outcome(assignments, arrange_agent),
     "POST api_v1.add_attestation_api": Outcome(courses("API course by {role}")),
     "POST api_v1.agent_mission_api": Outcome(column(Agent, "mission_ends_on", "agent_of_role"), arrange_agent),
