@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_
+from sqlalchemy import ColumnElement, and_, case, literal, or_
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
@@ -37,7 +37,7 @@ from dpa_tracker.models import (
 )
 from dpa_tracker.models.base import utcnow
 from dpa_tracker.obligation.status import AgreementTerms, Assessment, assess
-from dpa_tracker.record.builder import active_activity_names, problems_by_client, scope_gaps_by_client
+from dpa_tracker.record.builder import active_activity_names_by_client, problems_by_client, scope_gaps_by_client
 from dpa_tracker.subprocessor.documents import REQUIRED_KIND, document_inputs, inputs_by_obligation
 
 DONE = (ObligationStatus.MET, ObligationStatus.LATE)
@@ -66,8 +66,16 @@ def is_end_deadline(obligation: Obligation) -> bool:
     return obligation.rule["type"] == "deadline" and obligation.rule.get("after") == "agreement_end"
 
 
-def _deletion_day(agreement: Agreement, day: date, siblings: Sequence[Obligation] | None = None) -> date | None:
-    """The day the client's data was deleted at the end (clause 13 done), as documented on ``day``."""
+def _deletion_day(
+    agreement: Agreement,
+    day: date,
+    siblings: Sequence[Obligation] | None = None,
+    stopped: list[str] | None = None,
+) -> date | None:
+    """The day the client's data was deleted at the end (clause 13 done), as documented on ``day``.
+
+    ``siblings`` must hold the agreement's clause 13 end deadline if it has one (other obligations are ignored);
+    ``stopped`` is clause 13's "processing stopped" check (``processing_after_end``) when already known."""
     if agreement.ends_on is None or agreement.ends_on > day:
         return None
     if siblings is None:
@@ -76,7 +84,7 @@ def _deletion_day(agreement: Agreement, day: date, siblings: Sequence[Obligation
         ).all()
     for obligation in siblings:
         if is_end_deadline(obligation):
-            result = assess_obligation(obligation, day)
+            result = assess_obligation(obligation, day, stopped)
             if result.status is ObligationStatus.NOT_APPLICABLE:
                 return agreement.ends_on  # no deletion duty: the standing duties end with the agreement
             return result.done_on if result.status in DONE else None
@@ -86,25 +94,58 @@ def _deletion_day(agreement: Agreement, day: date, siblings: Sequence[Obligation
 def processing_after_end(agreement: Agreement, as_of: date) -> list[str]:
     """Clause 13: processing must stop at the end. An activity of the client still in its record after
     the end is processing not stopped, unless another agreement of the client is still in force."""
-    if agreement.ends_on is None or as_of <= agreement.ends_on:
-        return []
-    other_in_force = db.session.scalar(
-        db.select(func.count())
-        .select_from(Agreement)
-        .where(
-            Agreement.client_id == agreement.client_id,
-            Agreement.id != agreement.id,
+    return processing_after_end_by_agreement([agreement], as_of)[agreement.id]
+
+
+def processing_after_end_by_agreement(agreements: Sequence[Agreement], as_of: date) -> dict[int, list[str]]:
+    """``processing_after_end`` of many agreements: two queries for all the ended ones, none if none has ended."""
+    found: dict[int, list[str]] = {a.id: [] for a in agreements}
+    ended = [a for a in agreements if a.ends_on is not None and as_of > a.ends_on]
+    if not ended:
+        return found
+    clients = sorted({a.client_id for a in ended})
+    in_force = db.session.execute(
+        db.select(Agreement.id, Agreement.client_id).where(
+            Agreement.client_id.in_(clients),
             Agreement.status != AgreementStatus.DRAFT,
             Agreement.effective_on <= as_of,
             or_(Agreement.ends_on.is_(None), Agreement.ends_on >= as_of),
         )
-    )
-    if other_in_force:
-        return []
-    return [
-        f"processing activity “{name}” is still active on {as_of}, after the agreement ended on {agreement.ends_on}"
-        for name in active_activity_names(agreement.client_id, as_of)
-    ]
+    ).all()
+    names = active_activity_names_by_client(clients, as_of)
+    for agreement in ended:
+        if any(client_id == agreement.client_id and other != agreement.id for other, client_id in in_force):
+            continue
+        found[agreement.id] = [
+            f"processing activity “{name}” is still active on {as_of}, after the agreement ended on {agreement.ends_on}"
+            for name in names[agreement.client_id]
+        ]
+    return found
+
+
+def terms_by_agreement(
+    agreements: Sequence[Agreement], day: date
+) -> tuple[dict[int, AgreementTerms], dict[int, list[str]]]:
+    """Each agreement's terms on ``day`` (``agreement_terms``) and clause 13's "processing stopped" blockers
+    (``processing_after_end``, for the ended agreements that have the clause) in a number of queries that does not
+    grow with the agreements: the clause 13 end deadlines of the ended ones in one query (with their evidence,
+    events and marks), their "processing stopped" checks in two."""
+    ended = sorted(a.id for a in agreements if a.ends_on is not None and a.ends_on <= day)
+    deadlines: dict[int, list[Obligation]] = {i: [] for i in ended}
+    stopped: dict[int, list[str]] = {}
+    if ended:
+        for obligation in db.session.scalars(
+            db.select(Obligation)
+            .where(Obligation.agreement_id.in_(ended), Obligation.rule["after"].as_string() == "agreement_end")
+            .options(*obligation_loader())
+        ):
+            deadlines[obligation.agreement_id].append(obligation)
+        stopped = processing_after_end_by_agreement([a for a in agreements if a.id in deadlines], day)
+    terms = {
+        a.id: terms_of(a, _deletion_day(a, day, deadlines[a.id], stopped[a.id]) if a.id in deadlines else None)
+        for a in agreements
+    }
+    return terms, stopped
 
 
 def blockers_for(obligation: Obligation, as_of: date) -> list[str]:
@@ -256,20 +297,12 @@ def assess_many(obligations: Sequence[Obligation], as_of: date | None = None) ->
     """Assess obligations of any agreements at once (an API page), in a number of queries that does not grow
     with the number of obligations; load them with ``obligation_loader()`` and their agreement and client.
 
-    Ended agreements read their clause 13 (one query for all of them); clause 13's own "processing stopped"
-    check reads the record of its client."""
+    Ended agreements read their clause 13 (one query for all of them) and its "processing stopped" check (two
+    queries for all of them)."""
     day = as_of or today()
     documents = inputs_by_obligation(obligations, day)
     events = borrowed_events(obligations)
-    agreements = {o.agreement_id: o.agreement for o in obligations}
-    ended = sorted(a.id for a in agreements.values() if a.ends_on is not None and a.ends_on <= day)
-    siblings: dict[int, list[Obligation]] = defaultdict(list)
-    if ended:
-        for sibling in db.session.scalars(
-            db.select(Obligation).where(Obligation.agreement_id.in_(ended)).options(*obligation_loader())
-        ):
-            siblings[sibling.agreement_id].append(sibling)
-    terms = {a.id: agreement_terms(a, day, siblings[a.id]) for a in agreements.values()}
+    terms, stopped = terms_by_agreement(list({o.agreement_id: o.agreement for o in obligations}.values()), day)
     in_record = {
         o.agreement.client_id: o.agreement.client for o in obligations if o.rule.get("requires") == "art30_record"
     }
@@ -286,6 +319,8 @@ def assess_many(obligations: Sequence[Obligation], as_of: date | None = None) ->
             if requires == "art30_record"
             else scope_gaps[obligation.agreement.client_id]
             if requires == "processing_scope"
+            else stopped.get(obligation.agreement_id, [])
+            if requires == "processing_stopped"
             else None  # blockers_for decides (no query unless the rule requires a fact)
         )
         results.append(
