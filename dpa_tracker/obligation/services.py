@@ -97,11 +97,15 @@ def processing_after_end(agreement: Agreement, as_of: date) -> list[str]:
     return processing_after_end_by_agreement([agreement], as_of)[agreement.id]
 
 
-def processing_after_end_by_agreement(agreements: Sequence[Agreement], as_of: date) -> dict[int, list[str]]:
-    """``processing_after_end`` of many agreements: two queries for all the ended ones, none if none has ended."""
+def processing_after_end_by_agreement(
+    agreements: Sequence[Agreement], as_of: date, fixed_queries: bool = False
+) -> dict[int, list[str]]:
+    """``processing_after_end`` of many agreements: two queries for all the ended ones, none if none has ended
+    (with ``fixed_queries``: the same two queries even then, so that a page's statement count does not depend on
+    whether it lists an ended agreement)."""
     found: dict[int, list[str]] = {a.id: [] for a in agreements}
     ended = [a for a in agreements if a.ends_on is not None and as_of > a.ends_on]
-    if not ended:
+    if not ended and not fixed_queries:
         return found
     clients = sorted({a.client_id for a in ended})
     in_force = db.session.execute(
@@ -127,24 +131,20 @@ def terms_by_agreement(
     agreements: Sequence[Agreement], day: date
 ) -> tuple[dict[int, AgreementTerms], dict[int, list[str]]]:
     """Each agreement's terms on ``day`` (``agreement_terms``) and clause 13's "processing stopped" blockers
-    (``processing_after_end``, for the ended agreements that have the clause) in a number of queries that does not
-    grow with the agreements: the clause 13 end deadlines of the ended ones in one query (with their evidence,
-    events and marks), their "processing stopped" checks in two."""
-    ended = sorted(a.id for a in agreements if a.ends_on is not None and a.ends_on <= day)
-    deadlines: dict[int, list[Obligation]] = {i: [] for i in ended}
-    stopped: dict[int, list[str]] = {}
-    if ended:
-        for obligation in db.session.scalars(
-            db.select(Obligation)
-            .where(Obligation.agreement_id.in_(ended), Obligation.rule["after"].as_string() == "agreement_end")
-            .options(*obligation_loader())
-        ):
-            deadlines[obligation.agreement_id].append(obligation)
-        stopped = processing_after_end_by_agreement([a for a in agreements if a.id in deadlines], day)
-    terms = {
-        a.id: terms_of(a, _deletion_day(a, day, deadlines[a.id], stopped[a.id]) if a.id in deadlines else None)
-        for a in agreements
-    }
+    (``processing_after_end``) in the same statements whatever the agreements, ended or not: their clause 13 end
+    deadlines in one query (with their evidence, events and marks: three more), the "processing stopped" checks of
+    the ended ones in two. Pages that list obligations of many agreements use it (the dashboard, the API)."""
+    if not agreements:
+        return {}, {}
+    deadlines: dict[int, list[Obligation]] = {a.id: [] for a in agreements}
+    for obligation in db.session.scalars(
+        db.select(Obligation)
+        .where(Obligation.agreement_id.in_(sorted(deadlines)), Obligation.rule["after"].as_string() == "agreement_end")
+        .options(*obligation_loader())
+    ):
+        deadlines[obligation.agreement_id].append(obligation)
+    stopped = processing_after_end_by_agreement(agreements, day, fixed_queries=True)
+    terms = {a.id: terms_of(a, _deletion_day(a, day, deadlines[a.id], stopped[a.id])) for a in agreements}
     return terms, stopped
 
 
