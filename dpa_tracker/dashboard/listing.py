@@ -252,8 +252,10 @@ def assess_rows(obligations: Sequence[Obligation], day: date) -> list[tuple[Obli
     scope_clients = {o.agreement.client_id: o.agreement.client for o in in_scope}
     scope_gaps = scope_gaps_by_client(list(scope_clients.values()), day) if scope_clients else {}
     documents = inputs_by_obligation(obligations, day)  # clauses 6.2/6.3, all at once
-    events = borrowed_events(obligations)  # clauses 8.1(2) and 8.3 count clause 8.1's breaches, all at once
-    agents, removals = clause5_inputs(obligations, day)  # clauses 5.2/5.3: the agents, all at once
+    events = borrowed_events(
+        obligations, fixed_queries=True
+    )  # clauses 8.1(2) and 8.3 count clause 8.1's breaches, all at once
+    agents, removals = clause5_inputs(obligations, day, fixed_queries=True)  # clauses 5.2/5.3: the agents, all at once
     # Each listed agreement's terms once (not once per row); clause 13 of the ended ones for all of them at once.
     terms, stopped = terms_by_agreement(list({o.agreement_id: o.agreement for o in obligations}.values()), day)
     return [
