@@ -304,6 +304,7 @@ def assess_many(obligations: Sequence[Obligation], as_of: date | None = None) ->
     day = as_of or today()
     documents = inputs_by_obligation(obligations, day)
     events = borrowed_events(obligations)
+    agents, removals = clause5_inputs(obligations, day)  # clauses 5.2/5.3(3): the agents of all agreements at once
     terms, stopped = terms_by_agreement(list({o.agreement_id: o.agreement for o in obligations}.values()), day)
     in_record = {
         o.agreement.client_id: o.agreement.client for o in obligations if o.rule.get("requires") == "art30_record"
@@ -323,12 +324,14 @@ def assess_many(obligations: Sequence[Obligation], as_of: date | None = None) ->
             if requires == "processing_scope"
             else stopped.get(obligation.agreement_id, [])
             if requires == "processing_stopped"
+            else removals.get(obligation.agreement_id, [])
+            if requires == REMOVAL_RULE
             else None  # blockers_for decides (no query unless the rule requires a fact)
         )
         results.append(
             (
                 obligation,
-                assess_obligation(obligation, day, blockers, documents, events, terms[obligation.agreement_id]),
+                assess_obligation(obligation, day, blockers, documents, events, terms[obligation.agreement_id], agents),
             )
         )
     return results
