@@ -159,3 +159,81 @@ def test_dashboard_queries_do_not_grow_with_the_clients_it_lists(app, client, au
     four, rows_four = statements_for_dashboard()
     assert (rows_one, rows_four) == (1, 4)
     assert four == one
+
+
+def test_dashboard_queries_do_not_grow_with_the_ended_agreements_it_lists(app, client, auth, monkeypatch):
+    """Clause 13 of each ended agreement on the page (the day its data was deleted, and whether the client's
+    processing stopped) is read for all those agreements together, not one agreement at a time: the page makes
+    the same statements with none, one or five ended agreements listed."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import event
+
+    from dpa_tracker.agreement.services import end_agreement
+    from dpa_tracker.dashboard import listing
+    from dpa_tracker.evidence.services import EvidenceInput, add_evidence
+    from dpa_tracker.extensions import db
+    from dpa_tracker.record.services import ActivityInput, create_activity
+
+    monkeypatch.setattr(listing, "PAGE_SIZE", 500)  # every agreement's rows are listed on one page
+
+    with app.app_context():
+        staff = make_user(Role.COMPLIANCE, "staff@example.com")
+        staff_id, engine = staff.id, db.engine
+    auth.login("staff@example.com")
+
+    def statements_for_dashboard() -> tuple[int, str]:
+        count = {"n": 0}
+
+        def on_execute(*_: object) -> None:
+            count["n"] += 1
+
+        event.listen(engine, "before_cursor_execute", on_execute)
+        try:
+            html = client.get("/").get_data(as_text=True)
+        finally:
+            event.remove(engine, "before_cursor_execute", on_execute)
+        return count["n"], html
+
+    def add_ended(numbers: range) -> None:
+        with app.app_context():
+            actor = db.session.get(type(staff), staff_id)
+            for n in numbers:
+                hosting = make_client(f"Ended Hosting {n}")
+                create_activity(actor, hosting, ActivityInput(name=f"Mail relay {n}", purposes="Relay"))
+                agreement = make_agreement(
+                    hosting,
+                    actor,
+                    reference=f"ENDED-{n}",
+                    signed_on=today() - timedelta(days=400),
+                    effective_on=today() - timedelta(days=400),
+                )
+                end_agreement(actor, agreement, today() - timedelta(days=40))
+                # The data was deleted 3 days after the end, but the client's record still holds an activity.
+                deletion = next(o for o in agreement.obligations if o.clause_number == "13")
+                done = datetime.combine(agreement.ends_on + timedelta(days=3), datetime.min.time(), UTC)
+                add_evidence(actor, deletion, EvidenceInput(note="Deletion certificate", acted_at=done))
+                db.session.commit()
+
+    with app.app_context():
+        # In force, with an activity in its record like the ended ones below (the record's own checks, clause 4.1,
+        # read more when a listed client has activities: that is not what this test counts).
+        actor = db.session.get(type(staff), staff_id)
+        active = make_client("Active Hosting")
+        create_activity(actor, active, ActivityInput(name="Web hosting", purposes="Hosting"))
+        make_agreement(active, actor, reference="ACTIVE-0")
+    client.get("/")  # counts computed once
+    none, html_none = statements_for_dashboard()
+    add_ended(range(1))
+    client.get("/")
+    one, html_one = statements_for_dashboard()
+    add_ended(range(1, 5))
+    client.get("/")
+    five, html_five = statements_for_dashboard()
+    listed = [n for n in range(5) if f">ENDED-{n}</a>" in html_five]
+    assert ">ACTIVE-0</a>" in html_none and ">ENDED-0</a>" not in html_none
+    assert ">ENDED-0</a>" in html_one and listed == [0, 1, 2, 3, 4]
+    # Each clause 13 row shows its own client's activity still in the record.
+    stopped = re.findall(r"processing activity “Mail relay (\d)” is still active", html_five)
+    assert sorted(set(stopped)) == ["0", "1", "2", "3", "4"]
+    assert none == one == five

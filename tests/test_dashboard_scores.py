@@ -219,3 +219,40 @@ def test_auditor_and_client_see_no_other_tenant_in_scores_trend_or_heat_map(app,
     html = client.get("/").get_data(as_text=True)
     for section in ("scores", "heatmap", "list"):
         assert "Alpha Tenant" not in _section(html, section), section  # the portal does not repeat its own name
+
+
+def test_pages_from_the_kept_counts_list_what_the_database_counts(app, client, auth, monkeypatch):
+    """Without an owner or due filter the list's total and page come from the kept counts; with one, from a
+    count query and an unrestricted page query. Owning every obligation makes ?owner= list the same rows, so
+    the two ways must show the same total and the same rows on every page, across clients' boundaries."""
+    from sqlalchemy import update
+
+    from dpa_tracker.dashboard import listing
+
+    monkeypatch.setattr(listing, "PAGE_SIZE", 7)  # pages that start and end inside a client's rows
+    with app.app_context():
+        staff = make_user(Role.COMPLIANCE, "staff@example.com")
+        for name in ("Gamma Paging Co", "Alpha Paging Co", "Beta Paging Co"):
+            make_agreement(make_client(name), staff)
+        _scored_client(staff, "Delta Paging Co")
+        db.session.execute(update(Obligation).values(owner_id=staff.id))  # owner: not a status, not counted
+        db.session.commit()
+        staff_id = staff.id
+    auth.login("staff@example.com")
+
+    def listed(query: str) -> tuple[str, list[str]]:
+        body = _section(client.get(f"/?{query}").get_data(as_text=True), "list").split('id="list-count"')[1]
+        return re.search(r">([^<]*)<", body).group(1), re.findall(r'href="(/obligations/\d+)"', body)
+
+    for filters in ("", "status=all", "status=all&family=7", "status=overdue&family=8", "status=met"):
+        page, seen = 1, []
+        while True:
+            kept = listed(f"{filters}&page={page}")
+            counted = listed(f"{filters}&owner={staff_id}&page={page}")
+            assert kept == counted, (filters, page)
+            seen += kept[1]
+            if kept[0].endswith(f"page {page} of {page}") or not kept[1]:
+                break
+            page += 1
+        total = int(re.match(r"(\d+) obligation", kept[0]).group(1))
+        assert len(seen) == len(set(seen)) == total, filters

@@ -123,12 +123,13 @@ class AssignmentFacts:
     agent: AgentFacts
 
 
-def assignments_for(agreement_ids: Iterable[int]) -> dict[int, list[AssignmentFacts]]:
+def assignments_for(agreement_ids: Iterable[int], fixed_queries: bool = False) -> dict[int, list[AssignmentFacts]]:
     """{agreement id: its assignments with their agents' facts}, in two plain queries (no ORM objects: an
-    import of thousands of agents re-assesses its agreements quickly)."""
+    import of thousands of agents re-assesses its agreements quickly); the second only when there are agents,
+    the first even without agreements if ``fixed_queries``."""
     ids = sorted(set(agreement_ids))
     found: dict[int, list[AssignmentFacts]] = {i: [] for i in ids}
-    if not ids:
+    if not ids and not fixed_queries:
         return found
     agents: dict[int, AgentFacts] = {}
     rows = db.session.execute(
@@ -208,15 +209,17 @@ def _decide_authorised(assignments: Sequence[AssignmentFacts], as_of: date) -> A
 
 
 def clause5_inputs(
-    obligations: Sequence[Obligation], as_of: date
+    obligations: Sequence[Obligation], as_of: date, fixed_queries: bool = False
 ) -> tuple[dict[int, AgentInputs], dict[int, list[str]]]:
     """For many obligations, with the agents loaded once: the clause 5.2 inputs by obligation id and the
-    clause 5.3(3) blockers by agreement id."""
+    clause 5.3(3) blockers by agreement id. No query when none of them is a clause 5.2 or 5.3(3) obligation;
+    with ``fixed_queries`` the assignments query is made even then (a page's statement count then does not
+    depend on whether it lists those clauses)."""
     authorised = [o for o in obligations if o.rule.get("requires") == AUTHORISED_RULE]
     removal = {o.agreement_id for o in obligations if o.rule.get("requires") == REMOVAL_RULE}
-    if not authorised and not removal:
+    if not authorised and not removal and not fixed_queries:
         return {}, {}
-    by_agreement = assignments_for({o.agreement_id for o in authorised} | removal)
+    by_agreement = assignments_for({o.agreement_id for o in authorised} | removal, fixed_queries)
     inputs = {o.id: _decide_authorised(by_agreement[o.agreement_id], as_of) for o in authorised}
     return inputs, {agreement_id: _removal(by_agreement[agreement_id], as_of) for agreement_id in removal}
 

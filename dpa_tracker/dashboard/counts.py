@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import func, select
 
+from dpa_tracker.dashboard.scores import Score, by_family, score
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, AgreementStatus, AuditEvent, Obligation
 from dpa_tracker.obligation.services import status_expression
@@ -16,11 +18,29 @@ from dpa_tracker.obligation.services import status_expression
 
 @dataclass(frozen=True)
 class ClientCounts:
-    """One client's status counts: in all, per agreement and per clause number."""
+    """One client's status counts: in all, per agreement and per clause number.
+
+    Kept between requests with the counts, and so are the scores made from them (computed on first use)."""
 
     statuses: dict[str, int]
     by_agreement: dict[int, dict[str, int]]
     by_clause: dict[str, dict[str, int]]
+
+    @cached_property
+    def score(self) -> Score:
+        return score(self.statuses)
+
+    @cached_property
+    def family_scores(self) -> dict[str, Score]:
+        """The heat-map row: a score per clause family."""
+        return {family: score(counts) for family, counts in by_family(self.by_clause).items()}
+
+    @cached_property
+    def _agreement_scores(self) -> dict[int, Score]:
+        return {agreement_id: score(counts) for agreement_id, counts in self.by_agreement.items()}
+
+    def agreement_score(self, agreement_id: int) -> Score:
+        return self._agreement_scores.get(agreement_id) or score({})
 
 
 @dataclass(frozen=True)

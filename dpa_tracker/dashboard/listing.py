@@ -13,18 +13,19 @@ from sqlalchemy.orm import contains_eager
 
 from dpa_tracker.agent.clause5 import REMOVAL_RULE, clause5_inputs
 from dpa_tracker.catalogue import load_templates
+from dpa_tracker.dashboard.counts import ClientCounts
 from dpa_tracker.dashboard.scores import clause_family, family_key
 from dpa_tracker.extensions import db
 from dpa_tracker.ids import parse_id
 from dpa_tracker.models import Agreement, AgreementStatus, Client, Obligation, ObligationStatus
 from dpa_tracker.obligation.services import (
-    agreement_terms,
     assess_obligation,
     borrowed_events,
     obligation_loader,
     status_expression,
+    terms_by_agreement,
 )
-from dpa_tracker.obligation.status import AgreementTerms, Assessment
+from dpa_tracker.obligation.status import Assessment
 from dpa_tracker.record.builder import problems_by_client, scope_gaps_by_client
 from dpa_tracker.subprocessor.documents import inputs_by_obligation
 
@@ -161,12 +162,66 @@ def _where(filters: Filters, day: date, window: int, visible: ColumnElement[bool
     return clauses
 
 
-def obligation_page(filters: Filters, day: date, window: int, visible: ColumnElement[bool]) -> Page:
-    """One page of the list, grouped by client (client name, then due date): a count and a page query."""
+def rows_per_client(
+    filters: Filters, counts: Mapping[int, ClientCounts], client_ids: Sequence[int]
+) -> list[tuple[int, int]] | None:
+    """How many rows the list holds for each client, in the list's client order (``client_ids``, the visible
+    clients by name then id as the database sorts them), read from the kept status counts; None when a filter
+    (owner, due within) is not in those counts."""
+    if filters.owner_id is not None or filters.due_within is not None:
+        return None
+    wanted = {s.value for s in filters.statuses}
+    f = filters.family
+    rows = []
+    for client_id in client_ids:
+        if filters.client_id is not None and client_id != filters.client_id:
+            continue
+        kept = counts.get(client_id)
+        if kept is None:
+            continue
+        if f is None:
+            by_status = [kept.statuses]
+        else:  # the same test as _where's: the clause itself, or its sub-clauses "7.1" and "7(2)"
+            by_status = [c for n, c in kept.by_clause.items() if n == f or n.startswith((f"{f}.", f"{f}("))]
+        rows.append((client_id, sum(n for c in by_status for state, n in c.items() if state in wanted)))
+    return rows
+
+
+def obligation_page(
+    filters: Filters,
+    day: date,
+    window: int,
+    visible: ColumnElement[bool],
+    per_client: Sequence[tuple[int, int]] | None = None,
+) -> Page:
+    """One page of the list, grouped by client (client name, then due date).
+
+    With ``per_client`` (``rows_per_client``: the kept counts) the total is known and the page query reads only
+    the clients the page falls on: one query, its sort bounded by those clients' rows. Without it (owner or due
+    filters): a count query over every matching row, then the page query."""
     where = _where(filters, day, window, visible)
-    base: Select[Any] = select(Obligation).join(Obligation.agreement).join(Agreement.client).where(*where)
-    total = db.session.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0
-    page_no = min(filters.page, max(1, -(-total // PAGE_SIZE)))
+    offset = 0
+    if per_client is None:
+        base: Select[Any] = select(Obligation).join(Obligation.agreement).join(Agreement.client).where(*where)
+        total = db.session.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0
+        page_no = min(filters.page, max(1, -(-total // PAGE_SIZE)))
+        offset = (page_no - 1) * PAGE_SIZE
+    else:
+        total = sum(n for _, n in per_client)
+        page_no = min(filters.page, max(1, -(-total // PAGE_SIZE)))
+        skip, start, first, on_page = (page_no - 1) * PAGE_SIZE, 0, None, []
+        for client_id, n in per_client:
+            if n and start + n > skip:
+                first = start if first is None else first
+                on_page.append(client_id)
+            start += n
+            if start >= skip + PAGE_SIZE:
+                break
+        if not on_page:
+            return Page(replace(filters, page=page_no), total, [])
+        offset = skip - (first or 0)
+        where.append(Agreement.client_id.in_(on_page))
+        base = select(Obligation).join(Obligation.agreement).join(Agreement.client).where(*where)
     obligations = (
         db.session.scalars(
             base.options(contains_eager(Obligation.agreement).contains_eager(Agreement.client), *obligation_loader())
@@ -178,7 +233,7 @@ def obligation_page(filters: Filters, day: date, window: int, visible: ColumnEle
                 Obligation.id,
             )
             .limit(PAGE_SIZE)
-            .offset((page_no - 1) * PAGE_SIZE)
+            .offset(offset)
         )
         .unique()
         .all()
@@ -197,9 +252,12 @@ def assess_rows(obligations: Sequence[Obligation], day: date) -> list[tuple[Obli
     scope_clients = {o.agreement.client_id: o.agreement.client for o in in_scope}
     scope_gaps = scope_gaps_by_client(list(scope_clients.values()), day) if scope_clients else {}
     documents = inputs_by_obligation(obligations, day)  # clauses 6.2/6.3, all at once
-    events = borrowed_events(obligations)  # clauses 8.1(2) and 8.3 count clause 8.1's breaches, all at once
-    agents, removals = clause5_inputs(obligations, day)  # clauses 5.2/5.3: the agents, all at once
-    terms = _terms_by_agreement(obligations, day)
+    events = borrowed_events(
+        obligations, fixed_queries=True
+    )  # clauses 8.1(2) and 8.3 count clause 8.1's breaches, all at once
+    agents, removals = clause5_inputs(obligations, day, fixed_queries=True)  # clauses 5.2/5.3: the agents, all at once
+    # Each listed agreement's terms once (not once per row); clause 13 of the ended ones for all of them at once.
+    terms, stopped = terms_by_agreement(list({o.agreement_id: o.agreement for o in obligations}.values()), day)
     return [
         (
             o,
@@ -212,6 +270,8 @@ def assess_rows(obligations: Sequence[Obligation], day: date) -> list[tuple[Obli
                 if o in in_scope
                 else removals.get(o.agreement_id, [])
                 if o.rule.get("requires") == REMOVAL_RULE
+                else stopped.get(o.agreement_id, [])
+                if o.rule.get("requires") == "processing_stopped"
                 else [],
                 documents,
                 events_by_id=events,
@@ -221,16 +281,3 @@ def assess_rows(obligations: Sequence[Obligation], day: date) -> list[tuple[Obli
         )
         for o in obligations
     ]
-
-
-def _terms_by_agreement(obligations: Sequence[Obligation], day: date) -> dict[int, AgreementTerms]:
-    """Each listed agreement's terms once (not once per row); the clause 13 rows of the ended ones in one query."""
-    agreements = {o.agreement_id: o.agreement for o in obligations}
-    ended = sorted(a.id for a in agreements.values() if a.ends_on is not None and a.ends_on <= day)
-    siblings: dict[int, list[Obligation]] = {i: [] for i in ended}
-    if ended:
-        for sibling in db.session.scalars(
-            select(Obligation).where(Obligation.agreement_id.in_(ended)).options(*obligation_loader())
-        ):
-            siblings[sibling.agreement_id].append(sibling)
-    return {i: agreement_terms(a, day, siblings.get(i)) for i, a in agreements.items()}

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from dpa_tracker.models import ObligationStatus as S
 
 
 @dataclass(frozen=True)
 class Score:
-    """``met`` of ``applicable``; not-applicable obligations are left out, open and due-soon ones are not met."""
+    """``met`` of ``applicable``; not-applicable obligations are left out, open and due-soon ones are not met.
+
+    Scores are kept with the status counts and read many times per page: what they derive is computed once."""
 
     met: int
     applicable: int
@@ -18,16 +21,16 @@ class Score:
     overdue: int
     not_applicable: int
 
-    @property
+    @cached_property
     def percent(self) -> int | None:
         """None when nothing applies: such a client has no score, never 100 %."""
         return None if self.applicable == 0 else round(100 * self.met / self.applicable)
 
-    @property
+    @cached_property
     def label(self) -> str:
         return "no applicable obligations" if self.percent is None else f"{self.percent} %"
 
-    @property
+    @cached_property
     def band(self) -> str:
         """A class for the colour; the page always prints the figure or a symbol next to it."""
         if self.percent is None:
@@ -36,7 +39,7 @@ class Score:
             return "bad" if self.percent < 50 else "warn"
         return "good" if self.percent >= 90 else "warn"
 
-    @property
+    @cached_property
     def symbol(self) -> str:
         """A text mark for the heat-map cell, so the state never depends on colour alone."""
         if self.percent is None:

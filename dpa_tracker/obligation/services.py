@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_
+from sqlalchemy import ColumnElement, and_, case, literal, or_
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
@@ -37,7 +37,7 @@ from dpa_tracker.models import (
 )
 from dpa_tracker.models.base import utcnow
 from dpa_tracker.obligation.status import AgreementTerms, Assessment, assess
-from dpa_tracker.record.builder import active_activity_names, problems_by_client, scope_gaps_by_client
+from dpa_tracker.record.builder import active_activity_names_by_client, problems_by_client, scope_gaps_by_client
 from dpa_tracker.subprocessor.documents import REQUIRED_KIND, document_inputs, inputs_by_obligation
 
 DONE = (ObligationStatus.MET, ObligationStatus.LATE)
@@ -66,8 +66,16 @@ def is_end_deadline(obligation: Obligation) -> bool:
     return obligation.rule["type"] == "deadline" and obligation.rule.get("after") == "agreement_end"
 
 
-def _deletion_day(agreement: Agreement, day: date, siblings: Sequence[Obligation] | None = None) -> date | None:
-    """The day the client's data was deleted at the end (clause 13 done), as documented on ``day``."""
+def _deletion_day(
+    agreement: Agreement,
+    day: date,
+    siblings: Sequence[Obligation] | None = None,
+    stopped: list[str] | None = None,
+) -> date | None:
+    """The day the client's data was deleted at the end (clause 13 done), as documented on ``day``.
+
+    ``siblings`` must hold the agreement's clause 13 end deadline if it has one (other obligations are ignored);
+    ``stopped`` is clause 13's "processing stopped" check (``processing_after_end``) when already known."""
     if agreement.ends_on is None or agreement.ends_on > day:
         return None
     if siblings is None:
@@ -76,7 +84,7 @@ def _deletion_day(agreement: Agreement, day: date, siblings: Sequence[Obligation
         ).all()
     for obligation in siblings:
         if is_end_deadline(obligation):
-            result = assess_obligation(obligation, day)
+            result = assess_obligation(obligation, day, stopped)
             if result.status is ObligationStatus.NOT_APPLICABLE:
                 return agreement.ends_on  # no deletion duty: the standing duties end with the agreement
             return result.done_on if result.status in DONE else None
@@ -86,25 +94,58 @@ def _deletion_day(agreement: Agreement, day: date, siblings: Sequence[Obligation
 def processing_after_end(agreement: Agreement, as_of: date) -> list[str]:
     """Clause 13: processing must stop at the end. An activity of the client still in its record after
     the end is processing not stopped, unless another agreement of the client is still in force."""
-    if agreement.ends_on is None or as_of <= agreement.ends_on:
-        return []
-    other_in_force = db.session.scalar(
-        db.select(func.count())
-        .select_from(Agreement)
-        .where(
-            Agreement.client_id == agreement.client_id,
-            Agreement.id != agreement.id,
+    return processing_after_end_by_agreement([agreement], as_of)[agreement.id]
+
+
+def processing_after_end_by_agreement(
+    agreements: Sequence[Agreement], as_of: date, fixed_queries: bool = False
+) -> dict[int, list[str]]:
+    """``processing_after_end`` of many agreements: two queries for all the ended ones, none if none has ended
+    (with ``fixed_queries``: the same two queries even then, so that a page's statement count does not depend on
+    whether it lists an ended agreement)."""
+    found: dict[int, list[str]] = {a.id: [] for a in agreements}
+    ended = [a for a in agreements if a.ends_on is not None and as_of > a.ends_on]
+    if not ended and not fixed_queries:
+        return found
+    clients = sorted({a.client_id for a in ended})
+    in_force = db.session.execute(
+        db.select(Agreement.id, Agreement.client_id).where(
+            Agreement.client_id.in_(clients),
             Agreement.status != AgreementStatus.DRAFT,
             Agreement.effective_on <= as_of,
             or_(Agreement.ends_on.is_(None), Agreement.ends_on >= as_of),
         )
-    )
-    if other_in_force:
-        return []
-    return [
-        f"processing activity “{name}” is still active on {as_of}, after the agreement ended on {agreement.ends_on}"
-        for name in active_activity_names(agreement.client_id, as_of)
-    ]
+    ).all()
+    names = active_activity_names_by_client(clients, as_of)
+    for agreement in ended:
+        if any(client_id == agreement.client_id and other != agreement.id for other, client_id in in_force):
+            continue
+        found[agreement.id] = [
+            f"processing activity “{name}” is still active on {as_of}, after the agreement ended on {agreement.ends_on}"
+            for name in names[agreement.client_id]
+        ]
+    return found
+
+
+def terms_by_agreement(
+    agreements: Sequence[Agreement], day: date
+) -> tuple[dict[int, AgreementTerms], dict[int, list[str]]]:
+    """Each agreement's terms on ``day`` (``agreement_terms``) and clause 13's "processing stopped" blockers
+    (``processing_after_end``) in the same statements whatever the agreements, ended or not: their clause 13 end
+    deadlines in one query (with their evidence, events and marks: three more), the "processing stopped" checks of
+    the ended ones in two. Pages that list obligations of many agreements use it (the dashboard, the API)."""
+    if not agreements:
+        return {}, {}
+    deadlines: dict[int, list[Obligation]] = {a.id: [] for a in agreements}
+    for obligation in db.session.scalars(
+        db.select(Obligation)
+        .where(Obligation.agreement_id.in_(sorted(deadlines)), Obligation.rule["after"].as_string() == "agreement_end")
+        .options(*obligation_loader())
+    ):
+        deadlines[obligation.agreement_id].append(obligation)
+    stopped = processing_after_end_by_agreement(agreements, day, fixed_queries=True)
+    terms = {a.id: terms_of(a, _deletion_day(a, day, deadlines[a.id], stopped[a.id])) for a in agreements}
+    return terms, stopped
 
 
 def blockers_for(obligation: Obligation, as_of: date) -> list[str]:
@@ -130,14 +171,16 @@ def events_of(obligation: Obligation) -> Sequence[TriggerEvent]:
     return borrowed_events([obligation]).get(obligation.id, [])
 
 
-def borrowed_events(obligations: Sequence[Obligation]) -> dict[int, list[TriggerEvent]]:
-    """{obligation id: the events of the clause it takes its events from}, in one query for all."""
+def borrowed_events(obligations: Sequence[Obligation], fixed_queries: bool = False) -> dict[int, list[TriggerEvent]]:
+    """{obligation id: the events of the clause it takes its events from}, in one query for all (none when no
+    obligation borrows; with ``fixed_queries`` the query is made even then, so that a page's statement count
+    does not depend on whether it lists clause 8.1(2) or 8.3)."""
     borrowing: dict[tuple[int, str], list[int]] = defaultdict(list)
     for o in obligations:
         if o.rule.get("events_from"):
             borrowing[o.agreement_id, o.rule["events_from"]].append(o.id)
     found: dict[int, list[TriggerEvent]] = {oid: [] for ids in borrowing.values() for oid in ids}
-    if not borrowing:
+    if not borrowing and not fixed_queries:
         return found
     rows = db.session.execute(
         db.select(Obligation.agreement_id, Obligation.clause_number, TriggerEvent)
@@ -256,20 +299,13 @@ def assess_many(obligations: Sequence[Obligation], as_of: date | None = None) ->
     """Assess obligations of any agreements at once (an API page), in a number of queries that does not grow
     with the number of obligations; load them with ``obligation_loader()`` and their agreement and client.
 
-    Ended agreements read their clause 13 (one query for all of them); clause 13's own "processing stopped"
-    check reads the record of its client."""
+    Ended agreements read their clause 13 (one query for all of them) and its "processing stopped" check (two
+    queries for all of them)."""
     day = as_of or today()
     documents = inputs_by_obligation(obligations, day)
     events = borrowed_events(obligations)
-    agreements = {o.agreement_id: o.agreement for o in obligations}
-    ended = sorted(a.id for a in agreements.values() if a.ends_on is not None and a.ends_on <= day)
-    siblings: dict[int, list[Obligation]] = defaultdict(list)
-    if ended:
-        for sibling in db.session.scalars(
-            db.select(Obligation).where(Obligation.agreement_id.in_(ended)).options(*obligation_loader())
-        ):
-            siblings[sibling.agreement_id].append(sibling)
-    terms = {a.id: agreement_terms(a, day, siblings[a.id]) for a in agreements.values()}
+    agents, removals = clause5_inputs(obligations, day)  # clauses 5.2/5.3(3): the agents of all agreements at once
+    terms, stopped = terms_by_agreement(list({o.agreement_id: o.agreement for o in obligations}.values()), day)
     in_record = {
         o.agreement.client_id: o.agreement.client for o in obligations if o.rule.get("requires") == "art30_record"
     }
@@ -278,7 +314,6 @@ def assess_many(obligations: Sequence[Obligation], as_of: date | None = None) ->
     }
     record_problems = problems_by_client(list(in_record.values()), day) if in_record else {}
     scope_gaps = scope_gaps_by_client(list(in_scope.values()), day) if in_scope else {}
-    agents, removals = clause5_inputs(obligations, day)  # clauses 5.2/5.3: the agents, all at once
     results = []
     for obligation in obligations:
         requires = obligation.rule.get("requires")
@@ -287,6 +322,8 @@ def assess_many(obligations: Sequence[Obligation], as_of: date | None = None) ->
             if requires == "art30_record"
             else scope_gaps[obligation.agreement.client_id]
             if requires == "processing_scope"
+            else stopped.get(obligation.agreement_id, [])
+            if requires == "processing_stopped"
             else removals.get(obligation.agreement_id, [])
             if requires == REMOVAL_RULE
             else None  # blockers_for decides (no query unless the rule requires a fact)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -88,18 +89,19 @@ def _activities(client_ids: list[int], as_of: date) -> list[ProcessingActivity]:
     )
 
 
-def active_activity_names(client_id: int, as_of: date) -> list[str]:
-    """Names of the client's processing activities in its record on ``as_of`` (not archived by then)."""
-    return list(
-        db.session.scalars(
-            select(ProcessingActivity.name)
-            .where(
-                ProcessingActivity.client_id == client_id,
-                _existing_on(ProcessingActivity.created_at, ProcessingActivity.archived_at, as_of),
-            )
-            .order_by(ProcessingActivity.name)
+def active_activity_names_by_client(client_ids: Sequence[int], as_of: date) -> dict[int, list[str]]:
+    """``active_activity_names`` of many clients in one query."""
+    found: dict[int, list[str]] = {i: [] for i in client_ids}
+    for client_id, name in db.session.execute(
+        select(ProcessingActivity.client_id, ProcessingActivity.name)
+        .where(
+            ProcessingActivity.client_id.in_(sorted(found)),
+            _existing_on(ProcessingActivity.created_at, ProcessingActivity.archived_at, as_of),
         )
-    )
+        .order_by(ProcessingActivity.client_id, ProcessingActivity.name)
+    ):
+        found[client_id].append(name)
+    return found
 
 
 FIELDS = (
