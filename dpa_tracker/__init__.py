@@ -187,6 +187,7 @@ def _register_blueprints(app: Flask) -> None:
     from dpa_tracker.audit.views import bp as audit_bp
     from dpa_tracker.auth.views import bp as auth_bp
     from dpa_tracker.breach.views import bp as breach_bp
+    from dpa_tracker.checklist.views import bp as checklist_bp
     from dpa_tracker.client.views import bp as client_bp
     from dpa_tracker.dashboard.views import bp as dashboard_bp
     from dpa_tracker.evidence.views import bp as evidence_bp
@@ -207,6 +208,7 @@ def _register_blueprints(app: Flask) -> None:
         subprocessor_bp,
         agent_bp,
         breach_bp,
+        checklist_bp,
     ):
         app.register_blueprint(blueprint)
     register_api(app)

@@ -21,6 +21,7 @@ from dpa_tracker.models.breach import (
     NoticePhase,
     RiskLevel,
 )
+from dpa_tracker.models.checklist import ChecklistComment
 from dpa_tracker.models.client import Client, ProcessorProfile
 from dpa_tracker.models.evidence import Evidence, EvidenceState
 from dpa_tracker.models.record import (
@@ -69,6 +70,7 @@ __all__ = [
     "BreachNotice",
     "ChangeKind",
     "ChangeNotice",
+    "ChecklistComment",
     "Client",
     "DeliveryState",
     "DocumentKind",

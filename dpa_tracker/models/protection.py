@@ -18,7 +18,14 @@ from typing import Any
 
 from sqlalchemy import FromClause, Table, event, text
 
-IMMUTABLE_TABLES = ("record_version", "audit_event", "change_notice", "breach", "breach_agreement")
+IMMUTABLE_TABLES = (
+    "record_version",
+    "audit_event",
+    "change_notice",
+    "breach",
+    "breach_agreement",
+    "checklist_comment",
+)
 WRITE_ONCE_COLUMNS = {
     "evidence": (
         "obligation_id",
