@@ -23,6 +23,7 @@ from dpa_tracker.agent.services import assign as assign_agent
 from dpa_tracker.auth.services import create_token, update_user
 from dpa_tracker.breach.notices import queue_notice
 from dpa_tracker.breach.services import ActionInput, BreachInput, add_action, record_breach
+from dpa_tracker.checklist.services import add_comment
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence, withdraw_evidence
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, ChangeKind, Client, DocumentKind, NoticePhase, Role, User
@@ -169,6 +170,7 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
     entry = record_breach(staff, _breach_input(m, sub=own_sub.id), [agreement])
     queue_notice(staff, entry, entry.affected[0], NoticePhase.INITIAL)
     add_action(staff, entry, ActionInput(kind="containment", description=f"{m} action", owner=f"{m} owner"))
+    add_comment(own_auditor, breach, f"{m} auditor comment")
     db.session.commit()
     return {
         "agent_id": [agent.id],

@@ -25,6 +25,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page
 
+from dpa_tracker.checklist.services import add_comment
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
 from dpa_tracker.models import ChangeKind, DocumentKind, Role
@@ -58,6 +59,10 @@ NOT_PAGES = {
     "subprocessor.client_list_download": "a PDF/CSV/JSON download of the sub-processor list",
     "record.document_download": "a file download (safeguards or measure document)",
     "evidence.download": "a file download (evidence)",
+    "checklist.agreement_pdf": "a PDF download of the checklist (linked from the checklist page)",
+    "checklist.client_pdf": "a PDF download of the checklist (linked from the checklist page)",
+    "checklist.agreement_bundle": "a ZIP download (tests/browser/test_auditor_checklist.py downloads it)",
+    "checklist.client_bundle": "a ZIP download of the evidence bundle (same code as the agreement's)",
 }
 NOT_PAGE_PREFIXES = {
     "api_v1.": "the JSON API: machine answers, no HTML",
@@ -124,6 +129,7 @@ def seed(app: Flask) -> tuple[dict[str, int], dict[str, str]]:
             TransferInput(destination="TN", recipient="Backup site", mechanism="standard_contractual_clauses"),
         )
         propose_change(staff, ChangeKind.ADD, spare, [agreement], "Second hosting site for resilience.")
+        add_comment(auditor, breach, "Asked for the notice sent to the client and its delivery receipt.")
         hand_out(staff, client, date.today(), "pdf")
         hand_out(staff, client, date.today(), "json")
         db.session.commit()
