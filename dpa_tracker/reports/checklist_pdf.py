@@ -6,16 +6,19 @@ support, pre-wrapped cells, "Page X of Y" footers).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from reportlab.lib.units import cm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, PageBreak, Spacer
 
 from dpa_tracker.reports.record_pdf import (
+    BODY_SIZE,
     BODY_W,
+    CELL_PAD,
     EMPTY,
     VALUE_W,
-    _cell,
     _heading,
     _join_nonempty,
     _kv,
@@ -23,11 +26,60 @@ from dpa_tracker.reports.record_pdf import (
     _render,
     _table,
 )
-from dpa_tracker.reports.text import visual
+from dpa_tracker.reports.record_pdf import _cell as _kit_cell
+from dpa_tracker.reports.text import FONT, FONT_BOLD, is_rtl, visual
 
 CHECKLIST_TITLE = "Auditor's checklist"
 CLAUSE_W = [1.5 * cm, 4.0 * cm, 2.0 * cm, BODY_W - 10.6 * cm, 3.1 * cm]
-ANNEX_W = [1.2 * cm, 1.4 * cm, 3.6 * cm, 3.4 * cm, 2.6 * cm, BODY_W - 12.2 * cm]
+
+
+@lru_cache(maxsize=8192)
+def _char_width(char: str, font: str) -> float:
+    return stringWidth(char, font, BODY_SIZE)
+
+
+def _text_width(text: str, font: str) -> float:
+    return sum(_char_width(c, font) for c in text)
+
+
+def _cell(value: Any, width: float, style: str = "cell") -> Any:
+    """Like the record kit's cell, with widths summed from cached character widths: thousands of distinct file
+    names and hashes would each miss the kit's per-word cache and cost a full ``stringWidth``."""
+    text = "" if value is None else str(value)
+    if not text.strip():
+        return EMPTY
+    if is_rtl(text):
+        return _kit_cell(text, width, style)
+    font = FONT if style == "cell" else FONT_BOLD
+    room = width - 2 * CELL_PAD - 0.5
+    space = _char_width(" ", font)
+    out: list[str] = []
+    for logical in text.split("\n"):
+        line, used = "", 0.0
+        for word in logical.split():
+            w = _text_width(word, font)
+            while w > room and len(word) > 1:  # a word wider than the column (a hash): cut where it overflows
+                if line:
+                    out.append(line)
+                    line, used = "", 0.0
+                acc, cut = 0.0, 0
+                for char in word:
+                    acc += _char_width(char, font)
+                    if acc > room and cut > 0:
+                        break
+                    cut += 1
+                out.append(word[:cut])
+                word = word[cut:]
+                w = _text_width(word, font)
+            if line and used + space + w > room:
+                out.append(line)
+                line, used = word, w
+            elif line:
+                line, used = f"{line} {word}", used + space + w
+            else:
+                line, used = word, w
+        out.append(line)
+    return "\n".join(out)
 
 
 def _words(status: str) -> str:
@@ -134,27 +186,76 @@ def _families(part: dict[str, Any], prefix: str) -> list[Flowable]:
     return story
 
 
+class _Lines(Flowable):
+    """Plain lines of text drawn with one text object per page: the evidence annex of thousands of items
+    costs a fraction of a table's per-cell drawing. Splits between items, never inside one."""
+
+    def __init__(self, items: list[list[str]]) -> None:
+        super().__init__()
+        self.items = items
+        self.leading = BODY_SIZE * 1.25
+
+    def _height(self, items: list[list[str]]) -> float:
+        return sum(len(i) for i in items) * self.leading + max(len(items) - 1, 0) * 2
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        return available_width, self._height(self.items)
+
+    def split(self, available_width: float, available_height: float) -> list[Flowable]:
+        used, count = 0.0, 0
+        for item in self.items:
+            need = len(item) * self.leading + (2 if count else 0)
+            if used + need > available_height:
+                break
+            used, count = used + need, count + 1
+        if count == 0 or count == len(self.items):
+            return []
+        return [_Lines(self.items[:count]), _Lines(self.items[count:])]
+
+    def draw(self) -> None:
+        text = self.canv.beginText(0, self._height(self.items) - BODY_SIZE)
+        text.setFont(FONT, BODY_SIZE, self.leading)
+        for n, item in enumerate(self.items):
+            if n:
+                text.moveCursor(0, 2)
+            for line in item:
+                text.textLine(line)
+        self.canv.drawText(text)
+
+
+def _annex_item(clause: str, e: dict[str, Any]) -> list[str]:
+    state = f" ({e['state']})" if e["state"] != "active" else ""
+    period = f" · covers {_period(e)}" if _period(e) != EMPTY else ""
+    size = f" · {e['size']} bytes" if e["size"] is not None else ""
+    lines = [
+        f"#{e['id']} · clause {clause} · {e['name']}{state}",
+        f"added by {e['added_by']}, {_moment(e['acted_at'] or e['added_at'])}{period}{size}",
+        f"SHA-256 {e['sha256']}" if e["sha256"] else "no file (a note or a link)",
+    ]
+    out: list[str] = []
+    for n, line in enumerate(lines):
+        wrapped = str(_cell(visual(line), BODY_W - (12 if n else 0))).split("\n")
+        out += [("    " if n else "") + part for part in wrapped]
+    return out
+
+
 def _annex(data: dict[str, Any]) -> list[Flowable]:
-    rows: list[list[Any]] = [["Clause", "#", "Name", "Who, when", "Period covered", "SHA-256, size"]]
-    for part in data["agreements"]:
-        for o in part["obligations"]:
-            for e in o["evidence"]:
-                hash_text = f"{e['sha256']} {e['size']} bytes" if e["sha256"] else "no file (note or link)"
-                rows.append(
-                    [
-                        _cell(o["clause"], ANNEX_W[0]),
-                        _cell(str(e["id"]), ANNEX_W[1]),
-                        _cell(e["name"] + (f" ({e['state']})" if e["state"] != "active" else ""), ANNEX_W[2]),
-                        _cell(f"{e['added_by']}\n{_moment(e['acted_at'] or e['added_at'])}", ANNEX_W[3]),
-                        _cell(_period(e), ANNEX_W[4]),
-                        _cell(hash_text, ANNEX_W[5]),
-                    ]
-                )
+    items = [
+        _annex_item(o["clause"], e) for part in data["agreements"] for o in part["obligations"] for e in o["evidence"]
+    ]
     story: list[Flowable] = [PageBreak(), _heading("Evidence annex", "h1", None, "annex")]
-    if len(rows) == 1:
+    if not items:
         story.append(_para("No evidence was recorded by the as-of date.", "body"))
-    else:
-        story.append(_table(rows, ANNEX_W, header=True))
+        return story
+    story.append(
+        _para(
+            f"{len(items)} evidence items recorded by {data['as_of']}: number, clause, name; who added it and when "
+            "(or when the act was done), the period it covers, its size; the SHA-256 of its file.",
+            "body",
+        )
+    )
+    story.append(Spacer(1, 6))
+    story.append(_Lines(items))
     return story
 
 
