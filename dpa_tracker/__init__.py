@@ -187,6 +187,7 @@ def _register_blueprints(app: Flask) -> None:
     from dpa_tracker.audit.views import bp as audit_bp
     from dpa_tracker.auth.views import bp as auth_bp
     from dpa_tracker.breach.views import bp as breach_bp
+    from dpa_tracker.checklist.views import bp as checklist_bp
     from dpa_tracker.client.views import bp as client_bp
     from dpa_tracker.dashboard.views import bp as dashboard_bp
     from dpa_tracker.dsr.views import bp as dsr_bp
@@ -209,6 +210,7 @@ def _register_blueprints(app: Flask) -> None:
         agent_bp,
         breach_bp,
         dsr_bp,
+        checklist_bp,
     ):
         app.register_blueprint(blueprint)
     register_api(app)

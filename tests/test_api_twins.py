@@ -58,6 +58,7 @@ PAGE_TO_API: dict[str, str | tuple[str, ...]] = {
     "dsr.new_request": "api_v1.log_request_api",
     "client.edit": "api_v1.update_client_api",
     "evidence.withdraw": "api_v1.withdraw_evidence_api",
+    "checklist.add_comment": "api_v1.add_comment_api",
     "obligation.add_event": "api_v1.record_event_api",
     "obligation.applicability": ("api_v1.mark_not_applicable_api", "api_v1.clear_not_applicable_api"),
     "obligation.awareness": "api_v1.correct_awareness_api",

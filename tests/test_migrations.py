@@ -262,6 +262,10 @@ def _one_row_of_each_protected_table(conn) -> dict[str, int]:
             sent_at=now,
         ),
     }
+    if not inspect(conn).has_table("checklist_comment"):  # a revision before the auditors' comments (0020)
+        return rows
+    author = add("user", email="auditor@example.org", password_hash="x", role="auditor")
+    rows["checklist_comment"] = add("checklist_comment", obligation_id=obligation, author_id=author, body="Seen")
     return rows
 
 
@@ -284,6 +288,7 @@ CHANGES = {
     "instruction": ("content", "'edited'"),
     "instruction_flag": ("reason", "'edited'"),
     "request_notice": ("body", "'edited'"),
+    "checklist_comment": ("body", "'edited'"),
 }
 
 

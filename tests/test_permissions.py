@@ -35,6 +35,7 @@ from dpa_tracker.models import (
     BreachNotice,
     ChangeKind,
     ChangeNotice,
+    ChecklistComment,
     Client,
     DataSubjectRequest,
     DeliveryState,
@@ -146,6 +147,7 @@ CLIENTS = {"client_own", "client_other"}
 #   client_write  - a client's own request or answer: its own users only (403 by role, 404 by tenant)
 #   client_write_on - the same, tenant checked before role (the API answers this way)
 #   hand_out      - handing out a copy of the record: staff and the client's own users; auditors read only
+#   review        - a comment on the auditor's checklist: staff and the client's auditors; its clients read only
 KINDS: dict[str, dict[str, str]] = {
     "list": {},
     "read": {role: "404" for role in ROLES if role not in SEES_TENANT},
@@ -178,6 +180,8 @@ KINDS: dict[str, dict[str, str]] = {
         "client_other": "404",
         "auditor_other": "404",
     },
+    # review - an auditor's remark on the checklist: staff and the client's auditors; clients read only
+    "review": {"client_own": "403", "client_other": "404", "auditor_other": "404"},
 }
 
 
@@ -233,6 +237,15 @@ ROUTES = [
     ),
     ("GET", "/agreements/{agreement}", "read", None),
     ("GET", "/agreements/{agreement}/status.pdf", "read", None),
+    # the auditor's checklist (issue 13)
+    ("GET", "/agreements/{agreement}/checklist", "read", None),
+    ("GET", "/agreements/{agreement}/checklist?as_of=2026-02-01", "read", None),
+    ("GET", "/agreements/{agreement}/checklist.pdf", "read", None),
+    ("GET", "/agreements/{agreement}/checklist.zip", "read", None),
+    ("GET", "/clients/{client}/checklist", "read", None),
+    ("GET", "/clients/{client}/checklist.pdf", "read", None),
+    ("GET", "/clients/{client}/checklist.zip", "read", None),
+    ("POST", "/obligations/{obligation}/comments", "review", {"comment-body": "Comment by {role}"}),
     ("POST", "/agreements/{ending}/end", "staff", {"ends_on": "2026-06-30"}),
     ("POST", "/agreements/{lacking}/sync", "staff", {}),
     ("GET", "/agreements/{agreement}/settings", "staff", None),
@@ -489,6 +502,10 @@ API_ROUTES = [
     ),
     ("GET", "/api/v1/agreements/{agreement}", "read", None),
     ("GET", "/api/v1/agreements/{agreement}/obligations", "read", None),
+    ("GET", "/api/v1/agreements/{agreement}/checklist", "read", None),
+    ("GET", "/api/v1/clients/{client}/checklist", "read", None),
+    ("GET", "/api/v1/obligations/{obligation}/comments", "read", None),
+    ("POST", "/api/v1/obligations/{obligation}/comments", "review", {"body": "API comment by {role}"}),
     ("PATCH", "/api/v1/agreements/{agreement}/settings", "staff_on", {"assistance_days": "{n}"}),
     ("GET", "/api/v1/obligations", "list", None),
     ("GET", "/api/v1/obligations/{obligation}", "read", None),
@@ -903,6 +920,10 @@ def evidence_with(note: str) -> Callable[[Case], object]:
     return lambda case: count(Evidence, Evidence.note == note.format(**case.values))
 
 
+def comments_with(body: str) -> Callable[[Case], object]:
+    return lambda case: count(ChecklistComment, ChecklistComment.body == body.format(role=case.role))
+
+
 def failed_deliveries(case: Case) -> int:
     return count(NoticeDelivery, NoticeDelivery.state == DeliveryState.FAILED)
 
@@ -987,6 +1008,7 @@ OUTCOMES: dict[str, Outcome] = {
     "POST agent.withdraw": Outcome(
         column(AgentAttestation, "withdrawn_at", "attestation_of_role"), arrange_attestation
     ),
+    "POST checklist.add_comment": Outcome(comments_with("Comment by {role}")),
     "POST breach.new": Outcome(lambda c: count(Breach, Breach.title == f"Breach recorded by {c.role}")),
     "POST breach.add_agreement": Outcome(breach_agreements, arrange_spare_agreement),
     "POST breach.notify": Outcome(breach_notices),
@@ -1044,6 +1066,7 @@ OUTCOMES: dict[str, Outcome] = {
     "POST api_v1.withdraw_attestation_api": Outcome(
         column(AgentAttestation, "withdrawn_at", "attestation_of_role"), arrange_attestation
     ),
+    "POST api_v1.add_comment_api": Outcome(comments_with("API comment by {role}")),
     "POST api_v1.record_breach_api": Outcome(lambda c: count(Breach, Breach.title == f"API breach by {c.role}")),
     "POST api_v1.add_breach_agreement_api": Outcome(breach_agreements, arrange_spare_agreement),
     "POST api_v1.notify_breach_api": Outcome(breach_notices),

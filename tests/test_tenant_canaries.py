@@ -23,6 +23,7 @@ from dpa_tracker.agent.services import assign as assign_agent
 from dpa_tracker.auth.services import create_token, update_user
 from dpa_tracker.breach.notices import queue_notice
 from dpa_tracker.breach.services import ActionInput, BreachInput, add_action, record_breach
+from dpa_tracker.checklist.services import add_comment
 from dpa_tracker.dsr.notices import queue_flag_notice, queue_forward
 from dpa_tracker.dsr.services import (
     InstructionInput,
@@ -187,6 +188,7 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
     )
     flag_unlawful(staff, instruction, f"{m} unlawful reason")
     queue_flag_notice(staff, instruction)
+    add_comment(own_auditor, breach, f"{m} auditor comment")
     db.session.commit()
     return {
         "request_id": [dsr.id],

@@ -42,6 +42,7 @@ def register_api(app: Flask) -> None:
         agreements,
         breaches,
         catalogue,
+        checklist,
         obligations,
         records,
         requests,

@@ -21,6 +21,7 @@ from dpa_tracker.models.breach import (
     NoticePhase,
     RiskLevel,
 )
+from dpa_tracker.models.checklist import ChecklistComment
 from dpa_tracker.models.client import Client, ProcessorProfile
 from dpa_tracker.models.dsr import (
     REQUEST_TYPE_TITLES,
@@ -80,6 +81,7 @@ __all__ = [
     "BreachNotice",
     "ChangeKind",
     "ChangeNotice",
+    "ChecklistComment",
     "Client",
     "DataSubjectRequest",
     "DeliveryState",

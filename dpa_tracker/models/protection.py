@@ -28,6 +28,7 @@ IMMUTABLE_TABLES = (
     "dsr_help_request",
     "instruction",
     "instruction_flag",
+    "checklist_comment",
 )
 WRITE_ONCE_COLUMNS = {
     "evidence": (

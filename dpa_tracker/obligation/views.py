@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from dpa_tracker.checklist.services import can_comment, comments_of
 from dpa_tracker.errors import DomainError
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
@@ -101,6 +102,8 @@ def _page(obligation: Obligation, forms: _Forms, status: int = 200) -> tuple[str
         as_of=as_of or today(),
         past_view=as_of is not None,
         events=events_of(obligation),
+        comments=comments_of(obligation),
+        may_comment=can_comment(current_user, obligation.agreement.client_id),
         **forms,
     ), status
 

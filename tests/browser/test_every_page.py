@@ -28,6 +28,7 @@ from playwright.sync_api import Browser, BrowserContext, Page
 from dpa_tracker.agent.services import AgentInput, AttestationInput, add_attestation, create_agent
 from dpa_tracker.agent.services import assign as assign_agent
 from dpa_tracker.breach.services import BreachInput, record_breach
+from dpa_tracker.checklist.services import add_comment
 from dpa_tracker.dsr.notices import queue_flag_notice, queue_forward
 from dpa_tracker.dsr.services import (
     InstructionInput,
@@ -75,6 +76,10 @@ NOT_PAGES = {
     "breach.register_csv": "a CSV download of the breach register",
     "breach.register_pdf": "a PDF download of the breach register",
     "agent.export": "a CSV/PDF download of the agent register",
+    "checklist.agreement_pdf": "a PDF download of the checklist (linked from the checklist page)",
+    "checklist.client_pdf": "a PDF download of the checklist (linked from the checklist page)",
+    "checklist.agreement_bundle": "a ZIP download (tests/browser/test_auditor_checklist.py downloads it)",
+    "checklist.client_bundle": "a ZIP download of the evidence bundle (same code as the agreement's)",
 }
 NOT_PAGE_PREFIXES = {
     "api_v1.": "the JSON API: machine answers, no HTML",
@@ -141,6 +146,7 @@ def seed(app: Flask) -> tuple[dict[str, int], dict[str, str]]:
             TransferInput(destination="TN", recipient="Backup site", mechanism="standard_contractual_clauses"),
         )
         propose_change(staff, ChangeKind.ADD, spare, [agreement], "Second hosting site for resilience.")
+        add_comment(auditor, breach, "Asked for the notice sent to the client and its delivery receipt.")
         hand_out(staff, client, date.today(), "pdf")
         hand_out(staff, client, date.today(), "json")
         agent = create_agent(
