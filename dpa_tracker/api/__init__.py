@@ -45,6 +45,7 @@ def register_api(app: Flask) -> None:
         obligations,
         records,
         subprocessors,
+        transfers,
         users,
         views,
     )

@@ -45,6 +45,7 @@ from dpa_tracker.models.subprocessor import (
     NoticeRecipient,
     SubProcessor,
 )
+from dpa_tracker.models.transfer import DisclosureAuthorisation, TransferConsent
 from dpa_tracker.models.user import ApiToken, Role, User, auditor_client
 
 __all__ = [
@@ -71,6 +72,7 @@ __all__ = [
     "ChangeNotice",
     "Client",
     "DeliveryState",
+    "DisclosureAuthorisation",
     "DocumentKind",
     "EmployerKind",
     "Evidence",
@@ -92,6 +94,7 @@ __all__ = [
     "SubProcessor",
     "SupportingDocument",
     "Transfer",
+    "TransferConsent",
     "TransferMechanism",
     "TriggerEvent",
     "User",

@@ -39,6 +39,7 @@ from dpa_tracker.models.base import utcnow
 from dpa_tracker.obligation.status import AgreementTerms, Assessment, assess
 from dpa_tracker.record.builder import active_activity_names, problems_by_client, scope_gaps_by_client
 from dpa_tracker.subprocessor.documents import REQUIRED_KIND, document_inputs, inputs_by_obligation
+from dpa_tracker.transfer.clause10 import CONSENT_RULE, consent_inputs
 
 DONE = (ObligationStatus.MET, ObligationStatus.LATE)
 
@@ -185,6 +186,14 @@ def assess_obligation(
         agents = (agent_inputs([obligation], day) if agents_by_id is None else agents_by_id).get(obligation.id)
     if agents is not None:
         evidence, blockers = agents.evidence, [*blockers, *agents.blockers]
+    # Clause 10(2): the record's storage and transfers outside the EU/EEA and the client's consents decide.
+    consents = (
+        consent_inputs([obligation], day).get(obligation.id)
+        if obligation.rule.get("requires") == CONSENT_RULE
+        else None
+    )
+    if consents is not None and not consents.no_record:
+        evidence, blockers = consents.evidence, [*blockers, *consents.blockers]
     if terms is None:
         standing = obligation.rule["type"] in ("standing", "recurring")
         terms = agreement_terms(obligation.agreement, day) if standing else terms_of(obligation.agreement)
@@ -213,6 +222,14 @@ def assess_obligation(
             result = replace(result, reason=f"No agent recorded for this agreement; {_lower_first(result.reason)}")
         elif agents.summary and result.status in (ObligationStatus.MET, ObligationStatus.DUE_SOON):
             result = replace(result, reason=f"{agents.summary}. {result.reason}")
+    if consents is not None and result.status is not ObligationStatus.NOT_APPLICABLE:
+        if consents.no_record:  # an empty record states nothing about transfers: claim nothing
+            result = replace(
+                result,
+                reason=f"No record: no processing activity is recorded for this client; {_lower_first(result.reason)}",
+            )
+        elif consents.summary and result.status in (ObligationStatus.MET, ObligationStatus.DUE_SOON):
+            result = replace(result, reason=f"{consents.summary}.")
     return result
 
 
@@ -428,14 +445,15 @@ def set_not_applicable(actor: User, obligation: Obligation, reason: str | None) 
 
 
 def refresh_subprocessor_obligations(agreement_ids: list[int] | None = None) -> None:
-    """Re-assess 6.2/6.3 after a document or an authorisation changed (all agreements, or the ones given)."""
+    """Re-assess 6.2/6.3 and 10(2) after a document or an authorisation changed (all agreements, or the ones given)."""
     stmt = db.select(Obligation).join(Obligation.agreement)
     if agreement_ids is not None:
         if not agreement_ids:
             return
         stmt = stmt.where(Agreement.id.in_(agreement_ids))
     obligations = db.session.scalars(stmt).all()
-    refresh_cache([o for o in obligations if o.rule.get("requires") in REQUIRED_KIND])
+    # Clause 10(2) too: a sub-processor outside the EU/EEA needs the client's consent.
+    refresh_cache([o for o in obligations if o.rule.get("requires") in (*REQUIRED_KIND, CONSENT_RULE)])
 
 
 def refresh_agent_obligations(agreement_ids: list[int]) -> None:
@@ -448,6 +466,30 @@ def refresh_agent_obligations(agreement_ids: list[int]) -> None:
             db.select(Obligation.id, Obligation.rule).where(Obligation.agreement_id.in_(sorted(set(agreement_ids))))
         )
         if (rule if isinstance(rule, dict) else {}).get("requires") in AGENT_RULES
+    ]
+    if wanted:
+        refresh_cache(
+            db.session.scalars(
+                db.select(Obligation)
+                .where(Obligation.id.in_(wanted))
+                .options(*obligation_loader(), selectinload(Obligation.agreement))
+            ).all()
+        )
+
+
+def refresh_transfer_obligations(client_ids: list[int]) -> None:
+    """Re-assess clause 10(2) of these clients' agreements after a transfer, a data location, a sub-processor
+    authorisation or a consent changed."""
+    if not client_ids:
+        return
+    wanted = [
+        obligation_id
+        for obligation_id, rule in db.session.execute(
+            db.select(Obligation.id, Obligation.rule)
+            .join(Obligation.agreement)
+            .where(Agreement.client_id.in_(sorted(set(client_ids))))
+        )
+        if (rule if isinstance(rule, dict) else {}).get("requires") == CONSENT_RULE
     ]
     if wanted:
         refresh_cache(
