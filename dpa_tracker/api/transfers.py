@@ -126,7 +126,24 @@ def list_transfer_consents(query: dict[str, Any], client_id: int) -> Any:
 @checked_first(writable_client)
 @blp.arguments(ConsentFormIn, location="form")
 @blp.arguments(ClauseTenDocument, location="files")
-@blp.response(201, TransferConsentOut)
+@blp.response(
+    201,
+    TransferConsentOut,
+    example={
+        "id": 3,
+        "client_id": 1,
+        "given_on": "2026-10-01",
+        "given_by": "H. Mansouri, CEO",
+        "countries": ["US"],
+        "transfer_ids": [12],
+        "scope": "Support desk in Ohio",
+        "sha256": "9f2c8e1d4b7a6c5e3f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a",
+        "filename": "consent.pdf",
+        "recorded_at": "2026-10-02T09:00:00+00:00",
+        "withdrawn_at": None,
+        "withdrawn_reason": None,
+    },
+)
 def record_transfer_consent_api(form: dict[str, Any], files: dict[str, Any], client_id: int) -> Any:
     """Record the client's prior express consent (clause 10(2)): multipart with `given_on`, `given_by`, one
     `countries` field per ISO code outside the EU/EEA and/or one `transfer_ids` field per transfer of the
@@ -169,7 +186,22 @@ def list_disclosure_authorisations(query: dict[str, Any], client_id: int) -> Any
 @checked_first(writable_client)
 @blp.arguments(DisclosureFormIn, location="form")
 @blp.arguments(ClauseTenDocument, location="files")
-@blp.response(201, DisclosureAuthorisationOut)
+@blp.response(
+    201,
+    DisclosureAuthorisationOut,
+    example={
+        "id": 2,
+        "client_id": 1,
+        "recipient": "Tax office",
+        "purpose": "Yearly tax audit",
+        "authorised_on": "2026-10-01",
+        "sha256": None,
+        "filename": None,
+        "recorded_at": "2026-10-02T09:00:00+00:00",
+        "withdrawn_at": None,
+        "withdrawn_reason": None,
+    },
+)
 def record_disclosure_authorisation_api(form: dict[str, Any], files: dict[str, Any], client_id: int) -> Any:
     """Record the client's written authorisation to disclose to a third party (clause 10(1)): multipart with
     `recipient`, `purpose`, `authorised_on`, optional `file`."""

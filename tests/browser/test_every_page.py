@@ -58,6 +58,8 @@ NOT_PAGES = {
     "subprocessor.client_list_download": "a PDF/CSV/JSON download of the sub-processor list",
     "record.document_download": "a file download (safeguards or measure document)",
     "evidence.download": "a file download (evidence)",
+    "transfer.consent_document": "a file download (a client's signed consent, clause 10(2))",
+    "transfer.disclosure_document": "a file download (a client's written authorisation, clause 10(1))",
 }
 NOT_PAGE_PREFIXES = {
     "api_v1.": "the JSON API: machine answers, no HTML",
