@@ -24,6 +24,7 @@ from dpa_tracker.agent.clause5 import (
 from dpa_tracker.agent.clause5 import RULES as AGENT_RULES
 from dpa_tracker.agreement.settings import SETTINGS
 from dpa_tracker.audit.services import record
+from dpa_tracker.breach.clause812 import ACTIONS_RULE, action_inputs
 from dpa_tracker.errors import DomainError
 from dpa_tracker.extensions import db
 from dpa_tracker.models import (
@@ -194,6 +195,13 @@ def assess_obligation(
     )
     if consents is not None and not consents.no_record:
         evidence, blockers = consents.evidence, [*blockers, *consents.blockers]
+    # Clause 8.1(2): each breach's containment, remedy and investigation actions answer its event.
+    actions = (
+        action_inputs([obligation], day).get(obligation.id) if obligation.rule.get("requires") == ACTIONS_RULE else None
+    )
+    if actions is not None:
+        own = [e for e in evidence if e.trigger_event_id is None or e.trigger_event_id not in actions.event_ids]
+        evidence = [*own, *actions.evidence]
     if terms is None:
         standing = obligation.rule["type"] in ("standing", "recurring")
         terms = agreement_terms(obligation.agreement, day) if standing else terms_of(obligation.agreement)
@@ -222,6 +230,9 @@ def assess_obligation(
             result = replace(result, reason=f"No agent recorded for this agreement; {_lower_first(result.reason)}")
         elif agents.summary and result.status in (ObligationStatus.MET, ObligationStatus.DUE_SOON):
             result = replace(result, reason=f"{agents.summary}. {result.reason}")
+    if actions is not None and actions.pending and result.status not in (*DONE, ObligationStatus.NOT_APPLICABLE):
+        more = f" (+{len(actions.pending) - 2} more)" if len(actions.pending) > 2 else ""
+        result = replace(result, reason=f"{result.reason}. Open: {'; '.join(actions.pending[:2])}{more}")
     if consents is not None and result.status is not ObligationStatus.NOT_APPLICABLE:
         if consents.no_record:  # an empty record states nothing about transfers: claim nothing
             result = replace(
@@ -499,3 +510,15 @@ def refresh_transfer_obligations(client_ids: list[int]) -> None:
                 .options(*obligation_loader(), selectinload(Obligation.agreement))
             ).all()
         )
+
+
+def refresh_breach_action_obligations(agreement_ids: list[int]) -> None:
+    """Re-assess clause 8.1(2) of these agreements after a breach action was recorded."""
+    if not agreement_ids:
+        return
+    obligations = db.session.scalars(
+        db.select(Obligation)
+        .where(Obligation.agreement_id.in_(sorted(set(agreement_ids))))
+        .options(*obligation_loader(), selectinload(Obligation.agreement))
+    ).all()
+    refresh_cache([o for o in obligations if o.rule.get("requires") == ACTIONS_RULE])

@@ -6,7 +6,8 @@ Revises: 0017
 Create Date: 2026-12-06
 
 Obligations copy their rule at creation, so the stored rule of 10(2) gets ``requires: transfer_consent`` here
-(as 0011 did for 6.2/6.3 and 0016 for 5.2/5.3). Run ``flask obligations refresh`` after upgrading: 10(2) of a
+(as 0011 did for 6.2/6.3 and 0016 for 5.2/5.3), and the rule of 8.1(2) ``requires: breach_actions`` (clause 8.1(2)
+takes its status from each breach's containment, remedy and investigation actions). Run ``flask obligations refresh`` after upgrading: 10(2) of a
 client whose record shows a transfer outside the EU/EEA without consent becomes overdue.
 """
 import json
@@ -20,7 +21,7 @@ down_revision = "0017"
 branch_labels = None
 depends_on = None
 
-REQUIREMENTS = {"10(2)": "transfer_consent"}
+REQUIREMENTS = {"10(2)": "transfer_consent", "8.1(2)": "breach_actions"}
 
 # Frozen SQL (no import of dpa_tracker): the write-once protection of both tables.
 PROTECT = {'postgresql': ["CREATE OR REPLACE FUNCTION dpa_refuse_change() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION '% "
