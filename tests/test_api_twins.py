@@ -53,6 +53,7 @@ PAGE_TO_API: dict[str, str | tuple[str, ...]] = {
     "breach.add_agreement": "api_v1.add_breach_agreement_api",
     "breach.new": "api_v1.record_breach_api",
     "breach.notify": "api_v1.notify_breach_api",
+    "breach.retry_notice": "api_v1.retry_breach_notice_api",
     "client.create": "api_v1.create_client_api",
     "client.edit": "api_v1.update_client_api",
     "evidence.withdraw": "api_v1.withdraw_evidence_api",

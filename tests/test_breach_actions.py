@@ -8,10 +8,21 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from dpa_tracker.auth.services import create_token
+from dpa_tracker.breach.notices import queue_notice
 from dpa_tracker.breach.services import ActionInput, BreachInput, add_action, record_breach
 from dpa_tracker.evidence.services import EvidenceInput, add_evidence
 from dpa_tracker.extensions import db
-from dpa_tracker.models import Breach, Obligation, ObligationStatus, Role, User
+from dpa_tracker.models import (
+    Breach,
+    BreachNotice,
+    DeliveryState,
+    NoticePhase,
+    Obligation,
+    ObligationStatus,
+    Role,
+    User,
+)
 from dpa_tracker.obligation.services import assess_obligation, due_soon_days, status_expression
 from tests.factories import make_agreement, make_client, make_user
 
@@ -105,3 +116,44 @@ def test_an_open_action_past_the_30_days_makes_it_overdue_naming_it(app, clock, 
     assert status is ObligationStatus.OVERDUE, reason
     assert "investigation “Root-cause analysis” (Ops, due 2026-03-20) not done" in reason
     assert cached == "overdue"  # the projection cached on 10 March turns overdue once the 30 days have run
+
+
+# --- failed breach notice e-mails: seen and retried by staff --------------------------------------------------
+
+
+def test_a_failed_breach_notice_is_listed_for_staff_and_retried(app, client, auth, clock, breach):
+    with app.app_context():
+        staff = db.session.scalar(select(User).where(User.email == "staff@example.com"))
+        entry = db.session.get_one(Breach, breach["breach"])
+        notice_id = queue_notice(staff, entry, entry.affected[0], NoticePhase.INITIAL)[0].id
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["notices", "send"])  # nothing listens on the SMTP port
+    assert result.exit_code == 1
+    assert "see and retry them on /notices/deliveries" in result.output
+    with app.app_context():
+        notice = db.session.get_one(BreachNotice, notice_id)
+        assert notice.state is DeliveryState.FAILED
+        email = notice.email
+    assert auth.login("staff@example.com").status_code == 302
+    page = client.get("/notices/deliveries").get_data(as_text=True)
+    assert f'id="breach-notice-{notice_id}"' in page and email in page and "Backup bucket exposed" in page
+    token = db_user(app)
+    listed = client.get("/api/v1/breach-notices/failed", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert [n["id"] for n in listed["items"]] == [notice_id]
+    retried = auth.post(f"/breach-notices/{notice_id}/retry")
+    assert retried.status_code == 302
+    with app.app_context():
+        assert db.session.get_one(BreachNotice, notice_id).state is DeliveryState.QUEUED
+    assert f'id="breach-notice-{notice_id}"' not in client.get("/notices/deliveries").get_data(as_text=True)
+    again = client.post(
+        f"/api/v1/breach-notices/{notice_id}/retry", headers={"Authorization": f"Bearer {token}"}
+    ).get_json()
+    assert again == {"queued": 0}  # not failed any more: nothing to retry
+
+
+def db_user(app):
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "staff@example.com"))
+        token = create_token(None, user, "api")[1]
+        db.session.commit()
+        return token

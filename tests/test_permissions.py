@@ -16,6 +16,7 @@ from dpa_tracker.agent.services import AgentInput, AttestationInput, add_attesta
 from dpa_tracker.agent.services import assign as assign_agent
 from dpa_tracker.auth.services import create_token, hash_password
 from dpa_tracker.breach.notices import queue_notice
+from dpa_tracker.breach.notices import send_pending as send_breach_notices
 from dpa_tracker.breach.services import BreachInput, record_breach
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
@@ -429,6 +430,7 @@ ROUTES = [
         "staff_on",
         {"action-kind": "remedy", "action-description": "Page action by {role}"},
     ),
+    ("POST", "/breach-notices/{failed_breach_notice}/retry", "staff", {}),
 ]
 
 # The API: bearer tokens, problem+json; anonymous answers 401. (method, url, kind, JSON or form body).
@@ -642,6 +644,8 @@ API_ROUTES = [
         "staff_on",
         {"kind": "containment", "description": "API action by {role}"},
     ),
+    ("GET", "/api/v1/breach-notices/failed", "staff", None),
+    ("POST", "/api/v1/breach-notices/{failed_breach_notice}/retry", "staff", {}),
 ]
 MULTIPART = (
     "/evidence",
@@ -813,6 +817,16 @@ def arrange_failed_delivery(case: Case) -> dict[str, int]:
     return {"failed_delivery": delivery_id}
 
 
+def arrange_failed_breach_notice(case: Case) -> dict[str, int]:
+    """A breach notice whose e-mail failed (nothing listens on the configured SMTP port)."""
+    breach = db.session.get_one(Breach, case["breach"])
+    notice = queue_notice(staff_user(), breach, breach.affected[0], NoticePhase.FOLLOW_UP, f"Update for {case.role}")[0]
+    db.session.commit()
+    send_breach_notices()
+    assert db.session.get_one(BreachNotice, notice.id).state is DeliveryState.FAILED
+    return {"failed_breach_notice": notice.id}
+
+
 def arrange_not_applicable(case: Case) -> dict[str, int]:
     agreement = fresh_agreement(case)
     obligation = next(o for o in agreement.obligations if o.clause_number == "10(1)")
@@ -945,6 +959,9 @@ OUTCOMES: dict[str, Outcome] = {
     "POST transfer.withdraw_disclosure": Outcome(
         column(DisclosureAuthorisation, "withdrawn_at", "disclosure_of_role"), arrange_disclosure
     ),
+    "POST breach.retry_notice": Outcome(
+        column(BreachNotice, "state", "failed_breach_notice"), arrange_failed_breach_notice
+    ),
     "POST breach.new": Outcome(lambda c: count(Breach, Breach.title == f"Breach recorded by {c.role}")),
     "POST breach.add_agreement": Outcome(breach_agreements, arrange_spare_agreement),
     "POST breach.notify": Outcome(breach_notices),
@@ -998,6 +1015,9 @@ OUTCOMES: dict[str, Outcome] = {
     ),
     "POST api_v1.withdraw_disclosure_authorisation_api": Outcome(
         column(DisclosureAuthorisation, "withdrawn_at", "disclosure_of_role"), arrange_disclosure
+    ),
+    "POST api_v1.retry_breach_notice_api": Outcome(
+        column(BreachNotice, "state", "failed_breach_notice"), arrange_failed_breach_notice
     ),
     "POST api_v1.record_breach_api": Outcome(lambda c: count(Breach, Breach.title == f"API breach by {c.role}")),
     "POST api_v1.add_breach_agreement_api": Outcome(breach_agreements, arrange_spare_agreement),
@@ -1178,6 +1198,7 @@ def _build_world() -> tuple[dict[str, int], dict[str, str]]:
         "agent_of_role": agent.id,
         "attestation": attestation.id,
         "attestation_of_role": attestation.id,
+        "failed_breach_notice": breach.notices[0].id,
         "consent": consent.id,
         "consent_of_role": consent.id,
         "disclosure": disclosure.id,

@@ -169,7 +169,7 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
     )
     add_attestation(staff, agent, AttestationInput("training", date(2026, 1, 11), course=f"{m} course", provider="X"))
     entry = record_breach(staff, _breach_input(m, sub=own_sub.id), [agreement])
-    queue_notice(staff, entry, entry.affected[0], NoticePhase.INITIAL)
+    breach_notices = queue_notice(staff, entry, entry.affected[0], NoticePhase.INITIAL)
     add_action(staff, entry, ActionInput(kind="containment", description=f"{m} action", owner=f"{m} owner"))
     consent = record_consent(
         staff,
@@ -186,6 +186,7 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
     withdraw_clause_ten(staff, disclosure, f"{m} withdrawal reason")
     db.session.commit()
     return {
+        "breach_notice_id": [n.id for n in breach_notices],
         "consent_id": [consent.id],
         "authorisation_id": [disclosure.id],
         "agent_id": [agent.id],
