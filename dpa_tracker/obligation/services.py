@@ -24,7 +24,7 @@ from dpa_tracker.agent.clause5 import (
 from dpa_tracker.agent.clause5 import RULES as AGENT_RULES
 from dpa_tracker.agreement.settings import SETTINGS
 from dpa_tracker.audit.services import record
-from dpa_tracker.breach.clause812 import ACTIONS_RULE, action_inputs
+from dpa_tracker.breach.clause812 import ACTIONS_RULE, ActionInputs, action_inputs
 from dpa_tracker.errors import DomainError
 from dpa_tracker.extensions import db
 from dpa_tracker.models import (
@@ -40,7 +40,7 @@ from dpa_tracker.models.base import utcnow
 from dpa_tracker.obligation.status import AgreementTerms, Assessment, assess
 from dpa_tracker.record.builder import active_activity_names, problems_by_client, scope_gaps_by_client
 from dpa_tracker.subprocessor.documents import REQUIRED_KIND, document_inputs, inputs_by_obligation
-from dpa_tracker.transfer.clause10 import CONSENT_RULE, consent_inputs
+from dpa_tracker.transfer.clause10 import CONSENT_RULE, ConsentInputs, consent_inputs
 
 DONE = (ObligationStatus.MET, ObligationStatus.LATE)
 
@@ -169,6 +169,7 @@ def assess_obligation(
     events_by_id: Mapping[int, Sequence[TriggerEvent]] | None = None,
     terms: AgreementTerms | None = None,
     agents_by_id: Mapping[int, AgentInputs] | None = None,
+    facts_by_id: tuple[Mapping[int, ConsentInputs], Mapping[int, ActionInputs]] | None = None,
 ) -> Assessment:
     """Status of one obligation; its agreement, evidence and events should already be loaded.
 
@@ -188,17 +189,13 @@ def assess_obligation(
     if agents is not None:
         evidence, blockers = agents.evidence, [*blockers, *agents.blockers]
     # Clause 10(2): the record's storage and transfers outside the EU/EEA and the client's consents decide.
-    consents = (
-        consent_inputs([obligation], day).get(obligation.id)
-        if obligation.rule.get("requires") == CONSENT_RULE
-        else None
-    )
+    if facts_by_id is None and obligation.rule.get("requires") in (CONSENT_RULE, ACTIONS_RULE):
+        facts_by_id = clause_facts([obligation], day)
+    consents = facts_by_id[0].get(obligation.id) if facts_by_id is not None else None
     if consents is not None and not consents.no_record:
         evidence, blockers = consents.evidence, [*blockers, *consents.blockers]
     # Clause 8.1(2): each breach's containment, remedy and investigation actions answer its event.
-    actions = (
-        action_inputs([obligation], day).get(obligation.id) if obligation.rule.get("requires") == ACTIONS_RULE else None
-    )
+    actions = facts_by_id[1].get(obligation.id) if facts_by_id is not None else None
     if actions is not None:
         own = [e for e in evidence if e.trigger_event_id is None or e.trigger_event_id not in actions.event_ids]
         evidence = [*own, *actions.evidence]
@@ -244,6 +241,14 @@ def assess_obligation(
     return result
 
 
+def clause_facts(
+    obligations: Sequence[Obligation], day: date
+) -> tuple[dict[int, ConsentInputs], dict[int, ActionInputs]]:
+    """Clause 10(2)'s consents and clause 8.1(2)'s breach actions for many obligations, in a fixed number of
+    queries (their agreements and clients loaded)."""
+    return consent_inputs(obligations, day), action_inputs(obligations, day)
+
+
 def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
@@ -269,6 +274,7 @@ def assess_agreement(agreement: Agreement, as_of: date | None = None) -> list[tu
     documents = inputs_by_obligation(obligations, day)
     events = borrowed_events(obligations)
     terms = agreement_terms(agreement, day, obligations)
+    facts = clause_facts(obligations, day)
     results = []
     for obligation in obligations:
         blockers: list[str] | None = None  # blockers_for decides (no query unless the rule requires a fact)
@@ -276,7 +282,9 @@ def assess_agreement(agreement: Agreement, as_of: date | None = None) -> list[tu
             if record_problems is None:
                 record_problems = blockers_for(obligation, day)
             blockers = record_problems
-        results.append((obligation, assess_obligation(obligation, day, blockers, documents, events, terms)))
+        results.append(
+            (obligation, assess_obligation(obligation, day, blockers, documents, events, terms, facts_by_id=facts))
+        )
     return results
 
 
@@ -306,6 +314,7 @@ def assess_many(obligations: Sequence[Obligation], as_of: date | None = None) ->
     }
     record_problems = problems_by_client(list(in_record.values()), day) if in_record else {}
     scope_gaps = scope_gaps_by_client(list(in_scope.values()), day) if in_scope else {}
+    facts = clause_facts(obligations, day)
     results = []
     for obligation in obligations:
         requires = obligation.rule.get("requires")
@@ -319,7 +328,9 @@ def assess_many(obligations: Sequence[Obligation], as_of: date | None = None) ->
         results.append(
             (
                 obligation,
-                assess_obligation(obligation, day, blockers, documents, events, terms[obligation.agreement_id]),
+                assess_obligation(
+                    obligation, day, blockers, documents, events, terms[obligation.agreement_id], facts_by_id=facts
+                ),
             )
         )
     return results
@@ -345,6 +356,7 @@ def refresh_cache(obligations: Sequence[Obligation]) -> None:
     terms: dict[int, AgreementTerms] = {}  # per agreement: clause 13 is read once, not once per obligation
     # Clause 5: the agents of all these agreements are loaded once.
     agents, removals = clause5_inputs(list(wanted.values()), day)
+    facts = clause_facts(list(wanted.values()), day)
     for obligation in wanted.values():
         if obligation.agreement_id not in terms:
             terms[obligation.agreement_id] = agreement_terms(obligation.agreement, day)
@@ -355,6 +367,7 @@ def refresh_cache(obligations: Sequence[Obligation]) -> None:
             events_by_id=events,
             terms=terms[obligation.agreement_id],
             agents_by_id=agents,
+            facts_by_id=facts,
         )
         obligation.cached_base = result.base
         obligation.cached_due_on = result.due_on

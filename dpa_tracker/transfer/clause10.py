@@ -27,7 +27,7 @@ from sqlalchemy.orm import selectinload
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Obligation, ProcessingActivity, TransferConsent
 from dpa_tracker.record.eea import in_eea, location_country
-from dpa_tracker.subprocessor.authorised import authorised_for_agreements
+from dpa_tracker.subprocessor.authorised import AuthorisedEntry, authorised_for_agreements
 
 CONSENT_RULE = "transfer_consent"  # clause 10(2)
 
@@ -75,23 +75,35 @@ def _end_of(day: date) -> datetime:
 
 
 def activities_on(client_id: int, as_of: date) -> list[ProcessingActivity]:
+    return activities_of([client_id], as_of)[client_id]
+
+
+def activities_of(client_ids: Sequence[int], as_of: date) -> dict[int, list[ProcessingActivity]]:
+    """The activities of these clients on ``as_of`` with their transfers, in two queries for all."""
     end = _end_of(as_of)
-    return list(
-        db.session.scalars(
-            select(ProcessingActivity)
-            .where(
-                ProcessingActivity.client_id == client_id,
-                ProcessingActivity.created_at < end,
-                or_(ProcessingActivity.archived_at.is_(None), ProcessingActivity.archived_at >= end),
-            )
-            .options(selectinload(ProcessingActivity.transfers))
-            .order_by(ProcessingActivity.name, ProcessingActivity.id)
+    found: dict[int, list[ProcessingActivity]] = {c: [] for c in client_ids}
+    for activity in db.session.scalars(
+        select(ProcessingActivity)
+        .where(
+            ProcessingActivity.client_id.in_(sorted(set(client_ids))),
+            ProcessingActivity.created_at < end,
+            or_(ProcessingActivity.archived_at.is_(None), ProcessingActivity.archived_at >= end),
         )
-    )
+        .options(selectinload(ProcessingActivity.transfers))
+        .order_by(ProcessingActivity.name, ProcessingActivity.id)
+    ):
+        found[activity.client_id].append(activity)
+    return found
 
 
-def outside_eea(activities: Sequence[ProcessingActivity], agreement_id: int, as_of: date) -> list[OutsideEea]:
-    """Every storage or transfer outside the EU/EEA in the record on ``as_of`` and the agreement's sub-processors."""
+def outside_eea(
+    activities: Sequence[ProcessingActivity],
+    agreement_id: int,
+    as_of: date,
+    authorised: dict[int, list[AuthorisedEntry]] | None = None,
+) -> list[OutsideEea]:
+    """Every storage or transfer outside the EU/EEA in the record on ``as_of`` and the agreement's sub-processors
+    (``authorised``: the agreements' authorised sub-processors, when already loaded)."""
     end = _end_of(as_of)
     found: list[OutsideEea] = []
     for activity in activities:
@@ -107,7 +119,9 @@ def outside_eea(activities: Sequence[ProcessingActivity], agreement_id: int, as_
             if country and not in_eea(country):
                 site = str(place.get("site", "")).strip()
                 found.append(OutsideEea(f"data location of “{activity.name}”{f' ({site})' if site else ''}", country))
-    for entry in authorised_for_agreements([agreement_id], as_of).get(agreement_id, []):
+    if authorised is None:
+        authorised = authorised_for_agreements([agreement_id], as_of)
+    for entry in authorised.get(agreement_id, []):
         sub = entry.subprocessor
         codes = {sub.country.upper()} | {c for c in (location_country(loc) for loc in sub.locations) if c}
         for country in sorted(c for c in codes if not in_eea(c)):
@@ -117,13 +131,19 @@ def outside_eea(activities: Sequence[ProcessingActivity], agreement_id: int, as_
 
 def consents_on(client_id: int, as_of: date) -> list[TransferConsent]:
     """The client's consents that count on ``as_of``: given and recorded by then, not withdrawn by then."""
-    return [
-        c
-        for c in db.session.scalars(
-            select(TransferConsent).where(TransferConsent.client_id == client_id).order_by(TransferConsent.id)
-        )
-        if c.given_on <= as_of and c.counts_on(as_of)
-    ]
+    return consents_of([client_id], as_of)[client_id]
+
+
+def consents_of(client_ids: Sequence[int], as_of: date) -> dict[int, list[TransferConsent]]:
+    found: dict[int, list[TransferConsent]] = {c: [] for c in client_ids}
+    for c in db.session.scalars(
+        select(TransferConsent)
+        .where(TransferConsent.client_id.in_(sorted(set(client_ids))))
+        .order_by(TransferConsent.id)
+    ):
+        if c.given_on <= as_of and c.counts_on(as_of):
+            found[c.client_id].append(c)
+    return found
 
 
 def decide(
@@ -161,13 +181,18 @@ def decide(
 
 def consent_inputs(obligations: Sequence[Obligation], as_of: date) -> dict[int, ConsentInputs]:
     """Clause 10(2) obligations: the engine's evidence and blockers on ``as_of`` (by obligation id)."""
+    wanted = [o for o in obligations if o.rule.get("requires") == CONSENT_RULE]
+    if not wanted:
+        return {}
+    client_of = {o.agreement_id: o.agreement.client_id for o in wanted}
+    activities = activities_of(list(client_of.values()), as_of)
+    consents = consents_of(list(client_of.values()), as_of)
+    authorised = authorised_for_agreements(list(client_of), as_of)
     found: dict[int, ConsentInputs] = {}
-    for o in obligations:
-        if o.rule.get("requires") != CONSENT_RULE:
-            continue
-        activities = activities_on(o.agreement.client_id, as_of)
-        items = outside_eea(activities, o.agreement_id, as_of) if activities else []
-        found[o.id] = decide(activities, items, consents_on(o.agreement.client_id, as_of), as_of)
+    for o in wanted:
+        mine = activities[client_of[o.agreement_id]]
+        items = outside_eea(mine, o.agreement_id, as_of, authorised) if mine else []
+        found[o.id] = decide(mine, items, consents[client_of[o.agreement_id]], as_of)
     return found
 
 
