@@ -195,6 +195,7 @@ def _register_blueprints(app: Flask) -> None:
     from dpa_tracker.obligation.views import bp as obligation_bp
     from dpa_tracker.record.views import bp as record_bp
     from dpa_tracker.subprocessor.views import bp as subprocessor_bp
+    from dpa_tracker.transfer.views import bp as transfer_bp
 
     for blueprint in (
         auth_bp,
@@ -211,6 +212,7 @@ def _register_blueprints(app: Flask) -> None:
         breach_bp,
         dsr_bp,
         checklist_bp,
+        transfer_bp,
     ):
         app.register_blueprint(blueprint)
     register_api(app)

@@ -276,7 +276,10 @@ def notices_send() -> None:
         f"({report.failed} retried by the next run, {report.held} held for an admin's retry)."
     )
     if report.failed or report.held:
-        raise click.ClickException("Some notices could not be delivered; see /notices/deliveries.")
+        raise click.ClickException(
+            "Some notices could not be delivered (change notices or breach notices); see and retry them on "
+            "/notices/deliveries (Failed e-mails)."
+        )
 
 
 @click.group("audit", cls=AppGroup)

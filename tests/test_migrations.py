@@ -262,6 +262,28 @@ def _one_row_of_each_protected_table(conn) -> dict[str, int]:
             sent_at=now,
         ),
     }
+    if not inspect(conn).has_table("transfer_consent"):  # a revision before clause 10's records (0019)
+        return rows
+    rows |= {
+        "disclosure_authorisation": add(
+            "disclosure_authorisation",
+            client_id=client,
+            recipient="Tax office",
+            purpose="Audit",
+            authorised_on=day,
+            recorded_at=now,
+        ),
+        "transfer_consent": add(
+            "transfer_consent",
+            client_id=client,
+            given_on=day,
+            given_by="CEO",
+            countries="US",
+            transfer_ids="",
+            scope="Support from the US",
+            recorded_at=now,
+        ),
+    }
     if not inspect(conn).has_table("checklist_comment"):  # a revision before the auditors' comments (0020)
         return rows
     author = add("user", email="auditor@example.org", password_hash="x", role="auditor")
@@ -289,6 +311,8 @@ CHANGES = {
     "instruction_flag": ("reason", "'edited'"),
     "request_notice": ("body", "'edited'"),
     "checklist_comment": ("body", "'edited'"),
+    "disclosure_authorisation": ("purpose", "'edited'"),
+    "transfer_consent": ("countries", "'US CN'"),
 }
 
 

@@ -16,6 +16,7 @@ from dpa_tracker.agent.services import AgentInput, AttestationInput, add_attesta
 from dpa_tracker.agent.services import assign as assign_agent
 from dpa_tracker.auth.services import create_token, hash_password
 from dpa_tracker.breach.notices import queue_notice
+from dpa_tracker.breach.notices import send_pending as send_breach_notices
 from dpa_tracker.breach.services import BreachInput, record_breach
 from dpa_tracker.dsr.notices import queue_forward
 from dpa_tracker.dsr.services import InstructionInput, RequestInput, log_request, record_instruction
@@ -39,6 +40,7 @@ from dpa_tracker.models import (
     Client,
     DataSubjectRequest,
     DeliveryState,
+    DisclosureAuthorisation,
     DocumentKind,
     Evidence,
     HelpRequest,
@@ -57,6 +59,7 @@ from dpa_tracker.models import (
     SubProcessor,
     SupportingDocument,
     Transfer,
+    TransferConsent,
     TriggerEvent,
     User,
 )
@@ -74,6 +77,7 @@ from dpa_tracker.record.services import (
 )
 from dpa_tracker.subprocessor.notices import propose_change, send_pending
 from dpa_tracker.subprocessor.services import SubProcessorInput, authorise, create_subprocessor
+from dpa_tracker.transfer.services import ConsentInput, DisclosureInput, record_consent, record_disclosure
 from tests.factories import AGREEMENT_FORM, AGREEMENT_SETTINGS_FORM, make_agreement, make_client, make_user
 from tests.support import PASSWORD, AuthActions, emptied_app
 
@@ -399,6 +403,28 @@ ROUTES = [
     ("POST", "/agents/{agent_of_role}/mission", "staff", {"mission-mission_ends_on": "2030-06-30"}),
     ("POST", "/agent-attestations/{attestation_of_role}/withdraw", "staff", {"wd-reason": "Wrong agent"}),
     ("GET", "/agent-attestations/{attestation}/document", "read", None),
+    # disclosures and transfers (clause 10); {consent_of_role}/{disclosure_of_role}: each staff role withdraws its own
+    ("GET", "/clients/{client}/transfers", "read", None),
+    (
+        "POST",
+        "/clients/{client}/transfers/consents",
+        "staff",
+        {"consent-given_on": "2026-02-01", "consent-given_by": "CEO ({role})", "consent-countries": "US"},
+    ),
+    (
+        "POST",
+        "/clients/{client}/transfers/disclosures",
+        "staff",
+        {
+            "disclosure-recipient": "Tax office ({role})",
+            "disclosure-purpose": "Audit",
+            "disclosure-authorised_on": "2026-02-01",
+        },
+    ),
+    ("POST", "/transfer-consents/{consent_of_role}/withdraw", "staff", {"wd-reason": "Revoked"}),
+    ("POST", "/disclosure-authorisations/{disclosure_of_role}/withdraw", "staff", {"wd-reason": "Revoked"}),
+    ("GET", "/transfer-consents/{consent}/document", "read", None),
+    ("GET", "/disclosure-authorisations/{disclosure}/document", "read", None),
     # the breach register (clause 8)
     ("GET", "/breaches", "list", None),
     ("GET", "/breaches/register.csv", "list", None),
@@ -475,6 +501,7 @@ ROUTES = [
     ),
     ("GET", "/instructions/{instruction}", "read", None),
     ("POST", "/instructions/{instruction_of_role}/flag", "staff_on", {"flag-reason": "Unlawful ({role})"}),
+    ("POST", "/breach-notices/{failed_breach_notice}/retry", "staff", {}),
 ]
 
 # The API: bearer tokens, problem+json; anonymous answers 401. (method, url, kind, JSON or form body).
@@ -644,6 +671,23 @@ API_ROUTES = [
     ("POST", "/api/v1/agents/{agent_of_role}/mission", "staff_on", {"mission_ends_on": "2030-06-30"}),
     ("POST", "/api/v1/agent-attestations/{attestation_of_role}/withdraw", "staff_on", {"reason": "Wrong"}),
     ("POST", "/api/v1/agents/import", "staff", {"file": API_TRAININGS_CSV}),
+    # disclosures and transfers (clause 10)
+    ("GET", "/api/v1/clients/{client}/transfer-consents", "read", None),
+    (
+        "POST",
+        "/api/v1/clients/{client}/transfer-consents",
+        "staff_on",
+        {"given_on": "2026-02-01", "given_by": "API CEO ({role})", "countries": "US", "file": FILE},
+    ),
+    ("POST", "/api/v1/transfer-consents/{consent_of_role}/withdraw", "staff_on", {"reason": "Revoked"}),
+    ("GET", "/api/v1/clients/{client}/disclosure-authorisations", "read", None),
+    (
+        "POST",
+        "/api/v1/clients/{client}/disclosure-authorisations",
+        "staff_on",
+        {"recipient": "API tax office ({role})", "purpose": "Audit", "authorised_on": "2026-02-01"},
+    ),
+    ("POST", "/api/v1/disclosure-authorisations/{disclosure_of_role}/withdraw", "staff_on", {"reason": "Revoked"}),
     # the breach register (clause 8)
     ("GET", "/api/v1/breaches", "list", None),
     (
@@ -707,6 +751,8 @@ API_ROUTES = [
     ),
     ("GET", "/api/v1/instructions/{instruction}", "read", None),
     ("POST", "/api/v1/instructions/{instruction_of_role}/flag", "staff_on", {"reason": "Unlawful ({role})"}),
+    ("GET", "/api/v1/breach-notices/failed", "staff", None),
+    ("POST", "/api/v1/breach-notices/{failed_breach_notice}/retry", "staff", {}),
 ]
 MULTIPART = (
     "/evidence",
@@ -714,6 +760,8 @@ MULTIPART = (
     "/authorisations",
     "/attestations",
     "/import",
+    "/transfer-consents",
+    "/disclosure-authorisations",
 )  # API routes that take a multipart body
 # POSTs that change an existing object answer 200; the other POSTs create one and answer 201.
 API_POST_CHANGES = ("/answer", "/end", "/mission", "/password", "/retry", "/revoke", "/sync", "/withdraw")
@@ -825,6 +873,26 @@ def arrange_attestation(case: Case) -> dict[str, int]:
     return {"attestation_of_role": attestation.id}
 
 
+def arrange_consent(case: Case) -> dict[str, int]:
+    consent = record_consent(
+        staff_user(),
+        db.session.get_one(Client, case["client"]),
+        ConsentInput(date(2026, 1, 2), f"Consent to withdraw ({case.role})", ["US"]),
+    )
+    db.session.commit()
+    return {"consent_of_role": consent.id}
+
+
+def arrange_disclosure(case: Case) -> dict[str, int]:
+    authorisation = record_disclosure(
+        staff_user(),
+        db.session.get_one(Client, case["client"]),
+        DisclosureInput(f"Recipient to withdraw ({case.role})", "Audit", date(2026, 1, 2)),
+    )
+    db.session.commit()
+    return {"disclosure_of_role": authorisation.id}
+
+
 def arrange_spare_agreement(case: Case) -> dict[str, int]:
     """An agreement the breach does not touch yet (adding the same one twice is refused)."""
     agreement = fresh_agreement(case)
@@ -882,6 +950,16 @@ def arrange_failed_delivery(case: Case) -> dict[str, int]:
     send_pending()
     assert db.session.get(NoticeDelivery, delivery_id).state is DeliveryState.FAILED
     return {"failed_delivery": delivery_id}
+
+
+def arrange_failed_breach_notice(case: Case) -> dict[str, int]:
+    """A breach notice whose e-mail failed (nothing listens on the configured SMTP port)."""
+    breach = db.session.get_one(Breach, case["breach"])
+    notice = queue_notice(staff_user(), breach, breach.affected[0], NoticePhase.FOLLOW_UP, f"Update for {case.role}")[0]
+    db.session.commit()
+    send_breach_notices()
+    assert db.session.get_one(BreachNotice, notice.id).state is DeliveryState.FAILED
+    return {"failed_breach_notice": notice.id}
 
 
 def arrange_not_applicable(case: Case) -> dict[str, int]:
@@ -1009,6 +1087,21 @@ OUTCOMES: dict[str, Outcome] = {
         column(AgentAttestation, "withdrawn_at", "attestation_of_role"), arrange_attestation
     ),
     "POST checklist.add_comment": Outcome(comments_with("Comment by {role}")),
+    "POST transfer.add_consent": Outcome(
+        lambda c: count(TransferConsent, TransferConsent.given_by == f"CEO ({c.role})")
+    ),
+    "POST transfer.add_disclosure": Outcome(
+        lambda c: count(DisclosureAuthorisation, DisclosureAuthorisation.recipient == f"Tax office ({c.role})")
+    ),
+    "POST transfer.withdraw_consent": Outcome(
+        column(TransferConsent, "withdrawn_at", "consent_of_role"), arrange_consent
+    ),
+    "POST transfer.withdraw_disclosure": Outcome(
+        column(DisclosureAuthorisation, "withdrawn_at", "disclosure_of_role"), arrange_disclosure
+    ),
+    "POST breach.retry_notice": Outcome(
+        column(BreachNotice, "state", "failed_breach_notice"), arrange_failed_breach_notice
+    ),
     "POST breach.new": Outcome(lambda c: count(Breach, Breach.title == f"Breach recorded by {c.role}")),
     "POST breach.add_agreement": Outcome(breach_agreements, arrange_spare_agreement),
     "POST breach.notify": Outcome(breach_notices),
@@ -1067,6 +1160,21 @@ OUTCOMES: dict[str, Outcome] = {
         column(AgentAttestation, "withdrawn_at", "attestation_of_role"), arrange_attestation
     ),
     "POST api_v1.add_comment_api": Outcome(comments_with("API comment by {role}")),
+    "POST api_v1.record_transfer_consent_api": Outcome(
+        lambda c: count(TransferConsent, TransferConsent.given_by == f"API CEO ({c.role})")
+    ),
+    "POST api_v1.withdraw_transfer_consent_api": Outcome(
+        column(TransferConsent, "withdrawn_at", "consent_of_role"), arrange_consent
+    ),
+    "POST api_v1.record_disclosure_authorisation_api": Outcome(
+        lambda c: count(DisclosureAuthorisation, DisclosureAuthorisation.recipient == f"API tax office ({c.role})")
+    ),
+    "POST api_v1.withdraw_disclosure_authorisation_api": Outcome(
+        column(DisclosureAuthorisation, "withdrawn_at", "disclosure_of_role"), arrange_disclosure
+    ),
+    "POST api_v1.retry_breach_notice_api": Outcome(
+        column(BreachNotice, "state", "failed_breach_notice"), arrange_failed_breach_notice
+    ),
     "POST api_v1.record_breach_api": Outcome(lambda c: count(Breach, Breach.title == f"API breach by {c.role}")),
     "POST api_v1.add_breach_agreement_api": Outcome(breach_agreements, arrange_spare_agreement),
     "POST api_v1.notify_breach_api": Outcome(breach_notices),
@@ -1220,6 +1328,18 @@ def _build_world() -> tuple[dict[str, int], dict[str, str]]:
     )
     queue_forward(staff, dsr)
     instruction = record_instruction(staff, agreement, InstructionInput(date(2026, 2, 2), "email", "Keep 5 years"))
+    consent = record_consent(
+        staff,
+        own,
+        ConsentInput(date(2026, 1, 10), "H. Mansouri, CEO", ["TN"]),
+        Upload(io.BytesIO(b"Signed consent\n"), "consent.txt"),
+    )
+    disclosure = record_disclosure(
+        staff,
+        own,
+        DisclosureInput("Tax office", "Yearly tax audit", date(2026, 1, 10)),
+        Upload(io.BytesIO(b"Signed authorisation\n"), "authorisation.txt"),
+    )
     db.session.commit()
     ids = {
         "client": own.id,
@@ -1260,6 +1380,11 @@ def _build_world() -> tuple[dict[str, int], dict[str, str]]:
         "agent_of_role": agent.id,
         "attestation": attestation.id,
         "attestation_of_role": attestation.id,
+        "failed_breach_notice": breach.notices[0].id,
+        "consent": consent.id,
+        "consent_of_role": consent.id,
+        "disclosure": disclosure.id,
+        "disclosure_of_role": disclosure.id,
         "notice_sub": create_subprocessor(
             staff, SubProcessorInput(legal_name="Proposed GmbH", country="DE", service="Monitoring")
         ).id,

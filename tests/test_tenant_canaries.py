@@ -52,6 +52,8 @@ from dpa_tracker.record.services import (
 )
 from dpa_tracker.subprocessor.notices import answer, propose_change
 from dpa_tracker.subprocessor.services import SubProcessorInput, authorise, create_subprocessor
+from dpa_tracker.transfer.services import ConsentInput, DisclosureInput, record_consent, record_disclosure
+from dpa_tracker.transfer.services import withdraw as withdraw_clause_ten
 from tests.factories import make_agreement, make_client, make_user
 from tests.support import AuthActions, emptied_app
 
@@ -177,7 +179,7 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
     )
     add_attestation(staff, agent, AttestationInput("training", date(2026, 1, 11), course=f"{m} course", provider="X"))
     entry = record_breach(staff, _breach_input(m, sub=own_sub.id), [agreement])
-    queue_notice(staff, entry, entry.affected[0], NoticePhase.INITIAL)
+    breach_notices = queue_notice(staff, entry, entry.affected[0], NoticePhase.INITIAL)
     add_action(staff, entry, ActionInput(kind="containment", description=f"{m} action", owner=f"{m} owner"))
     received = app_clock.now() - timedelta(hours=2)
     dsr = log_request(staff, agreement, RequestInput(received, "email", "erasure", f"{m} subject reference"))
@@ -189,10 +191,26 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
     flag_unlawful(staff, instruction, f"{m} unlawful reason")
     queue_flag_notice(staff, instruction)
     add_comment(own_auditor, breach, f"{m} auditor comment")
+    consent = record_consent(
+        staff,
+        client,
+        ConsentInput(date(2026, 1, 10), f"{m} given by", ["TN"], [transfer.id], f"{m} consent scope"),
+        Upload(io.BytesIO(f"{m} consent body\n".encode()), f"{m}-consent.txt"),
+    )
+    disclosure = record_disclosure(
+        staff,
+        client,
+        DisclosureInput(f"{m} disclosure recipient", f"{m} disclosure purpose", date(2026, 1, 10)),
+        Upload(io.BytesIO(f"{m} authorisation body\n".encode()), f"{m}-authorisation.txt"),
+    )
+    withdraw_clause_ten(staff, disclosure, f"{m} withdrawal reason")
     db.session.commit()
     return {
         "request_id": [dsr.id],
         "instruction_id": [instruction.id],
+        "breach_notice_id": [n.id for n in breach_notices],
+        "consent_id": [consent.id],
+        "authorisation_id": [disclosure.id],
         "agent_id": [agent.id],
         "attestation_id": [commitment.id],
         "client_id": [client.id],

@@ -47,6 +47,7 @@ def register_api(app: Flask) -> None:
         records,
         requests,
         subprocessors,
+        transfers,
         users,
         views,
     )

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from dpa_tracker.api.common import blp, checked_first, current, fail, refused, require_write
 from dpa_tracker.api.paging import LINK_HEADER, PageQuery, page_of, paginate_list
 from dpa_tracker.api.schemas import ID_RANGE, Line, StrictSchema, Text
-from dpa_tracker.breach.notices import queue_notice
+from dpa_tracker.breach.notices import failed_notices, queue_notice, requeue
 from dpa_tracker.breach.services import (
     ActionInput,
     BreachInput,
@@ -28,7 +28,16 @@ from dpa_tracker.breach.services import (
 )
 from dpa_tracker.errors import DomainError
 from dpa_tracker.extensions import db
-from dpa_tracker.models import ActionKind, Agreement, AgreementStatus, Breach, BreachNature, NoticePhase, RiskLevel
+from dpa_tracker.models import (
+    ActionKind,
+    Agreement,
+    AgreementStatus,
+    Breach,
+    BreachNature,
+    BreachNotice,
+    NoticePhase,
+    RiskLevel,
+)
 from dpa_tracker.permissions import can_see_client, client_filter, visible_client_ids
 
 _TEXT = validate.Length(max=10000)
@@ -323,3 +332,46 @@ def add_breach_action_api(data: dict[str, Any], breach_id: int) -> Any:
         refused(error)
     db.session.commit()
     return breach_out(_load(breach_id))
+
+
+class FailedBreachNoticeOut(Schema):
+    id = fields.Integer()
+    breach_id = fields.Integer()
+    breach_title = fields.Function(lambda n: n.breach.title)
+    agreement_id = fields.Function(lambda n: n.affected.agreement_id)
+    agreement_reference = fields.Function(lambda n: n.affected.agreement.reference)
+    phase = fields.Function(lambda n: n.phase.value)
+    email = fields.String()
+    attempts = fields.Integer()
+    held = fields.Boolean()
+    last_error = fields.String()
+
+
+class BreachRequeueOut(Schema):
+    queued = fields.Integer(metadata={"description": "1 when the e-mail was queued again, 0 when it had not failed"})
+
+
+def staff_breach_notice(breach_notice_id: int) -> None:
+    require_write()
+    if db.session.get(BreachNotice, breach_notice_id) is None:
+        fail(404, f"No breach notice with id {breach_notice_id}.")
+
+
+@blp.route("/breach-notices/failed", methods=["GET"])
+@checked_first(require_write)
+@blp.arguments(PageQuery, location="query")
+@blp.response(200, page_of(FailedBreachNoticeOut), headers=LINK_HEADER)
+def list_failed_breach_notices(query: dict[str, Any]) -> Any:
+    """Breach notice e-mails whose last attempt failed, held ones included (staff only), oldest first."""
+    return paginate_list(failed_notices(), query, key=lambda n: n.id)
+
+
+@blp.route("/breach-notices/<int:breach_notice_id>/retry", methods=["POST"])
+@checked_first(staff_breach_notice)
+@blp.response(200, BreachRequeueOut, example={"queued": 1})
+def retry_breach_notice_api(breach_notice_id: int) -> Any:
+    """Queue one failed (or held) breach notice e-mail again (staff only); the next `flask notices send` sends it."""
+    notice = db.get_or_404(BreachNotice, breach_notice_id)  # role and existence: staff_breach_notice
+    count = requeue(current(), [notice])
+    db.session.commit()
+    return {"queued": count}

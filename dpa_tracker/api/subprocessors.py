@@ -8,6 +8,8 @@ from typing import Any
 from marshmallow import Schema, fields
 
 from dpa_tracker.api.common import blp, checked_first, current, fail, require_write
+from dpa_tracker.breach.notices import failed_notices as failed_breach_notices
+from dpa_tracker.breach.notices import requeue as requeue_breach_notices
 from dpa_tracker.extensions import db
 from dpa_tracker.models import NoticeDelivery
 from dpa_tracker.subprocessor.notices import failed_deliveries, requeue
@@ -31,8 +33,9 @@ def staff_delivery(delivery_id: int) -> None:
 @checked_first(require_write)
 @blp.response(200, RequeueOut, example={"queued": 3})
 def retry_failed_notices_api() -> Any:
-    """Queue every failed notice e-mail again; the next `flask notices send` delivers them (staff only)."""
-    count = requeue(current(), failed_deliveries())
+    """Queue every failed notice e-mail again (change notices and breach notices); the next `flask notices send`
+    delivers them (staff only)."""
+    count = requeue(current(), failed_deliveries()) + requeue_breach_notices(current(), failed_breach_notices())
     db.session.commit()
     return {"queued": count}
 

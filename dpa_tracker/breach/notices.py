@@ -289,3 +289,19 @@ def _mark_sent(notice: BreachNotice, message: EmailMessage) -> None:
         {"email": notice.email, "message_id": notice.message_id, "sha256": notice.message_sha256, "sent_at": sent_at},
         client_id=affected.agreement.client_id,
     )
+
+
+def failed_notices() -> list[BreachNotice]:
+    """Breach notice e-mails whose last attempt failed (held ones included), oldest first, with their breach and
+    client: the staff page ``/notices/deliveries`` lists them next to the change notices' e-mails."""
+    return list(
+        db.session.scalars(
+            select(BreachNotice)
+            .where(BreachNotice.state == DeliveryState.FAILED)
+            .options(
+                selectinload(BreachNotice.breach),
+                selectinload(BreachNotice.affected).selectinload(BreachAgreement.agreement),
+            )
+            .order_by(BreachNotice.id)
+        )
+    )

@@ -33,6 +33,7 @@ from dpa_tracker.models import (
 )
 from dpa_tracker.models.base import utcnow
 from dpa_tracker.obligation.events import record_event
+from dpa_tracker.obligation.services import refresh_breach_action_obligations
 from dpa_tracker.permissions import client_filter
 from dpa_tracker.validation import check_lines, line
 
@@ -315,6 +316,7 @@ def add_action(actor: User, breach: Breach, data: ActionInput) -> BreachAction:
             "evidence": action.evidence,
         },
     )
+    refresh_breach_action_obligations([a.agreement_id for a in breach.affected])
     return action
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from dpa_tracker.breach.forms import ActionForm, AffectedForm, BreachForm, NotifyForm
-from dpa_tracker.breach.notices import queue_notice
+from dpa_tracker.breach.notices import queue_notice, requeue
 from dpa_tracker.breach.services import (
     ActionInput,
     BreachInput,
@@ -31,7 +31,7 @@ from dpa_tracker.evidence.download import send_stored_file
 from dpa_tracker.evidence.services import Upload
 from dpa_tracker.extensions import db
 from dpa_tracker.ids import parse_id
-from dpa_tracker.models import Agreement, AgreementStatus, Breach, Client, NoticePhase, SubProcessor
+from dpa_tracker.models import Agreement, AgreementStatus, Breach, BreachNotice, Client, NoticePhase, SubProcessor
 from dpa_tracker.models.base import utcnow
 from dpa_tracker.models.breach import RISK_TITLES
 from dpa_tracker.permissions import can_see_client, client_filter, require_login, staff_only, visible_client_ids
@@ -296,3 +296,16 @@ def register_pdf() -> Response:
         mimetype="application/pdf",
         headers={"Content-Disposition": 'attachment; filename="breach-register.pdf"'},
     )
+
+
+@bp.route("/breach-notices/<int:breach_notice_id>/retry", methods=["POST"])
+@staff_only
+def retry_notice(breach_notice_id: int) -> Any:
+    """Queue one failed (or held) breach notice e-mail again; `flask notices send` sends it."""
+    notice = db.get_or_404(BreachNotice, breach_notice_id)
+    if requeue(current_user, [notice]):
+        db.session.commit()
+        flash(f"The e-mail to {notice.email} is queued again; the next flask notices send delivers it.", "success")
+    else:
+        flash("This e-mail has not failed; nothing to retry.", "info")
+    return redirect(url_for("subprocessor.deliveries"))

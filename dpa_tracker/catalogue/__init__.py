@@ -27,6 +27,8 @@ REQUIREMENTS = {
     "processing_scope",
     "agents_authorised",
     "agents_access_removed",
+    "transfer_consent",
+    "breach_actions",
 }
 AGREEMENT_SETTINGS = SETTING_NAMES
 # What unit the setting named by each rule key must be in ("hours_setting" needs an hours setting).

@@ -56,6 +56,7 @@ from dpa_tracker.models.subprocessor import (
     NoticeRecipient,
     SubProcessor,
 )
+from dpa_tracker.models.transfer import DisclosureAuthorisation, TransferConsent
 from dpa_tracker.models.user import ApiToken, Role, User, auditor_client
 
 __all__ = [
@@ -85,6 +86,7 @@ __all__ = [
     "Client",
     "DataSubjectRequest",
     "DeliveryState",
+    "DisclosureAuthorisation",
     "DocumentKind",
     "EmployerKind",
     "Evidence",
@@ -112,6 +114,7 @@ __all__ = [
     "SubProcessor",
     "SupportingDocument",
     "Transfer",
+    "TransferConsent",
     "TransferMechanism",
     "TriggerEvent",
     "User",

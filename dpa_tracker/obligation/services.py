@@ -24,6 +24,7 @@ from dpa_tracker.agent.clause5 import (
 from dpa_tracker.agent.clause5 import RULES as AGENT_RULES
 from dpa_tracker.agreement.settings import SETTINGS
 from dpa_tracker.audit.services import record
+from dpa_tracker.breach.clause812 import ACTIONS_RULE, ActionInputs, action_inputs
 from dpa_tracker.errors import DomainError
 from dpa_tracker.extensions import db
 from dpa_tracker.models import (
@@ -39,6 +40,7 @@ from dpa_tracker.models.base import utcnow
 from dpa_tracker.obligation.status import AgreementTerms, Assessment, assess
 from dpa_tracker.record.builder import active_activity_names_by_client, problems_by_client, scope_gaps_by_client
 from dpa_tracker.subprocessor.documents import REQUIRED_KIND, document_inputs, inputs_by_obligation
+from dpa_tracker.transfer.clause10 import CONSENT_RULE, ConsentInputs, consent_inputs
 
 DONE = (ObligationStatus.MET, ObligationStatus.LATE)
 
@@ -210,6 +212,7 @@ def assess_obligation(
     events_by_id: Mapping[int, Sequence[TriggerEvent]] | None = None,
     terms: AgreementTerms | None = None,
     agents_by_id: Mapping[int, AgentInputs] | None = None,
+    facts_by_id: tuple[Mapping[int, ConsentInputs], Mapping[int, ActionInputs]] | None = None,
 ) -> Assessment:
     """Status of one obligation; its agreement, evidence and events should already be loaded.
 
@@ -228,6 +231,17 @@ def assess_obligation(
         agents = (agent_inputs([obligation], day) if agents_by_id is None else agents_by_id).get(obligation.id)
     if agents is not None:
         evidence, blockers = agents.evidence, [*blockers, *agents.blockers]
+    # Clause 10(2): the record's storage and transfers outside the EU/EEA and the client's consents decide.
+    if facts_by_id is None and obligation.rule.get("requires") in (CONSENT_RULE, ACTIONS_RULE):
+        facts_by_id = clause_facts([obligation], day)
+    consents = facts_by_id[0].get(obligation.id) if facts_by_id is not None else None
+    if consents is not None and not consents.no_record:
+        evidence, blockers = consents.evidence, [*blockers, *consents.blockers]
+    # Clause 8.1(2): each breach's containment, remedy and investigation actions answer its event.
+    actions = facts_by_id[1].get(obligation.id) if facts_by_id is not None else None
+    if actions is not None:
+        own = [e for e in evidence if e.trigger_event_id is None or e.trigger_event_id not in actions.event_ids]
+        evidence = [*own, *actions.evidence]
     if terms is None:
         standing = obligation.rule["type"] in ("standing", "recurring")
         terms = agreement_terms(obligation.agreement, day) if standing else terms_of(obligation.agreement)
@@ -256,7 +270,26 @@ def assess_obligation(
             result = replace(result, reason=f"No agent recorded for this agreement; {_lower_first(result.reason)}")
         elif agents.summary and result.status in (ObligationStatus.MET, ObligationStatus.DUE_SOON):
             result = replace(result, reason=f"{agents.summary}. {result.reason}")
+    if actions is not None and actions.pending and result.status not in (*DONE, ObligationStatus.NOT_APPLICABLE):
+        more = f" (+{len(actions.pending) - 2} more)" if len(actions.pending) > 2 else ""
+        result = replace(result, reason=f"{result.reason}. Open: {'; '.join(actions.pending[:2])}{more}")
+    if consents is not None and result.status is not ObligationStatus.NOT_APPLICABLE:
+        if consents.no_record:  # an empty record states nothing about transfers: claim nothing
+            result = replace(
+                result,
+                reason=f"No record: no processing activity is recorded for this client; {_lower_first(result.reason)}",
+            )
+        elif consents.summary and result.status in (ObligationStatus.MET, ObligationStatus.DUE_SOON):
+            result = replace(result, reason=f"{consents.summary}.")
     return result
+
+
+def clause_facts(
+    obligations: Sequence[Obligation], day: date
+) -> tuple[dict[int, ConsentInputs], dict[int, ActionInputs]]:
+    """Clause 10(2)'s consents and clause 8.1(2)'s breach actions for many obligations, in a fixed number of
+    queries (their agreements and clients loaded)."""
+    return consent_inputs(obligations, day), action_inputs(obligations, day)
 
 
 def _lower_first(text: str) -> str:
@@ -284,6 +317,7 @@ def assess_agreement(agreement: Agreement, as_of: date | None = None) -> list[tu
     documents = inputs_by_obligation(obligations, day)
     events = borrowed_events(obligations)
     terms = agreement_terms(agreement, day, obligations)
+    facts = clause_facts(obligations, day)
     results = []
     for obligation in obligations:
         blockers: list[str] | None = None  # blockers_for decides (no query unless the rule requires a fact)
@@ -291,7 +325,9 @@ def assess_agreement(agreement: Agreement, as_of: date | None = None) -> list[tu
             if record_problems is None:
                 record_problems = blockers_for(obligation, day)
             blockers = record_problems
-        results.append((obligation, assess_obligation(obligation, day, blockers, documents, events, terms)))
+        results.append(
+            (obligation, assess_obligation(obligation, day, blockers, documents, events, terms, facts_by_id=facts))
+        )
     return results
 
 
@@ -314,6 +350,7 @@ def assess_many(obligations: Sequence[Obligation], as_of: date | None = None) ->
     }
     record_problems = problems_by_client(list(in_record.values()), day) if in_record else {}
     scope_gaps = scope_gaps_by_client(list(in_scope.values()), day) if in_scope else {}
+    facts = clause_facts(obligations, day)
     results = []
     for obligation in obligations:
         requires = obligation.rule.get("requires")
@@ -332,7 +369,14 @@ def assess_many(obligations: Sequence[Obligation], as_of: date | None = None) ->
             (
                 obligation,
                 assess_obligation(
-                    obligation, day, blockers, documents, events, terms[obligation.agreement_id], agents_by_id=agents
+                    obligation,
+                    day,
+                    blockers,
+                    documents,
+                    events,
+                    terms[obligation.agreement_id],
+                    agents_by_id=agents,
+                    facts_by_id=facts,
                 ),
             )
         )
@@ -359,6 +403,7 @@ def refresh_cache(obligations: Sequence[Obligation]) -> None:
     terms: dict[int, AgreementTerms] = {}  # per agreement: clause 13 is read once, not once per obligation
     # Clause 5: the agents of all these agreements are loaded once.
     agents, removals = clause5_inputs(list(wanted.values()), day)
+    facts = clause_facts(list(wanted.values()), day)
     for obligation in wanted.values():
         if obligation.agreement_id not in terms:
             terms[obligation.agreement_id] = agreement_terms(obligation.agreement, day)
@@ -369,6 +414,7 @@ def refresh_cache(obligations: Sequence[Obligation]) -> None:
             events_by_id=events,
             terms=terms[obligation.agreement_id],
             agents_by_id=agents,
+            facts_by_id=facts,
         )
         obligation.cached_base = result.base
         obligation.cached_due_on = result.due_on
@@ -470,14 +516,15 @@ def set_not_applicable(actor: User, obligation: Obligation, reason: str | None) 
 
 
 def refresh_subprocessor_obligations(agreement_ids: list[int] | None = None) -> None:
-    """Re-assess 6.2/6.3 after a document or an authorisation changed (all agreements, or the ones given)."""
+    """Re-assess 6.2/6.3 and 10(2) after a document or an authorisation changed (all agreements, or the ones given)."""
     stmt = db.select(Obligation).join(Obligation.agreement)
     if agreement_ids is not None:
         if not agreement_ids:
             return
         stmt = stmt.where(Agreement.id.in_(agreement_ids))
     obligations = db.session.scalars(stmt).all()
-    refresh_cache([o for o in obligations if o.rule.get("requires") in REQUIRED_KIND])
+    # Clause 10(2) too: a sub-processor outside the EU/EEA needs the client's consent.
+    refresh_cache([o for o in obligations if o.rule.get("requires") in (*REQUIRED_KIND, CONSENT_RULE)])
 
 
 def refresh_agent_obligations(agreement_ids: list[int]) -> None:
@@ -499,3 +546,39 @@ def refresh_agent_obligations(agreement_ids: list[int]) -> None:
                 .options(*obligation_loader(), selectinload(Obligation.agreement))
             ).all()
         )
+
+
+def refresh_transfer_obligations(client_ids: list[int]) -> None:
+    """Re-assess clause 10(2) of these clients' agreements after a transfer, a data location, a sub-processor
+    authorisation or a consent changed."""
+    if not client_ids:
+        return
+    wanted = [
+        obligation_id
+        for obligation_id, rule in db.session.execute(
+            db.select(Obligation.id, Obligation.rule)
+            .join(Obligation.agreement)
+            .where(Agreement.client_id.in_(sorted(set(client_ids))))
+        )
+        if (rule if isinstance(rule, dict) else {}).get("requires") == CONSENT_RULE
+    ]
+    if wanted:
+        refresh_cache(
+            db.session.scalars(
+                db.select(Obligation)
+                .where(Obligation.id.in_(wanted))
+                .options(*obligation_loader(), selectinload(Obligation.agreement))
+            ).all()
+        )
+
+
+def refresh_breach_action_obligations(agreement_ids: list[int]) -> None:
+    """Re-assess clause 8.1(2) of these agreements after a breach action was recorded."""
+    if not agreement_ids:
+        return
+    obligations = db.session.scalars(
+        db.select(Obligation)
+        .where(Obligation.agreement_id.in_(sorted(set(agreement_ids))))
+        .options(*obligation_loader(), selectinload(Obligation.agreement))
+    ).all()
+    refresh_cache([o for o in obligations if o.rule.get("requires") == ACTIONS_RULE])

@@ -11,6 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response as BaseResponse
 
+from dpa_tracker.breach.notices import failed_notices as failed_breach_notices
+from dpa_tracker.breach.notices import requeue as requeue_breach_notices
 from dpa_tracker.document.upload import upload_document
 from dpa_tracker.errors import DomainError
 from dpa_tracker.evidence.services import Upload
@@ -230,14 +232,16 @@ def new_notice() -> Any:
 @bp.route("/notices/deliveries")
 @staff_only
 def deliveries() -> str:
-    return render_template("subprocessor/deliveries.html", deliveries=failed_deliveries())
+    return render_template(
+        "subprocessor/deliveries.html", deliveries=failed_deliveries(), breach_notices=failed_breach_notices()
+    )
 
 
 @bp.route("/notices/retry", methods=["POST"])
 @staff_only
 def retry() -> BaseResponse:
     """Queue every failed e-mail again (the next `flask notices send` sends them)."""
-    count = requeue(current_user, failed_deliveries())
+    count = requeue(current_user, failed_deliveries()) + requeue_breach_notices(current_user, failed_breach_notices())
     db.session.commit()
     flash(f"{count} e-mail(s) queued again; the next flask notices send delivers them.", "success")
     return redirect(url_for("subprocessor.deliveries"))

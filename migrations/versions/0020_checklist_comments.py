@@ -1,7 +1,7 @@
 """Auditors' comments on an obligation of the checklist (issue 13), immutable once written
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-06
 
 Every UPDATE and DELETE on checklist_comment is refused by a trigger (frozen SQL, as migrations 0004 and 0017).
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import text
 
 revision = "0020"
-down_revision = "0018"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 

@@ -80,6 +80,8 @@ NOT_PAGES = {
     "checklist.client_pdf": "a PDF download of the checklist (linked from the checklist page)",
     "checklist.agreement_bundle": "a ZIP download (tests/browser/test_auditor_checklist.py downloads it)",
     "checklist.client_bundle": "a ZIP download of the evidence bundle (same code as the agreement's)",
+    "transfer.consent_document": "a file download (a client's signed consent, clause 10(2))",
+    "transfer.disclosure_document": "a file download (a client's written authorisation, clause 10(1))",
 }
 NOT_PAGE_PREFIXES = {
     "api_v1.": "the JSON API: machine answers, no HTML",

@@ -1,0 +1,204 @@
+"""The client's transfers page (clause 10): storage and transfers outside the EU/EEA with the consent covering
+each, the client's consents (10(2)) and written authorisations to disclose (10(1)). Staff write; clients and
+auditors read their own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from dpa_tracker.errors import DomainError
+from dpa_tracker.evidence.download import send_stored_file
+from dpa_tracker.evidence.services import Upload
+from dpa_tracker.extensions import db
+from dpa_tracker.ids import parse_id
+from dpa_tracker.models import (
+    Agreement,
+    AgreementStatus,
+    Client,
+    DisclosureAuthorisation,
+    ProcessingActivity,
+    Transfer,
+    TransferConsent,
+)
+from dpa_tracker.obligation.services import today
+from dpa_tracker.permissions import ensure_client_visible, require_login, staff_only
+from dpa_tracker.transfer.clause10 import client_view
+from dpa_tracker.transfer.forms import ConsentForm, DisclosureForm, WithdrawForm
+from dpa_tracker.transfer.services import (
+    ConsentInput,
+    DisclosureInput,
+    consents_of,
+    disclosures_of,
+    parse_countries,
+    record_consent,
+    record_disclosure,
+    withdraw,
+)
+from dpa_tracker.web import as_of_from_request, show_domain_error
+
+bp = Blueprint("transfer", __name__)
+require_login(bp)
+
+
+def _client(client_id: int) -> Client:
+    client = db.get_or_404(Client, client_id)
+    ensure_client_visible(current_user, client.id)
+    return client
+
+
+def _transfer_choices(client: Client) -> list[tuple[str, str]]:
+    rows = db.session.execute(
+        select(Transfer.id, ProcessingActivity.name, Transfer.recipient, Transfer.destination)
+        .join(Transfer.activity)
+        .where(ProcessingActivity.client_id == client.id, Transfer.archived_at.is_(None))
+        .order_by(ProcessingActivity.name, Transfer.id)
+    ).all()
+    return [(str(i), f"#{i} {name}: {recipient} ({dest})") for i, name, recipient, dest in rows]
+
+
+def _page(client: Client, status: int = 200, **forms: Any) -> Any:
+    as_of = as_of_from_request() or today()
+    agreement_ids = list(
+        db.session.scalars(
+            select(Agreement.id).where(Agreement.client_id == client.id, Agreement.status != AgreementStatus.DRAFT)
+        )
+    )
+    consent_form = forms.get("consent_form") or ConsentForm(prefix="consent")
+    consent_form.transfer_ids.choices = _transfer_choices(client)
+    return (
+        render_template(
+            "transfer/client.html",
+            client=client,
+            as_of=as_of,
+            outside=client_view(client.id, agreement_ids, as_of),
+            consents=consents_of(client),
+            disclosures=disclosures_of(client),
+            consent_form=consent_form,
+            disclosure_form=forms.get("disclosure_form") or DisclosureForm(prefix="disclosure"),
+            withdraw_form=forms.get("withdraw_form") or WithdrawForm(prefix="wd"),
+        ),
+        status,
+    )
+
+
+def _upload(form: ConsentForm | DisclosureForm) -> Upload | None:
+    upload = form.file.data
+    return Upload(upload.stream, upload.filename) if upload and upload.filename else None
+
+
+@bp.route("/clients/<int:client_id>/transfers")
+def client_transfers(client_id: int) -> Any:
+    return _page(_client(client_id))
+
+
+@bp.route("/clients/<int:client_id>/transfers/consents", methods=["POST"])
+@staff_only
+def add_consent(client_id: int) -> Any:
+    client = _client(client_id)
+    form = ConsentForm(prefix="consent")
+    form.transfer_ids.choices = _transfer_choices(client)
+    if form.validate_on_submit():
+        try:
+            ids = [parse_id(i) for i in form.transfer_ids.data or []]
+            record_consent(
+                current_user,
+                client,
+                ConsentInput(
+                    given_on=form.given_on.data,
+                    given_by=form.given_by.data or "",
+                    countries=parse_countries(form.countries.data or ""),
+                    transfer_ids=[i for i in ids if i is not None],
+                    scope=form.scope.data or "",
+                ),
+                _upload(form),
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("Consent recorded.", "success")
+            return redirect(url_for("transfer.client_transfers", client_id=client.id))
+    return _page(client, 422, consent_form=form)
+
+
+@bp.route("/clients/<int:client_id>/transfers/disclosures", methods=["POST"])
+@staff_only
+def add_disclosure(client_id: int) -> Any:
+    client = _client(client_id)
+    form = DisclosureForm(prefix="disclosure")
+    if form.validate_on_submit():
+        try:
+            record_disclosure(
+                current_user,
+                client,
+                DisclosureInput(
+                    recipient=form.recipient.data or "",
+                    purpose=form.purpose.data or "",
+                    authorised_on=form.authorised_on.data,
+                ),
+                _upload(form),
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("Authorisation recorded.", "success")
+            return redirect(url_for("transfer.client_transfers", client_id=client.id))
+    return _page(client, 422, disclosure_form=form)
+
+
+def _visible(model: Any, row_id: int) -> Any:
+    row = db.session.get(model, row_id)
+    if row is None:
+        abort(404)
+    ensure_client_visible(current_user, row.client_id)
+    return row
+
+
+def _withdraw(row: TransferConsent | DisclosureAuthorisation) -> Any:
+    form = WithdrawForm(prefix="wd")
+    if form.validate_on_submit():
+        try:
+            withdraw(current_user, row, form.reason.data or "")
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("Withdrawn; it stays in the history.", "success")
+            return redirect(url_for("transfer.client_transfers", client_id=row.client_id))
+    return _page(db.session.get_one(Client, row.client_id), 422, withdraw_form=form)
+
+
+@bp.route("/transfer-consents/<int:consent_id>/withdraw", methods=["POST"])
+@staff_only
+def withdraw_consent(consent_id: int) -> Any:
+    return _withdraw(_visible(TransferConsent, consent_id))
+
+
+@bp.route("/disclosure-authorisations/<int:authorisation_id>/withdraw", methods=["POST"])
+@staff_only
+def withdraw_disclosure(authorisation_id: int) -> Any:
+    return _withdraw(_visible(DisclosureAuthorisation, authorisation_id))
+
+
+def _document(row: TransferConsent | DisclosureAuthorisation) -> Any:
+    if row.sha256 is None:
+        abort(404, description="This record has no document.")
+    return send_stored_file(row.sha256, row.content_type, row.filename or "document")
+
+
+@bp.route("/transfer-consents/<int:consent_id>/document")
+def consent_document(consent_id: int) -> Any:
+    return _document(_visible(TransferConsent, consent_id))
+
+
+@bp.route("/disclosure-authorisations/<int:authorisation_id>/document")
+def disclosure_document(authorisation_id: int) -> Any:
+    return _document(_visible(DisclosureAuthorisation, authorisation_id))
