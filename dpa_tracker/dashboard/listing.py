@@ -21,6 +21,7 @@ from dpa_tracker.models import Agreement, AgreementStatus, Client, Obligation, O
 from dpa_tracker.obligation.services import (
     assess_obligation,
     borrowed_events,
+    clause_facts,
     obligation_loader,
     status_expression,
     terms_by_agreement,
@@ -258,6 +259,7 @@ def assess_rows(obligations: Sequence[Obligation], day: date) -> list[tuple[Obli
     agents, removals = clause5_inputs(obligations, day, fixed_queries=True)  # clauses 5.2/5.3: the agents, all at once
     # Each listed agreement's terms once (not once per row); clause 13 of the ended ones for all of them at once.
     terms, stopped = terms_by_agreement(list({o.agreement_id: o.agreement for o in obligations}.values()), day)
+    facts = clause_facts(obligations, day)  # clauses 10(2) and 8.1(2): consents and breach actions, all at once
     return [
         (
             o,
@@ -277,6 +279,7 @@ def assess_rows(obligations: Sequence[Obligation], day: date) -> list[tuple[Obli
                 events_by_id=events,
                 agents_by_id=agents,
                 terms=terms[o.agreement_id],
+                facts_by_id=facts,
             ),
         )
         for o in obligations
