@@ -173,8 +173,11 @@ def _register_request_hooks(app: Flask) -> None:
         """Tell static/busy.js that the file it waits for has arrived: a download answer echoes the
         page's ``download_token`` in a short-lived cookie, and the "Preparing…" button comes back.
         The cookie holds only that random token (no data, nothing the server keeps)."""
-        token = request.values.get("download_token", "") if request.endpoint != "static" else ""
-        if _DOWNLOAD_TOKEN.match(token) and response.headers.get("Content-Disposition", "").startswith("attachment"):
+        # Only a download reads the token: any other answer (a 413 above all) must not parse the body.
+        if request.endpoint == "static" or not response.headers.get("Content-Disposition", "").startswith("attachment"):
+            return response
+        token = request.values.get("download_token", "")
+        if _DOWNLOAD_TOKEN.match(token):
             response.set_cookie(DOWNLOAD_COOKIE, token, max_age=60, samesite="Strict", secure=request.is_secure)
         return response
 
