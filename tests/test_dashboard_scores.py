@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 
 from dpa_tracker.evidence.services import EvidenceInput, add_evidence
 from dpa_tracker.extensions import db
@@ -256,3 +257,34 @@ def test_pages_from_the_kept_counts_list_what_the_database_counts(app, client, a
             page += 1
         total = int(re.match(r"(\d+) obligation", kept[0]).group(1))
         assert len(seen) == len(set(seen)) == total, filters
+
+
+def test_overall_score_reads_as_a_sentence(app, client, auth):
+    with app.app_context():
+        staff = make_user(Role.COMPLIANCE, "staff@example.com")
+        _scored_client(staff)
+        db.session.commit()
+    auth.login("staff@example.com")
+    html = client.get("/").get_data(as_text=True)
+    overall = html[html.index("Overall:") : html.index("</p>", html.index("Overall:"))]
+    text = re.sub(r"<[^>]+>", "", overall)
+    assert text == (
+        f"Overall: 60 %: 3 of 5 applicable obligations met (1 late, 1 overdue); {CLAUSE_COUNT - 5} not applicable."
+    )
+
+
+def test_trend_labels_of_lines_ending_on_the_same_value_do_not_overlap():
+    from dpa_tracker.dashboard.charts import HEIGHT, LABEL_GAP, Series, line_chart
+
+    labels = ["Jan", "Feb", "today"]
+    chart = line_chart(
+        "t",
+        "Trend",
+        "All at zero",
+        labels,
+        [Series(key, key, [None, None, 0]) for key in ("met", "due_soon", "overdue", "late")],
+    )
+    ys = sorted(float(y) for y in re.findall(r'class="series-label[^"]*" x="[^"]+" y="([^"]+)"', chart))
+    assert len(ys) == 4
+    assert all(b - a >= LABEL_GAP for a, b in pairwise(ys))
+    assert ys[-1] <= HEIGHT

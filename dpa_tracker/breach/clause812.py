@@ -76,10 +76,13 @@ def decide(breach: Breach, event_id: int, as_of: date) -> tuple[ActionsEvidence 
     return ActionsEvidence(max(recorded), datetime.combine(done_on, time(), tzinfo=UTC), event_id), []
 
 
-def action_inputs(obligations: Sequence[Obligation], as_of: date) -> dict[int, ActionInputs]:
-    """Clause 8.1(2) obligations: the engine's evidence from their agreements' breach actions (by obligation id)."""
+def action_inputs(
+    obligations: Sequence[Obligation], as_of: date, fixed_queries: bool = False
+) -> dict[int, ActionInputs]:
+    """Clause 8.1(2) obligations: the engine's evidence from their agreements' breach actions (by obligation id);
+    with ``fixed_queries`` the query is made even when no obligation is of clause 8.1(2)."""
     wanted = [o for o in obligations if o.rule.get("requires") == ACTIONS_RULE]
-    if not wanted:
+    if not wanted and not fixed_queries:
         return {}
     rows = db.session.scalars(
         select(BreachAgreement)

@@ -11,6 +11,7 @@ from dpa_tracker.dashboard.scores import Score
 
 WIDTH, HEIGHT = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 48, 120, 16, 40
+LABEL_GAP = 13  # px between the baselines of two line labels (the labels' font is 11 px)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ def line_chart(
                 f'<text class="tick" x="{_num(x(i))}" y="{TOP + plot_h + 16}" '
                 f'text-anchor="middle">{escape(label)}</text>'
             )
+    labels: list[tuple[float, float, Series, int]] = []
     for s in series:
         runs: list[list[str]] = [[]]
         for i, v in enumerate(s.values):
@@ -73,13 +75,31 @@ def line_chart(
                 parts.append(f'<circle class="dot series-{escape(s.key)}" cx="{cx}" cy="{cy}" r="3"/>')
         last = next(((i, v) for i, v in reversed(list(enumerate(s.values))) if v is not None), None)
         if last is not None:
-            parts.append(
-                f'<text class="series-label series-{escape(s.key)}" x="{_num(x(last[0]) + 6)}" '
-                f'y="{_num(y(last[1]) + 4)}">{escape(s.label)} {last[1]}</text>'
-            )
+            labels.append((y(last[1]) + 4, x(last[0]) + 6, s, last[1]))
+    for label_y, label_x, s, value in _spread(labels):
+        parts.append(
+            f'<text class="series-label series-{escape(s.key)}" x="{_num(label_x)}" '
+            f'y="{_num(label_y)}">{escape(s.label)} {value}</text>'
+        )
     parts.append("</svg>")
     # Every text value above went through escape(); the rest are numbers and fixed class names.
     return Markup("".join(parts))  # noqa: S704
+
+
+def _spread(
+    labels: list[tuple[float, float, Series, int]], gap: float = LABEL_GAP
+) -> list[tuple[float, float, Series, int]]:
+    """The lines' end labels moved apart vertically (at least ``gap`` between baselines, top to bottom), so that
+    lines ending on close values (every line at 0 on a new installation) keep readable labels."""
+    placed: list[tuple[float, float, Series, int]] = []
+    for label_y, label_x, s, value in sorted(labels, key=lambda label: label[0]):
+        if placed and label_y < placed[-1][0] + gap:
+            label_y = placed[-1][0] + gap
+        placed.append((label_y, label_x, s, value))
+    overflow = (placed[-1][0] - (HEIGHT - 4)) if placed else 0
+    if overflow > 0:  # pushed below the chart: move the whole stack up, keeping the gaps
+        placed = [(label_y - overflow, label_x, s, value) for label_y, label_x, s, value in placed]
+    return placed
 
 
 def heat_cells(client_id: int, cells: Mapping[str, Score], columns: Sequence[str], here: str) -> Markup:

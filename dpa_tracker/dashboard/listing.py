@@ -244,14 +244,16 @@ def obligation_page(
 
 def assess_rows(obligations: Sequence[Obligation], day: date) -> list[tuple[Obligation, Assessment]]:
     """Live statuses and reasons of the listed rows, with what they share read once for all of them."""
-    # Clause 4.1 takes its status from the record: check the records of those clients all at once.
+    # Clause 4.1 takes its status from the record: check the records of those clients all at once. Like every
+    # input below, the check runs even when no row needs it (on no client), so that the page's statement count
+    # does not depend on which rows it lists.
     in_record = [o for o in obligations if o.rule.get("requires") == "art30_record"]
     record_clients = {o.agreement.client_id: o.agreement.client for o in in_record}
-    record_problems = problems_by_client(list(record_clients.values()), day) if record_clients else {}
+    record_problems = problems_by_client(list(record_clients.values()), day)
     # Clause 2.1 checks the same record's categories: all at once as well.
     in_scope = [o for o in obligations if o.rule.get("requires") == "processing_scope"]
     scope_clients = {o.agreement.client_id: o.agreement.client for o in in_scope}
-    scope_gaps = scope_gaps_by_client(list(scope_clients.values()), day) if scope_clients else {}
+    scope_gaps = scope_gaps_by_client(list(scope_clients.values()), day)
     documents = inputs_by_obligation(obligations, day)  # clauses 6.2/6.3, all at once
     events = borrowed_events(
         obligations, fixed_queries=True
@@ -259,7 +261,8 @@ def assess_rows(obligations: Sequence[Obligation], day: date) -> list[tuple[Obli
     agents, removals = clause5_inputs(obligations, day, fixed_queries=True)  # clauses 5.2/5.3: the agents, all at once
     # Each listed agreement's terms once (not once per row); clause 13 of the ended ones for all of them at once.
     terms, stopped = terms_by_agreement(list({o.agreement_id: o.agreement for o in obligations}.values()), day)
-    facts = clause_facts(obligations, day)  # clauses 10(2) and 8.1(2): consents and breach actions, all at once
+    # clauses 10(2) and 8.1(2): consents and breach actions, all at once
+    facts = clause_facts(obligations, day, fixed_queries=True)
     return [
         (
             o,

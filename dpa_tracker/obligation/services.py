@@ -285,11 +285,12 @@ def assess_obligation(
 
 
 def clause_facts(
-    obligations: Sequence[Obligation], day: date
+    obligations: Sequence[Obligation], day: date, fixed_queries: bool = False
 ) -> tuple[dict[int, ConsentInputs], dict[int, ActionInputs]]:
     """Clause 10(2)'s consents and clause 8.1(2)'s breach actions for many obligations, in a fixed number of
-    queries (their agreements and clients loaded)."""
-    return consent_inputs(obligations, day), action_inputs(obligations, day)
+    queries (their agreements and clients loaded); with ``fixed_queries`` the same queries whatever the
+    obligations' clauses (pages whose statement count must not depend on the rows they list)."""
+    return consent_inputs(obligations, day, fixed_queries), action_inputs(obligations, day, fixed_queries)
 
 
 def _lower_first(text: str) -> str:

@@ -179,10 +179,13 @@ def decide(
     return ConsentInputs([ConsentEvidence(latest)], [], summary, items=covered)
 
 
-def consent_inputs(obligations: Sequence[Obligation], as_of: date) -> dict[int, ConsentInputs]:
-    """Clause 10(2) obligations: the engine's evidence and blockers on ``as_of`` (by obligation id)."""
+def consent_inputs(
+    obligations: Sequence[Obligation], as_of: date, fixed_queries: bool = False
+) -> dict[int, ConsentInputs]:
+    """Clause 10(2) obligations: the engine's evidence and blockers on ``as_of`` (by obligation id); with
+    ``fixed_queries`` the queries are made even when no obligation is of clause 10(2)."""
     wanted = [o for o in obligations if o.rule.get("requires") == CONSENT_RULE]
-    if not wanted:
+    if not wanted and not fixed_queries:
         return {}
     client_of = {o.agreement_id: o.agreement.client_id for o in wanted}
     activities = activities_of(list(client_of.values()), as_of)
