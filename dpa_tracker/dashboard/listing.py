@@ -180,11 +180,9 @@ def rows_per_client(
         kept = counts.get(client_id)
         if kept is None:
             continue
-        if f is None:
-            by_status = [kept.statuses]
-        else:  # the same test as _where's: the clause itself, or its sub-clauses "7.1" and "7(2)"
-            by_status = [c for n, c in kept.by_clause.items() if n == f or n.startswith((f"{f}.", f"{f}("))]
-        rows.append((client_id, sum(n for c in by_status for state, n in c.items() if state in wanted)))
+        # A family counts what _where's test selects: the clause itself and its sub-clauses "7.1" and "7(2)".
+        by_status = kept.statuses if f is None else kept.by_family.get(f, {})
+        rows.append((client_id, sum(n for state, n in by_status.items() if state in wanted)))
     return rows
 
 

@@ -72,15 +72,6 @@ def family_key(family: str) -> tuple[int, str]:
     return (int(family), family) if family.isdigit() else (10**6, family)
 
 
-def by_family(by_clause: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:
-    families: dict[str, dict[str, int]] = {}
-    for clause, counts in by_clause.items():
-        into = families.setdefault(clause_family(clause), {})
-        for state, count in counts.items():
-            into[state] = into.get(state, 0) + count
-    return families
-
-
 def add(counts: Iterable[Mapping[str, int]]) -> dict[str, int]:
     total: dict[str, int] = {}
     for one in counts:

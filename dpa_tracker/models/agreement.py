@@ -125,12 +125,15 @@ class Obligation(Base):
         CheckConstraint("cached_base IN ('met', 'open')", name="cached_base_values"),
         CheckConstraint("(na_reason IS NULL) = (na_set_at IS NULL)", name="na_reason_with_time"),
         Index("ix_obligation_cached_due_on", "cached_due_on"),
-        # Covers the dashboard's status count: an index-only scan, no table reads.
+        # Covers the dashboard's status counts (per agreement and per clause family): an index-only scan, no
+        # table reads (migration 0025).
         Index(
             "ix_obligation_status_projection",
             "agreement_id",
+            "clause_number",
             "cached_due_on",
             "cached_lapses_on",
+            "cached_late_until",
             "cached_base",
             "na_set_at",
         ),
