@@ -48,8 +48,10 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 	@touch $@
 axe: $(AXE)
 
-## test: the whole suite, on SQLite and then on PostgreSQL, browser tests included.
-test: dev-deps chromium axe lint test-sqlite test-postgres
+## test: the whole suite, on SQLite and on PostgreSQL at the same time (one process each on the two cores; each
+## run's output is printed when it ends), browser tests included. `make test-sqlite` / `make test-postgres` run one.
+test: dev-deps chromium axe lint
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 test-sqlite: dev-deps
 	$(BIN)/python -m pytest -p no:cacheprovider
