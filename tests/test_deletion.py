@@ -285,3 +285,78 @@ def test_rows_are_append_only(app, clock, world, client):
             with pytest.raises(Exception, match="immutable"):
                 db.session.execute(text(f"UPDATE {table} SET id = id"))  # noqa: S608
             db.session.rollback()
+
+
+def test_api_twins_end_complete_issue_and_download(app, client, clock, world):
+    from dpa_tracker.auth.services import create_token
+    from dpa_tracker.models import User
+
+    clock.set(at(D))
+    with app.app_context():
+        tokens = {
+            email: create_token(None, db.session.scalar(select(User).where(User.email == email)))[1]
+            for email in ("staff@example.com", "client@alpha.example", "client@beta.example")
+        }
+        db.session.commit()
+
+    def h(email: str = "staff@example.com") -> dict[str, str]:
+        return {"Authorization": f"Bearer {tokens[email]}"}
+
+    agreement_id = world["agreement"]
+    url = f"/api/v1/agreements/{agreement_id}"
+    bad = client.post(
+        f"{url}/end",
+        json={"ends_on": D.isoformat(), "exceptions": [{"what": "x", "legal_basis": "y", "until_on": "2026-01-01"}]},
+        headers=h(),
+    )
+    assert bad.status_code == 422 and "runs past the end" in bad.json["detail"]
+    assert client.get(f"{url}/deletion", headers=h()).status_code == 404
+    assert (
+        client.post(f"{url}/end", json={"ends_on": D.isoformat()}, headers=h("client@alpha.example")).status_code == 403
+    )
+    ended = client.post(
+        f"{url}/end",
+        json={
+            "ends_on": D.isoformat(),
+            "end_kind": "terminated",
+            "choice": "delete",
+            "exceptions": [{"what": "Payslips", "legal_basis": "Labour code", "until_on": "2031-12-31"}],
+        },
+        headers=h(),
+    )
+    assert ended.status_code == 200, ended.json
+    workflow = client.get(f"{url}/deletion", headers=h("client@alpha.example")).json
+    assert workflow["due_on"] == "2026-07-10" and workflow["days_left"] == 10
+    assert [e["what"] for e in workflow["exceptions"]] == ["Payslips"]
+    assert client.get(f"{url}/deletion", headers=h("client@beta.example")).status_code == 404
+    page = client.get(f"{url}/deletion/tasks?limit=2", headers=h()).json
+    assert len(page["items"]) == 2 and page["next_cursor"]
+    added = client.post(
+        f"{url}/deletion/exceptions",
+        json={"what": "Audit logs", "legal_basis": "Security law", "until_on": "2027-06-30"},
+        headers=h(),
+    )
+    assert added.status_code == 201 and len(added.json["exceptions"]) == 2
+    tasks = {t["kind"]: t["id"] for t in workflow["tasks"]}
+    clock.set(at(D + timedelta(days=2)))
+    form = {"done_on": (D + timedelta(days=2)).isoformat(), "done_by": "Ops"}
+    no_proof = client.post(f"/api/v1/deletion-tasks/{tasks['subprocessor']}/complete", data=form, headers=h())
+    assert no_proof.status_code == 422 and "written confirmation" in no_proof.json["detail"]
+    assert client.post(f"{url}/deletion/certificate", headers=h()).status_code == 422  # tasks open
+    for kind, task_id in tasks.items():
+        data: dict[str, object] = dict(form)
+        if kind == "subprocessor":
+            data["file"] = (io.BytesIO(CONFIRMATION), "cloudy.pdf")
+        done = client.post(f"/api/v1/deletion-tasks/{task_id}/complete", data=data, headers=h())
+        assert done.status_code == 201, done.json
+    again = client.post(f"/api/v1/deletion-tasks/{tasks['backups']}/complete", data=form, headers=h())
+    assert again.status_code == 409
+    issued = client.post(f"{url}/deletion/certificate", headers=h())
+    assert issued.status_code == 201
+    assert client.post(f"{url}/deletion/certificate", headers=h()).status_code == 409
+    pdf = client.get(f"{url}/deletion/certificate.pdf", headers=h("client@alpha.example"))
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert hashlib.sha256(pdf.data).hexdigest() == issued.json["sha256"] == pdf.headers["X-Content-SHA256"]
+    assert client.get(f"{url}/deletion/certificate.pdf", headers=h("client@beta.example")).status_code == 404
+    obligations = client.get(f"/api/v1/agreements/{agreement_id}/obligations", headers=h()).json["items"]
+    assert next(o for o in obligations if o["clause_number"] == "13")["status"] != "overdue"

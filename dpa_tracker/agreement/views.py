@@ -152,8 +152,10 @@ def end(agreement_id: int) -> Response:
     agreement = db.get_or_404(Agreement, agreement_id)
     form = EndForm()
     if not form.validate_on_submit():
-        problems = "; ".join(f"{form[name].label.text}: {errors[0]}" for name, errors in form.errors.items())
-        flash(problems or "Give the date the agreement ended.", "error")
+        if form.ends_on.errors or not form.errors:
+            flash("Give the date the agreement ended.", "error")
+        else:
+            flash("; ".join(f"{form[name].label.text}: {errors[0]}" for name, errors in form.errors.items()), "error")
         return redirect(url_for("agreement.detail", agreement_id=agreement.id))
     exceptions = []
     if form.what.data or form.legal_basis.data or form.until_on.data:

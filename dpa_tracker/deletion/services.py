@@ -166,6 +166,8 @@ def end_with_workflow(actor: User, agreement: Agreement, data: EndInput) -> Dele
         raise DomainError("Choose how it ended and what the client chose.", field="choice") from None
     if agreement.status is AgreementStatus.DRAFT:
         raise DomainError("A draft agreement never took effect: nothing to end.")
+    if agreement.status is AgreementStatus.TERMINATED:
+        raise DomainError("This agreement has already ended.")
     if workflow_of(agreement.id) is not None:
         raise Conflict("This agreement's end is already recorded.")
     check_date(data.ends_on, "ends_on")
