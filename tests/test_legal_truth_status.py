@@ -301,8 +301,11 @@ def test_clause_13_counts_deletion_done_after_the_end_and_within_the_period(
 
 def test_an_activity_still_active_after_the_end_keeps_13_from_being_met_until_it_is_archived(app, client, auth, staff):
     with app.app_context():
-        agreement = _ended("Still Processing Hosting")
+        agreement = _new_agreement("Still Processing Hosting")
+        # Recorded while the agreement was in force (after the end, clause 13 refuses new processing).
         activity = create_activity(_staff(), agreement.client, ActivityInput(name="Mail relay", purposes="Relay"))
+        end_agreement(_staff(), agreement, TODAY - timedelta(days=40))
+        db.session.commit()
         duty_id = _deletion(agreement, 3)
         activity_id = activity.id
     auth.login("staff@example.com")

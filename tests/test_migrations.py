@@ -288,6 +288,36 @@ def _one_row_of_each_protected_table(conn) -> dict[str, int]:
         return rows
     author = add("user", email="auditor@example.org", password_hash="x", role="auditor")
     rows["checklist_comment"] = add("checklist_comment", obligation_id=obligation, author_id=author, body="Seen")
+    if not inspect(conn).has_table("deletion_workflow"):  # a revision before the end-of-contract workflow (0021)
+        return rows
+    workflow = add(
+        "deletion_workflow",
+        agreement_id=agreement,
+        end_kind="terminated",
+        ends_on=day,
+        choice="delete",
+        due_on=day,
+        opened_at=now,
+    )
+    task = add("deletion_task", workflow_id=workflow, position=1, kind="backups", place="Backups", proof_required=False)
+    rows |= {
+        "deletion_workflow": workflow,
+        "deletion_task": task,
+        "deletion_task_completion": add(
+            "deletion_task_completion", task_id=task, done_on=day, done_by="Ops", method="", recorded_at=now
+        ),
+        "retention_exception": add(
+            "retention_exception",
+            workflow_id=workflow,
+            what="Invoices",
+            legal_basis="Tax law",
+            until_on=day,
+            recorded_at=now,
+        ),
+        "deletion_certificate": add(
+            "deletion_certificate", workflow_id=workflow, pdf=b"%PDF-1.4", sha256="4" * 64, size=8, issued_at=now
+        ),
+    }
     return rows
 
 
@@ -313,6 +343,11 @@ CHANGES = {
     "checklist_comment": ("body", "'edited'"),
     "disclosure_authorisation": ("purpose", "'edited'"),
     "transfer_consent": ("countries", "'US CN'"),
+    "deletion_workflow": ("due_on", "ends_on"),
+    "deletion_task": ("place", "'edited'"),
+    "deletion_task_completion": ("done_by", "'edited'"),
+    "retention_exception": ("legal_basis", "'edited'"),
+    "deletion_certificate": ("sha256", "'" + "5" * 64 + "'"),
 }
 
 

@@ -6,7 +6,7 @@ import io
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +18,14 @@ from dpa_tracker.auth.services import create_token, hash_password
 from dpa_tracker.breach.notices import queue_notice
 from dpa_tracker.breach.notices import send_pending as send_breach_notices
 from dpa_tracker.breach.services import BreachInput, record_breach
+from dpa_tracker.deletion.services import (
+    CompletionInput,
+    EndInput,
+    ExceptionInput,
+    complete_task,
+    end_with_workflow,
+    issue_certificate,
+)
 from dpa_tracker.dsr.notices import queue_forward
 from dpa_tracker.dsr.services import InstructionInput, RequestInput, log_request, record_instruction
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
@@ -39,6 +47,9 @@ from dpa_tracker.models import (
     ChecklistComment,
     Client,
     DataSubjectRequest,
+    DeletionCertificate,
+    DeletionTaskCompletion,
+    DeletionWorkflow,
     DeliveryState,
     DisclosureAuthorisation,
     DocumentKind,
@@ -54,6 +65,7 @@ from dpa_tracker.models import (
     ProcessorProfile,
     RecordVersion,
     RequestNotice,
+    RetentionException,
     Role,
     SecurityMeasure,
     SubProcessor,
@@ -251,6 +263,23 @@ ROUTES = [
     ("GET", "/clients/{client}/checklist.zip", "read", None),
     ("POST", "/obligations/{obligation}/comments", "review", {"comment-body": "Comment by {role}"}),
     ("POST", "/agreements/{ending}/end", "staff", {"ends_on": "2026-06-30"}),
+    # the end-of-contract workflow (clause 13, issue 13)
+    ("GET", "/agreements/{deleted}/deletion", "read", None),
+    ("GET", "/agreements/{deleted}/deletion/certificate.pdf", "read", None),
+    ("GET", "/deletion-tasks/{proof_task}/proof", "read", None),
+    (
+        "POST",
+        "/agreements/{deleting}/deletion/exceptions",
+        "staff",
+        {"exc-what": "Kept by {role}", "exc-legal_basis": "Tax law", "exc-until_on": "2031-01-01"},
+    ),
+    (
+        "POST",
+        "/deletion-tasks/{task_of_role}/complete",
+        "staff",
+        {"task{task_of_role}-done_on": "{today}", "task{task_of_role}-done_by": "Ops ({role})"},
+    ),
+    ("POST", "/agreements/{certifiable}/deletion/certificate", "staff", {}),
     ("POST", "/agreements/{lacking}/sync", "staff", {}),
     ("GET", "/agreements/{agreement}/settings", "staff", None),
     ("POST", "/agreements/{agreement}/settings", "staff", {**AGREEMENT_SETTINGS_FORM, "dsr_forward_days": "{n}"}),
@@ -752,6 +781,17 @@ API_ROUTES = [
     ("GET", "/api/v1/instructions/{instruction}", "read", None),
     ("POST", "/api/v1/instructions/{instruction_of_role}/flag", "staff_on", {"reason": "Unlawful ({role})"}),
     ("GET", "/api/v1/breach-notices/failed", "staff", None),
+    ("GET", "/api/v1/agreements/{deleted}/deletion", "read", None),
+    ("GET", "/api/v1/agreements/{deleted}/deletion/tasks", "read", None),
+    ("GET", "/api/v1/agreements/{deleted}/deletion/certificate.pdf", "read", None),
+    (
+        "POST",
+        "/api/v1/agreements/{deleting}/deletion/exceptions",
+        "staff_on",
+        {"what": "API kept by {role}", "legal_basis": "Tax law", "until_on": "2031-01-01"},
+    ),
+    ("POST", "/api/v1/deletion-tasks/{task_of_role}/complete", "staff_on", {"done_on": "{today}", "done_by": "Ops"}),
+    ("POST", "/api/v1/agreements/{certifiable}/deletion/certificate", "staff_on", {}),
     ("POST", "/api/v1/breach-notices/{failed_breach_notice}/retry", "staff", {}),
 ]
 MULTIPART = (
@@ -762,6 +802,7 @@ MULTIPART = (
     "/import",
     "/transfer-consents",
     "/disclosure-authorisations",
+    "/complete",
 )  # API routes that take a multipart body
 # POSTs that change an existing object answer 200; the other POSTs create one and answer 201.
 API_POST_CHANGES = ("/answer", "/end", "/mission", "/password", "/retry", "/revoke", "/sync", "/withdraw")
@@ -825,6 +866,35 @@ def fresh_agreement(case: Case) -> Agreement:
 
 def arrange_ending(case: Case) -> dict[str, int]:
     return {"ending": fresh_agreement(case).id}
+
+
+def _ended_with_workflow(case: Case) -> DeletionWorkflow:
+    """A fresh agreement of the client, ended yesterday: its clause 13 workflow is open."""
+    agreement = fresh_agreement(case)
+    return end_with_workflow(staff_user(), agreement, EndInput(today() - timedelta(days=1)))
+
+
+def arrange_deletion_task(case: Case) -> dict[str, int]:
+    workflow = _ended_with_workflow(case)
+    db.session.commit()
+    return {"task_of_role": next(t.id for t in workflow.tasks if t.kind.value == "backups")}
+
+
+def arrange_certifiable(case: Case) -> dict[str, int]:
+    workflow = _ended_with_workflow(case)
+    for task in workflow.tasks:
+        complete_task(staff_user(), task, CompletionInput(today(), "Ops"))
+    db.session.commit()
+    return {"certifiable": workflow.agreement_id}
+
+
+def certificates_of(case: Case) -> int:
+    return count(
+        DeletionCertificate,
+        DeletionCertificate.workflow_id.in_(
+            select(DeletionWorkflow.id).where(DeletionWorkflow.agreement_id == case["certifiable"])
+        ),
+    )
 
 
 def arrange_lacking(case: Case) -> dict[str, int]:
@@ -1028,6 +1098,22 @@ OUTCOMES: dict[str, Outcome] = {
     "POST client.edit": Outcome(column(Client, "dpo_name", "client")),
     "POST agreement.create": Outcome(lambda c: count(Agreement, Agreement.reference == f"DPA-{c.role}")),
     "POST agreement.end": Outcome(column(Agreement, "ends_on", "ending"), arrange_ending),
+    "POST deletion.add_exception_page": Outcome(
+        lambda c: count(RetentionException, RetentionException.what == f"Kept by {c.role}")
+    ),
+    "POST deletion.complete": Outcome(
+        lambda c: count(DeletionTaskCompletion, DeletionTaskCompletion.task_id == c["task_of_role"]),
+        arrange_deletion_task,
+    ),
+    "POST deletion.issue": Outcome(certificates_of, arrange_certifiable),
+    "POST api_v1.add_retention_exception_api": Outcome(
+        lambda c: count(RetentionException, RetentionException.what == f"API kept by {c.role}")
+    ),
+    "POST api_v1.complete_deletion_task_api": Outcome(
+        lambda c: count(DeletionTaskCompletion, DeletionTaskCompletion.task_id == c["task_of_role"]),
+        arrange_deletion_task,
+    ),
+    "POST api_v1.issue_deletion_certificate_api": Outcome(certificates_of, arrange_certifiable),
     "POST agreement.sync": Outcome(
         lambda c: count(Obligation, Obligation.agreement_id == c["lacking"]), arrange_lacking
     ),
@@ -1340,9 +1426,28 @@ def _build_world() -> tuple[dict[str, int], dict[str, str]]:
         DisclosureInput("Tax office", "Yearly tax audit", date(2026, 1, 10)),
         Upload(io.BytesIO(b"Signed authorisation\n"), "authorisation.txt"),
     )
+    # Clause 13: an agreement ended with every task done and its certificate issued, another still open.
+    deleted = make_agreement(own, staff, signed_on=date(2026, 1, 1), effective_on=date(2026, 1, 1))
+    authorise(staff, deleted, sub, date(2026, 1, 15))
+    finished = end_with_workflow(staff, deleted, EndInput(today() - timedelta(days=3)))
+    for task in finished.tasks:
+        proof = Upload(io.BytesIO(b"Deleted: every copy\n"), "deletion-proof.txt") if task.proof_required else None
+        complete_task(staff, task, CompletionInput(today() - timedelta(days=1), "Ops"), proof)
+    issue_certificate(staff, finished)
+    deleting = make_agreement(own, staff, signed_on=date(2026, 1, 1), effective_on=date(2026, 1, 1))
+    open_workflow = end_with_workflow(
+        staff,
+        deleting,
+        EndInput(today() - timedelta(days=1), exceptions=[ExceptionInput("Logs", "Law", date(2030, 1, 1))]),
+    )
     db.session.commit()
     ids = {
         "client": own.id,
+        "deleted": deleted.id,
+        "deleting": deleting.id,
+        "proof_task": next(t.id for t in finished.tasks if t.proof_required),
+        "task_of_role": open_workflow.tasks[0].id,
+        "certifiable": deleting.id,
         "agreement": agreement.id,
         "obligation": obligation.id,
         "na_toggle": clause["9.1"].id,
@@ -1410,7 +1515,7 @@ def _fill(value: object, values: dict[str, object], *, json: bool = False) -> ob
 def _case(world, role: str, method: str, url: str) -> tuple[Case, Outcome | None]:
     """The cell's values, after its outcome's ``arrange`` ran; the outcome (None for a read)."""
     app, ids, _, _ = world
-    values = {**ids, "role": role, "n": 10 + ROLES.index(role)}
+    values = {**ids, "role": role, "n": 10 + ROLES.index(role), "today": today().isoformat()}
     case = Case(role, values)
     if method == "GET":
         return case, None
@@ -1425,7 +1530,7 @@ def _case(world, role: str, method: str, url: str) -> tuple[Case, Outcome | None
 
 
 def _endpoint(app, method: str, url: str, ids: dict[str, object]) -> str:
-    path = url.format(**ids, role="x", n=10).split("?")[0]
+    path = url.format(**ids, role="x", n=10, today="x").split("?")[0]
     endpoint, _ = app.url_map.bind("localhost").match(path, method=method)
     return endpoint
 

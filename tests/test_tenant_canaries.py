@@ -24,6 +24,14 @@ from dpa_tracker.auth.services import create_token, update_user
 from dpa_tracker.breach.notices import queue_notice
 from dpa_tracker.breach.services import ActionInput, BreachInput, add_action, record_breach
 from dpa_tracker.checklist.services import add_comment
+from dpa_tracker.deletion.services import (
+    CompletionInput,
+    EndInput,
+    ExceptionInput,
+    complete_task,
+    end_with_workflow,
+    issue_certificate,
+)
 from dpa_tracker.dsr.notices import queue_flag_notice, queue_forward
 from dpa_tracker.dsr.services import (
     InstructionInput,
@@ -204,8 +212,28 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
         Upload(io.BytesIO(f"{m} authorisation body\n".encode()), f"{m}-authorisation.txt"),
     )
     withdraw_clause_ten(staff, disclosure, f"{m} withdrawal reason")
+    # Clause 13: a second agreement ended, every deletion task done with canaries, its certificate issued.
+    ended = make_agreement(client, staff, reference=f"REF-{m}-ENDED", title=f"{m} ended agreement")
+    authorise(staff, ended, own_sub, date(2026, 1, 10))
+    workflow = end_with_workflow(
+        staff,
+        ended,
+        EndInput(
+            app_clock.today() - timedelta(days=2),
+            exceptions=[ExceptionInput(f"{m} retained data", f"{m} legal basis", date(2031, 1, 1))],
+        ),
+    )
+    for task in workflow.tasks:
+        complete_task(
+            staff,
+            task,
+            CompletionInput(app_clock.today(), f"{m} done by", f"{m} deletion method"),
+            Upload(io.BytesIO(f"{m} deletion proof\n".encode()), f"{m}-deletion.txt"),
+        )
+    issue_certificate(staff, workflow)
     db.session.commit()
     return {
+        "task_id": [t.id for t in workflow.tasks],
         "request_id": [dsr.id],
         "instruction_id": [instruction.id],
         "breach_notice_id": [n.id for n in breach_notices],
@@ -214,7 +242,7 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
         "agent_id": [agent.id],
         "attestation_id": [commitment.id],
         "client_id": [client.id],
-        "agreement_id": [agreement.id],
+        "agreement_id": [agreement.id, ended.id],
         "obligation_id": [breach.id, copy.id, other.id],
         "evidence_id": [evidence.id, withdrawn.id],
         "event_id": [event.id],
@@ -401,6 +429,9 @@ DOWNLOADS = {
     "api_v1.download_record",
     "subprocessor.client_list_download",
     "agent.document",
+    "deletion.proof",
+    "deletion.certificate_pdf",
+    "api_v1.deletion_certificate_pdf_api",
 }
 
 

@@ -52,10 +52,6 @@ class AgreementForm(SingleLineForm):
     )
 
 
-class EndAgreementForm(SingleLineForm):
-    ends_on = DateField("Agreement ended on", validators=[InputRequired(), within_range])
-
-
 @_with_settings
 class SettingsForm(SingleLineForm):
     """Change an agreement's deadline settings."""

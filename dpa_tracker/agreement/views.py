@@ -8,21 +8,23 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from dpa_tracker.agreement.forms import AgreementForm, EndAgreementForm, SettingsForm
+from dpa_tracker.agreement.forms import AgreementForm, SettingsForm
 from dpa_tracker.agreement.services import (
     AgreementInput,
     change_settings,
     create_agreement,
-    end_agreement,
     sync_obligations,
 )
 from dpa_tracker.agreement.settings import SETTINGS
 from dpa_tracker.catalogue import load_templates
+from dpa_tracker.deletion.forms import EndForm
+from dpa_tracker.deletion.services import EndInput, ExceptionInput, end_with_workflow, workflow_of
 from dpa_tracker.errors import DomainError
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, AgreementStatus, Client, ObligationStatus
 from dpa_tracker.models.agreement import AuthorisationType
 from dpa_tracker.obligation.services import assess_agreement, today
+from dpa_tracker.obligation.status import add_years
 from dpa_tracker.permissions import ensure_client_visible, require_login, staff_only
 from dpa_tracker.reports.record_pdf import render_status_report_pdf
 from dpa_tracker.web import as_of_from_request, form_status, show_domain_error
@@ -77,9 +79,13 @@ def detail(agreement_id: int) -> str:
         counts=counts,
         as_of=as_of or today(),
         past=as_of is not None and as_of != today(),
-        end_form=EndAgreementForm(),
+        end_form=EndForm(),
         statuses=list(ObligationStatus),
         settings=SETTINGS,
+        workflow=workflow_of(agreement.id),
+        today=today(),
+        # Clause 2.2: confidentiality survives the end by ``confidentiality_years``.
+        confidential_until=add_years(agreement.ends_on, agreement.confidentiality_years) if agreement.ends_on else None,
     )
 
 
@@ -144,19 +150,33 @@ def status_pdf(agreement_id: int) -> Response:
 @staff_only
 def end(agreement_id: int) -> Response:
     agreement = db.get_or_404(Agreement, agreement_id)
-    form = EndAgreementForm()
+    form = EndForm()
     if not form.validate_on_submit():
-        flash("Give the date the agreement ended.", "error")
+        if form.ends_on.errors or not form.errors:
+            flash("Give the date the agreement ended.", "error")
+        else:
+            flash("; ".join(f"{form[name].label.text}: {errors[0]}" for name, errors in form.errors.items()), "error")
         return redirect(url_for("agreement.detail", agreement_id=agreement.id))
-    assert form.ends_on.data is not None  # InputRequired
+    exceptions = []
+    if form.what.data or form.legal_basis.data or form.until_on.data:
+        exceptions.append(ExceptionInput(form.what.data or "", form.legal_basis.data or "", form.until_on.data))
     try:
-        end_agreement(current_user, agreement, form.ends_on.data)
+        workflow = end_with_workflow(
+            current_user,
+            agreement,
+            EndInput(form.ends_on.data, form.end_kind.data, form.choice.data, exceptions),
+        )
     except DomainError as error:
+        db.session.rollback()
         flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(f"Agreement ended on {agreement.ends_on}; the clause 13 deletion clock has started.", "success")
-    return redirect(url_for("agreement.detail", agreement_id=agreement.id))
+        return redirect(url_for("agreement.detail", agreement_id=agreement.id))
+    db.session.commit()
+    flash(
+        f"Agreement ended on {workflow.ends_on}; deletion is due on {workflow.due_on} "
+        f"({len(workflow.tasks)} tasks, clause 13).",
+        "success",
+    )
+    return redirect(url_for("deletion.workflow", agreement_id=agreement.id))
 
 
 @bp.route("/agreements/<int:agreement_id>/sync", methods=["POST"])

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from dpa_tracker import dates
-from dpa_tracker.agreement.services import end_agreement, sync_obligations
+from dpa_tracker.agreement.services import sync_obligations
 from dpa_tracker.api.common import (
     ETAG_HEADER,
     agreement_representation,
@@ -21,11 +21,18 @@ from dpa_tracker.api.common import (
     visible,
     writable_agreement,
 )
-from dpa_tracker.api.schemas import AgreementOut, ClientIn, ClientOut, StrictSchema
+from dpa_tracker.api.schemas import AgreementOut, ClientIn, ClientOut, StrictSchema, Text
 from dpa_tracker.client.services import ClientInput, update_client
+from dpa_tracker.deletion.services import EndInput, ExceptionInput, end_with_workflow
 from dpa_tracker.errors import DomainError
 from dpa_tracker.extensions import db
-from dpa_tracker.models import Agreement, Client
+from dpa_tracker.models import Agreement, Client, EndChoice, EndKind
+
+
+class EndExceptionIn(StrictSchema):
+    what = Text(required=True, validate=validate.Length(min=1, max=2000))
+    legal_basis = Text(required=True, validate=validate.Length(min=1, max=2000))
+    until_on = dates.Date(required=True)
 
 
 class EndAgreementIn(StrictSchema):
@@ -34,6 +41,17 @@ class EndAgreementIn(StrictSchema):
         metadata={
             "description": "The date the agreement ended (YYYY-MM-DD); the clause 13 deletion clock starts there."
         },
+    )
+    end_kind = fields.String(load_default=EndKind.TERMINATED.value, validate=validate.OneOf([k.value for k in EndKind]))
+    choice = fields.String(
+        load_default=EndChoice.DELETE.value,
+        validate=validate.OneOf([c.value for c in EndChoice]),
+        metadata={"description": "The client's choice: delete, or return_then_delete (clause 13)"},
+    )
+    exceptions = fields.List(
+        fields.Nested(EndExceptionIn),
+        load_default=list,
+        metadata={"description": "Legal retention exceptions (what, legal basis, until when); more can be added later"},
     )
 
 
@@ -54,13 +72,32 @@ def writable_client(client_id: int) -> None:
 @blp.route("/agreements/<int:agreement_id>/end", methods=["POST"])
 @checked_first(writable_agreement)
 @if_match(AgreementOut(), agreement_representation)
-@blp.arguments(EndAgreementIn, example={"ends_on": "2026-06-30"})
+@blp.arguments(
+    EndAgreementIn,
+    example={
+        "ends_on": "2026-06-30",
+        "end_kind": "expired",
+        "choice": "return_then_delete",
+        "exceptions": [{"what": "Invoices", "legal_basis": "Commercial code: 10 years", "until_on": "2036-12-31"}],
+    },
+)
 @blp.response(200, AgreementOut, headers=ETAG_HEADER)
 def end_agreement_api(data: dict[str, Any], agreement_id: int) -> Any:
-    """Record the end of the agreement (terminated); the clause 13 and 2.2 clocks start from that date."""
+    """Record the end of the agreement (terminated or expired) with the client's choice and any retention
+    exceptions, and open its clause 13 workflow (`GET /agreements/{id}/deletion`): deletion due end + deletion_days,
+    one task per place the data lives. The clause 13 and 2.2 clocks start from that date."""
     agreement = db.get_or_404(Agreement, agreement_id)  # visibility and role: writable_agreement
     try:
-        end_agreement(current(), agreement, data["ends_on"])
+        end_with_workflow(
+            current(),
+            agreement,
+            EndInput(
+                data["ends_on"],
+                data["end_kind"],
+                data["choice"],
+                [ExceptionInput(**e) for e in data["exceptions"]],
+            ),
+        )
     except DomainError as error:
         refused(error)
     db.session.commit()

@@ -259,7 +259,7 @@ def assess_rows(obligations: Sequence[Obligation], day: date) -> list[tuple[Obli
     agents, removals = clause5_inputs(obligations, day, fixed_queries=True)  # clauses 5.2/5.3: the agents, all at once
     # Each listed agreement's terms once (not once per row); clause 13 of the ended ones for all of them at once.
     terms, stopped = terms_by_agreement(list({o.agreement_id: o.agreement for o in obligations}.values()), day)
-    # clauses 10(2) and 8.1(2): consents and breach actions, all at once
+    # clauses 10(2), 8.1(2) and 13: consents, breach actions and deletion tasks, all at once
     facts = clause_facts(obligations, day, fixed_queries=True)
     return [
         (

@@ -23,6 +23,16 @@ from dpa_tracker.models.breach import (
 )
 from dpa_tracker.models.checklist import ChecklistComment
 from dpa_tracker.models.client import Client, ProcessorProfile
+from dpa_tracker.models.deletion import (
+    DeletionCertificate,
+    DeletionTask,
+    DeletionTaskCompletion,
+    DeletionWorkflow,
+    EndChoice,
+    EndKind,
+    RetentionException,
+    TaskKind,
+)
 from dpa_tracker.models.dsr import (
     REQUEST_TYPE_TITLES,
     DataSubjectRequest,
@@ -85,10 +95,16 @@ __all__ = [
     "ChecklistComment",
     "Client",
     "DataSubjectRequest",
+    "DeletionCertificate",
+    "DeletionTask",
+    "DeletionTaskCompletion",
+    "DeletionWorkflow",
     "DeliveryState",
     "DisclosureAuthorisation",
     "DocumentKind",
     "EmployerKind",
+    "EndChoice",
+    "EndKind",
     "Evidence",
     "EvidenceState",
     "HelpRequest",
@@ -107,12 +123,14 @@ __all__ = [
     "RequestChannel",
     "RequestNotice",
     "RequestType",
+    "RetentionException",
     "RiskLevel",
     "Role",
     "SecurityMeasure",
     "StatusSnapshot",
     "SubProcessor",
     "SupportingDocument",
+    "TaskKind",
     "Transfer",
     "TransferConsent",
     "TransferMechanism",

@@ -29,6 +29,11 @@ IMMUTABLE_TABLES = (
     "instruction",
     "instruction_flag",
     "checklist_comment",
+    "deletion_workflow",
+    "deletion_task",
+    "deletion_task_completion",
+    "retention_exception",
+    "deletion_certificate",
 )
 WRITE_ONCE_COLUMNS = {
     "evidence": (

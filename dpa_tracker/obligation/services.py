@@ -25,6 +25,7 @@ from dpa_tracker.agent.clause5 import RULES as AGENT_RULES
 from dpa_tracker.agreement.settings import SETTINGS
 from dpa_tracker.audit.services import record
 from dpa_tracker.breach.clause812 import ACTIONS_RULE, ActionInputs, action_inputs
+from dpa_tracker.deletion.clause13 import DeletionInputs, deletion_inputs
 from dpa_tracker.errors import DomainError
 from dpa_tracker.extensions import db
 from dpa_tracker.models import (
@@ -43,6 +44,9 @@ from dpa_tracker.subprocessor.documents import REQUIRED_KIND, document_inputs, i
 from dpa_tracker.transfer.clause10 import CONSENT_RULE, ConsentInputs, consent_inputs
 
 DONE = (ObligationStatus.MET, ObligationStatus.LATE)
+# Facts outside an obligation's evidence, loaded for many obligations at once (``clause_facts``): clause 10(2)'s
+# consents, clause 8.1(2)'s breach actions, clause 13's deletion tasks (None: an agreement without a workflow).
+Facts = tuple[Mapping[int, ConsentInputs], Mapping[int, ActionInputs], Mapping[int, DeletionInputs | None]]
 
 
 def due_soon_days() -> int:
@@ -73,6 +77,7 @@ def _deletion_day(
     day: date,
     siblings: Sequence[Obligation] | None = None,
     stopped: list[str] | None = None,
+    facts: Facts | None = None,
 ) -> date | None:
     """The day the client's data was deleted at the end (clause 13 done), as documented on ``day``.
 
@@ -86,7 +91,7 @@ def _deletion_day(
         ).all()
     for obligation in siblings:
         if is_end_deadline(obligation):
-            result = assess_obligation(obligation, day, stopped)
+            result = assess_obligation(obligation, day, stopped, facts_by_id=facts)
             if result.status is ObligationStatus.NOT_APPLICABLE:
                 return agreement.ends_on  # no deletion duty: the standing duties end with the agreement
             return result.done_on if result.status in DONE else None
@@ -146,7 +151,9 @@ def terms_by_agreement(
     ):
         deadlines[obligation.agreement_id].append(obligation)
     stopped = processing_after_end_by_agreement(agreements, day, fixed_queries=True)
-    terms = {a.id: terms_of(a, _deletion_day(a, day, deadlines[a.id], stopped[a.id])) for a in agreements}
+    ended = [o for found in deadlines.values() for o in found]
+    facts: Facts = ({}, {}, deletion_inputs(ended, day, fixed_queries=True))  # clause 13's tasks: one query
+    terms = {a.id: terms_of(a, _deletion_day(a, day, deadlines[a.id], stopped[a.id], facts)) for a in agreements}
     return terms, stopped
 
 
@@ -199,9 +206,11 @@ def borrowed_events(obligations: Sequence[Obligation], fixed_queries: bool = Fal
     return found
 
 
-def agreement_terms(agreement: Agreement, day: date, siblings: Sequence[Obligation] | None = None) -> AgreementTerms:
+def agreement_terms(
+    agreement: Agreement, day: date, siblings: Sequence[Obligation] | None = None, facts: Facts | None = None
+) -> AgreementTerms:
     """The agreement's terms on ``day``, with the day its data was deleted (read from clause 13)."""
-    return terms_of(agreement, _deletion_day(agreement, day, siblings))
+    return terms_of(agreement, _deletion_day(agreement, day, siblings, facts=facts))
 
 
 def assess_obligation(
@@ -212,7 +221,7 @@ def assess_obligation(
     events_by_id: Mapping[int, Sequence[TriggerEvent]] | None = None,
     terms: AgreementTerms | None = None,
     agents_by_id: Mapping[int, AgentInputs] | None = None,
-    facts_by_id: tuple[Mapping[int, ConsentInputs], Mapping[int, ActionInputs]] | None = None,
+    facts_by_id: Facts | None = None,
 ) -> Assessment:
     """Status of one obligation; its agreement, evidence and events should already be loaded.
 
@@ -234,6 +243,8 @@ def assess_obligation(
     # Clause 10(2): the record's storage and transfers outside the EU/EEA and the client's consents decide.
     if facts_by_id is None and obligation.rule.get("requires") in (CONSENT_RULE, ACTIONS_RULE):
         facts_by_id = clause_facts([obligation], day)
+    if is_end_deadline(obligation) and (facts_by_id is None or obligation.id not in facts_by_id[2]):
+        facts_by_id = clause_facts([obligation], day)
     consents = facts_by_id[0].get(obligation.id) if facts_by_id is not None else None
     if consents is not None and not consents.no_record:
         evidence, blockers = consents.evidence, [*blockers, *consents.blockers]
@@ -242,6 +253,10 @@ def assess_obligation(
     if actions is not None:
         own = [e for e in evidence if e.trigger_event_id is None or e.trigger_event_id not in actions.event_ids]
         evidence = [*own, *actions.evidence]
+    # Clause 13: once the end-of-contract workflow exists, its deletion tasks decide, not evidence.
+    deletion = facts_by_id[2].get(obligation.id) if facts_by_id is not None else None
+    if deletion is not None:
+        evidence = deletion.evidence
     if terms is None:
         standing = obligation.rule["type"] in ("standing", "recurring")
         terms = agreement_terms(obligation.agreement, day) if standing else terms_of(obligation.agreement)
@@ -273,6 +288,13 @@ def assess_obligation(
     if actions is not None and actions.pending and result.status not in (*DONE, ObligationStatus.NOT_APPLICABLE):
         more = f" (+{len(actions.pending) - 2} more)" if len(actions.pending) > 2 else ""
         result = replace(result, reason=f"{result.reason}. Open: {'; '.join(actions.pending[:2])}{more}")
+    if deletion is not None and deletion.pending and result.status not in (*DONE, ObligationStatus.NOT_APPLICABLE):
+        more = f" (+{len(deletion.pending) - 3} more)" if len(deletion.pending) > 3 else ""
+        due = f"due on {result.due_on}" if result.due_on else "no end date"
+        result = replace(
+            result,
+            reason=f"{len(deletion.pending)} deletion task(s) open, {due}: {'; '.join(deletion.pending[:3])}{more}",
+        )
     if consents is not None and result.status is not ObligationStatus.NOT_APPLICABLE:
         if consents.no_record:  # an empty record states nothing about transfers: claim nothing
             result = replace(
@@ -284,13 +306,16 @@ def assess_obligation(
     return result
 
 
-def clause_facts(
-    obligations: Sequence[Obligation], day: date, fixed_queries: bool = False
-) -> tuple[dict[int, ConsentInputs], dict[int, ActionInputs]]:
-    """Clause 10(2)'s consents and clause 8.1(2)'s breach actions for many obligations, in a fixed number of
-    queries (their agreements and clients loaded); with ``fixed_queries`` the same queries whatever the
-    obligations' clauses (pages whose statement count must not depend on the rows they list)."""
-    return consent_inputs(obligations, day, fixed_queries), action_inputs(obligations, day, fixed_queries)
+def clause_facts(obligations: Sequence[Obligation], day: date, fixed_queries: bool = False) -> Facts:
+    """Clause 10(2)'s consents, clause 8.1(2)'s breach actions and clause 13's deletion tasks for many
+    obligations, in a fixed number of queries (their agreements and clients loaded); with ``fixed_queries`` the
+    same queries whatever the obligations' clauses (pages whose statement count must not depend on the rows they
+    list)."""
+    return (
+        consent_inputs(obligations, day, fixed_queries),
+        action_inputs(obligations, day, fixed_queries),
+        deletion_inputs(obligations, day, fixed_queries=fixed_queries),
+    )
 
 
 def _lower_first(text: str) -> str:
@@ -317,8 +342,8 @@ def assess_agreement(agreement: Agreement, as_of: date | None = None) -> list[tu
     record_problems: list[str] | None = None
     documents = inputs_by_obligation(obligations, day)
     events = borrowed_events(obligations)
-    terms = agreement_terms(agreement, day, obligations)
     facts = clause_facts(obligations, day)
+    terms = agreement_terms(agreement, day, obligations, facts)
     results = []
     for obligation in obligations:
         blockers: list[str] | None = None  # blockers_for decides (no query unless the rule requires a fact)
@@ -407,7 +432,7 @@ def refresh_cache(obligations: Sequence[Obligation]) -> None:
     facts = clause_facts(list(wanted.values()), day)
     for obligation in wanted.values():
         if obligation.agreement_id not in terms:
-            terms[obligation.agreement_id] = agreement_terms(obligation.agreement, day)
+            terms[obligation.agreement_id] = agreement_terms(obligation.agreement, day, facts=facts)
         result = assess_obligation(
             obligation,
             day,

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from dpa_tracker.audit.anchor import chain_head
 from dpa_tracker.audit.services import record
 from dpa_tracker.dates import check_date
+from dpa_tracker.deletion.clause13 import processing_refused
 from dpa_tracker.errors import Conflict, DomainError
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence, evidence_store
 from dpa_tracker.extensions import db
@@ -127,6 +128,9 @@ def _ensure_unique_activity(client: Client, name: str, exclude_id: int | None = 
 
 
 def create_activity(actor: User, client: Client, data: ActivityInput) -> ProcessingActivity:
+    refused = processing_refused(client.id, utcnow().date())
+    if refused is not None:
+        raise DomainError(refused)
     values = _activity_values(data)
     _ensure_unique_activity(client, values["name"])
     activity = ProcessingActivity(client=client, **values)

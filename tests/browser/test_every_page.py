@@ -29,6 +29,7 @@ from dpa_tracker.agent.services import AgentInput, AttestationInput, add_attesta
 from dpa_tracker.agent.services import assign as assign_agent
 from dpa_tracker.breach.services import BreachInput, record_breach
 from dpa_tracker.checklist.services import add_comment
+from dpa_tracker.deletion.services import CompletionInput, EndInput, ExceptionInput, complete_task, end_with_workflow
 from dpa_tracker.dsr.notices import queue_flag_notice, queue_forward
 from dpa_tracker.dsr.services import (
     InstructionInput,
@@ -82,6 +83,8 @@ NOT_PAGES = {
     "checklist.client_bundle": "a ZIP download of the evidence bundle (same code as the agreement's)",
     "transfer.consent_document": "a file download (a client's signed consent, clause 10(2))",
     "transfer.disclosure_document": "a file download (a client's written authorisation, clause 10(1))",
+    "deletion.certificate_pdf": "a PDF download (tests/browser/test_deletion_certificate.py downloads it)",
+    "deletion.proof": "a file download (a deletion task's proof, e.g. a sub-processor's confirmation)",
 }
 NOT_PAGE_PREFIXES = {
     "api_v1.": "the JSON API: machine answers, no HTML",
@@ -89,6 +92,8 @@ NOT_PAGE_PREFIXES = {
 }
 # Query strings some pages need to show their content rather than a form error.
 QUERIES = {"record.diff": "?from=1&to=2"}
+# Pages that need another object than the seed's usual one for a URL argument: {endpoint: {argument: ids key}}.
+ARGUMENTS = {"deletion.workflow": {"agreement_id": "ended_agreement_id"}}
 
 
 def seed(app: Flask) -> tuple[dict[str, int], dict[str, str]]:
@@ -186,6 +191,22 @@ def seed(app: Flask) -> tuple[dict[str, int], dict[str, str]]:
         )
         flag_unlawful(staff, instruction, "A transfer outside the EU without the client's safeguards")
         queue_flag_notice(staff, instruction)
+        # Clause 13: a second agreement ended three days ago, one task done, the others open.
+        ended = make_agreement(client, staff, reference="DPA-ACME-2025-ENDED", title="Former backup DPA")
+        authorise(staff, ended, sub, date(2026, 1, 10))
+        assign_agent(staff, agent, ended, "Backups", date(2026, 1, 10))
+        workflow = end_with_workflow(
+            staff,
+            ended,
+            EndInput(
+                date.today() - timedelta(days=3),
+                choice="return_then_delete",
+                exceptions=[
+                    ExceptionInput("Invoices naming the client's staff", "Commercial code", date(2036, 12, 31))
+                ],
+            ),
+        )
+        complete_task(staff, workflow.tasks[0], CompletionInput(date.today(), "Karim (operations)", "SFTP hand-over"))
         db.session.commit()
         ids = {
             "request_id": dsr.id,
@@ -198,6 +219,7 @@ def seed(app: Flask) -> tuple[dict[str, int], dict[str, str]]:
             "user_id": client_user.id,
             "agent_id": agent.id,
             "breach_id": entry.id,
+            "ended_agreement_id": ended.id,
         }
         emails = {
             "admin": admin.email,
@@ -220,7 +242,8 @@ def page_urls(app: Flask, ids: dict[str, int]) -> tuple[dict[str, str], list[str
         if not set(rule.arguments) <= set(ids):
             missing.append(f"{rule.endpoint} ({rule.rule}): no value for {sorted(set(rule.arguments) - set(ids))}")
             continue
-        url = rule.build({name: ids[name] for name in rule.arguments}, append_unknown=False)[1]
+        keys = {name: ARGUMENTS.get(rule.endpoint, {}).get(name, name) for name in rule.arguments}
+        url = rule.build({name: ids[keys[name]] for name in rule.arguments}, append_unknown=False)[1]
         urls[rule.endpoint] = url + QUERIES.get(rule.endpoint, "")
     return urls, missing
 
