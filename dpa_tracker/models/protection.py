@@ -29,6 +29,9 @@ IMMUTABLE_TABLES = (
     "instruction",
     "instruction_flag",
     "checklist_comment",
+    "inspection_request",
+    "audit_finding",
+    "finding_closure",
 )
 WRITE_ONCE_COLUMNS = {
     "evidence": (

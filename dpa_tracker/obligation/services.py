@@ -27,6 +27,7 @@ from dpa_tracker.audit.services import record
 from dpa_tracker.breach.clause812 import ACTIONS_RULE, ActionInputs, action_inputs
 from dpa_tracker.errors import DomainError
 from dpa_tracker.extensions import db
+from dpa_tracker.inspection.findings import OpenFinding, apply_findings, finding_inputs
 from dpa_tracker.models import (
     Agreement,
     AgreementStatus,
@@ -43,6 +44,8 @@ from dpa_tracker.subprocessor.documents import REQUIRED_KIND, document_inputs, i
 from dpa_tracker.transfer.clause10 import CONSENT_RULE, ConsentInputs, consent_inputs
 
 DONE = (ObligationStatus.MET, ObligationStatus.LATE)
+# Clause 10(2) consents, clause 8.1(2) breach actions, clause 11.2 open audit findings (by obligation id).
+Facts = tuple[Mapping[int, ConsentInputs], Mapping[int, ActionInputs], Mapping[int, Sequence[OpenFinding]]]
 
 
 def due_soon_days() -> int:
@@ -73,6 +76,7 @@ def _deletion_day(
     day: date,
     siblings: Sequence[Obligation] | None = None,
     stopped: list[str] | None = None,
+    facts: Facts | None = None,
 ) -> date | None:
     """The day the client's data was deleted at the end (clause 13 done), as documented on ``day``.
 
@@ -86,7 +90,7 @@ def _deletion_day(
         ).all()
     for obligation in siblings:
         if is_end_deadline(obligation):
-            result = assess_obligation(obligation, day, stopped)
+            result = assess_obligation(obligation, day, stopped, facts_by_id=facts)
             if result.status is ObligationStatus.NOT_APPLICABLE:
                 return agreement.ends_on  # no deletion duty: the standing duties end with the agreement
             return result.done_on if result.status in DONE else None
@@ -146,7 +150,8 @@ def terms_by_agreement(
     ):
         deadlines[obligation.agreement_id].append(obligation)
     stopped = processing_after_end_by_agreement(agreements, day, fixed_queries=True)
-    terms = {a.id: terms_of(a, _deletion_day(a, day, deadlines[a.id], stopped[a.id])) for a in agreements}
+    facts = clause_facts([o for found in deadlines.values() for o in found], day)  # clause 13's open findings
+    terms = {a.id: terms_of(a, _deletion_day(a, day, deadlines[a.id], stopped[a.id], facts)) for a in agreements}
     return terms, stopped
 
 
@@ -199,9 +204,11 @@ def borrowed_events(obligations: Sequence[Obligation], fixed_queries: bool = Fal
     return found
 
 
-def agreement_terms(agreement: Agreement, day: date, siblings: Sequence[Obligation] | None = None) -> AgreementTerms:
+def agreement_terms(
+    agreement: Agreement, day: date, siblings: Sequence[Obligation] | None = None, facts: Facts | None = None
+) -> AgreementTerms:
     """The agreement's terms on ``day``, with the day its data was deleted (read from clause 13)."""
-    return terms_of(agreement, _deletion_day(agreement, day, siblings))
+    return terms_of(agreement, _deletion_day(agreement, day, siblings, facts=facts))
 
 
 def assess_obligation(
@@ -212,7 +219,7 @@ def assess_obligation(
     events_by_id: Mapping[int, Sequence[TriggerEvent]] | None = None,
     terms: AgreementTerms | None = None,
     agents_by_id: Mapping[int, AgentInputs] | None = None,
-    facts_by_id: tuple[Mapping[int, ConsentInputs], Mapping[int, ActionInputs]] | None = None,
+    facts_by_id: Facts | None = None,
 ) -> Assessment:
     """Status of one obligation; its agreement, evidence and events should already be loaded.
 
@@ -232,7 +239,7 @@ def assess_obligation(
     if agents is not None:
         evidence, blockers = agents.evidence, [*blockers, *agents.blockers]
     # Clause 10(2): the record's storage and transfers outside the EU/EEA and the client's consents decide.
-    if facts_by_id is None and obligation.rule.get("requires") in (CONSENT_RULE, ACTIONS_RULE):
+    if facts_by_id is None:  # clauses 10(2), 8.1(2), and any clause an audit finding concerns
         facts_by_id = clause_facts([obligation], day)
     consents = facts_by_id[0].get(obligation.id) if facts_by_id is not None else None
     if consents is not None and not consents.no_record:
@@ -281,15 +288,14 @@ def assess_obligation(
             )
         elif consents.summary and result.status in (ObligationStatus.MET, ObligationStatus.DUE_SOON):
             result = replace(result, reason=f"{consents.summary}.")
-    return result
+    # Clause 11.2: an audit finding on this clause, open past its due date, makes it overdue.
+    return apply_findings(result, facts_by_id[2].get(obligation.id, []), day, due_soon_days())
 
 
-def clause_facts(
-    obligations: Sequence[Obligation], day: date
-) -> tuple[dict[int, ConsentInputs], dict[int, ActionInputs]]:
-    """Clause 10(2)'s consents and clause 8.1(2)'s breach actions for many obligations, in a fixed number of
-    queries (their agreements and clients loaded)."""
-    return consent_inputs(obligations, day), action_inputs(obligations, day)
+def clause_facts(obligations: Sequence[Obligation], day: date) -> Facts:
+    """Clause 10(2)'s consents, clause 8.1(2)'s breach actions and the open audit findings (clause 11.2) of
+    many obligations, in a fixed number of queries (their agreements and clients loaded)."""
+    return consent_inputs(obligations, day), action_inputs(obligations, day), finding_inputs(obligations, day)
 
 
 def _lower_first(text: str) -> str:
@@ -316,8 +322,8 @@ def assess_agreement(agreement: Agreement, as_of: date | None = None) -> list[tu
     record_problems: list[str] | None = None
     documents = inputs_by_obligation(obligations, day)
     events = borrowed_events(obligations)
-    terms = agreement_terms(agreement, day, obligations)
     facts = clause_facts(obligations, day)
+    terms = agreement_terms(agreement, day, obligations, facts)
     results = []
     for obligation in obligations:
         blockers: list[str] | None = None  # blockers_for decides (no query unless the rule requires a fact)
@@ -570,6 +576,19 @@ def refresh_transfer_obligations(client_ids: list[int]) -> None:
                 .options(*obligation_loader(), selectinload(Obligation.agreement))
             ).all()
         )
+
+
+def refresh_finding_obligations(obligation_ids: list[int]) -> None:
+    """Re-assess the obligations audit findings concern after a finding was recorded or closed (clause 11.2)."""
+    if not obligation_ids:
+        return
+    refresh_cache(
+        db.session.scalars(
+            db.select(Obligation)
+            .where(Obligation.id.in_(sorted(set(obligation_ids))))
+            .options(*obligation_loader(), selectinload(Obligation.agreement))
+        ).all()
+    )
 
 
 def refresh_breach_action_obligations(agreement_ids: list[int]) -> None:
