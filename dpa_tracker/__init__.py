@@ -195,6 +195,7 @@ def _register_blueprints(app: Flask) -> None:
     from dpa_tracker.dashboard.views import bp as dashboard_bp
     from dpa_tracker.dsr.views import bp as dsr_bp
     from dpa_tracker.evidence.views import bp as evidence_bp
+    from dpa_tracker.inspection.views import bp as inspection_bp
     from dpa_tracker.obligation.views import bp as obligation_bp
     from dpa_tracker.record.views import bp as record_bp
     from dpa_tracker.subprocessor.views import bp as subprocessor_bp
@@ -216,6 +217,7 @@ def _register_blueprints(app: Flask) -> None:
         dsr_bp,
         checklist_bp,
         transfer_bp,
+        inspection_bp,
     ):
         app.register_blueprint(blueprint)
     register_api(app)
