@@ -92,7 +92,7 @@ def _audit(client, world, **overrides):
         "starts_on": "2026-03-01",
         **overrides,
     }
-    r = client.put(f"/api/v1/inspections/{inspection}/audit", data=form, headers=_h(world))
+    r = client.post(f"/api/v1/inspections/{inspection}/audit", data=form, headers=_h(world))
     assert r.status_code == 200, r.json
     return inspection
 
@@ -244,7 +244,7 @@ def test_the_audit_page_shows_the_appointment_tension_in_words(app, client, auth
     html = client.get(f"/inspections/{inspection}").get_data(as_text=True)
     assert "Art. 28(3)(h)" in html and "appointed this auditor alone" in html and "4500.00 EUR" in html
     assert "Record a finding" not in html  # auditors read only
-    r = client.put(
+    r = client.post(
         f"/api/v1/inspections/{inspection}/audit",
         data={"auditor_organisation": "X", "appointed_by": "client", "planned_on": "2026-03-01"},
         headers=_h(world, "auditor@example.com"),

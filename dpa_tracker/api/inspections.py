@@ -204,6 +204,67 @@ class InspectionDetailOut(InspectionOut):
     reason = fields.String()
 
 
+DETAIL_EXAMPLE = {
+    "id": 7,
+    "agreement_id": 1,
+    "agreement": "DPA-2026-001",
+    "kind": "audit",
+    "received_on": "2026-03-02",
+    "requester_name": "Amina Khelifi, DPO",
+    "requester_email": "dpo@client.example",
+    "subject": "Security of the hosting platform",
+    "certification_id": None,
+    "clause": "11.2",
+    "answered_on": None,
+    "documents": [],
+    "audit": {
+        "id": 3,
+        "auditor_organisation": "Audit & Co",
+        "auditor_people": "J. Martin, S. Haddad",
+        "appointed_by": "processor",
+        "controller_mandate": False,
+        "tension": "The processor appointed this auditor alone and the client gave no mandate. ...",
+        "planned_on": "2026-03-20",
+        "starts_on": "2026-03-20",
+        "ends_on": None,
+        "scope": "Hosting platform, backups",
+        "continuity_conditions": "On site two days, no access to other clients' data",
+        "cost_amount": "4500.00",
+        "cost_currency": "EUR",
+        "cost_note": "",
+        "declaration_sha256": None,
+        "report_sha256": None,
+        "findings": [
+            {
+                "id": 11,
+                "clause": "7.1",
+                "severity": "high",
+                "description": "No restore test in 2026",
+                "due_on": "2026-05-01",
+                "closed_on": None,
+                "closure_sha256": None,
+                "actions": [],
+            }
+        ],
+    },
+    "status": "open",
+    "reason": "Audit request of 02 Mar 2026 to be answered by 2026-04-01 00:00 UTC",
+}
+CERTIFICATION_EXAMPLE = {
+    "id": 2,
+    "kind": "iso27001",
+    "name": "ISO/IEC 27001:2022 certificate",
+    "issuer": "Cert Body SA",
+    "issued_on": "2025-06-01",
+    "expires_on": "2028-05-31",
+    "valid": True,
+    "shared": False,
+    "filename": "iso27001.pdf",
+    "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "download": "/certifications/2/file",
+}
+
+
 def inspection_out(i: InspectionRequest) -> dict[str, Any]:
     return {
         "id": i.id,
@@ -307,7 +368,7 @@ def list_inspections(query: dict[str, Any]) -> Any:
         "subject": "Latest penetration test summary and the list of sub-processors",
     },
 )
-@blp.response(201, InspectionDetailOut)
+@blp.response(201, InspectionDetailOut, example=DETAIL_EXAMPLE)
 def record_inspection_api(data: dict[str, Any]) -> Any:
     """Record a request from the client: documents (clause 11.1) or an audit (11.2); its clock runs from the day
     received (staff only)."""
@@ -331,7 +392,7 @@ def get_inspection(inspection_id: int) -> Any:
 @checked_first(writable_inspection)
 @blp.arguments(DocumentsForm, location="form")
 @blp.arguments(OneFile, location="files")
-@blp.response(201, InspectionDetailOut)
+@blp.response(201, InspectionDetailOut, example=DETAIL_EXAMPLE)
 def provide_documents_api(form: dict[str, Any], files: dict[str, Any], inspection_id: int) -> Any:
     """Record documents provided (multipart: `file`, `provided_on`, optional `note`): evidence answering the
     request; after the target it is `late`, not `met` (staff only)."""
@@ -346,7 +407,7 @@ def provide_documents_api(form: dict[str, Any], files: dict[str, Any], inspectio
 
 @blp.route("/inspections/<int:inspection_id>/share", methods=["POST"])
 @checked_first(writable_inspection)
-@blp.response(201, InspectionDetailOut)
+@blp.response(201, InspectionDetailOut, example=DETAIL_EXAMPLE)
 def share_certification_api(inspection_id: int) -> Any:
     """Answer a client's certification request with the certification file (today); the client may then download
     it (staff only)."""
@@ -359,11 +420,11 @@ def share_certification_api(inspection_id: int) -> Any:
     return detail_out(inspection_id)
 
 
-@blp.route("/inspections/<int:inspection_id>/audit", methods=["PUT"])
+@blp.route("/inspections/<int:inspection_id>/audit", methods=["POST"])
 @checked_first(writable_inspection)
 @blp.arguments(EngagementIn, location="form")
 @blp.arguments(AuditFiles, location="files")
-@blp.response(200, InspectionDetailOut)
+@blp.response(200, InspectionDetailOut, example=DETAIL_EXAMPLE)
 def save_audit_api(form: dict[str, Any], files: dict[str, Any], inspection_id: int) -> Any:
     """Record or update the audit of an audit request (multipart form; optional files `declaration` and `report`):
     auditor, who appointed them and the client's Art. 28(3)(h) mandate, dates, scope, conditions, costs (staff)."""
@@ -382,7 +443,7 @@ def save_audit_api(form: dict[str, Any], files: dict[str, Any], inspection_id: i
     FindingIn,
     example={"clause": "7.1", "severity": "high", "description": "No restore test in 2026", "due_on": "2026-05-01"},
 )
-@blp.response(201, InspectionDetailOut)
+@blp.response(201, InspectionDetailOut, example=DETAIL_EXAMPLE)
 def add_finding_api(data: dict[str, Any], inspection_id: int) -> Any:
     """Record a finding on a clause of the agreement; open past its due date it makes that clause `overdue`
     (staff only)."""
@@ -401,7 +462,7 @@ def add_finding_api(data: dict[str, Any], inspection_id: int) -> Any:
 @checked_first(writable_finding)
 @blp.arguments(CloseForm, location="form")
 @blp.arguments(OneFile, location="files")
-@blp.response(201, InspectionDetailOut)
+@blp.response(201, InspectionDetailOut, example=DETAIL_EXAMPLE)
 def close_finding_api(form: dict[str, Any], files: dict[str, Any], finding_id: int) -> Any:
     """Close a finding with evidence (multipart: `file`, `closed_on`, optional `note`); a record, never changed
     (staff only)."""
@@ -417,7 +478,7 @@ def close_finding_api(form: dict[str, Any], files: dict[str, Any], finding_id: i
 @blp.route("/findings/<int:finding_id>/actions", methods=["POST"])
 @checked_first(writable_finding)
 @blp.arguments(RemediationIn, example={"description": "Run a restore test", "owner_id": 2, "due_on": "2026-04-15"})
-@blp.response(201, InspectionDetailOut)
+@blp.response(201, InspectionDetailOut, example=DETAIL_EXAMPLE)
 def add_remediation_api(data: dict[str, Any], finding_id: int) -> Any:
     """Add a remediation action to a finding: owner (a compliance user), due date (staff only)."""
     found = db.session.get_one(Finding, finding_id)
@@ -433,7 +494,7 @@ def add_remediation_api(data: dict[str, Any], finding_id: int) -> Any:
 @checked_first(writable_action)
 @blp.arguments(DoneForm, location="form")
 @blp.arguments(OneFile, location="files")
-@blp.response(200, InspectionDetailOut)
+@blp.response(200, InspectionDetailOut, example=DETAIL_EXAMPLE)
 def complete_remediation_api(form: dict[str, Any], files: dict[str, Any], action_id: int) -> Any:
     """Mark a remediation action done with its evidence of closure (multipart: `file`, `done_on`; staff only)."""
     action = db.session.get_one(RemediationAction, action_id)
@@ -492,7 +553,7 @@ def list_certifications(query: dict[str, Any]) -> Any:
 @checked_first(require_write)
 @blp.arguments(CertificationForm, location="form")
 @blp.arguments(OneFile, location="files")
-@blp.response(201, CertificationOut)
+@blp.response(201, CertificationOut, example=CERTIFICATION_EXAMPLE)
 def add_certification_api(form: dict[str, Any], files: dict[str, Any]) -> Any:
     """Add a certification or report (multipart: `file`, `kind`, `name`, `issuer`, `issued_on`, optional
     `expires_on`), stored by SHA-256 (staff only)."""
@@ -504,7 +565,7 @@ def add_certification_api(form: dict[str, Any], files: dict[str, Any]) -> Any:
     return certification_out(found, set(), False)
 
 
-def client_only() -> None:
+def client_only(certification_id: int) -> None:
     if current().role is not Role.CLIENT:
         fail(403, "Only a client's users request a certification.")
 
@@ -512,12 +573,21 @@ def client_only() -> None:
 @blp.route("/certifications/<int:certification_id>/request", methods=["POST"])
 @checked_first(client_only)
 @blp.arguments(CertificationRequestIn, example={"agreement_id": 1})
-@blp.response(201, InspectionDetailOut)
+@blp.response(201, InspectionDetailOut, example=DETAIL_EXAMPLE)
 def request_certification_api(data: dict[str, Any], certification_id: int) -> Any:
     """A client asks for a certification: a document request (clause 11.1) on its agreement (client tokens)."""
     certification = db.session.get(Certification, certification_id)
     if certification is None:
         fail(404, f"No certification with id {certification_id}.")
+    if (
+        db.session.scalar(
+            select(Agreement.id).where(
+                Agreement.id == data["agreement_id"], client_filter(current(), Agreement.client_id)
+            )
+        )
+        is None
+    ):
+        fail(404, f"No agreement with id {data['agreement_id']}.")
     try:
         found = request_certification(current(), certification, _agreement(data["agreement_id"]))
     except DomainError as error:

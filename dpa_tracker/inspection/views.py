@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -468,6 +468,9 @@ def certification_request(certification_id: int) -> Any:
     if current_user.role is not Role.CLIENT:
         abort(403)
     certification = db.get_or_404(Certification, certification_id)
+    asked = db.session.get(Agreement, parse_id(request.form.get("ask-agreement_id", "")) or 0)
+    if asked is not None and not can_see_client(current_user, asked.client_id):
+        abort(404)
     form = CertificationRequestForm(prefix="ask")
     agreements = _agreements()
     form.agreement_id.choices = [(str(a.id), a.reference) for a in agreements]
