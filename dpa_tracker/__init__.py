@@ -196,6 +196,7 @@ def _register_blueprints(app: Flask) -> None:
     from dpa_tracker.deletion.views import bp as deletion_bp
     from dpa_tracker.dsr.views import bp as dsr_bp
     from dpa_tracker.evidence.views import bp as evidence_bp
+    from dpa_tracker.inspection.views import bp as inspection_bp
     from dpa_tracker.obligation.views import bp as obligation_bp
     from dpa_tracker.record.views import bp as record_bp
     from dpa_tracker.subprocessor.views import bp as subprocessor_bp
@@ -218,6 +219,7 @@ def _register_blueprints(app: Flask) -> None:
         checklist_bp,
         transfer_bp,
         deletion_bp,
+        inspection_bp,
     ):
         app.register_blueprint(blueprint)
     register_api(app)

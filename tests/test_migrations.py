@@ -318,6 +318,54 @@ def _one_row_of_each_protected_table(conn) -> dict[str, int]:
             "deletion_certificate", workflow_id=workflow, pdf=b"%PDF-1.4", sha256="4" * 64, size=8, issued_at=now
         ),
     }
+    if not inspect(conn).has_table("inspection_request"):  # a revision before clause 11's records (0022)
+        return rows
+    audit_event = add("trigger_event", obligation_id=obligation, occurred_at=now, summary="audit request")
+    rows["inspection_request"] = add(
+        "inspection_request",
+        agreement_id=agreement,
+        kind="audit",
+        received_on=day,
+        requester_name="DPO",
+        requester_email="",
+        subject="Hosting",
+        event_id=audit_event,
+        created_at=now,
+    )
+    engagement = add(
+        "audit_engagement",
+        inspection_id=rows["inspection_request"],
+        auditor_organisation="Audit & Co",
+        auditor_people="",
+        appointed_by="processor",
+        controller_mandate=False,
+        planned_on=day,
+        scope="",
+        continuity_conditions="",
+        cost_currency="",
+        cost_note="",
+        created_at=now,
+    )
+    rows["audit_finding"] = add(
+        "audit_finding",
+        engagement_id=engagement,
+        obligation_id=obligation,
+        severity="high",
+        description="No restore test",
+        due_on=day,
+        created_at=now,
+    )
+    rows["finding_closure"] = add(
+        "finding_closure",
+        finding_id=rows["audit_finding"],
+        closed_on=day,
+        note="",
+        sha256="4" * 64,
+        filename="restore.pdf",
+        content_type="application/pdf",
+        size=1,
+        closed_at=now,
+    )
     return rows
 
 
@@ -348,6 +396,9 @@ CHANGES = {
     "deletion_task_completion": ("done_by", "'edited'"),
     "retention_exception": ("legal_basis", "'edited'"),
     "deletion_certificate": ("sha256", "'" + "5" * 64 + "'"),
+    "inspection_request": ("subject", "'edited'"),
+    "audit_finding": ("due_on", "'2030-01-01'"),
+    "finding_closure": ("closed_on", "'2030-01-01'"),
 }
 
 

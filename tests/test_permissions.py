@@ -30,18 +30,33 @@ from dpa_tracker.dsr.notices import queue_forward
 from dpa_tracker.dsr.services import InstructionInput, RequestInput, log_request, record_instruction
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
+from dpa_tracker.inspection.services import (
+    CertificationInput,
+    EngagementInput,
+    FindingInput,
+    InspectionInput,
+    RemediationInput,
+    add_certification,
+    add_finding,
+    add_remediation,
+    record_inspection,
+    request_certification,
+    save_engagement,
+)
 from dpa_tracker.models import (
     Agent,
     AgentAssignment,
     AgentAttestation,
     Agreement,
     ApiToken,
+    AuditEngagement,
     AuditEvent,
     Authorisation,
     Breach,
     BreachAction,
     BreachAgreement,
     BreachNotice,
+    Certification,
     ChangeKind,
     ChangeNotice,
     ChecklistComment,
@@ -54,7 +69,10 @@ from dpa_tracker.models import (
     DisclosureAuthorisation,
     DocumentKind,
     Evidence,
+    Finding,
+    FindingClosure,
     HelpRequest,
+    InspectionRequest,
     Instruction,
     InstructionFlag,
     NoticeDelivery,
@@ -64,6 +82,7 @@ from dpa_tracker.models import (
     ProcessingActivity,
     ProcessorProfile,
     RecordVersion,
+    RemediationAction,
     RequestNotice,
     RetentionException,
     Role,
@@ -531,6 +550,88 @@ ROUTES = [
     ("GET", "/instructions/{instruction}", "read", None),
     ("POST", "/instructions/{instruction_of_role}/flag", "staff_on", {"flag-reason": "Unlawful ({role})"}),
     ("POST", "/breach-notices/{failed_breach_notice}/retry", "staff", {}),
+    # clause 11: document and audit requests, audits, findings, certifications (issue 13)
+    ("GET", "/inspections", "list", None),
+    ("GET", "/inspections?agreement_id={agreement}", "read", None),
+    (
+        "POST",
+        "/inspections",
+        "staff",
+        {
+            "new-agreement_id": "{agreement}",
+            "new-kind": "documents",
+            "new-received_on": "2026-02-03",
+            "new-requester_name": "DPO",
+            "new-subject": "Docs for {role}",
+        },
+    ),
+    ("GET", "/inspections/{inspection}", "read", None),
+    ("GET", "/inspections/{inspection}/files/{declaration}", "read", None),
+    (
+        "POST",
+        "/inspections/{inspection}/documents",
+        "staff_on",
+        {"docs-provided_on": "2026-02-05", "docs-file": FILE, "docs-note": "Provided to {role}"},
+    ),
+    ("POST", "/inspections/{cert_request_of_role}/share", "staff_on", {}),
+    (
+        "POST",
+        "/inspections/{inspection}/audit",
+        "staff_on",
+        {
+            "audit-auditor_organisation": "Audit by {role}",
+            "audit-appointed_by": "client",
+            "audit-planned_on": "2026-02-03",
+        },
+    ),
+    (
+        "POST",
+        "/inspections/{inspection}/findings",
+        "staff_on",
+        {
+            "finding-clause": "8.1",
+            "finding-severity": "low",
+            "finding-description": "Finding by {role}",
+            "finding-due_on": "2026-03-01",
+        },
+    ),
+    (
+        "POST",
+        "/findings/{finding_of_role}/close",
+        "staff_on",
+        {"close{finding_of_role}-closed_on": "2026-02-10", "close{finding_of_role}-file": FILE},
+    ),
+    (
+        "POST",
+        "/findings/{finding}/actions",
+        "staff_on",
+        {
+            "rem{finding}-description": "Action by {role}",
+            "rem{finding}-owner_id": "{user}",
+            "rem{finding}-due_on": "2026-03-01",
+        },
+    ),
+    (
+        "POST",
+        "/remediation-actions/{action_of_role}/done",
+        "staff_on",
+        {"done{action_of_role}-done_on": "2026-02-10", "done{action_of_role}-file": FILE},
+    ),
+    ("GET", "/certifications", "list", None),
+    (
+        "POST",
+        "/certifications",
+        "staff",
+        {
+            "cert-kind": "pentest",
+            "cert-name": "Cert by {role}",
+            "cert-issuer": "Pentest Ltd",
+            "cert-issued_on": "2026-01-10",
+            "cert-file": FILE,
+        },
+    ),
+    ("POST", "/certifications/{certification}/request", "client_write", {"ask-agreement_id": "{agreement}"}),
+    ("GET", "/certifications/{unshared_certification}/file", "processor_doc", None),
 ]
 
 # The API: bearer tokens, problem+json; anonymous answers 401. (method, url, kind, JSON or form body).
@@ -793,6 +894,63 @@ API_ROUTES = [
     ("POST", "/api/v1/deletion-tasks/{task_of_role}/complete", "staff_on", {"done_on": "{today}", "done_by": "Ops"}),
     ("POST", "/api/v1/agreements/{certifiable}/deletion/certificate", "staff_on", {}),
     ("POST", "/api/v1/breach-notices/{failed_breach_notice}/retry", "staff", {}),
+    # clause 11 (issue 13)
+    ("GET", "/api/v1/inspections", "list", None),
+    ("GET", "/api/v1/inspections?agreement_id={agreement}", "list", None),
+    (
+        "POST",
+        "/api/v1/inspections",
+        "staff",
+        {
+            "agreement_id": "{agreement}",
+            "kind": "documents",
+            "received_on": "2026-02-03",
+            "requester_name": "DPO",
+            "subject": "API docs for {role}",
+        },
+    ),
+    ("GET", "/api/v1/inspections/{inspection}", "read", None),
+    (
+        "POST",
+        "/api/v1/inspections/{inspection}/documents",
+        "staff_on",
+        {"provided_on": "2026-02-05", "file": FILE, "note": "API provided to {role}"},
+    ),
+    ("POST", "/api/v1/inspections/{cert_request_of_role}/share", "staff_on", {}),
+    (
+        "POST",
+        "/api/v1/inspections/{inspection}/audit",
+        "staff_on",
+        {"auditor_organisation": "API audit by {role}", "appointed_by": "client", "planned_on": "2026-02-03"},
+    ),
+    (
+        "POST",
+        "/api/v1/inspections/{inspection}/findings",
+        "staff_on",
+        {"clause": "8.1", "severity": "low", "description": "API finding by {role}", "due_on": "2026-03-01"},
+    ),
+    ("POST", "/api/v1/findings/{finding_of_role}/close", "staff_on", {"closed_on": "2026-02-10", "file": FILE}),
+    (
+        "POST",
+        "/api/v1/findings/{finding}/actions",
+        "staff_on",
+        {"description": "API action by {role}", "owner_id": "{user}", "due_on": "2026-03-01"},
+    ),
+    ("POST", "/api/v1/remediation-actions/{action_of_role}/done", "staff_on", {"done_on": "2026-02-10", "file": FILE}),
+    ("GET", "/api/v1/certifications", "list", None),
+    (
+        "POST",
+        "/api/v1/certifications",
+        "staff",
+        {
+            "kind": "soc2",
+            "name": "API cert by {role}",
+            "issuer": "Auditors LLP",
+            "issued_on": "2026-01-10",
+            "file": FILE,
+        },
+    ),
+    ("POST", "/api/v1/certifications/{certification}/request", "client_write", {"agreement_id": "{agreement}"}),
 ]
 MULTIPART = (
     "/evidence",
@@ -803,9 +961,24 @@ MULTIPART = (
     "/transfer-consents",
     "/disclosure-authorisations",
     "/complete",
+    "/audit",
+    "/close",
+    "/done",
+    "/certifications",
 )  # API routes that take a multipart body
 # POSTs that change an existing object answer 200; the other POSTs create one and answer 201.
-API_POST_CHANGES = ("/answer", "/end", "/mission", "/password", "/retry", "/revoke", "/sync", "/withdraw")
+API_POST_CHANGES = (
+    "/answer",
+    "/end",
+    "/mission",
+    "/password",
+    "/retry",
+    "/revoke",
+    "/sync",
+    "/withdraw",
+    "/audit",
+    "/done",
+)
 
 PUBLIC = {"static", "auth.login", "auth.logout", "api-docs.openapi_json"}  # tested in test_pages / test_api_v1
 
@@ -1088,6 +1261,43 @@ def assignments(case: Case) -> int:
     return count(AgentAssignment, AgentAssignment.agent_id == case["agent_of_role"])
 
 
+def arrange_finding(case: Case) -> dict[str, int]:
+    """A finding of the test's own (a finding is closed once)."""
+    engagement = db.session.get_one(InspectionRequest, case["inspection"]).engagement
+    assert engagement is not None
+    found = add_finding(
+        staff_user(), engagement, FindingInput("8.1", "medium", f"To close ({case.role})", date(2026, 3, 1))
+    )
+    db.session.commit()
+    return {"finding_of_role": found.id}
+
+
+def arrange_action(case: Case) -> dict[str, int]:
+    """A remediation action of the test's own (an action is done once)."""
+    found = db.session.get_one(Finding, case["finding"])
+    action = add_remediation(
+        staff_user(), found, RemediationInput(f"To do ({case.role})", staff_user().id, date(2026, 3, 1))
+    )
+    db.session.commit()
+    return {"action_of_role": action.id}
+
+
+def arrange_cert_request(case: Case) -> dict[str, int]:
+    """A client's certification request of the test's own (a certification is shared once per request)."""
+    asked = request_certification(
+        staff_user(),
+        db.session.get_one(Certification, case["certification"]),
+        db.session.get_one(Agreement, case["agreement"]),
+    )
+    db.session.commit()
+    return {"cert_request_of_role": asked.id}
+
+
+def shared_evidence(case: Case) -> int:
+    asked = db.session.get_one(InspectionRequest, case["cert_request_of_role"])
+    return count(Evidence, Evidence.trigger_event_id == asked.event_id)
+
+
 def record_versions(case: Case) -> int:
     return count(RecordVersion, RecordVersion.client_id == case["client"])
 
@@ -1173,6 +1383,48 @@ OUTCOMES: dict[str, Outcome] = {
         column(AgentAttestation, "withdrawn_at", "attestation_of_role"), arrange_attestation
     ),
     "POST checklist.add_comment": Outcome(comments_with("Comment by {role}")),
+    "POST inspection.create": Outcome(
+        lambda c: count(InspectionRequest, InspectionRequest.subject == f"Docs for {c.role}")
+    ),
+    "POST inspection.documents": Outcome(evidence_with("Provided to {role}")),
+    "POST inspection.share": Outcome(shared_evidence, arrange_cert_request),
+    "POST inspection.audit": Outcome(lambda c: db.session.scalar(select(AuditEngagement.auditor_organisation))),
+    "POST inspection.finding": Outcome(lambda c: count(Finding, Finding.description == f"Finding by {c.role}")),
+    "POST inspection.close": Outcome(
+        lambda c: count(FindingClosure, FindingClosure.finding_id == c["finding_of_role"]), arrange_finding
+    ),
+    "POST inspection.remediation": Outcome(
+        lambda c: count(RemediationAction, RemediationAction.description == f"Action by {c.role}")
+    ),
+    "POST inspection.remediation_done": Outcome(column(RemediationAction, "status", "action_of_role"), arrange_action),
+    "POST inspection.certification_add": Outcome(
+        lambda c: count(Certification, Certification.name == f"Cert by {c.role}")
+    ),
+    "POST inspection.certification_request": Outcome(
+        lambda c: count(InspectionRequest, InspectionRequest.certification_id == c["certification"])
+    ),
+    "POST api_v1.record_inspection_api": Outcome(
+        lambda c: count(InspectionRequest, InspectionRequest.subject == f"API docs for {c.role}")
+    ),
+    "POST api_v1.provide_documents_api": Outcome(evidence_with("API provided to {role}")),
+    "POST api_v1.share_certification_api": Outcome(shared_evidence, arrange_cert_request),
+    "POST api_v1.save_audit_api": Outcome(lambda c: db.session.scalar(select(AuditEngagement.auditor_organisation))),
+    "POST api_v1.add_finding_api": Outcome(lambda c: count(Finding, Finding.description == f"API finding by {c.role}")),
+    "POST api_v1.close_finding_api": Outcome(
+        lambda c: count(FindingClosure, FindingClosure.finding_id == c["finding_of_role"]), arrange_finding
+    ),
+    "POST api_v1.add_remediation_api": Outcome(
+        lambda c: count(RemediationAction, RemediationAction.description == f"API action by {c.role}")
+    ),
+    "POST api_v1.complete_remediation_api": Outcome(
+        column(RemediationAction, "status", "action_of_role"), arrange_action
+    ),
+    "POST api_v1.add_certification_api": Outcome(
+        lambda c: count(Certification, Certification.name == f"API cert by {c.role}")
+    ),
+    "POST api_v1.request_certification_api": Outcome(
+        lambda c: count(InspectionRequest, InspectionRequest.certification_id == c["certification"])
+    ),
     "POST transfer.add_consent": Outcome(
         lambda c: count(TransferConsent, TransferConsent.given_by == f"CEO ({c.role})")
     ),
@@ -1440,8 +1692,34 @@ def _build_world() -> tuple[dict[str, int], dict[str, str]]:
         deleting,
         EndInput(today() - timedelta(days=1), exceptions=[ExceptionInput("Logs", "Law", date(2030, 1, 1))]),
     )
+    inspection = record_inspection(staff, agreement, InspectionInput("audit", date(2026, 2, 2), "Amina", "", "Hosting"))
+    engagement = save_engagement(
+        staff,
+        inspection,
+        EngagementInput(auditor_organisation="World Audit", planned_on=date(2026, 2, 3)),
+        Upload(io.BytesIO(b"Independence and confidentiality\n"), "independence.txt"),
+    )
+    finding = add_finding(staff, engagement, FindingInput("8.1", "high", "World finding", date(2026, 3, 1)))
+    remediation = add_remediation(staff, finding, RemediationInput("World action", staff.id, date(2026, 3, 1)))
+    certification = add_certification(
+        staff,
+        CertificationInput("iso27001", "World ISO 27001", "Cert Body", date(2025, 6, 1)),
+        Upload(io.BytesIO(b"ISO 27001 certificate\n"), "iso.txt"),
+    )
     db.session.commit()
     ids = {
+        "inspection": inspection.id,
+        "declaration": engagement.declaration_sha256,  # type: ignore[dict-item]
+        "finding": finding.id,
+        "finding_of_role": finding.id,
+        "action_of_role": remediation.id,
+        "certification": certification.id,
+        "unshared_certification": add_certification(
+            staff,
+            CertificationInput("pentest", "World pen test", "Pentest Ltd", date(2025, 9, 1)),
+            Upload(io.BytesIO(b"Pen test report\n"), "pentest.txt"),
+        ).id,
+        "cert_request_of_role": inspection.id,
         "client": own.id,
         "deleted": deleted.id,
         "deleting": deleting.id,

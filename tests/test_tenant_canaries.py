@@ -43,6 +43,20 @@ from dpa_tracker.dsr.services import (
 )
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence, withdraw_evidence
 from dpa_tracker.extensions import db
+from dpa_tracker.inspection.services import (
+    CertificationInput,
+    EngagementInput,
+    FindingInput,
+    InspectionInput,
+    RemediationInput,
+    add_certification,
+    add_finding,
+    add_remediation,
+    close_finding,
+    provide_documents,
+    record_inspection,
+    save_engagement,
+)
 from dpa_tracker.models import Agreement, ChangeKind, Client, DocumentKind, NoticePhase, Role, User
 from dpa_tracker.models.subprocessor import ObjectionConsequence
 from dpa_tracker.obligation.events import record_event
@@ -231,9 +245,50 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
             Upload(io.BytesIO(f"{m} deletion proof\n".encode()), f"{m}-deletion.txt"),
         )
     issue_certificate(staff, workflow)
+    inspection = record_inspection(
+        staff,
+        agreement,
+        InspectionInput("audit", date(2026, 1, 12), f"{m} requester", f"req@{m}.example", f"{m} audit scope asked"),
+    )
+    engagement = save_engagement(
+        staff,
+        inspection,
+        EngagementInput(
+            auditor_organisation=f"{m} auditor organisation",
+            auditor_people=f"{m} auditor people",
+            planned_on=date(2026, 1, 13),
+            scope=f"{m} audit scope",
+            continuity_conditions=f"{m} continuity conditions",
+            cost_note=f"{m} cost note",
+        ),
+        Upload(io.BytesIO(f"{m} declaration body\n".encode()), f"{m}-declaration.txt"),
+    )
+    finding = add_finding(staff, engagement, FindingInput("7.1", "high", f"{m} finding description", date(2026, 2, 1)))
+    add_remediation(staff, finding, RemediationInput(f"{m} remediation action", staff.id, date(2026, 2, 1)))
+    close_finding(
+        staff,
+        finding,
+        date(2026, 1, 14),
+        f"{m} closure note",
+        Upload(io.BytesIO(f"{m} closure body\n".encode()), f"{m}-closure.txt"),
+    )
+    docs = record_inspection(
+        staff,
+        agreement,
+        InspectionInput("documents", date(2026, 1, 12), f"{m} doc requester", "", f"{m} documents requested"),
+    )
+    provide_documents(
+        staff,
+        docs,
+        date(2026, 1, 13),
+        f"{m} provided note",
+        Upload(io.BytesIO(f"{m} provided body\n".encode()), f"{m}-provided.txt"),
+    )
     db.session.commit()
     return {
         "task_id": [t.id for t in workflow.tasks],
+        "inspection_id": [inspection.id, docs.id],
+        "sha256": [engagement.declaration_sha256 or "", finding.closure.sha256 if finding.closure else ""],
         "request_id": [dsr.id],
         "instruction_id": [instruction.id],
         "breach_notice_id": [n.id for n in breach_notices],
@@ -345,7 +400,14 @@ def tenants(database_url, _schema, tmp_path_factory):
                 queue_notice(staff, shared_breach, affected, NoticePhase.INITIAL)
             # Each tenant's own sub-processor is still an entry of the processor's catalogue.
             catalogue = [shared_sub.id, *(ids[t].pop("subprocessor_id")[0] for t in TENANTS)]
+            certification = add_certification(
+                staff,
+                CertificationInput("iso27001", "Processor ISO 27001", "Cert Body", date(2025, 6, 1)),
+                Upload(io.BytesIO(b"Processor ISO certificate\n"), "iso-cert.txt"),
+            )
+            db.session.commit()
             ids["p"] = {
+                "certification_id": [certification.id],
                 "document_id": [measure_document.id, guarantee.id],
                 "subprocessor_id": catalogue,
                 "measure_id": [measure.id],
@@ -421,6 +483,8 @@ def _leaks(text: str, marks: list[str]) -> list[str]:
 
 
 DOWNLOADS = {
+    "inspection.file",
+    "inspection.certification_file",
     "evidence.download",
     "api_v1.download_evidence",
     "record.document_download",

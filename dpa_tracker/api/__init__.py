@@ -44,6 +44,7 @@ def register_api(app: Flask) -> None:
         catalogue,
         checklist,
         deletion,
+        inspections,
         obligations,
         records,
         requests,

@@ -34,6 +34,9 @@ IMMUTABLE_TABLES = (
     "deletion_task_completion",
     "retention_exception",
     "deletion_certificate",
+    "inspection_request",
+    "audit_finding",
+    "finding_closure",
 )
 WRITE_ONCE_COLUMNS = {
     "evidence": (

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app
 from sqlalchemy import ColumnElement, and_, case, literal, or_
@@ -28,6 +28,7 @@ from dpa_tracker.breach.clause812 import ACTIONS_RULE, ActionInputs, action_inpu
 from dpa_tracker.deletion.clause13 import DeletionInputs, deletion_inputs
 from dpa_tracker.errors import DomainError
 from dpa_tracker.extensions import db
+from dpa_tracker.inspection.findings import OpenFinding, apply_findings, finding_inputs
 from dpa_tracker.models import (
     Agreement,
     AgreementStatus,
@@ -44,9 +45,16 @@ from dpa_tracker.subprocessor.documents import REQUIRED_KIND, document_inputs, i
 from dpa_tracker.transfer.clause10 import CONSENT_RULE, ConsentInputs, consent_inputs
 
 DONE = (ObligationStatus.MET, ObligationStatus.LATE)
-# Facts outside an obligation's evidence, loaded for many obligations at once (``clause_facts``): clause 10(2)'s
-# consents, clause 8.1(2)'s breach actions, clause 13's deletion tasks (None: an agreement without a workflow).
-Facts = tuple[Mapping[int, ConsentInputs], Mapping[int, ActionInputs], Mapping[int, DeletionInputs | None]]
+
+
+class Facts(NamedTuple):
+    """Facts outside an obligation's evidence, loaded for many obligations at once (``clause_facts``), by
+    obligation id."""
+
+    consents: Mapping[int, ConsentInputs]  # clause 10(2)
+    actions: Mapping[int, ActionInputs]  # clause 8.1(2): breach actions
+    deletions: Mapping[int, DeletionInputs | None]  # clause 13: deletion tasks (None: no workflow)
+    findings: Mapping[int, Sequence[OpenFinding]]  # clause 11.2: open audit findings on any clause
 
 
 def due_soon_days() -> int:
@@ -152,7 +160,10 @@ def terms_by_agreement(
         deadlines[obligation.agreement_id].append(obligation)
     stopped = processing_after_end_by_agreement(agreements, day, fixed_queries=True)
     ended = [o for found in deadlines.values() for o in found]
-    facts: Facts = ({}, {}, deletion_inputs(ended, day, fixed_queries=True))  # clause 13's tasks: one query
+    # clause 13's tasks and the audit findings on clause 13: one query each, whatever the agreements
+    facts = Facts(
+        {}, {}, deletion_inputs(ended, day, fixed_queries=True), finding_inputs(ended, day, fixed_queries=True)
+    )
     terms = {a.id: terms_of(a, _deletion_day(a, day, deadlines[a.id], stopped[a.id], facts)) for a in agreements}
     return terms, stopped
 
@@ -241,20 +252,20 @@ def assess_obligation(
     if agents is not None:
         evidence, blockers = agents.evidence, [*blockers, *agents.blockers]
     # Clause 10(2): the record's storage and transfers outside the EU/EEA and the client's consents decide.
-    if facts_by_id is None and obligation.rule.get("requires") in (CONSENT_RULE, ACTIONS_RULE):
+    if facts_by_id is None:  # clauses 10(2), 8.1(2), and any clause an audit finding concerns
         facts_by_id = clause_facts([obligation], day)
-    if is_end_deadline(obligation) and (facts_by_id is None or obligation.id not in facts_by_id[2]):
+    if is_end_deadline(obligation) and (facts_by_id is None or obligation.id not in facts_by_id.deletions):
         facts_by_id = clause_facts([obligation], day)
-    consents = facts_by_id[0].get(obligation.id) if facts_by_id is not None else None
+    consents = facts_by_id.consents.get(obligation.id) if facts_by_id is not None else None
     if consents is not None and not consents.no_record:
         evidence, blockers = consents.evidence, [*blockers, *consents.blockers]
     # Clause 8.1(2): each breach's containment, remedy and investigation actions answer its event.
-    actions = facts_by_id[1].get(obligation.id) if facts_by_id is not None else None
+    actions = facts_by_id.actions.get(obligation.id) if facts_by_id is not None else None
     if actions is not None:
         own = [e for e in evidence if e.trigger_event_id is None or e.trigger_event_id not in actions.event_ids]
         evidence = [*own, *actions.evidence]
     # Clause 13: once the end-of-contract workflow exists, its deletion tasks decide, not evidence.
-    deletion = facts_by_id[2].get(obligation.id) if facts_by_id is not None else None
+    deletion = facts_by_id.deletions.get(obligation.id) if facts_by_id is not None else None
     if deletion is not None:
         evidence = deletion.evidence
     if terms is None:
@@ -303,18 +314,20 @@ def assess_obligation(
             )
         elif consents.summary and result.status in (ObligationStatus.MET, ObligationStatus.DUE_SOON):
             result = replace(result, reason=f"{consents.summary}.")
-    return result
+    # Clause 11.2: an audit finding on this clause, open past its due date, makes it overdue.
+    return apply_findings(result, facts_by_id.findings.get(obligation.id, []), day, due_soon_days())
 
 
 def clause_facts(obligations: Sequence[Obligation], day: date, fixed_queries: bool = False) -> Facts:
-    """Clause 10(2)'s consents, clause 8.1(2)'s breach actions and clause 13's deletion tasks for many
-    obligations, in a fixed number of queries (their agreements and clients loaded); with ``fixed_queries`` the
-    same queries whatever the obligations' clauses (pages whose statement count must not depend on the rows they
-    list)."""
-    return (
+    """Clause 10(2)'s consents, clause 8.1(2)'s breach actions, clause 13's deletion tasks and the open audit
+    findings (clause 11.2) of many obligations, in a fixed number of queries (their agreements and clients
+    loaded); with ``fixed_queries`` the same queries whatever the obligations' clauses (pages whose statement
+    count must not depend on the rows they list)."""
+    return Facts(
         consent_inputs(obligations, day, fixed_queries),
         action_inputs(obligations, day, fixed_queries),
         deletion_inputs(obligations, day, fixed_queries=fixed_queries),
+        finding_inputs(obligations, day, fixed_queries=fixed_queries),
     )
 
 
@@ -596,6 +609,19 @@ def refresh_transfer_obligations(client_ids: list[int]) -> None:
                 .options(*obligation_loader(), selectinload(Obligation.agreement))
             ).all()
         )
+
+
+def refresh_finding_obligations(obligation_ids: list[int]) -> None:
+    """Re-assess the obligations audit findings concern after a finding was recorded or closed (clause 11.2)."""
+    if not obligation_ids:
+        return
+    refresh_cache(
+        db.session.scalars(
+            db.select(Obligation)
+            .where(Obligation.id.in_(sorted(set(obligation_ids))))
+            .options(*obligation_loader(), selectinload(Obligation.agreement))
+        ).all()
+    )
 
 
 def refresh_breach_action_obligations(agreement_ids: list[int]) -> None:

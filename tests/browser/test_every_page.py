@@ -41,6 +41,18 @@ from dpa_tracker.dsr.services import (
 )
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
+from dpa_tracker.inspection.services import (
+    CertificationInput,
+    EngagementInput,
+    FindingInput,
+    InspectionInput,
+    RemediationInput,
+    add_certification,
+    add_finding,
+    add_remediation,
+    record_inspection,
+    save_engagement,
+)
 from dpa_tracker.models import ChangeKind, DocumentKind, Role
 from dpa_tracker.obligation.events import record_event
 from dpa_tracker.record.services import (
@@ -85,6 +97,8 @@ NOT_PAGES = {
     "transfer.disclosure_document": "a file download (a client's written authorisation, clause 10(1))",
     "deletion.certificate_pdf": "a PDF download (tests/browser/test_deletion_certificate.py downloads it)",
     "deletion.proof": "a file download (a deletion task's proof, e.g. a sub-processor's confirmation)",
+    "inspection.file": "a file download (an audit's declaration, closing report or evidence of closure)",
+    "inspection.certification_file": "a file download (a certification or third-party report)",
 }
 NOT_PAGE_PREFIXES = {
     "api_v1.": "the JSON API: machine answers, no HTML",
@@ -207,8 +221,38 @@ def seed(app: Flask) -> tuple[dict[str, int], dict[str, str]]:
             ),
         )
         complete_task(staff, workflow.tasks[0], CompletionInput(date.today(), "Karim (operations)", "SFTP hand-over"))
+        audit = record_inspection(
+            staff,
+            agreement,
+            InspectionInput("audit", date(2026, 1, 12), "Amina Khelifi, DPO", "dpo@client.example", "Hosting security"),
+        )
+        engagement = save_engagement(
+            staff,
+            audit,
+            EngagementInput(
+                auditor_organisation="Independent Audit & Associés",
+                auditor_people="J. Martin (lead), S. Haddad",
+                planned_on=date(2026, 1, 20),
+                starts_on=date(2026, 1, 20),
+                scope="Hosting platform and backups",
+                continuity_conditions="Two days on site; no access to other clients' data",
+                cost_amount="4500",
+                cost_currency="EUR",
+            ),
+            Upload(io.BytesIO(b"Declaration of independence\n"), "independence-declaration.txt"),
+        )
+        finding = add_finding(
+            staff, engagement, FindingInput("7.1", "high", "No restore test of the backups this year", date(2026, 2, 1))
+        )
+        add_remediation(staff, finding, RemediationInput("Run and document a restore test", staff.id, date(2026, 2, 1)))
+        add_certification(
+            staff,
+            CertificationInput("iso27001", "ISO/IEC 27001:2022 certificate", "Cert Body SA", date(2025, 6, 1)),
+            Upload(io.BytesIO(b"ISO certificate\n"), "iso27001.txt"),
+        )
         db.session.commit()
         ids = {
+            "inspection_id": audit.id,
             "request_id": dsr.id,
             "instruction_id": instruction.id,
             "client_id": client.id,
