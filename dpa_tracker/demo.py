@@ -22,6 +22,18 @@ from dpa_tracker.auth.services import create_user
 from dpa_tracker.client.services import ClientInput, ProcessorInput, create_client, save_processor
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
+from dpa_tracker.inspection.services import (
+    CertificationInput,
+    EngagementInput,
+    FindingInput,
+    InspectionInput,
+    RemediationInput,
+    add_certification,
+    add_finding,
+    add_remediation,
+    record_inspection,
+    save_engagement,
+)
 from dpa_tracker.models import (
     Agreement,
     ChangeKind,
@@ -186,6 +198,46 @@ def _seed_late_request(actor: User, agreement: Agreement, today: date) -> None:
         "Request forwarded to the client's privacy contact.",
         at=_at(day + timedelta(days=5), 9),
         event_id=request.id,
+    )
+
+
+def _seed_audit(actor: User, agreement: Agreement, today: date) -> None:
+    """Clause 11: the processor's ISO 27001 certificate, and an audit of the client with one open finding."""
+    add_certification(
+        actor,
+        CertificationInput(
+            "iso27001", "ISO/IEC 27001:2022 certificate", "Demo Certification Body", today - timedelta(days=200)
+        ),
+        Upload(io.BytesIO(b"ISO/IEC 27001:2022 certificate (demo)\n"), "iso27001-certificate.txt"),
+    )
+    audit = record_inspection(
+        actor,
+        agreement,
+        InspectionInput("audit", today - timedelta(days=40), "Client DPO", "", "Hosting platform and backups"),
+    )
+    engagement = save_engagement(
+        actor,
+        audit,
+        EngagementInput(
+            auditor_organisation="Independent Audit (demo)",
+            auditor_people="Lead auditor and one assistant",
+            appointed_by="processor",
+            planned_on=today - timedelta(days=30),
+            starts_on=today - timedelta(days=30),
+            ends_on=today - timedelta(days=28),
+            scope="Hosting platform, backups, access management",
+            continuity_conditions="On site two days; no access to other clients' data",
+            cost_amount="4500",
+            cost_currency="EUR",
+        ),
+    )
+    finding = add_finding(
+        actor,
+        engagement,
+        FindingInput("7.1", "medium", "No restore test of the backups this year", today + timedelta(days=20)),
+    )
+    add_remediation(
+        actor, finding, RemediationInput("Run and document a restore test", actor.id, today + timedelta(days=14))
     )
 
 
@@ -418,6 +470,8 @@ def seed_demo() -> list[tuple[str, str, str]]:
             _seed_breach(compliance, agreement, today)
         if index == 1:
             _seed_late_request(compliance, agreement, today)
+        if index == 0:
+            _seed_audit(compliance, agreement, today)
     _seed_record(admin, compliance, clients)
     _seed_agents(
         compliance,
