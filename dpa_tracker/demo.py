@@ -20,6 +20,7 @@ from dpa_tracker.agent.services import AgentInput, AttestationInput, add_attesta
 from dpa_tracker.agreement.services import AgreementInput, create_agreement
 from dpa_tracker.auth.services import create_user
 from dpa_tracker.client.services import ClientInput, ProcessorInput, create_client, save_processor
+from dpa_tracker.deletion.services import CompletionInput, EndInput, ExceptionInput, complete_task, end_with_workflow
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
 from dpa_tracker.models import (
@@ -329,6 +330,44 @@ def _seed_agents(actor: User, agreements: list[Agreement], today: date) -> None:
         )
 
 
+def _seed_ended_agreement(actor: User, client: Client, today: date) -> None:
+    """An earlier agreement of the client that expired 20 days ago: its deletion workflow (clause 13) has every
+    task done but the backups, so clause 13 shows overdue, naming the open task."""
+    signed_on = today - timedelta(days=800)
+    agreement = create_agreement(
+        actor,
+        client,
+        AgreementInput(
+            reference=f"FORMER-DPA-{signed_on.year}",
+            title=f"Former hosting agreement — {client.legal_name}",
+            signed_on=signed_on,
+            effective_on=signed_on + timedelta(days=5),
+            permitted_locations=LOCATIONS[client.legal_name],
+        ),
+    )
+    workflow = end_with_workflow(
+        actor,
+        agreement,
+        EndInput(
+            today - timedelta(days=20),
+            end_kind="expired",
+            choice="return_then_delete",
+            exceptions=[
+                ExceptionInput(
+                    "Invoices naming the client's staff",
+                    "Accounting law: 10 years",
+                    today.replace(year=today.year + 10),
+                )
+            ],
+        ),
+    )
+    for task in workflow.tasks:
+        if task.kind.value != "backups":
+            complete_task(
+                actor, task, CompletionInput(today - timedelta(days=15), "Karim Compliance", "Wiped and checked")
+            )
+
+
 def seed_demo() -> list[tuple[str, str, str]]:
     """Create the demo data in the current transaction; return (email, role, password) sign-ins.
 
@@ -424,6 +463,7 @@ def seed_demo() -> list[tuple[str, str, str]]:
         list(db.session.scalars(db.select(Agreement).order_by(Agreement.id))),
         today,
     )
+    _seed_ended_agreement(compliance, clients[0], today)
     user("client@mahliatov.example", Role.CLIENT, client=clients[0], name="Mahliatov client user")
     user("client@mittalcloud.example", Role.CLIENT, client=clients[2], name="Mittal Cloud client user")
     user("auditor@audit.example", Role.AUDITOR, audited_clients=[clients[0], clients[1]], name="External auditor")
