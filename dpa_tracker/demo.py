@@ -20,8 +20,21 @@ from dpa_tracker.agent.services import AgentInput, AttestationInput, add_attesta
 from dpa_tracker.agreement.services import AgreementInput, create_agreement
 from dpa_tracker.auth.services import create_user
 from dpa_tracker.client.services import ClientInput, ProcessorInput, create_client, save_processor
+from dpa_tracker.deletion.services import CompletionInput, EndInput, ExceptionInput, complete_task, end_with_workflow
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
+from dpa_tracker.inspection.services import (
+    CertificationInput,
+    EngagementInput,
+    FindingInput,
+    InspectionInput,
+    RemediationInput,
+    add_certification,
+    add_finding,
+    add_remediation,
+    record_inspection,
+    save_engagement,
+)
 from dpa_tracker.models import (
     Agreement,
     ChangeKind,
@@ -189,6 +202,46 @@ def _seed_late_request(actor: User, agreement: Agreement, today: date) -> None:
     )
 
 
+def _seed_audit(actor: User, agreement: Agreement, today: date) -> None:
+    """Clause 11: the processor's ISO 27001 certificate, and an audit of the client with one open finding."""
+    add_certification(
+        actor,
+        CertificationInput(
+            "iso27001", "ISO/IEC 27001:2022 certificate", "Demo Certification Body", today - timedelta(days=200)
+        ),
+        Upload(io.BytesIO(b"ISO/IEC 27001:2022 certificate (demo)\n"), "iso27001-certificate.txt"),
+    )
+    audit = record_inspection(
+        actor,
+        agreement,
+        InspectionInput("audit", today - timedelta(days=40), "Client DPO", "", "Hosting platform and backups"),
+    )
+    engagement = save_engagement(
+        actor,
+        audit,
+        EngagementInput(
+            auditor_organisation="Independent Audit (demo)",
+            auditor_people="Lead auditor and one assistant",
+            appointed_by="processor",
+            planned_on=today - timedelta(days=30),
+            starts_on=today - timedelta(days=30),
+            ends_on=today - timedelta(days=28),
+            scope="Hosting platform, backups, access management",
+            continuity_conditions="On site two days; no access to other clients' data",
+            cost_amount="4500",
+            cost_currency="EUR",
+        ),
+    )
+    finding = add_finding(
+        actor,
+        engagement,
+        FindingInput("7.1", "medium", "No restore test of the backups this year", today + timedelta(days=20)),
+    )
+    add_remediation(
+        actor, finding, RemediationInput("Run and document a restore test", actor.id, today + timedelta(days=14))
+    )
+
+
 def _seed_record(admin: User, compliance: User, clients: list[Client]) -> None:
     """Security measures, the hosting sub-processor, processing activities, their transfers and a pending notice."""
     measures = [
@@ -329,6 +382,44 @@ def _seed_agents(actor: User, agreements: list[Agreement], today: date) -> None:
         )
 
 
+def _seed_ended_agreement(actor: User, client: Client, today: date) -> None:
+    """An earlier agreement of the client that expired 20 days ago: its deletion workflow (clause 13) has every
+    task done but the backups, so clause 13 shows overdue, naming the open task."""
+    signed_on = today - timedelta(days=800)
+    agreement = create_agreement(
+        actor,
+        client,
+        AgreementInput(
+            reference=f"FORMER-DPA-{signed_on.year}",
+            title=f"Former hosting agreement — {client.legal_name}",
+            signed_on=signed_on,
+            effective_on=signed_on + timedelta(days=5),
+            permitted_locations=LOCATIONS[client.legal_name],
+        ),
+    )
+    workflow = end_with_workflow(
+        actor,
+        agreement,
+        EndInput(
+            today - timedelta(days=20),
+            end_kind="expired",
+            choice="return_then_delete",
+            exceptions=[
+                ExceptionInput(
+                    "Invoices naming the client's staff",
+                    "Accounting law: 10 years",
+                    today.replace(year=today.year + 10),
+                )
+            ],
+        ),
+    )
+    for task in workflow.tasks:
+        if task.kind.value != "backups":
+            complete_task(
+                actor, task, CompletionInput(today - timedelta(days=15), "Karim Compliance", "Wiped and checked")
+            )
+
+
 def seed_demo() -> list[tuple[str, str, str]]:
     """Create the demo data in the current transaction; return (email, role, password) sign-ins.
 
@@ -418,12 +509,15 @@ def seed_demo() -> list[tuple[str, str, str]]:
             _seed_breach(compliance, agreement, today)
         if index == 1:
             _seed_late_request(compliance, agreement, today)
+        if index == 0:
+            _seed_audit(compliance, agreement, today)
     _seed_record(admin, compliance, clients)
     _seed_agents(
         compliance,
         list(db.session.scalars(db.select(Agreement).order_by(Agreement.id))),
         today,
     )
+    _seed_ended_agreement(compliance, clients[0], today)
     user("client@mahliatov.example", Role.CLIENT, client=clients[0], name="Mahliatov client user")
     user("client@mittalcloud.example", Role.CLIENT, client=clients[2], name="Mittal Cloud client user")
     user("auditor@audit.example", Role.AUDITOR, audited_clients=[clients[0], clients[1]], name="External auditor")
