@@ -262,7 +262,8 @@ def notices_send() -> None:
     and unlawful-instruction notices) and retry failed ones (run it from cron); exit 1 if some failed in this run."""
     from dpa_tracker.breach.notices import send_pending as send_breach_notices
     from dpa_tracker.dsr.notices import send_pending as send_request_notices
-    from dpa_tracker.subprocessor.notices import SendReport, send_pending
+    from dpa_tracker.outbox import SendReport
+    from dpa_tracker.subprocessor.notices import send_pending
 
     if not current_app.config.get("MAIL_SERVER"):
         # Never guess a server (the demo's addresses, a development machine's local MTA): mail waits.
