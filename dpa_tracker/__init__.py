@@ -193,6 +193,8 @@ def _register_blueprints(app: Flask) -> None:
     from dpa_tracker.checklist.views import bp as checklist_bp
     from dpa_tracker.client.views import bp as client_bp
     from dpa_tracker.dashboard.views import bp as dashboard_bp
+    from dpa_tracker.deadline.views import bp as deadline_bp
+    from dpa_tracker.deadline.views import feed_bp as calendar_bp
     from dpa_tracker.dsr.views import bp as dsr_bp
     from dpa_tracker.evidence.views import bp as evidence_bp
     from dpa_tracker.obligation.views import bp as obligation_bp
@@ -216,6 +218,8 @@ def _register_blueprints(app: Flask) -> None:
         dsr_bp,
         checklist_bp,
         transfer_bp,
+        deadline_bp,
+        calendar_bp,
     ):
         app.register_blueprint(blueprint)
     register_api(app)

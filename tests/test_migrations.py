@@ -288,6 +288,28 @@ def _one_row_of_each_protected_table(conn) -> dict[str, int]:
         return rows
     author = add("user", email="auditor@example.org", password_hash="x", role="auditor")
     rows["checklist_comment"] = add("checklist_comment", obligation_id=obligation, author_id=author, body="Seen")
+    if not inspect(conn).has_table("reminder_digest"):  # a revision before the reminders (0023)
+        return rows
+    digest = add(
+        "reminder_digest",
+        user_id=author,
+        email="auditor@example.org",
+        subject="Deadlines",
+        body="Clause 8.1 overdue",
+        message_id="<4@example.org>",
+        state="sent",
+        sent_at=now,
+    )
+    rows["reminder_digest"] = digest
+    rows["reminder_item"] = add(
+        "reminder_item",
+        user_id=author,
+        digest_id=digest,
+        item_key="obligation:1:2026-01-02",
+        state="overdue",
+        due_on=day,
+        title="Clause 8.1",
+    )
     return rows
 
 
@@ -313,6 +335,8 @@ CHANGES = {
     "checklist_comment": ("body", "'edited'"),
     "disclosure_authorisation": ("purpose", "'edited'"),
     "transfer_consent": ("countries", "'US CN'"),
+    "reminder_digest": ("body", "'edited'"),
+    "reminder_item": ("state", "'due_soon'"),
 }
 
 

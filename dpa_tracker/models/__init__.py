@@ -45,6 +45,7 @@ from dpa_tracker.models.record import (
     Transfer,
     TransferMechanism,
 )
+from dpa_tracker.models.reminder import CalendarFeed, ReminderDigest, ReminderItem
 from dpa_tracker.models.snapshot import SNAPSHOT_STATUSES, StatusSnapshot
 from dpa_tracker.models.subprocessor import (
     AnswerState,
@@ -80,6 +81,7 @@ __all__ = [
     "BreachAgreement",
     "BreachNature",
     "BreachNotice",
+    "CalendarFeed",
     "ChangeKind",
     "ChangeNotice",
     "ChecklistComment",
@@ -104,6 +106,8 @@ __all__ = [
     "ProcessingCategory",
     "ProcessorProfile",
     "RecordVersion",
+    "ReminderDigest",
+    "ReminderItem",
     "RequestChannel",
     "RequestNotice",
     "RequestType",

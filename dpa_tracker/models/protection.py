@@ -29,6 +29,7 @@ IMMUTABLE_TABLES = (
     "instruction",
     "instruction_flag",
     "checklist_comment",
+    "reminder_item",
 )
 WRITE_ONCE_COLUMNS = {
     "evidence": (
@@ -109,6 +110,7 @@ SETTLED_WHEN = {
     "notice_delivery": "OLD.state = 'sent'",
     "breach_notice": "OLD.state = 'sent'",
     "request_notice": "OLD.state = 'sent'",
+    "reminder_digest": "OLD.state = 'sent'",
 }
 PROTECTED_TABLES = IMMUTABLE_TABLES + tuple(WRITE_ONCE_COLUMNS) + tuple(SETTLED_WHEN)
 

@@ -1,0 +1,310 @@
+"""Deadlines (issue 13): the deadline view and its API twin, the per-user iCalendar feed, and
+``flask reminders send`` (one digest per owner, never twice, retried after an SMTP failure)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from dpa_tracker.auth.services import create_token
+from dpa_tracker.dsr.services import RequestInput, log_request
+from dpa_tracker.extensions import db
+from dpa_tracker.models import AuditEvent, CalendarFeed, DeliveryState, ReminderDigest, ReminderItem, Role, User
+from dpa_tracker.reports.ical import CalendarEvent, calendar, escape
+from tests.factories import make_agreement, make_client, make_user
+from tests.support import free_port
+
+DAY = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+def invoke(app, runner, *args):
+    with app.app_context():
+        return runner.invoke(args=list(args))
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def world(app, clock):
+    """Two clients with an agreement each (many obligations overdue by DAY), and one user of every kind."""
+    clock.set(DAY)
+    with app.app_context():
+        staff = make_user(Role.COMPLIANCE, "staff@example.com")
+        acme = make_client("Acme, Canary; Ltd")
+        globex = make_client("Globex Canary Corp")
+        own = make_agreement(acme, staff, reference="DPA-ACME", effective_on=date(2026, 1, 1))
+        other = make_agreement(globex, staff, reference="DPA-GLOBEX", effective_on=date(2026, 1, 1))
+        make_user(Role.CLIENT, "anna@acme.example", client=acme)
+        make_user(Role.AUDITOR, "otto@audit.example", audits=[acme])
+        make_user(Role.ADMIN, "admin@example.com")
+        return {"acme": acme.id, "globex": globex.id, "own": own.id, "other": other.id, "staff": staff.id}
+
+
+def _log_request(app, agreement_id: int, received_at: datetime, reference: str) -> int:
+    with app.app_context():
+        from dpa_tracker.models import Agreement
+
+        staff = db.session.scalar(select(User).where(User.email == "staff@example.com"))
+        request = log_request(
+            staff, db.session.get(Agreement, agreement_id), RequestInput(received_at, "email", "erasure", reference)
+        )
+        db.session.commit()
+        return request.id
+
+
+# --- the page and its API twin --------------------------------------------------------------------------
+
+
+def test_staff_see_every_clients_deadlines_and_filter_them(app, client, auth, world):
+    auth.login("staff@example.com")
+    page = client.get("/deadlines")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Globex Canary Corp" in html and "Acme, Canary; Ltd" in html
+    assert "Overdue" in html
+    only = client.get(f"/deadlines?client={world['acme']}&kind=obligation").get_data(as_text=True)
+    assert "DPA-GLOBEX" not in only and "DPA-ACME" in only
+
+
+@pytest.mark.parametrize("email", ["anna@acme.example", "otto@audit.example"])
+def test_a_client_user_and_an_auditor_see_only_their_clients_deadlines(app, client, auth, world, email):
+    _log_request(app, world["other"], DAY - timedelta(hours=1), "globex-customer-7")
+    auth.login(email)
+    html = client.get("/deadlines").get_data(as_text=True)
+    assert "DPA-ACME" in html
+    assert "Globex" not in html and "DPA-GLOBEX" not in html
+    # asking for the other client's deadlines shows nothing of it
+    html = client.get(f"/deadlines?client={world['globex']}").get_data(as_text=True)
+    assert "Globex" not in html and "DPA-GLOBEX" not in html
+
+
+def test_bad_filters_give_a_form_error_on_the_page_and_422_on_the_api(app, client, auth, world):
+    auth.login("staff@example.com")
+    page = client.get("/deadlines?within=abc&kind=nonsense&client=-1")
+    assert page.status_code == 422
+    html = page.get_data(as_text=True)
+    assert "is not a number of days" in html and "is not one of" in html and "is not a client number" in html
+    with app.app_context():
+        staff = db.session.scalar(select(User).where(User.email == "staff@example.com"))
+        _, token = create_token(None, staff)
+        db.session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    for query, field in [("within=999", "within"), ("kind=nonsense", "kind"), ("client_id=x", "client_id")]:
+        response = client.get(f"/api/v1/deadlines?{query}", headers=headers)
+        assert response.status_code == 422, query
+        assert response.mimetype == "application/problem+json"
+        assert field in response.get_data(as_text=True)
+
+
+def test_the_api_lists_the_same_deadlines_paginated_with_tenant_rules(app, client, world):
+    request_id = _log_request(app, world["own"], DAY - timedelta(hours=1), "acme-customer-3")
+    with app.app_context():
+        anna = db.session.scalar(select(User).where(User.email == "anna@acme.example"))
+        _, token = create_token(None, anna)
+        db.session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    seen, url = [], "/api/v1/deadlines?limit=5"
+    while url:
+        body = client.get(url, headers=headers).json
+        assert len(body["items"]) <= 5
+        seen += body["items"]
+        url = f"/api/v1/deadlines?limit=5&cursor={body['next_cursor']}" if body["next_cursor"] else None
+    assert seen and {d["client_name"] for d in seen} == {"Acme, Canary; Ltd"}
+    forward = [d for d in seen if d["kind"] == "dsr_forward"]
+    assert [d["ref"] for d in forward] == [f"request-{request_id}"]
+    assert forward[0]["state"] == "due_soon" and forward[0]["url"] == f"/requests/{request_id}"
+    kinds = client.get("/api/v1/deadlines?kind=dsr_forward", headers=headers).json["items"]
+    assert [d["kind"] for d in kinds] == ["dsr_forward"]
+    spec = client.get("/api/v1/openapi.json").json
+    assert "/deadlines" in str(spec["paths"].keys())
+
+
+# --- the iCalendar feed ---------------------------------------------------------------------------------
+
+
+def _feed_url(client, auth) -> str:
+    response = auth.post("/account/calendar", {}, prefix="feed")
+    assert response.status_code == 200
+    match = re.search(r'value="(http://localhost/calendar/[A-Za-z0-9_-]+\.ics)"', response.get_data(as_text=True))
+    assert match
+    return match.group(1).removeprefix("http://localhost")
+
+
+def test_a_clients_feed_holds_only_its_own_deadlines_and_a_revoked_feed_is_404(app, client, auth, world):
+    request_id = _log_request(app, world["own"], DAY - timedelta(hours=1), "acme-customer-3")
+    _log_request(app, world["other"], DAY - timedelta(hours=1), "globex-customer-7")
+    auth.login("anna@acme.example")
+    url = _feed_url(client, auth)
+    client.post("/logout", data={"csrf_token": auth.csrf})
+    anonymous = app.test_client()
+    response = anonymous.get(url)
+    assert response.status_code == 200
+    assert response.mimetype == "text/calendar"
+    raw = response.get_data()
+    assert raw.startswith(b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n") and raw.endswith(b"END:VCALENDAR\r\n")
+    assert all(len(line) <= 75 for line in raw.split(b"\r\n")), "lines are folded at 75 octets"
+    assert b"\n" not in raw.replace(b"\r\n", b"")
+    unfolded = raw.replace(b"\r\n ", b"").decode()
+    assert "Acme\\, Canary\\; Ltd" in unfolded  # escaped TEXT
+    assert "Globex" not in unfolded and "DPA-GLOBEX" not in unfolded  # the canary of the other client
+    assert f"UID:request-{request_id}@dpa-tracker" in unfolded
+    assert unfolded.count("BEGIN:VEVENT") == unfolded.count("END:VEVENT") > 1
+    assert "DTSTAMP:20260302T080000Z" in unfolded
+    # stable UIDs: the same feed twice gives the same events
+    assert anonymous.get(url).get_data() == raw
+    auth.login("anna@acme.example")
+    assert auth.post("/account/calendar/revoke", {}, prefix="revoke").status_code == 302
+    assert anonymous.get(url).status_code == 404
+    assert anonymous.get("/calendar/cal_not-a-token.ics").status_code == 404
+    with app.app_context():
+        actions = set(db.session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("calendar_feed.%"))))
+        assert actions == {"calendar_feed.create", "calendar_feed.revoke"}
+
+
+def test_revoking_without_a_feed_says_so_and_changes_nothing(app, client, auth, world):
+    auth.login("otto@audit.example")
+    response = auth.post("/account/calendar/revoke", {}, prefix="revoke")
+    assert response.status_code == 422
+    assert "no calendar feed to revoke" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(CalendarFeed)) == 0
+
+
+def test_ical_text_is_escaped_and_folded_without_splitting_characters():
+    assert escape("a,b;c\\d\ne") == "a\\,b\\;c\\\\d\\ne"
+    event = CalendarEvent("x-1@dpa", date(2026, 3, 2), "é" * 80, "line one\nline two", "http://h/x", "Kind")
+    raw = calendar("Deadlines", [event], datetime(2026, 3, 2, tzinfo=UTC))
+    lines = raw.split(b"\r\n")
+    assert all(len(line) <= 75 for line in lines)
+    for line in lines:
+        line.decode()  # never a UTF-8 character cut in two
+    assert "SUMMARY:" + "é" * 80 in raw.replace(b"\r\n ", b"").decode()
+    assert b"DTSTART;VALUE=DATE:20260302\r\nDTEND;VALUE=DATE:20260303\r\n" in raw
+
+
+# --- flask reminders send ---------------------------------------------------------------------------------
+
+
+def _digests(app) -> list[tuple[str, str]]:
+    with app.app_context():
+        return [
+            (d.email, d.state.value) for d in db.session.scalars(select(ReminderDigest).order_by(ReminderDigest.id))
+        ]
+
+
+def test_acceptance_4_reminders_send_each_digest_once_and_a_new_one_when_something_becomes_overdue(
+    app, runner, world, smtp, clock
+):
+    request_id = _log_request(app, world["own"], DAY - timedelta(hours=1), "acme-customer-3")
+    first = invoke(app, runner, "reminders", "send")
+    assert first.exit_code == 0, first.output
+    assert "1 digest(s) queued" in first.output and "1 sent" in first.output
+    assert len(smtp.messages) == 1
+    recipients, message = smtp.messages[0]
+    assert recipients == ["staff@example.com"]  # the only compliance user gets the unowned deadlines
+    body = message.get_payload(decode=True).decode()
+    assert f"Forward data-subject request #{request_id}" in body
+    assert "Due soon:" in body and "Overdue:" in body
+
+    again = invoke(app, runner, "reminders", "send")  # the same day: nothing new, nothing sent twice
+    assert again.exit_code == 0, again.output
+    assert "0 digest(s) queued" in again.output and "0 sent" in again.output
+    assert len(smtp.messages) == 1
+
+    clock.set(DAY + timedelta(days=3))  # the request was not forwarded within 2 days: now overdue
+    later = invoke(app, runner, "reminders", "send")
+    assert later.exit_code == 0, later.output
+    assert len(smtp.messages) == 2
+    new_body = smtp.messages[1][1].get_payload(decode=True).decode()
+    overdue_part = new_body.split("Overdue:", 1)[1].split("Due soon:", 1)[0]
+    assert f"Forward data-subject request #{request_id}" in overdue_part
+    # what was already reminded as overdue is not reminded again
+    old_overdue = body.split("Overdue:", 1)[1].split("Due soon:", 1)[0]
+    old_lines = {line.split("  ", 2)[-1] for line in old_overdue.splitlines() if line.startswith("  - ")}
+    new_lines = {line.split("  ", 2)[-1] for line in overdue_part.splitlines() if line.startswith("  - ")}
+    assert old_lines and not (old_lines & new_lines)
+    with app.app_context():
+        keys = db.session.execute(select(ReminderItem.user_id, ReminderItem.item_key, ReminderItem.state)).all()
+        assert len(keys) == len(set(keys))
+    assert [state for _, state in _digests(app)] == ["sent", "sent"]
+
+
+def test_acceptance_4_an_smtp_failure_is_reported_and_the_digest_is_sent_on_the_next_run(
+    app, runner, world, smtp, clock
+):
+    good_port = app.config["MAIL_PORT"]
+    app.config["MAIL_PORT"] = free_port()  # nothing listens there
+    failed = invoke(app, runner, "reminders", "send")
+    assert failed.exit_code == 1
+    assert "1 digest(s) queued" in failed.output and "1 failed (1 retried by the next run" in failed.output
+    assert "could not be sent" in failed.output
+    assert _digests(app) == [("staff@example.com", "failed")]
+    assert smtp.messages == []
+    app.config["MAIL_PORT"] = good_port
+    retried = invoke(app, runner, "reminders", "send")
+    assert retried.exit_code == 0, retried.output
+    assert "0 digest(s) queued" in retried.output and "1 sent" in retried.output
+    assert len(smtp.messages) == 1 and _digests(app) == [("staff@example.com", "sent")]
+    assert invoke(app, runner, "reminders", "send").exit_code == 0
+    assert len(smtp.messages) == 1
+    with app.app_context():
+        actions = list(
+            db.session.scalars(
+                select(AuditEvent.action).where(AuditEvent.action.like("reminder.%")).order_by(AuditEvent.id)
+            )
+        )
+        assert actions == ["reminder.digest_queued", "reminder.digest_failed", "reminder.digest_sent"]
+
+
+def test_an_owned_obligation_is_reminded_to_its_owner_only(app, runner, world, smtp):
+    with app.app_context():
+        from dpa_tracker.models import Obligation
+        from dpa_tracker.obligation.services import update_obligation
+
+        owner = make_user(Role.COMPLIANCE, "owner@example.com")
+        staff = db.session.get(User, world["staff"])
+        obligation = db.session.scalar(
+            select(Obligation).where(Obligation.agreement_id == world["own"], Obligation.clause_number == "7.1")
+        )
+        update_obligation(staff, obligation, owner=owner, notes="")
+        db.session.commit()
+        title = f"Clause 7.1 {obligation.title} (obligation due; Acme, Canary; Ltd, DPA-ACME)"
+    result = invoke(app, runner, "reminders", "send")
+    assert result.exit_code == 0, result.output
+    bodies = {rcpt[0]: m.get_payload(decode=True).decode() for rcpt, m in smtp.messages}
+    assert set(bodies) == {"owner@example.com", "staff@example.com", "admin@example.com"} - {"admin@example.com"}
+    assert title in bodies["owner@example.com"]
+    assert title not in bodies["staff@example.com"]
+    assert "DPA-GLOBEX" not in bodies["owner@example.com"]
+
+
+def test_bad_cli_arguments_and_no_smtp_server_are_refused_and_queue_nothing(app, runner, world):
+    bad = invoke(app, runner, "reminders", "send", "--limit", "0")
+    assert bad.exit_code == 2 and "--limit" in bad.output
+    app.config["MAIL_SERVER"] = ""
+    none = invoke(app, runner, "reminders", "send")
+    assert none.exit_code == 1 and "No SMTP server is configured" in none.output
+    assert _digests(app) == []
+
+
+def test_a_sent_digest_and_its_items_cannot_be_changed(app, runner, world, smtp):
+    assert invoke(app, runner, "reminders", "send").exit_code == 0
+    with app.app_context():
+        digest = db.session.scalars(select(ReminderDigest)).one()
+        assert digest.state is DeliveryState.SENT
+        digest.body = "rewritten"
+        with pytest.raises(Exception, match="immutable"):
+            db.session.commit()
+        db.session.rollback()
+        item = db.session.scalars(select(ReminderItem)).first()
+        assert item is not None
+        item.state = "gone"
+        with pytest.raises(Exception, match="immutable"):
+            db.session.commit()
+        db.session.rollback()
