@@ -129,9 +129,10 @@ def test_the_api_lists_the_same_deadlines_paginated_with_tenant_rules(app, clien
 
 
 def _feed_url(client, auth) -> str:
-    response = auth.post("/account/calendar", {}, prefix="feed")
-    assert response.status_code == 200
-    match = re.search(r'value="(http://localhost/calendar/[A-Za-z0-9_-]+\.ics)"', response.get_data(as_text=True))
+    assert auth.post("/account/calendar", {}, prefix="feed").status_code == 302
+    page = client.get("/account/calendar").get_data(as_text=True)
+    assert "shown only once" in page
+    match = re.search(r'value="(http://localhost/calendar/[A-Za-z0-9_-]+\.ics)"', page)
     assert match
     return match.group(1).removeprefix("http://localhost")
 
@@ -141,6 +142,8 @@ def test_a_clients_feed_holds_only_its_own_deadlines_and_a_revoked_feed_is_404(a
     _log_request(app, world["other"], DAY - timedelta(hours=1), "globex-customer-7")
     auth.login("anna@acme.example")
     url = _feed_url(client, auth)
+    again = client.get("/account/calendar").get_data(as_text=True)
+    assert url not in again and "A feed is active" in again  # the address is shown once only
     client.post("/logout", data={"csrf_token": auth.csrf})
     anonymous = app.test_client()
     response = anonymous.get(url)
@@ -308,3 +311,24 @@ def test_a_sent_digest_and_its_items_cannot_be_changed(app, runner, world, smtp)
         with pytest.raises(Exception, match="immutable"):
             db.session.commit()
         db.session.rollback()
+
+
+def test_the_feed_api_twins_create_and_revoke_and_refuse_a_second_revoke(app, client, world):
+    with app.app_context():
+        otto = db.session.scalar(select(User).where(User.email == "otto@audit.example"))
+        _, token = create_token(None, otto)
+        db.session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    created = client.post("/api/v1/me/calendar-feed", headers=headers)
+    assert created.status_code == 201
+    url = created.json["url"].removeprefix("http://localhost")
+    feed = client.get(url).get_data(as_text=True)
+    assert "DPA-ACME" in feed and "DPA-GLOBEX" not in feed  # the auditor's feed: its assigned client only
+    assert client.post("/api/v1/me/calendar-feed/revoke", headers=headers).json == {"revoked": True}
+    assert client.get(url).status_code == 404
+    with app.app_context():
+        events = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    again = client.post("/api/v1/me/calendar-feed/revoke", headers=headers)
+    assert again.status_code == 422 and "no calendar feed" in again.json["detail"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == events

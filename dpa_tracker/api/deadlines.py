@@ -7,11 +7,20 @@ from typing import Any
 from flask import url_for
 from marshmallow import Schema, fields, validate
 
-from dpa_tracker.api.common import blp, current
+from dpa_tracker.api.common import blp, current, refused
 from dpa_tracker.api.paging import LINK_HEADER, PageQuery, page_of, paginate_list
 from dpa_tracker.api.schemas import ID_RANGE, QueryInteger
-from dpa_tracker.deadline.services import MAX_WITHIN, DeadlineFilters, deadlines_for
+from dpa_tracker.deadline.services import (
+    MAX_WITHIN,
+    DeadlineFilters,
+    create_feed,
+    current_feed,
+    deadlines_for,
+    revoke_feed,
+)
 from dpa_tracker.deadline.sources import KINDS, Deadline
+from dpa_tracker.errors import DomainError
+from dpa_tracker.extensions import db
 
 
 class DeadlineListQuery(PageQuery):
@@ -63,3 +72,51 @@ def list_deadlines(query: dict[str, Any]) -> Any:
     )
     rows: list[Deadline] = deadlines_for(current(), filters)
     return paginate_list(rows, query)
+
+
+class FeedOut(Schema):
+    url = fields.String(metadata={"description": "The feed address with its token: shown only in this answer"})
+    prefix = fields.String(metadata={"description": "The token's first characters, to recognise it later"})
+    created_at = fields.AwareDateTime()
+
+
+class FeedRevokedOut(Schema):
+    revoked = fields.Boolean()
+
+
+@blp.route("/me/calendar-feed", methods=["POST"])
+@blp.response(
+    201,
+    FeedOut,
+    example={
+        "url": "https://dpa.example/calendar/cal_Xk3v9Q2b7mN8pL0sT4wY6zA1cE5gH.ics",
+        "prefix": "cal_Xk3v9Q2b",
+        "created_at": "2026-03-02T08:00:00+00:00",
+    },
+)
+def create_feed_api() -> Any:
+    """Create the token user's iCalendar feed address (replacing a previous one); audited. The address holds a
+    secret token, returned only in this answer."""
+    try:
+        feed, plain = create_feed(current())
+    except DomainError as error:
+        refused(error)
+    db.session.commit()
+    return {
+        "url": url_for("calendar.feed", token=plain, _external=True),
+        "prefix": feed.prefix,
+        "created_at": feed.created_at,
+    }
+
+
+@blp.route("/me/calendar-feed/revoke", methods=["POST"])
+@blp.response(200, FeedRevokedOut, example={"revoked": True})
+def revoke_feed_api() -> Any:
+    """Revoke the token user's iCalendar feed: its address answers 404 from now on; audited. 422 when there is
+    no live feed."""
+    try:
+        revoke_feed(current(), current_feed(current()))
+    except DomainError as error:
+        refused(error)
+    db.session.commit()
+    return {"revoked": True}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -33,6 +33,7 @@ from dpa_tracker.web import form_status, show_domain_error
 bp = Blueprint("deadline", __name__)
 require_login(bp)
 feed_bp = Blueprint("calendar", __name__)  # public: the feed token is the credential
+_NEW_FEED = "new_calendar_feed_url"
 
 
 def deadline_url(deadline: Deadline, external: bool = False) -> str:
@@ -78,7 +79,7 @@ def feed_page() -> str:
         feed=current_feed(current_user),
         form=FeedForm(prefix="feed"),
         revoke_form=RevokeFeedForm(prefix="revoke"),
-        feed_url=None,
+        feed_url=session.pop(_NEW_FEED, None),  # shown once, on the page the creation redirects to
     )
 
 
@@ -86,16 +87,11 @@ def feed_page() -> str:
 def create_feed_view() -> Any:
     form = FeedForm(prefix="feed")
     if form.validate_on_submit():
-        feed, plain = create_feed(current_user._get_current_object())
+        _, plain = create_feed(current_user._get_current_object())
         db.session.commit()
+        session[_NEW_FEED] = url_for("calendar.feed", token=plain, _external=True)
         flash("Calendar feed created. Copy its address now: it is shown only once.", "success")
-        return render_template(
-            "deadline/calendar.html",
-            feed=feed,
-            form=FeedForm(prefix="feed"),
-            revoke_form=RevokeFeedForm(prefix="revoke"),
-            feed_url=url_for("calendar.feed", token=plain, _external=True),
-        )
+        return redirect(url_for("deadline.feed_page"))
     return render_template(
         "deadline/calendar.html",
         feed=current_feed(current_user),
