@@ -82,6 +82,7 @@ NOT_PAGES = {
     "checklist.client_bundle": "a ZIP download of the evidence bundle (same code as the agreement's)",
     "transfer.consent_document": "a file download (a client's signed consent, clause 10(2))",
     "transfer.disclosure_document": "a file download (a client's written authorisation, clause 10(1))",
+    "calendar.feed": "an iCalendar file (text/calendar) for calendar apps; tests/test_deadlines.py checks it",
 }
 NOT_PAGE_PREFIXES = {
     "api_v1.": "the JSON API: machine answers, no HTML",
