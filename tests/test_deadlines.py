@@ -332,3 +332,38 @@ def test_the_feed_api_twins_create_and_revoke_and_refuse_a_second_revoke(app, cl
     assert again.status_code == 422 and "no calendar feed" in again.json["detail"]
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == events
+
+
+def _statements(app, call) -> int:
+    from sqlalchemy import event
+
+    counted: list[str] = []
+
+    def before(conn, cursor, statement, *args):
+        counted.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+        event.listen(engine, "before_cursor_execute", before)
+        try:
+            call()
+        finally:
+            event.remove(engine, "before_cursor_execute", before)
+    return len(counted)
+
+
+def test_each_source_reads_a_fixed_number_of_statements_however_many_rows(app, world):
+    from dpa_tracker.deadline.services import DeadlineFilters, deadlines_for
+
+    def read() -> None:
+        assert deadlines_for(None, DeadlineFilters(within=366))
+
+    _log_request(app, world["own"], DAY - timedelta(hours=1), "acme-customer-1")
+    small = _statements(app, read)
+    with app.app_context():
+        staff = db.session.get(User, world["staff"])
+        for n in range(3):
+            agreement = make_agreement(make_client(f"More {n}"), staff, effective_on=date(2026, 1, 1))
+            log_request(staff, agreement, RequestInput(DAY - timedelta(hours=1), "email", "erasure", f"more-{n}"))
+        db.session.commit()
+    assert _statements(app, read) == small
