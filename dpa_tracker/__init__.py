@@ -193,6 +193,8 @@ def _register_blueprints(app: Flask) -> None:
     from dpa_tracker.checklist.views import bp as checklist_bp
     from dpa_tracker.client.views import bp as client_bp
     from dpa_tracker.dashboard.views import bp as dashboard_bp
+    from dpa_tracker.deadline.views import bp as deadline_bp
+    from dpa_tracker.deadline.views import feed_bp as calendar_bp
     from dpa_tracker.deletion.views import bp as deletion_bp
     from dpa_tracker.dsr.views import bp as dsr_bp
     from dpa_tracker.evidence.views import bp as evidence_bp
@@ -220,6 +222,8 @@ def _register_blueprints(app: Flask) -> None:
         transfer_bp,
         deletion_bp,
         inspection_bp,
+        deadline_bp,
+        calendar_bp,
     ):
         app.register_blueprint(blueprint)
     register_api(app)

@@ -262,7 +262,8 @@ def notices_send() -> None:
     and unlawful-instruction notices) and retry failed ones (run it from cron); exit 1 if some failed in this run."""
     from dpa_tracker.breach.notices import send_pending as send_breach_notices
     from dpa_tracker.dsr.notices import send_pending as send_request_notices
-    from dpa_tracker.subprocessor.notices import SendReport, send_pending
+    from dpa_tracker.outbox import SendReport
+    from dpa_tracker.subprocessor.notices import send_pending
 
     if not current_app.config.get("MAIL_SERVER"):
         # Never guess a server (the demo's addresses, a development machine's local MTA): mail waits.
@@ -279,6 +280,40 @@ def notices_send() -> None:
         raise click.ClickException(
             "Some notices could not be delivered (change notices or breach notices); see and retry them on "
             "/notices/deliveries (Failed e-mails)."
+        )
+
+
+@click.group("reminders", cls=AppGroup)
+def reminders_group() -> None:
+    """Deadline reminder commands."""
+
+
+@reminders_group.command("send")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10_000),
+    default=500,
+    show_default=True,
+    help="At most this many digests sent in this run (the rest wait for the next run).",
+)
+def reminders_send(limit: int) -> None:
+    """Queue, for each owner, one digest of the deadlines that became due soon or overdue since the last run,
+    then send the queued and failed digests (run it from cron); exit 1 if some could not be sent."""
+    from dpa_tracker.deadline.reminders import queue_digests, send_pending
+
+    if not current_app.config.get("MAIL_SERVER"):
+        raise click.ClickException(
+            "No SMTP server is configured (set DPA_MAIL_SERVER and DPA_MAIL_PORT); nothing was queued or sent."
+        )
+    queued = queue_digests()
+    report = send_pending(limit)
+    click.echo(
+        f"{queued.digests} digest(s) queued ({queued.items} deadline(s)); {report.sent} sent, "
+        f"{report.failed + report.held} failed ({report.failed} retried by the next run, {report.held} held)."
+    )
+    if report.failed or report.held:
+        raise click.ClickException(
+            "Some reminder digests could not be sent; they stay queued and the next run retries them."
         )
 
 
@@ -379,6 +414,7 @@ def register_cli(app: Flask) -> None:
         evidence_group,
         audit_group,
         notices_group,
+        reminders_group,
         set_password_command,
         obligations_group,
         agents_group,

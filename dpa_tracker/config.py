@@ -32,6 +32,7 @@ class Defaults:
     # Failed sign-ins per account (the e-mail typed), whatever the address: stops guessing from many
     # addresses. Keep it above LOGIN_RATE_LIMIT so one address is stopped before it locks the account.
     LOGIN_ACCOUNT_RATE_LIMIT = "10 per 15 minutes"
+    CALENDAR_RATE_LIMIT = "60 per minute"  # iCalendar feed fetches per client address (calendar apps poll)
     TRUSTED_PROXIES = 0  # reverse proxies in front that set X-Forwarded-For/-Proto (Werkzeug ProxyFix)
     SESSION_IDLE_MINUTES = 30  # a signed-in session unused this long ends
     SESSION_MAX_HOURS = 12  # and none lasts longer than this since sign-in

@@ -48,10 +48,11 @@ def _check_json(value: Any, depth: int = 0) -> None:
 def refuse_control_characters() -> None:
     for where, values in (("query string", request.args), ("form", request.form)):
         for key, value in values.items(multi=True):
-            if _IN_NAMES.search(key) or _IN_VALUES.search(value):
+            # a multipart part whose name cannot be decoded has the name None (schemathesis found it)
+            if _IN_NAMES.search(key or "") or _IN_VALUES.search(value or ""):
                 _refuse(where)
     for key, file in request.files.items(multi=True):
-        if _IN_NAMES.search(key) or _IN_NAMES.search(file.filename or ""):
+        if _IN_NAMES.search(key or "") or _IN_NAMES.search(file.filename or ""):
             _refuse("uploaded file's name")
     if request.is_json:
         _check_json(request.get_json(silent=True))

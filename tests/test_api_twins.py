@@ -94,6 +94,8 @@ PAGE_TO_API: dict[str, str | tuple[str, ...]] = {
     "admin.reset_password": "api_v1.reset_password_api",
     "admin.processor": "api_v1.save_processor_api",
     "auth.password": "api_v1.change_own_password_api",
+    "deadline.create_feed_view": "api_v1.create_feed_api",
+    "deadline.revoke_feed_view": "api_v1.revoke_feed_api",
     "record.new_activity": "api_v1.create_activity_api",
     "record.edit_activity": "api_v1.update_activity_api",
     "record.new_transfer": "api_v1.add_transfer_api",

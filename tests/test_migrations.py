@@ -366,6 +366,28 @@ def _one_row_of_each_protected_table(conn) -> dict[str, int]:
         size=1,
         closed_at=now,
     )
+    if not inspect(conn).has_table("reminder_digest"):  # a revision before the reminders (0023)
+        return rows
+    digest = add(
+        "reminder_digest",
+        user_id=author,
+        email="auditor@example.org",
+        subject="Deadlines",
+        body="Clause 8.1 overdue",
+        message_id="<4@example.org>",
+        state="sent",
+        sent_at=now,
+    )
+    rows["reminder_digest"] = digest
+    rows["reminder_item"] = add(
+        "reminder_item",
+        user_id=author,
+        digest_id=digest,
+        item_key="obligation:1:2026-01-02",
+        state="overdue",
+        due_on=day,
+        title="Clause 8.1",
+    )
     return rows
 
 
@@ -399,6 +421,8 @@ CHANGES = {
     "inspection_request": ("subject", "'edited'"),
     "audit_finding": ("due_on", "'2030-01-01'"),
     "finding_closure": ("closed_on", "'2030-01-01'"),
+    "reminder_digest": ("body", "'edited'"),
+    "reminder_item": ("state", "'due_soon'"),
 }
 
 

@@ -18,6 +18,7 @@ from dpa_tracker.auth.services import create_token, hash_password
 from dpa_tracker.breach.notices import queue_notice
 from dpa_tracker.breach.notices import send_pending as send_breach_notices
 from dpa_tracker.breach.services import BreachInput, record_breach
+from dpa_tracker.deadline.services import create_feed
 from dpa_tracker.deletion.services import (
     CompletionInput,
     EndInput,
@@ -56,6 +57,7 @@ from dpa_tracker.models import (
     BreachAction,
     BreachAgreement,
     BreachNotice,
+    CalendarFeed,
     Certification,
     ChangeKind,
     ChangeNotice,
@@ -240,6 +242,12 @@ TRAININGS_CSV = UploadFile(
 # (method, url, kind, form data). Placeholders are ids from the ``world`` fixture, and {role}.
 ROUTES = [
     ("GET", "/", "list", None),
+    # deadlines (issue 13): every role sees its own tenants' deadlines; the feed token is one's own
+    ("GET", "/deadlines", "list", None),
+    ("GET", "/deadlines?client={client}&kind=obligation&within=60", "list", None),
+    ("GET", "/account/calendar", "list", None),
+    ("POST", "/account/calendar", "list", {"feed-submit": ""}),
+    ("POST", "/account/calendar/revoke", "list", {"revoke-submit": ""}),
     ("GET", "/my/obligations", "list", None),
     ("GET", "/clients/", "list", None),
     ("GET", "/activity", "list", None),
@@ -637,6 +645,10 @@ ROUTES = [
 # The API: bearer tokens, problem+json; anonymous answers 401. (method, url, kind, JSON or form body).
 API_ROUTES = [
     ("GET", "/api/v1/clients", "list", None),
+    ("GET", "/api/v1/deadlines", "list", None),
+    ("GET", "/api/v1/deadlines?client_id={client}&kind=obligation", "list", None),
+    ("POST", "/api/v1/me/calendar-feed", "list", {}),
+    ("POST", "/api/v1/me/calendar-feed/revoke", "list", {}),
     (
         "POST",
         "/api/v1/clients",
@@ -980,7 +992,8 @@ API_POST_CHANGES = (
     "/done",
 )
 
-PUBLIC = {"static", "auth.login", "auth.logout", "api-docs.openapi_json"}  # tested in test_pages / test_api_v1
+# tested in test_pages / test_api_v1 / test_deadlines (the calendar feed: its token is the credential)
+PUBLIC = {"static", "auth.login", "auth.logout", "api-docs.openapi_json", "calendar.feed"}
 
 
 def expected(role: str, kind: str) -> str:
@@ -1173,6 +1186,23 @@ def arrange_instruction(case: Case) -> dict[str, int]:
     return {"instruction_of_role": instruction.id}
 
 
+def role_feeds(case: Case, *where: Any) -> int:
+    return count(
+        CalendarFeed,
+        CalendarFeed.user_id == select(User.id).where(User.email == f"{case.role}@example.com").scalar_subquery(),
+        *where,
+    )
+
+
+def arrange_feed(case: Case) -> dict[str, int]:
+    """The signed-in user has a live calendar feed to revoke."""
+    user = db.session.scalar(select(User).where(User.email == f"{case.role}@example.com"))
+    if user is not None:
+        create_feed(user)
+        db.session.commit()
+    return {}
+
+
 def arrange_token(case: Case) -> dict[str, int]:
     token, _ = create_token(None, staff_user(), f"to revoke ({case.role})")
     db.session.commit()
@@ -1304,6 +1334,10 @@ def record_versions(case: Case) -> int:
 
 OUTCOMES: dict[str, Outcome] = {
     # pages
+    "POST deadline.create_feed_view": Outcome(role_feeds),
+    "POST deadline.revoke_feed_view": Outcome(
+        lambda c: role_feeds(c, CalendarFeed.revoked_at.is_not(None)), arrange_feed
+    ),
     "POST client.create": Outcome(lambda c: count(Client, Client.legal_name == f"New client by {c.role}")),
     "POST client.edit": Outcome(column(Client, "dpo_name", "client")),
     "POST agreement.create": Outcome(lambda c: count(Agreement, Agreement.reference == f"DPA-{c.role}")),
@@ -1538,6 +1572,8 @@ OUTCOMES: dict[str, Outcome] = {
     ),
     "POST api_v1.create_user_api": Outcome(lambda c: count(User, User.email == f"api-{c.role}@example.com")),
     "PATCH api_v1.update_user_api": Outcome(column(User, "name", "spare_user")),
+    "POST api_v1.create_feed_api": Outcome(role_feeds),
+    "POST api_v1.revoke_feed_api": Outcome(lambda c: role_feeds(c, CalendarFeed.revoked_at.is_not(None)), arrange_feed),
     "POST api_v1.reset_password_api": Outcome(column(User, "password_hash", "spare_user")),
     "PUT api_v1.save_processor_api": Outcome(
         lambda c: tuple(db.session.scalars(select(ProcessorProfile.contact_email)))

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import select
 
 from dpa_tracker import clock as app_clock
 from dpa_tracker.agent.services import AgentInput, AttestationInput, add_attestation, create_agent
@@ -24,6 +25,7 @@ from dpa_tracker.auth.services import create_token, update_user
 from dpa_tracker.breach.notices import queue_notice
 from dpa_tracker.breach.services import ActionInput, BreachInput, add_action, record_breach
 from dpa_tracker.checklist.services import add_comment
+from dpa_tracker.deadline.services import create_feed
 from dpa_tracker.deletion.services import (
     CompletionInput,
     EndInput,
@@ -343,6 +345,7 @@ NEUTRAL = {
     "number": [1, 2],
     "kind": ["subprocessor_guarantee"],
     "filename": ["app.css"],
+    "token": ["cal_unknown-token"],  # the calendar feed: a token, not a tenant's object (see the feed test below)
 }
 # Query strings worth trying on top of the bare URL ({client} takes each tenant's client id).
 EXTRA_QUERIES = {
@@ -354,6 +357,8 @@ EXTRA_QUERIES = {
     "breach.index": ["client_id={client}"],
     "breach.register_csv": ["client_id={client}"],
     "breach.register_pdf": ["client_id={client}"],
+    "deadline.index": ["client={client}", "client={client}&within=366"],
+    "api_v1.list_deadlines": ["client_id={client}&limit=500", "limit=500&within=366"],
 }
 
 
@@ -538,6 +543,23 @@ def test_no_page_file_or_api_answer_shows_another_tenants_canary(tenants, viewer
     # The pages did show the viewer's own tenants: the check above looked at real content.
     assert seen_marks == visible_marks
     assert {"text/html", "application/json", "text/csv", "application/pdf"} <= read_formats
+
+
+@pytest.mark.parametrize("viewer", sorted(VIEWERS))
+def test_a_viewers_calendar_feed_holds_only_its_own_tenants_deadlines(tenants, viewer):
+    """The feed answers without a session (its token is the credential), so it gets its own canary check."""
+    app, _, _ = tenants
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == VIEWERS[viewer]["email"]))
+        _, plain = create_feed(user)
+        db.session.commit()
+    response = app.test_client().get(f"/calendar/{plain}.ics?within=366")
+    assert response.status_code == 200
+    text = response.get_data().replace(b"\r\n ", b"").decode().lower()
+    assert _leaks(text, forbidden_marks(viewer)) == []
+    assert {MARK[t] for t in VIEWERS[viewer]["visible"] if MARK[t] in text} == {
+        MARK[t] for t in VIEWERS[viewer]["visible"]
+    }
 
 
 def test_auditor_sees_only_assigned_clients_rows_of_a_shared_notice(tenants):

@@ -43,6 +43,7 @@ def register_api(app: Flask) -> None:
         breaches,
         catalogue,
         checklist,
+        deadlines,
         deletion,
         inspections,
         obligations,

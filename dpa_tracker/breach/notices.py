@@ -1,20 +1,21 @@
 """Breach notices (clause 8.1, Art. 33(2)-(4)): queue an e-mail per client address, built from the register
-entry with the Art. 33(3)(a)-(d) items; ``flask notices send`` sends them with the rules of the change-notice
-outbox (one row per e-mail, a fixed Message-ID, each committed on its own, failures recorded and retried or
-held). The sent message is kept as evidence on the agreement's clause 8.1 obligation, act = the sending time,
-so the clock stops there: ``met`` within the agreement's target, ``late`` after it."""
+entry with the Art. 33(3)(a)-(d) items; ``flask notices send`` sends them through the one outbox sender
+(``dpa_tracker.outbox``: one row per e-mail, a fixed Message-ID, each committed on its own, failures recorded
+and retried or held). The sent message is kept as evidence on the agreement's clause 8.1 obligation, act = the
+sending time, so the clock stops there: ``met`` within the agreement's target, ``late`` after it."""
 
 from __future__ import annotations
 
 import io
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import make_msgid
 
 from flask import current_app
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from dpa_tracker import outbox
 from dpa_tracker.audit.services import record
 from dpa_tracker.breach.services import NOTICE_CLAUSE
 from dpa_tracker.errors import DomainError
@@ -31,8 +32,7 @@ from dpa_tracker.models import (
 )
 from dpa_tracker.models.base import utcnow
 from dpa_tracker.models.breach import RISK_TITLES
-from dpa_tracker.subprocessor.mail import MailError, send_message
-from dpa_tracker.subprocessor.notices import SendReport
+from dpa_tracker.outbox import Outbox, Prepared, SendReport, plain_message
 
 
 def _at(moment: datetime) -> str:
@@ -145,95 +145,23 @@ def queue_notice(
     return notices
 
 
-def build_message(notice: BreachNotice) -> EmailMessage:
-    message = EmailMessage()
-    message["Subject"] = notice.subject
-    message["From"] = current_app.config["MAIL_SENDER"]
-    message["To"] = notice.email
-    message["Date"] = format_datetime(utcnow())
-    message["Message-ID"] = notice.message_id
-    message.set_content(notice.body)
-    return message
+def _prepare(notice: BreachNotice) -> Prepared:
+    message = plain_message(notice.subject, notice.email, notice.message_id, notice.body)
+    return Prepared(message, lambda: _mark_sent(notice, message))
+
+
+OUTBOX: Outbox[BreachNotice] = Outbox(
+    model=BreachNotice,
+    failed_event="breach.notice_failed",
+    prepare=_prepare,
+    client_id=lambda notice: notice.affected.agreement.client_id,
+    load=(selectinload(BreachNotice.affected).selectinload(BreachAgreement.agreement),),
+)
 
 
 def send_pending(limit: int = 500) -> SendReport:
     """Send queued breach notices and retry failed ones not held (called by ``flask notices send``)."""
-    sent = failed = held = 0
-    ids = db.session.scalars(
-        select(BreachNotice.id)
-        .where(
-            or_(
-                BreachNotice.state == DeliveryState.QUEUED,
-                and_(BreachNotice.state == DeliveryState.FAILED, BreachNotice.held.is_(False)),
-            )
-        )
-        .order_by(BreachNotice.id)
-        .limit(limit)
-    ).all()
-    for notice_id in ids:
-        notice = _claim(notice_id)
-        if notice is None:
-            continue
-        try:
-            message = build_message(notice)
-        except Exception as exc:  # the stored row is what is wrong: the next run would fail the same way
-            _fail(notice_id, f"The message cannot be built: {type(exc).__name__}: {exc}", hold=True)
-            held += 1
-            continue
-        try:
-            send_message(message)
-        except MailError as exc:
-            _fail(notice_id, str(exc), hold=False)
-            failed += 1
-            continue
-        except Exception as exc:
-            _fail(notice_id, f"Sending failed: {type(exc).__name__}: {exc}", hold=True)
-            held += 1
-            continue
-        try:
-            notice.attempts += 1
-            _mark_sent(notice, message)
-            db.session.commit()
-        except Exception as exc:  # the e-mail left: a blind retry would send it twice
-            _fail(notice_id, f"Sent, but recording it failed: {type(exc).__name__}: {exc}", hold=True)
-            held += 1
-            continue
-        sent += 1
-    return SendReport(sent, failed, held)
-
-
-def _claim(notice_id: int) -> BreachNotice | None:
-    stmt = (
-        select(BreachNotice)
-        .where(BreachNotice.id == notice_id)
-        .options(selectinload(BreachNotice.affected).selectinload(BreachAgreement.agreement))
-    )
-    if db.session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    notice = db.session.scalar(stmt)
-    if notice is None or notice.state is DeliveryState.SENT:
-        db.session.rollback()
-        return None
-    return notice
-
-
-def _fail(notice_id: int, error: str, *, hold: bool) -> None:
-    db.session.rollback()
-    notice = _claim(notice_id)
-    if notice is None:
-        return
-    notice.attempts += 1
-    notice.state = DeliveryState.FAILED
-    notice.held = hold
-    notice.last_error = error[:2000]
-    record(
-        None,
-        "breach.notice_failed",
-        notice,
-        {"email": notice.email, "error": notice.last_error, "attempts": notice.attempts, "held": hold},
-        client_id=notice.affected.agreement.client_id,
-    )
-    db.session.commit()
+    return outbox.send_pending(OUTBOX, limit)
 
 
 def requeue(actor: User, notices: list[BreachNotice]) -> int:

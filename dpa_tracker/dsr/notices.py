@@ -1,20 +1,21 @@
 """E-mails to the client: a data-subject request forwarded (clause 9.1) or an instruction flagged unlawful
 (clause 3.1(3)). Queued by a page or the API, one row per contact address; ``flask notices send`` sends them
-with the rules of the other outboxes (fixed Message-ID, each committed on its own, failures recorded and retried
-or held). The sent message is kept as evidence answering the obligation's event, act = the sending time, so the
-clock stops there: ``met`` within the agreement's target, ``late`` after it."""
+through the one outbox sender (``dpa_tracker.outbox``: fixed Message-ID, each committed on its own, failures
+recorded and retried or held). The sent message is kept as evidence answering the obligation's event, act =
+the sending time, so the clock stops there: ``met`` within the agreement's target, ``late`` after it."""
 
 from __future__ import annotations
 
 import io
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import make_msgid
 
 from flask import current_app
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from dpa_tracker import outbox
 from dpa_tracker.audit.services import record
 from dpa_tracker.dsr.services import (
     FORWARD_CLAUSE,
@@ -36,8 +37,7 @@ from dpa_tracker.models import (
     User,
 )
 from dpa_tracker.models.base import utcnow
-from dpa_tracker.subprocessor.mail import MailError, send_message
-from dpa_tracker.subprocessor.notices import SendReport
+from dpa_tracker.outbox import Outbox, Prepared, SendReport, plain_message
 
 
 def _at(moment: datetime) -> str:
@@ -140,95 +140,23 @@ def queue_flag_notice(actor: User, instruction: Instruction) -> list[RequestNoti
     return _queue(actor, agreement, INSTRUCTION_CLAUSE, flag.event_id, subject, body, instruction=instruction)
 
 
-def build_message(notice: RequestNotice) -> EmailMessage:
-    message = EmailMessage()
-    message["Subject"] = notice.subject
-    message["From"] = current_app.config["MAIL_SENDER"]
-    message["To"] = notice.email
-    message["Date"] = format_datetime(utcnow())
-    message["Message-ID"] = notice.message_id
-    message.set_content(notice.body)
-    return message
+def _prepare(notice: RequestNotice) -> Prepared:
+    message = plain_message(notice.subject, notice.email, notice.message_id, notice.body)
+    return Prepared(message, lambda: _mark_sent(notice, message))
+
+
+OUTBOX: Outbox[RequestNotice] = Outbox(
+    model=RequestNotice,
+    failed_event="request_notice.failed",
+    prepare=_prepare,
+    client_id=lambda notice: notice.agreement.client_id,
+    load=(selectinload(RequestNotice.agreement).selectinload(Agreement.client),),
+)
 
 
 def send_pending(limit: int = 500) -> SendReport:
     """Send queued request notices and retry failed ones not held (called by ``flask notices send``)."""
-    sent = failed = held = 0
-    ids = db.session.scalars(
-        select(RequestNotice.id)
-        .where(
-            or_(
-                RequestNotice.state == DeliveryState.QUEUED,
-                and_(RequestNotice.state == DeliveryState.FAILED, RequestNotice.held.is_(False)),
-            )
-        )
-        .order_by(RequestNotice.id)
-        .limit(limit)
-    ).all()
-    for notice_id in ids:
-        notice = _claim(notice_id)
-        if notice is None:
-            continue
-        try:
-            message = build_message(notice)
-        except Exception as exc:  # the stored row is what is wrong: the next run would fail the same way
-            _fail(notice_id, f"The message cannot be built: {type(exc).__name__}: {exc}", hold=True)
-            held += 1
-            continue
-        try:
-            send_message(message)
-        except MailError as exc:
-            _fail(notice_id, str(exc), hold=False)
-            failed += 1
-            continue
-        except Exception as exc:
-            _fail(notice_id, f"Sending failed: {type(exc).__name__}: {exc}", hold=True)
-            held += 1
-            continue
-        try:
-            notice.attempts += 1
-            _mark_sent(notice, message)
-            db.session.commit()
-        except Exception as exc:  # the e-mail left: a blind retry would send it twice
-            _fail(notice_id, f"Sent, but recording it failed: {type(exc).__name__}: {exc}", hold=True)
-            held += 1
-            continue
-        sent += 1
-    return SendReport(sent, failed, held)
-
-
-def _claim(notice_id: int) -> RequestNotice | None:
-    stmt = (
-        select(RequestNotice)
-        .where(RequestNotice.id == notice_id)
-        .options(selectinload(RequestNotice.agreement).selectinload(Agreement.client))
-    )
-    if db.session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    notice = db.session.scalar(stmt)
-    if notice is None or notice.state is DeliveryState.SENT:
-        db.session.rollback()
-        return None
-    return notice
-
-
-def _fail(notice_id: int, error: str, *, hold: bool) -> None:
-    db.session.rollback()
-    notice = _claim(notice_id)
-    if notice is None:
-        return
-    notice.attempts += 1
-    notice.state = DeliveryState.FAILED
-    notice.held = hold
-    notice.last_error = error[:2000]
-    record(
-        None,
-        "request_notice.failed",
-        notice,
-        {"email": notice.email, "error": notice.last_error, "attempts": notice.attempts, "held": hold},
-        client_id=notice.agreement.client_id,
-    )
-    db.session.commit()
+    return outbox.send_pending(OUTBOX, limit)
 
 
 def _mark_sent(notice: RequestNotice, message: EmailMessage) -> None:

@@ -68,6 +68,7 @@ from dpa_tracker.models.record import (
     Transfer,
     TransferMechanism,
 )
+from dpa_tracker.models.reminder import CalendarFeed, ReminderDigest, ReminderItem
 from dpa_tracker.models.snapshot import SNAPSHOT_STATUSES, StatusSnapshot
 from dpa_tracker.models.subprocessor import (
     AnswerState,
@@ -106,6 +107,7 @@ __all__ = [
     "BreachAgreement",
     "BreachNature",
     "BreachNotice",
+    "CalendarFeed",
     "Certification",
     "CertificationKind",
     "ChangeKind",
@@ -143,6 +145,8 @@ __all__ = [
     "ProcessorProfile",
     "RecordVersion",
     "RemediationAction",
+    "ReminderDigest",
+    "ReminderItem",
     "RequestChannel",
     "RequestNotice",
     "RequestType",

@@ -37,6 +37,7 @@ IMMUTABLE_TABLES = (
     "inspection_request",
     "audit_finding",
     "finding_closure",
+    "reminder_item",
 )
 WRITE_ONCE_COLUMNS = {
     "evidence": (
@@ -117,6 +118,7 @@ SETTLED_WHEN = {
     "notice_delivery": "OLD.state = 'sent'",
     "breach_notice": "OLD.state = 'sent'",
     "request_notice": "OLD.state = 'sent'",
+    "reminder_digest": "OLD.state = 'sent'",
 }
 PROTECTED_TABLES = IMMUTABLE_TABLES + tuple(WRITE_ONCE_COLUMNS) + tuple(SETTLED_WHEN)
 

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import CursorResult, and_, or_, select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import selectinload
 
+from dpa_tracker import outbox
 from dpa_tracker.audit.integrity import answer_sha256
 from dpa_tracker.audit.services import record
 from dpa_tracker.errors import Conflict, DomainError
@@ -43,15 +43,8 @@ from dpa_tracker.models.agreement import AuthorisationType
 from dpa_tracker.models.base import utcnow
 from dpa_tracker.models.subprocessor import ObjectionConsequence
 from dpa_tracker.obligation.services import refresh_subprocessor_obligations
+from dpa_tracker.outbox import Outbox, Prepared, SendReport
 from dpa_tracker.subprocessor.authorised import authorised_for_agreements, silence_binds
-from dpa_tracker.subprocessor.mail import MailError, send_message
-
-
-@dataclass(frozen=True)
-class SendReport:
-    sent: int
-    failed: int  # SMTP failures, retried by the next run
-    held: int = 0  # failures that wait for an admin's retry
 
 
 def propose_change(
@@ -219,94 +212,37 @@ def build_message(delivery: NoticeDelivery, deadline: date | None = None) -> Ema
     return message
 
 
+def _prepare(delivery: NoticeDelivery) -> Prepared:
+    """The message with the objection deadline it announces; once sent, that deadline is the one recorded."""
+    deadline = objection_deadline_if_sent_today(delivery.recipient)
+    message = build_message(delivery, deadline)
+
+    def on_sent() -> None:
+        _move_deadline(delivery.recipient, deadline)
+        _mark_sent(delivery, message)
+
+    return Prepared(message, on_sent)
+
+
+OUTBOX: Outbox[NoticeDelivery] = Outbox(
+    model=NoticeDelivery,
+    failed_event="notice.delivery_failed",
+    prepare=_prepare,
+    client_id=lambda delivery: delivery.recipient.agreement.client_id,
+    load=(selectinload(NoticeDelivery.recipient).selectinload(NoticeRecipient.notice),),
+)
+
+
 def send_pending(limit: int = 500) -> SendReport:
     """Send every queued delivery and retry the failed ones not held for an admin (``flask notices send``).
 
-    Each delivery is tried on its own and committed on its own, so nothing is lost or sent twice and one bad
-    delivery never blocks the others: whatever goes wrong with it is stored on the row, audited, and the loop
-    goes on. An SMTP failure is retried by the next run; a message that cannot be built from the stored rows
-    (e.g. a CR/LF in an agreement reference written before single-line fields were enforced) would fail the
-    same way every run, so it is held until an admin retries it (``requeue``), after correcting the data."""
-    sent = failed = held = 0
-    ids = db.session.scalars(
-        select(NoticeDelivery.id)
-        .where(
-            or_(
-                NoticeDelivery.state == DeliveryState.QUEUED,
-                and_(NoticeDelivery.state == DeliveryState.FAILED, NoticeDelivery.held.is_(False)),
-            )
-        )
-        .order_by(NoticeDelivery.id)
-        .limit(limit)
-    ).all()
-    for delivery_id in ids:
-        delivery = _claim(delivery_id)
-        if delivery is None:
-            continue
-        try:
-            deadline = objection_deadline_if_sent_today(delivery.recipient)
-            message = build_message(delivery, deadline)
-        except Exception as exc:  # any exception: the stored data is what is wrong, not this run
-            _fail(delivery_id, f"The message cannot be built: {type(exc).__name__}: {exc}", hold=True)
-            held += 1
-            continue
-        try:
-            send_message(message)
-        except MailError as exc:
-            _fail(delivery_id, str(exc), hold=False)
-            failed += 1
-            continue
-        except Exception as exc:  # not an SMTP answer we know: do not try it again blindly every run
-            _fail(delivery_id, f"Sending failed: {type(exc).__name__}: {exc}", hold=True)
-            held += 1
-            continue
-        try:
-            delivery.attempts += 1
-            _move_deadline(delivery.recipient, deadline)
-            _mark_sent(delivery, message)
-            db.session.commit()
-        except Exception as exc:  # the e-mail left: a retry by cron would send it a second time
-            _fail(delivery_id, f"Sent, but recording it failed: {type(exc).__name__}: {exc}", hold=True)
-            held += 1
-            continue
-        sent += 1
-    return SendReport(sent, failed, held)
-
-
-def _claim(delivery_id: int) -> NoticeDelivery | None:
-    """The delivery, locked against a parallel run on PostgreSQL; None when another run has it or sent it."""
-    stmt = (
-        select(NoticeDelivery)
-        .where(NoticeDelivery.id == delivery_id)
-        .options(selectinload(NoticeDelivery.recipient).selectinload(NoticeRecipient.notice))
-    )
-    if db.session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    delivery = db.session.scalar(stmt)
-    if delivery is None or delivery.state is DeliveryState.SENT:
-        db.session.rollback()
-        return None
-    return delivery
-
-
-def _fail(delivery_id: int, error: str, *, hold: bool) -> None:
-    """Record a failed attempt in a fresh transaction (whatever the failure left in the session is dropped)."""
-    db.session.rollback()
-    delivery = _claim(delivery_id)
-    if delivery is None:
-        return
-    delivery.attempts += 1
-    delivery.state = DeliveryState.FAILED
-    delivery.held = hold
-    delivery.last_error = error[:2000]
-    record(
-        None,
-        "notice.delivery_failed",
-        delivery,
-        {"email": delivery.email, "error": delivery.last_error, "attempts": delivery.attempts, "held": hold},
-        client_id=delivery.recipient.agreement.client_id,
-    )
-    db.session.commit()
+    Each delivery is tried on its own and committed on its own (``dpa_tracker.outbox``), so nothing is lost or
+    sent twice and one bad delivery never blocks the others: whatever goes wrong with it is stored on the row,
+    audited, and the loop goes on. An SMTP failure is retried by the next run; a message that cannot be built
+    from the stored rows (e.g. a CR/LF in an agreement reference written before single-line fields were
+    enforced) would fail the same way every run, so it is held until an admin retries it (``requeue``), after
+    correcting the data."""
+    return outbox.send_pending(OUTBOX, limit)
 
 
 def failed_deliveries() -> list[NoticeDelivery]:

@@ -99,6 +99,7 @@ NOT_PAGES = {
     "deletion.proof": "a file download (a deletion task's proof, e.g. a sub-processor's confirmation)",
     "inspection.file": "a file download (an audit's declaration, closing report or evidence of closure)",
     "inspection.certification_file": "a file download (a certification or third-party report)",
+    "calendar.feed": "an iCalendar file (text/calendar) for calendar apps; tests/test_deadlines.py checks it",
 }
 NOT_PAGE_PREFIXES = {
     "api_v1.": "the JSON API: machine answers, no HTML",
