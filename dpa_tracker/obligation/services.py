@@ -22,9 +22,10 @@ from dpa_tracker.agent.clause5 import (
     removal_blockers,
 )
 from dpa_tracker.agent.clause5 import RULES as AGENT_RULES
-from dpa_tracker.agreement.settings import SETTINGS
+from dpa_tracker.agreement.settings import SETTINGS, WORKING_DAY_SETTINGS
 from dpa_tracker.audit.services import record
 from dpa_tracker.breach.clause812 import ACTIONS_RULE, ActionInputs, action_inputs
+from dpa_tracker.client.services import processor_calendar
 from dpa_tracker.errors import DomainError
 from dpa_tracker.extensions import db
 from dpa_tracker.models import (
@@ -60,6 +61,8 @@ def terms_of(agreement: Agreement, data_deleted_on: date | None = None) -> Agree
         settings={setting.name: getattr(agreement, setting.name) for setting in SETTINGS},
         data_deleted_on=data_deleted_on,
         late_lookback_months=int(current_app.config["LATE_LOOKBACK_MONTHS"]),
+        working_day_settings=WORKING_DAY_SETTINGS,
+        workdays=processor_calendar(),
     )
 
 
@@ -381,6 +384,15 @@ def assess_many(obligations: Sequence[Obligation], as_of: date | None = None) ->
             )
         )
     return results
+
+
+def refresh_working_day_clocks() -> None:
+    """The processor's calendar changed: refresh every obligation whose clock counts working days (clause 9.1)."""
+    refresh_cache(
+        db.session.scalars(
+            db.select(Obligation).where(Obligation.rule["days_setting"].as_string().in_(sorted(WORKING_DAY_SETTINGS)))
+        ).all()
+    )
 
 
 def refresh_cache(obligations: Sequence[Obligation]) -> None:
