@@ -288,6 +288,26 @@ def _one_row_of_each_protected_table(conn) -> dict[str, int]:
         return rows
     author = add("user", email="auditor@example.org", password_hash="x", role="auditor")
     rows["checklist_comment"] = add("checklist_comment", obligation_id=obligation, author_id=author, body="Seen")
+    if not inspect(conn).has_table("law_transfer"):  # a revision before transfers required by law (0024)
+        return rows
+    rows["law_transfer"] = add(
+        "law_transfer",
+        agreement_id=agreement,
+        learnt_at=now,
+        authority="Court of Algiers",
+        law="Code of criminal procedure, art. 47",
+        destination_country="US",
+        destination="US Department of Justice",
+        data_concerned="Mailbox of one employee",
+        proof_sha256="a" * 64,
+        proof_filename="order.pdf",
+        proof_content_type="application/pdf",
+        proof_size=10,
+        notice_forbidden=False,
+        forbidden_ground="",
+        event_id=event,
+        recorded_at=now,
+    )
     return rows
 
 
@@ -313,6 +333,7 @@ CHANGES = {
     "checklist_comment": ("body", "'edited'"),
     "disclosure_authorisation": ("purpose", "'edited'"),
     "transfer_consent": ("countries", "'US CN'"),
+    "law_transfer": ("law", "'edited'"),
 }
 
 

@@ -46,6 +46,7 @@ from dpa_tracker.models import (
     HelpRequest,
     Instruction,
     InstructionFlag,
+    LawTransfer,
     NoticeDelivery,
     NoticePhase,
     NoticeRecipient,
@@ -77,6 +78,7 @@ from dpa_tracker.record.services import (
 )
 from dpa_tracker.subprocessor.notices import propose_change, send_pending
 from dpa_tracker.subprocessor.services import SubProcessorInput, authorise, create_subprocessor
+from dpa_tracker.transfer.lawful import LawTransferInput, record_law_transfer
 from dpa_tracker.transfer.services import ConsentInput, DisclosureInput, record_consent, record_disclosure
 from tests.factories import AGREEMENT_FORM, AGREEMENT_SETTINGS_FORM, make_agreement, make_client, make_user
 from tests.support import PASSWORD, AuthActions, emptied_app
@@ -425,6 +427,23 @@ ROUTES = [
     ("POST", "/disclosure-authorisations/{disclosure_of_role}/withdraw", "staff", {"wd-reason": "Revoked"}),
     ("GET", "/transfer-consents/{consent}/document", "read", None),
     ("GET", "/disclosure-authorisations/{disclosure}/document", "read", None),
+    # transfers required by law (clause 10(2)(b)); {law_transfer_of_role}: each staff role notifies its own
+    (
+        "POST",
+        "/clients/{client}/law-transfers",
+        "staff",
+        {
+            "law-agreement_id": "{agreement}",
+            "law-learnt_at": "2026-02-03T09:00",
+            "law-authority": "Court ({role})",
+            "law-law": "Code of criminal procedure, art. 47",
+            "law-destination": "Interpol",
+            "law-data_concerned": "Login history",
+            "law-proof": FILE,
+        },
+    ),
+    ("POST", "/law-transfers/{law_transfer_of_role}/notify", "staff", {}),
+    ("GET", "/law-transfers/{law_transfer}/proof", "read", None),
     # the breach register (clause 8)
     ("GET", "/breaches", "list", None),
     ("GET", "/breaches/register.csv", "list", None),
@@ -688,6 +707,23 @@ API_ROUTES = [
         {"recipient": "API tax office ({role})", "purpose": "Audit", "authorised_on": "2026-02-01"},
     ),
     ("POST", "/api/v1/disclosure-authorisations/{disclosure_of_role}/withdraw", "staff_on", {"reason": "Revoked"}),
+    ("GET", "/api/v1/law-transfers", "list", None),
+    ("GET", "/api/v1/law-transfers/{law_transfer}", "read", None),
+    (
+        "POST",
+        "/api/v1/clients/{client}/law-transfers",
+        "staff_on",
+        {
+            "agreement_id": "{agreement}",
+            "learnt_at": "2026-02-03T09:00:00+00:00",
+            "authority": "API court ({role})",
+            "law": "Code of criminal procedure, art. 47",
+            "destination": "Interpol",
+            "data_concerned": "Login history",
+            "proof": FILE,
+        },
+    ),
+    ("POST", "/api/v1/law-transfers/{law_transfer_of_role}/notify", "staff_on", {}),
     # the breach register (clause 8)
     ("GET", "/api/v1/breaches", "list", None),
     (
@@ -762,9 +798,20 @@ MULTIPART = (
     "/import",
     "/transfer-consents",
     "/disclosure-authorisations",
+    "/law-transfers",
 )  # API routes that take a multipart body
 # POSTs that change an existing object answer 200; the other POSTs create one and answer 201.
-API_POST_CHANGES = ("/answer", "/end", "/mission", "/password", "/retry", "/revoke", "/sync", "/withdraw")
+API_POST_CHANGES = (
+    "/answer",
+    "/end",
+    "/mission",
+    "/notify",
+    "/password",
+    "/retry",
+    "/revoke",
+    "/sync",
+    "/withdraw",
+)
 
 PUBLIC = {"static", "auth.login", "auth.logout", "api-docs.openapi_json"}  # tested in test_pages / test_api_v1
 
@@ -891,6 +938,24 @@ def arrange_disclosure(case: Case) -> dict[str, int]:
     )
     db.session.commit()
     return {"disclosure_of_role": authorisation.id}
+
+
+def arrange_law_transfer(case: Case) -> dict[str, int]:
+    """A transfer required by law of the test's own (the client is notified once)."""
+    row = record_law_transfer(
+        staff_user(),
+        db.session.get_one(Agreement, case["agreement"]),
+        LawTransferInput(
+            datetime(2026, 2, 3, 9, tzinfo=UTC),
+            f"Court ({case.role}) {next(SERIAL)}",
+            "Code of criminal procedure, art. 47",
+            "Interpol",
+            data_concerned="Login history",
+        ),
+        Upload(io.BytesIO(b"Court order\n"), "order.txt"),
+    )
+    db.session.commit()
+    return {"law_transfer_of_role": row.id}
 
 
 def arrange_spare_agreement(case: Case) -> dict[str, int]:
@@ -1096,6 +1161,12 @@ OUTCOMES: dict[str, Outcome] = {
     "POST transfer.withdraw_consent": Outcome(
         column(TransferConsent, "withdrawn_at", "consent_of_role"), arrange_consent
     ),
+    "POST transfer.add_law_transfer": Outcome(
+        lambda c: count(LawTransfer, LawTransfer.authority == f"Court ({c.role})")
+    ),
+    "POST transfer.notify_law_transfer": Outcome(
+        lambda c: count(RequestNotice, RequestNotice.law_transfer_id == c["law_transfer_of_role"]), arrange_law_transfer
+    ),
     "POST transfer.withdraw_disclosure": Outcome(
         column(DisclosureAuthorisation, "withdrawn_at", "disclosure_of_role"), arrange_disclosure
     ),
@@ -1162,6 +1233,12 @@ OUTCOMES: dict[str, Outcome] = {
     "POST api_v1.add_comment_api": Outcome(comments_with("API comment by {role}")),
     "POST api_v1.record_transfer_consent_api": Outcome(
         lambda c: count(TransferConsent, TransferConsent.given_by == f"API CEO ({c.role})")
+    ),
+    "POST api_v1.record_law_transfer_api": Outcome(
+        lambda c: count(LawTransfer, LawTransfer.authority == f"API court ({c.role})")
+    ),
+    "POST api_v1.notify_law_transfer_api": Outcome(
+        lambda c: count(RequestNotice, RequestNotice.law_transfer_id == c["law_transfer_of_role"]), arrange_law_transfer
     ),
     "POST api_v1.withdraw_transfer_consent_api": Outcome(
         column(TransferConsent, "withdrawn_at", "consent_of_role"), arrange_consent
@@ -1340,6 +1417,18 @@ def _build_world() -> tuple[dict[str, int], dict[str, str]]:
         DisclosureInput("Tax office", "Yearly tax audit", date(2026, 1, 10)),
         Upload(io.BytesIO(b"Signed authorisation\n"), "authorisation.txt"),
     )
+    law_transfer = record_law_transfer(
+        staff,
+        agreement,
+        LawTransferInput(
+            datetime(2026, 2, 3, 9, tzinfo=UTC),
+            "Tribunal of Algiers",
+            "Code of criminal procedure, art. 47",
+            "Interpol",
+            data_concerned="Login history",
+        ),
+        Upload(io.BytesIO(b"Court order\n"), "order.txt"),
+    )
     db.session.commit()
     ids = {
         "client": own.id,
@@ -1385,6 +1474,8 @@ def _build_world() -> tuple[dict[str, int], dict[str, str]]:
         "consent_of_role": consent.id,
         "disclosure": disclosure.id,
         "disclosure_of_role": disclosure.id,
+        "law_transfer": law_transfer.id,
+        "law_transfer_of_role": law_transfer.id,
         "notice_sub": create_subprocessor(
             staff, SubProcessorInput(legal_name="Proposed GmbH", country="DE", service="Monitoring")
         ).id,

@@ -52,6 +52,7 @@ from dpa_tracker.record.services import (
 )
 from dpa_tracker.subprocessor.notices import answer, propose_change
 from dpa_tracker.subprocessor.services import SubProcessorInput, authorise, create_subprocessor
+from dpa_tracker.transfer.lawful import LawTransferInput, queue_law_notice, record_law_transfer
 from dpa_tracker.transfer.services import ConsentInput, DisclosureInput, record_consent, record_disclosure
 from dpa_tracker.transfer.services import withdraw as withdraw_clause_ten
 from tests.factories import make_agreement, make_client, make_user
@@ -204,6 +205,25 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
         Upload(io.BytesIO(f"{m} authorisation body\n".encode()), f"{m}-authorisation.txt"),
     )
     withdraw_clause_ten(staff, disclosure, f"{m} withdrawal reason")
+    law_transfers = [
+        record_law_transfer(
+            staff,
+            agreement,
+            LawTransferInput(
+                received,
+                f"{m} authority",
+                f"{m} law",
+                f"{m} destination",
+                "US",
+                f"{m} data concerned",
+                notice_forbidden=forbidden,
+                forbidden_ground=f"{m} public-interest ground" if forbidden else "",
+            ),
+            Upload(io.BytesIO(f"{m} legal proof body\n".encode()), f"{m}-proof.txt"),
+        )
+        for forbidden in (False, True)
+    ]
+    queue_law_notice(staff, law_transfers[0])
     db.session.commit()
     return {
         "request_id": [dsr.id],
@@ -211,6 +231,7 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
         "breach_notice_id": [n.id for n in breach_notices],
         "consent_id": [consent.id],
         "authorisation_id": [disclosure.id],
+        "law_transfer_id": [t.id for t in law_transfers],
         "agent_id": [agent.id],
         "attestation_id": [commitment.id],
         "client_id": [client.id],

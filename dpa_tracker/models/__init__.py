@@ -56,7 +56,7 @@ from dpa_tracker.models.subprocessor import (
     NoticeRecipient,
     SubProcessor,
 )
-from dpa_tracker.models.transfer import DisclosureAuthorisation, TransferConsent
+from dpa_tracker.models.transfer import DisclosureAuthorisation, LawTransfer, TransferConsent
 from dpa_tracker.models.user import ApiToken, Role, User, auditor_client
 
 __all__ = [
@@ -94,6 +94,7 @@ __all__ = [
     "HelpRequest",
     "Instruction",
     "InstructionFlag",
+    "LawTransfer",
     "MeasureHeading",
     "NoticeDelivery",
     "NoticePhase",

@@ -29,6 +29,7 @@ IMMUTABLE_TABLES = (
     "instruction",
     "instruction_flag",
     "checklist_comment",
+    "law_transfer",
 )
 WRITE_ONCE_COLUMNS = {
     "evidence": (

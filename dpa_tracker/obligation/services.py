@@ -41,7 +41,14 @@ from dpa_tracker.models.base import utcnow
 from dpa_tracker.obligation.status import AgreementTerms, Assessment, assess
 from dpa_tracker.record.builder import active_activity_names_by_client, problems_by_client, scope_gaps_by_client
 from dpa_tracker.subprocessor.documents import REQUIRED_KIND, document_inputs, inputs_by_obligation
-from dpa_tracker.transfer.clause10 import CONSENT_RULE, ConsentInputs, consent_inputs
+from dpa_tracker.transfer.clause10 import (
+    CONSENT_RULE,
+    LAW_CLAUSE,
+    NOT_NOTIFIED,
+    ConsentInputs,
+    consent_inputs,
+    not_notified_grounds,
+)
 
 DONE = (ObligationStatus.MET, ObligationStatus.LATE)
 
@@ -276,6 +283,8 @@ def assess_obligation(
     if actions is not None and actions.pending and result.status not in (*DONE, ObligationStatus.NOT_APPLICABLE):
         more = f" (+{len(actions.pending) - 2} more)" if len(actions.pending) > 2 else ""
         result = replace(result, reason=f"{result.reason}. Open: {'; '.join(actions.pending[:2])}{more}")
+    if obligation.clause_number == LAW_CLAUSE and result.status is not ObligationStatus.NOT_APPLICABLE:
+        result = _with_legal_grounds(obligation, evidence, day, result)
     if consents is not None and result.status is not ObligationStatus.NOT_APPLICABLE:
         if consents.no_record:  # an empty record states nothing about transfers: claim nothing
             result = replace(
@@ -285,6 +294,21 @@ def assess_obligation(
         elif consents.summary and result.status in (ObligationStatus.MET, ObligationStatus.DUE_SOON):
             result = replace(result, reason=f"{consents.summary}.")
     return result
+
+
+def _with_legal_grounds(obligation: Obligation, evidence: Sequence[Any], day: date, result: Assessment) -> Assessment:
+    """Clause 10(2)(b): an event answered by a legal ground was not notified; the reason says so, never "notified
+    in time" (no silent green)."""
+    grounds = not_notified_grounds(evidence, day)
+    if not grounds:
+        return result
+    said = "; ".join(f"{NOT_NOTIFIED}{ground}" for ground in grounds)
+    if result.status is ObligationStatus.MET and "; " in result.reason:
+        events = [e for e in events_of(obligation) if e.recorded_at.date() <= day]
+        others = len(events) - len(grounds)
+        notified = f"{others} other transfer(s) required by law notified in time; " if others > 0 else ""
+        return replace(result, reason=f"{said}. {notified}{result.reason.split('; ', 1)[1]}")
+    return replace(result, reason=f"{result.reason}. {said}")
 
 
 def clause_facts(

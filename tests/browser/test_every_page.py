@@ -54,6 +54,7 @@ from dpa_tracker.record.services import (
 )
 from dpa_tracker.subprocessor.notices import propose_change
 from dpa_tracker.subprocessor.services import SubProcessorInput, authorise, create_subprocessor
+from dpa_tracker.transfer.lawful import LawTransferInput, record_law_transfer
 from tests.factories import make_agreement, make_client, make_user
 from tests.support import PASSWORD
 
@@ -82,6 +83,7 @@ NOT_PAGES = {
     "checklist.client_bundle": "a ZIP download of the evidence bundle (same code as the agreement's)",
     "transfer.consent_document": "a file download (a client's signed consent, clause 10(2))",
     "transfer.disclosure_document": "a file download (a client's written authorisation, clause 10(1))",
+    "transfer.law_transfer_proof": "a file download (the proof of a transfer required by law, clause 10(2)(b))",
 }
 NOT_PAGE_PREFIXES = {
     "api_v1.": "the JSON API: machine answers, no HTML",
@@ -186,6 +188,22 @@ def seed(app: Flask) -> tuple[dict[str, int], dict[str, str]]:
         )
         flag_unlawful(staff, instruction, "A transfer outside the EU without the client's safeguards")
         queue_flag_notice(staff, instruction)
+        for forbidden in (False, True):  # the transfers page lists both kinds (clause 10(2)(b))
+            record_law_transfer(
+                staff,
+                agreement,
+                LawTransferInput(
+                    received,
+                    "Tribunal of Algiers",
+                    "Code of criminal procedure, art. 47",
+                    "Interpol",
+                    "",
+                    "Login history of one account",
+                    notice_forbidden=forbidden,
+                    forbidden_ground="Secrecy of the investigation, art. 11" if forbidden else "",
+                ),
+                Upload(io.BytesIO(b"Court order\n"), "order.txt"),
+            )
         db.session.commit()
         ids = {
             "request_id": dsr.id,
