@@ -179,7 +179,7 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
         Upload(io.BytesIO(f"{m} commitment body\n".encode()), f"{m}-commitment.txt"),
     )
     add_attestation(staff, agent, AttestationInput("training", date(2026, 1, 11), course=f"{m} course", provider="X"))
-    entry = record_breach(staff, _breach_input(m, sub=own_sub.id), [agreement])
+    entry = record_breach(staff, _breach_input(m, sub=own_sub.id, agent=agent.id), [agreement])
     breach_notices = queue_notice(staff, entry, entry.affected[0], NoticePhase.INITIAL)
     add_action(staff, entry, ActionInput(kind="containment", description=f"{m} action", owner=f"{m} owner"))
     received = app_clock.now() - timedelta(hours=2)
@@ -252,7 +252,7 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
     }
 
 
-def _breach_input(m: str, sub: int | None = None) -> BreachInput:
+def _breach_input(m: str, sub: int | None = None, agent: int | None = None) -> BreachInput:
     """A breach with the canary ``m`` in every text field (``m`` empty: the processor's neutral text)."""
     now = app_clock.now()
     return BreachInput(
@@ -272,6 +272,7 @@ def _breach_input(m: str, sub: int | None = None) -> BreachInput:
         measures_proposed=f"{m} measures proposed",
         agreement_failures=f"{m} failures",
         subprocessor_ids=[sub] if sub else [],
+        agent_ids=[agent] if agent else [],
     )
 
 

@@ -58,7 +58,12 @@ class BreachIn(StrictSchema):
     description = Text(required=True, validate=validate.Length(min=1, max=10000))
     contact_point = Text(required=True, validate=validate.Length(min=1, max=2000))
     systems = Text(load_default="", validate=_TEXT)
-    agents = Text(load_default="", validate=_TEXT)
+    agents = Text(load_default="", validate=_TEXT, metadata={"description": "People involved who are not agents"})
+    agent_ids = fields.List(
+        fields.Integer(strict=True, validate=ID_RANGE),
+        load_default=list,
+        metadata={"description": "The agents (clause 5 register) involved"},
+    )
     data_subject_categories = Text(load_default="", validate=_TEXT)
     data_subjects_approx = fields.Integer(strict=True, load_default=None, allow_none=True, validate=validate.Range(0))
     record_categories = Text(load_default="", validate=_TEXT)
@@ -129,6 +134,12 @@ class BreachActionOut(Schema):
     evidence = fields.String()
 
 
+class InvolvedAgentOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    function = fields.String()
+
+
 class BreachOut(Schema):
     id = fields.Integer()
     title = fields.String()
@@ -138,7 +149,8 @@ class BreachOut(Schema):
     natures = fields.List(fields.String())
     description = fields.String()
     systems = fields.String()
-    agents = fields.String()
+    agents = fields.String(metadata={"description": "People involved who are not agents"})
+    involved_agents = fields.List(fields.Nested(InvolvedAgentOut))
     subprocessors = fields.List(fields.String())
     source_subprocessor = fields.String(allow_none=True)
     data_subject_categories = fields.String()
@@ -164,6 +176,7 @@ def breach_out(breach: Breach) -> dict[str, Any]:
     return {
         **{name: getattr(breach, name) for name in BreachOut._declared_fields if hasattr(Breach, name)},
         "subprocessors": [s.legal_name for s in breach.subprocessors],
+        "involved_agents": [{"id": a.id, "name": a.name, "function": a.function} for a in breach.involved_agents],
         "source_subprocessor": breach.source_subprocessor.legal_name if breach.source_subprocessor else None,
         "risk": breach.risk.value,
         "clocks": [
@@ -244,6 +257,8 @@ EXAMPLE = {
     "likely_consequences": "phishing against customers",
     "measures_taken": "bucket made private; keys rotated",
     "measures_proposed": "weekly public-exposure scan",
+    "agent_ids": [4],
+    "agents": "a visitor from the cleaning company",
     "agreement_ids": [1, 2],
 }
 

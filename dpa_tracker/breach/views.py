@@ -19,6 +19,7 @@ from dpa_tracker.breach.services import (
     add_action,
     add_affected_agreement,
     affected_for,
+    agent_label,
     agreements_for,
     breach_loader,
     clock_of,
@@ -31,7 +32,16 @@ from dpa_tracker.evidence.download import send_stored_file
 from dpa_tracker.evidence.services import Upload
 from dpa_tracker.extensions import db
 from dpa_tracker.ids import parse_id
-from dpa_tracker.models import Agreement, AgreementStatus, Breach, BreachNotice, Client, NoticePhase, SubProcessor
+from dpa_tracker.models import (
+    Agent,
+    Agreement,
+    AgreementStatus,
+    Breach,
+    BreachNotice,
+    Client,
+    NoticePhase,
+    SubProcessor,
+)
 from dpa_tracker.models.base import utcnow
 from dpa_tracker.models.breach import RISK_TITLES
 from dpa_tracker.permissions import can_see_client, client_filter, require_login, staff_only, visible_client_ids
@@ -101,6 +111,8 @@ def new() -> Any:
     subs = db.session.scalars(select(SubProcessor).order_by(SubProcessor.legal_name)).all()
     form.subprocessor_ids.choices = [(str(s.id), s.legal_name) for s in subs]
     form.source_subprocessor_id.choices = [("", "none"), *((str(s.id), s.legal_name) for s in subs)]
+    people = db.session.scalars(select(Agent).order_by(Agent.name, Agent.id)).all()
+    form.agent_ids.choices = [(str(a.id), agent_label(a)) for a in people]
     if form.validate_on_submit():
         try:
             upload = form.source_notice.data
@@ -124,6 +136,7 @@ def new() -> Any:
                 agreement_failures=form.agreement_failures.data or "",
                 risk=form.risk.data or "",
                 subprocessor_ids=[parse_id(v) or 0 for v in form.subprocessor_ids.data or []],
+                agent_ids=[parse_id(v) or 0 for v in form.agent_ids.data or []],
                 source_subprocessor_id=parse_id(form.source_subprocessor_id.data or "") or None,
             )
             chosen = agreements_for(_ids(form.agreement_ids.data), agreements)

@@ -1,5 +1,6 @@
-"""Issue 12's gaps: the processor's country (its working-day calendar counts clause 9.1's target) and the
-transfers required by law (clause 10(2)(b)) with their e-mails to the client in the request_notice outbox
+"""Issue 12's gaps: the processor's country (its working-day calendar counts clause 9.1's target), the
+transfers required by law (clause 10(2)(b)) with their e-mails to the client in the request_notice outbox, and
+the agents involved in a breach (breach_agent)
 
 Revision ID: 0024
 Revises: 0020
@@ -89,12 +90,21 @@ def upgrade():
         batch_op.drop_constraint(batch_op.f('ck_request_notice_one_subject'), type_='check')
         batch_op.create_check_constraint(batch_op.f('ck_request_notice_one_subject'), ONE_SUBJECT)
 
+    op.create_table('breach_agent',
+    sa.Column('breach_id', sa.Integer(), nullable=False),
+    sa.Column('agent_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['agent_id'], ['agent.id'], name=op.f('fk_breach_agent_agent_id_agent'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['breach_id'], ['breach.id'], name=op.f('fk_breach_agent_breach_id_breach'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('breach_id', 'agent_id', name=op.f('pk_breach_agent'))
+    )
+
     for statement in TRIGGERS[dialect] + (REQUEST_NOTICE_TRIGGERS if dialect == 'sqlite' else []):
         op.execute(text(statement))
 
 
 def downgrade():
     dialect = op.get_bind().dialect.name
+    op.drop_table('breach_agent')
     for statement in DROP_TRIGGERS[dialect]:
         op.execute(text(statement))
     with op.batch_alter_table('request_notice', schema=None) as batch_op:
