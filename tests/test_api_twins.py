@@ -47,6 +47,7 @@ PAGE_TO_API: dict[str, str | tuple[str, ...]] = {
     "transfer.withdraw_disclosure": "api_v1.withdraw_disclosure_authorisation_api",
     "transfer.add_law_transfer": "api_v1.record_law_transfer_api",
     "transfer.notify_law_transfer": "api_v1.notify_law_transfer_api",
+    "breach.action_done": "api_v1.mark_breach_action_done_api",
     "agreement.create": "api_v1.create_agreement_api",
     "agreement.end": "api_v1.end_agreement_api",
     "agreement.settings": "api_v1.change_agreement_settings",

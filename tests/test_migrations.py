@@ -308,6 +308,16 @@ def _one_row_of_each_protected_table(conn) -> dict[str, int]:
         event_id=event,
         recorded_at=now,
     )
+    rows["breach_action"] = add(
+        "breach_action",
+        breach_id=rows["breach"],
+        kind="containment",
+        description="Laptop wiped remotely",
+        owner="IT",
+        done_on=day,
+        evidence="MDM wipe log",
+        created_at=now,
+    )
     return rows
 
 
@@ -334,6 +344,7 @@ CHANGES = {
     "disclosure_authorisation": ("purpose", "'edited'"),
     "transfer_consent": ("countries", "'US CN'"),
     "law_transfer": ("law", "'edited'"),
+    "breach_action": ("evidence", "'edited'"),
 }
 
 

@@ -17,7 +17,7 @@ from dpa_tracker.agent.services import assign as assign_agent
 from dpa_tracker.auth.services import create_token, hash_password
 from dpa_tracker.breach.notices import queue_notice
 from dpa_tracker.breach.notices import send_pending as send_breach_notices
-from dpa_tracker.breach.services import BreachInput, record_breach
+from dpa_tracker.breach.services import ActionInput, BreachInput, add_action, mark_action_done, record_breach
 from dpa_tracker.dsr.notices import queue_forward
 from dpa_tracker.dsr.services import InstructionInput, RequestInput, log_request, record_instruction
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
@@ -481,6 +481,13 @@ ROUTES = [
         "staff_on",
         {"action-kind": "remedy", "action-description": "Page action by {role}"},
     ),
+    (
+        "POST",
+        "/breaches/{breach}/actions/done",
+        "staff_on",
+        {"done-action_id": "{action_of_role}", "done-done_on": "2026-02-05", "done-evidence": "Done ({role})"},
+    ),
+    ("GET", "/breach-actions/{done_action}/evidence", "staff_on", None),
     # data-subject requests (clause 9.1) and instructions (clause 3.1(3))
     ("GET", "/requests", "list", None),
     ("GET", "/requests/new", "staff", None),
@@ -755,6 +762,12 @@ API_ROUTES = [
         "staff_on",
         {"kind": "containment", "description": "API action by {role}"},
     ),
+    (
+        "POST",
+        "/api/v1/breach-actions/{action_of_role}/done",
+        "staff_on",
+        {"done_on": "2026-02-05", "evidence": "API done ({role})"},
+    ),
     # data-subject requests (clause 9.1) and instructions (clause 3.1(3))
     ("GET", "/api/v1/requests", "list", None),
     (
@@ -799,10 +812,12 @@ MULTIPART = (
     "/transfer-consents",
     "/disclosure-authorisations",
     "/law-transfers",
+    "/done",
 )  # API routes that take a multipart body
 # POSTs that change an existing object answer 200; the other POSTs create one and answer 201.
 API_POST_CHANGES = (
     "/answer",
+    "/done",
     "/end",
     "/mission",
     "/notify",
@@ -938,6 +953,17 @@ def arrange_disclosure(case: Case) -> dict[str, int]:
     )
     db.session.commit()
     return {"disclosure_of_role": authorisation.id}
+
+
+def arrange_open_action(case: Case) -> dict[str, int]:
+    """An open clause 8.1(2) action of the test's own (an action is marked done once)."""
+    action = add_action(
+        staff_user(),
+        db.session.get_one(Breach, case["breach"]),
+        ActionInput(kind="remedy", description=f"Open action ({case.role}) {next(SERIAL)}"),
+    )
+    db.session.commit()
+    return {"action_of_role": action.id}
 
 
 def arrange_law_transfer(case: Case) -> dict[str, int]:
@@ -1176,6 +1202,10 @@ OUTCOMES: dict[str, Outcome] = {
     "POST breach.new": Outcome(lambda c: count(Breach, Breach.title == f"Breach recorded by {c.role}")),
     "POST breach.add_agreement": Outcome(breach_agreements, arrange_spare_agreement),
     "POST breach.notify": Outcome(breach_notices),
+    "POST breach.action_done": Outcome(column(BreachAction, "done_on", "action_of_role"), arrange_open_action),
+    "POST api_v1.mark_breach_action_done_api": Outcome(
+        column(BreachAction, "done_on", "action_of_role"), arrange_open_action
+    ),
     "POST breach.action": Outcome(
         lambda c: count(BreachAction, BreachAction.description == f"Page action by {c.role}")
     ),
@@ -1400,6 +1430,10 @@ def _build_world() -> tuple[dict[str, int], dict[str, str]]:
         Upload(io.BytesIO(b"Backup GmbH: we lost tape 17\n"), "backup-gmbh-notice.txt"),
     )
     queue_notice(staff, breach, breach.affected[0], NoticePhase.INITIAL)
+    done_action = add_action(staff, breach, ActionInput(kind="containment", description="Tape wiped", owner="Ops"))
+    mark_action_done(
+        staff, done_action, date(2026, 2, 2), "Wipe log", Upload(io.BytesIO(b"Wipe log\n"), "wipe-log.txt")
+    )
     dsr = log_request(
         staff, agreement, RequestInput(datetime(2026, 2, 2, 9, tzinfo=UTC), "email", "erasure", "customer 17")
     )
@@ -1475,6 +1509,8 @@ def _build_world() -> tuple[dict[str, int], dict[str, str]]:
         "disclosure": disclosure.id,
         "disclosure_of_role": disclosure.id,
         "law_transfer": law_transfer.id,
+        "done_action": done_action.id,
+        "action_of_role": done_action.id,
         "law_transfer_of_role": law_transfer.id,
         "notice_sub": create_subprocessor(
             staff, SubProcessorInput(legal_name="Proposed GmbH", country="DE", service="Monitoring")

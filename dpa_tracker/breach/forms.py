@@ -71,3 +71,12 @@ class ActionForm(SingleLineForm):
     due_on = DateField("Due on", validators=[Optional(), within_range])
     done_on = DateField("Done on", validators=[Optional(), within_range])
     evidence = TextAreaField("Evidence that it is done", validators=[Length(max=4000)])
+
+
+class ActionDoneForm(SingleLineForm):
+    """Clause 8.1(2): mark an open action done, with what shows it."""
+
+    action_id = SelectField("Action", coerce=str, validators=[DataRequired()])
+    done_on = DateField("Done on", validators=[InputRequired(), within_range])
+    evidence = TextAreaField("Evidence that it is done (a report, a ticket, a link)", validators=[Length(max=4000)])
+    file = FileField("Or attach the document")

@@ -347,6 +347,50 @@ def add_action(actor: User, breach: Breach, data: ActionInput) -> BreachAction:
     return action
 
 
+def mark_action_done(
+    actor: User, action: BreachAction, done_on: date | None, evidence: str, upload: Upload | None = None
+) -> BreachAction:
+    """Clause 8.1(2): an open action is done on ``done_on``, shown by ``evidence`` (text) and/or a document. Once
+    done the action never changes (trigger); 8.1(2) of every affected agreement is re-assessed."""
+    if action.done_on is not None:
+        raise DomainError(f"This action was already marked done on {action.done_on}.", field="done_on")
+    if done_on is None:
+        raise DomainError("Give the date the action was done.", field="done_on")
+    check_date(done_on, "done_on")
+    if done_on > utcnow().date():
+        raise DomainError("An action cannot be done in the future.", field="done_on")
+    if done_on < action.breach.detected_at.date():
+        raise DomainError("An action cannot be done before the breach was detected.", field="done_on")
+    text = evidence.strip()
+    if not text and upload is None:
+        raise DomainError(
+            "Say what shows the action done (a report, a ticket, a link) or attach the document.", field="evidence"
+        )
+    if upload is not None:
+        blob = evidence_store().save(upload.stream, int(current_app.config["MAX_CONTENT_LENGTH"]))
+        action.evidence_sha256, action.evidence_size = blob.sha256, blob.size
+        action.evidence_content_type = blob.content_type
+        action.evidence_filename = (upload.filename.replace("\\", "/").rsplit("/", 1)[-1] or "evidence")[:255]
+        text = text or f"Document {action.evidence_filename}"
+    action.done_on, action.evidence = done_on, text
+    action.done_recorded_at, action.done_by_id = utcnow(), actor.id
+    db.session.flush()
+    record(
+        actor,
+        "breach.action_done",
+        action,
+        {
+            "breach_id": action.breach_id,
+            "kind": action.kind.value,
+            "done_on": done_on,
+            "evidence": text,
+            "evidence_sha256": action.evidence_sha256,
+        },
+    )
+    refresh_breach_action_obligations([a.agreement_id for a in action.breach.affected])
+    return action
+
+
 # --- reading ----------------------------------------------------------------------------------------
 
 

@@ -176,10 +176,23 @@ class BreachAction(Base):
     due_on: Mapped[date | None]
     done_on: Mapped[date | None]
     evidence: Mapped[str] = mapped_column(Text, default="")  # what shows it done (a report, a ticket, a link)
+    # A document showing it done (evidence store), and when and by whom it was marked done after being recorded
+    # open (None: recorded done at once, ``created_at``). Once done, the row never changes (trigger).
+    evidence_sha256: Mapped[str | None] = mapped_column(String(64))
+    evidence_filename: Mapped[str | None] = mapped_column(String(255))
+    evidence_content_type: Mapped[str | None] = mapped_column(String(100))
+    evidence_size: Mapped[int | None]
+    done_recorded_at: Mapped[datetime | None]
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     breach: Mapped[Breach] = relationship(back_populates="actions")
+
+    @property
+    def known_done_at(self) -> datetime:
+        """When the register learnt it was done: evidence never predates it."""
+        return self.done_recorded_at or self.created_at
 
 
 class BreachNotice(Base):
@@ -219,5 +232,6 @@ class BreachNotice(Base):
 
 
 install_on_create(Breach.__table__)  # the register entry: never edited, never deleted
+install_on_create(BreachAction.__table__)  # an action, once done
 install_on_create(BreachAgreement.__table__)  # which clients it touched
 install_on_create(BreachNotice.__table__)  # an e-mail, once sent

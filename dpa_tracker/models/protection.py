@@ -110,6 +110,7 @@ SETTLED_WHEN = {
     "notice_delivery": "OLD.state = 'sent'",
     "breach_notice": "OLD.state = 'sent'",
     "request_notice": "OLD.state = 'sent'",
+    "breach_action": "OLD.done_on IS NOT NULL",
 }
 PROTECTED_TABLES = IMMUTABLE_TABLES + tuple(WRITE_ONCE_COLUMNS) + tuple(SETTLED_WHEN)
 

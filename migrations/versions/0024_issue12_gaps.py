@@ -1,12 +1,13 @@
 """Issue 12's gaps: the processor's country (its working-day calendar counts clause 9.1's target), the
 transfers required by law (clause 10(2)(b)) with their e-mails to the client in the request_notice outbox, and
-the agents involved in a breach (breach_agent)
+the agents involved in a breach (breach_agent), and breach actions marked done later (clause 8.1(2)) with
+their evidence file, settled once done
 
 Revision ID: 0024
 Revises: 0020
 Create Date: 2026-12-06
 
-law_transfer refuses every UPDATE and DELETE (frozen trigger SQL, as migrations 0004, 0017, 0018 and 0020).
+breach_action refuses DELETE, and UPDATE once done; law_transfer refuses every UPDATE and DELETE (frozen trigger SQL, as migrations 0004, 0017, 0018 and 0020).
 request_notice gains law_transfer_id and "exactly one subject" covers it; on SQLite the table is rebuilt, so its
 triggers (no DELETE, frozen once sent: migration 0018) are created again.
 """
@@ -23,13 +24,24 @@ depends_on = None
 TRIGGERS = {'postgresql': ["CREATE OR REPLACE FUNCTION dpa_refuse_change() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION '% "
                 "rows are immutable', TG_TABLE_NAME; END; $$ LANGUAGE plpgsql",
                 'CREATE TRIGGER law_transfer_immutable BEFORE UPDATE OR DELETE ON law_transfer FOR EACH ROW '
-                'EXECUTE FUNCTION dpa_refuse_change()'],
+                'EXECUTE FUNCTION dpa_refuse_change()',
+                'CREATE TRIGGER breach_action_no_delete BEFORE DELETE ON breach_action FOR EACH ROW EXECUTE '
+                'FUNCTION dpa_refuse_change()',
+                'CREATE TRIGGER breach_action_content_fixed BEFORE UPDATE ON breach_action FOR EACH ROW WHEN '
+                '(OLD.done_on IS NOT NULL) EXECUTE FUNCTION dpa_refuse_change()'],
  'sqlite': ['CREATE TRIGGER law_transfer_no_update BEFORE UPDATE ON law_transfer BEGIN SELECT RAISE(ABORT, '
             "'law_transfer rows are immutable'); END",
             'CREATE TRIGGER law_transfer_no_delete BEFORE DELETE ON law_transfer BEGIN SELECT RAISE(ABORT, '
-            "'law_transfer rows are immutable'); END"]}
-DROP_TRIGGERS = {'postgresql': ['DROP TRIGGER IF EXISTS law_transfer_immutable ON law_transfer'],
- 'sqlite': ['DROP TRIGGER IF EXISTS law_transfer_no_update', 'DROP TRIGGER IF EXISTS law_transfer_no_delete']}
+            "'law_transfer rows are immutable'); END",
+            'CREATE TRIGGER breach_action_no_delete BEFORE DELETE ON breach_action BEGIN SELECT RAISE(ABORT, '
+            "'breach_action rows are immutable'); END",
+            'CREATE TRIGGER breach_action_content_fixed BEFORE UPDATE ON breach_action FOR EACH ROW WHEN '
+            "OLD.done_on IS NOT NULL BEGIN SELECT RAISE(ABORT, 'breach_action rows are immutable'); END"]}
+DROP_TRIGGERS = {'postgresql': ['DROP TRIGGER IF EXISTS law_transfer_immutable ON law_transfer',
+                'DROP TRIGGER IF EXISTS breach_action_no_delete ON breach_action',
+                'DROP TRIGGER IF EXISTS breach_action_content_fixed ON breach_action'],
+ 'sqlite': ['DROP TRIGGER IF EXISTS law_transfer_no_update', 'DROP TRIGGER IF EXISTS law_transfer_no_delete',
+            'DROP TRIGGER IF EXISTS breach_action_no_delete', 'DROP TRIGGER IF EXISTS breach_action_content_fixed']}
 # SQLite rebuilds request_notice (batch mode): its triggers of migration 0018, dropped with the old table.
 REQUEST_NOTICE_TRIGGERS = [
     'DROP TRIGGER IF EXISTS request_notice_no_delete',
@@ -98,6 +110,15 @@ def upgrade():
     sa.PrimaryKeyConstraint('breach_id', 'agent_id', name=op.f('pk_breach_agent'))
     )
 
+    with op.batch_alter_table('breach_action', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('evidence_sha256', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('evidence_filename', sa.String(length=255), nullable=True))
+        batch_op.add_column(sa.Column('evidence_content_type', sa.String(length=100), nullable=True))
+        batch_op.add_column(sa.Column('evidence_size', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('done_recorded_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('done_by_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_breach_action_done_by_id_user'), 'user', ['done_by_id'], ['id'], ondelete='RESTRICT')
+
     for statement in TRIGGERS[dialect] + (REQUEST_NOTICE_TRIGGERS if dialect == 'sqlite' else []):
         op.execute(text(statement))
 
@@ -105,6 +126,14 @@ def upgrade():
 def downgrade():
     dialect = op.get_bind().dialect.name
     op.drop_table('breach_agent')
+    with op.batch_alter_table('breach_action', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_breach_action_done_by_id_user'), type_='foreignkey')
+        batch_op.drop_column('done_by_id')
+        batch_op.drop_column('done_recorded_at')
+        batch_op.drop_column('evidence_size')
+        batch_op.drop_column('evidence_content_type')
+        batch_op.drop_column('evidence_filename')
+        batch_op.drop_column('evidence_sha256')
     for statement in DROP_TRIGGERS[dialect]:
         op.execute(text(statement))
     with op.batch_alter_table('request_notice', schema=None) as batch_op:

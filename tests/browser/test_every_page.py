@@ -84,6 +84,7 @@ NOT_PAGES = {
     "transfer.consent_document": "a file download (a client's signed consent, clause 10(2))",
     "transfer.disclosure_document": "a file download (a client's written authorisation, clause 10(1))",
     "transfer.law_transfer_proof": "a file download (the proof of a transfer required by law, clause 10(2)(b))",
+    "breach.action_evidence": "a file download (the document showing a clause 8.1(2) action done)",
 }
 NOT_PAGE_PREFIXES = {
     "api_v1.": "the JSON API: machine answers, no HTML",
