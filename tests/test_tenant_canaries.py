@@ -22,7 +22,7 @@ from dpa_tracker.agent.services import AgentInput, AttestationInput, add_attesta
 from dpa_tracker.agent.services import assign as assign_agent
 from dpa_tracker.auth.services import create_token, update_user
 from dpa_tracker.breach.notices import queue_notice
-from dpa_tracker.breach.services import ActionInput, BreachInput, add_action, record_breach
+from dpa_tracker.breach.services import ActionInput, BreachInput, add_action, mark_action_done, record_breach
 from dpa_tracker.checklist.services import add_comment
 from dpa_tracker.dsr.notices import queue_flag_notice, queue_forward
 from dpa_tracker.dsr.services import (
@@ -181,7 +181,14 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
     add_attestation(staff, agent, AttestationInput("training", date(2026, 1, 11), course=f"{m} course", provider="X"))
     entry = record_breach(staff, _breach_input(m, sub=own_sub.id, agent=agent.id), [agreement])
     breach_notices = queue_notice(staff, entry, entry.affected[0], NoticePhase.INITIAL)
-    add_action(staff, entry, ActionInput(kind="containment", description=f"{m} action", owner=f"{m} owner"))
+    action = add_action(staff, entry, ActionInput(kind="containment", description=f"{m} action", owner=f"{m} owner"))
+    mark_action_done(
+        staff,
+        action,
+        app_clock.today(),
+        f"{m} action evidence",
+        Upload(io.BytesIO(f"{m} action evidence body\n".encode()), f"{m}-action.txt"),
+    )
     received = app_clock.now() - timedelta(hours=2)
     dsr = log_request(staff, agreement, RequestInput(received, "email", "erasure", f"{m} subject reference"))
     queue_forward(staff, dsr)
@@ -232,6 +239,7 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
         "consent_id": [consent.id],
         "authorisation_id": [disclosure.id],
         "law_transfer_id": [t.id for t in law_transfers],
+        "action_id": [action.id],
         "agent_id": [agent.id],
         "attestation_id": [commitment.id],
         "client_id": [client.id],
