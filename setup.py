@@ -17,6 +17,7 @@ setup(
     packages=[*find_packages(include=["dpa_tracker", "dpa_tracker.*"]), *(f"dpa_tracker.{d}" for d in TOP_LEVEL)],
     package_dir={f"dpa_tracker.{d}": d for d in TOP_LEVEL},
     package_data={
+        "dpa_tracker": ["workdays.yaml"],
         "dpa_tracker.catalogue": ["*.yaml"],
         "dpa_tracker.reports": ["fonts/*"],
         **{f"dpa_tracker.{d}": patterns for d, patterns in TOP_LEVEL.items()},

@@ -66,6 +66,7 @@ PROCESSOR = ProcessorInput(
     contact_email="privacy@altinsoft.example",
     dpo_name="Personal Data Protection Officer",
     dpo_email="dpo@altinsoft.example",
+    country="FR",  # its working-day calendar counts clause 9.1's forwarding target
 )
 
 # None of the clients' policies names a DPO, so none is recorded. Mittal Cloud's policy states no
@@ -197,7 +198,7 @@ def _seed_late_request(actor: User, agreement: Agreement, today: date) -> None:
         actor,
         forward,
         "Request forwarded to the client's privacy contact.",
-        at=_at(day + timedelta(days=5), 9),
+        at=_at(day + timedelta(days=8), 9),  # past 2 working days whatever the weekday and holidays
         event_id=request.id,
     )
 

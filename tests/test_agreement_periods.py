@@ -21,6 +21,7 @@ from dpa_tracker.models import Agreement, AuditEvent, Client, Obligation, Proces
 from dpa_tracker.models.base import utcnow
 from dpa_tracker.obligation.events import record_event
 from dpa_tracker.record.services import ActivityInput, create_activity, update_activity
+from dpa_tracker.workdays import calendar_for
 from tests.factories import AGREEMENT_FORM, AGREEMENT_SETTINGS_FORM, make_agreement, make_client, make_user
 from tests.support import make_app
 
@@ -43,6 +44,14 @@ PERIODS = [
     "document_request_days",
     "audit_notice_days",
 ]
+
+
+def _due(start: datetime, name: str, value: int, unit: timedelta) -> datetime:
+    """The end of the clock: calendar days or hours, or working days on the processor's calendar (clause 9.1;
+    no processor country here: the default calendar, Saturday-Sunday)."""
+    if BY_NAME[name].working_days:
+        return calendar_for("").due_at(start, value)
+    return start + value * unit
 
 
 def _fmt(moment: datetime) -> str:
@@ -89,14 +98,14 @@ def test_the_clock_of_the_clause_runs_on_the_agreements_value(app, client, auth,
         obligation = next(o for o in agreement.obligations if o.clause_number == clause)
         add_evidence(actor, obligation, EvidenceInput(note="Documented procedure"))  # readiness, answers no event
         on_time = record_event(actor, obligation, occurred_at=now - timedelta(hours=1), summary="Asked on time")
-        long_ago = now - value * unit - timedelta(days=2)  # its deadline passed two days ago
+        long_ago = now - value * unit - timedelta(days=2 if name != "dsr_forward_days" else 9)  # deadline passed
         late = record_event(actor, obligation, occurred_at=long_ago, summary="Asked long ago")
         db.session.commit()
         obligation_id, on_time_id, late_id = obligation.id, on_time.id, late.id
 
     page = _obligation_page(client, auth, obligation_id)
     # The oldest open request is past the agreement's period: its deadline is counted with that value.
-    assert _fmt(long_ago + value * unit) in page
+    assert _fmt(_due(long_ago, name, value, unit)) in page
     assert "overdue" in page
 
     with app.app_context():
@@ -105,7 +114,7 @@ def test_the_clock_of_the_clause_runs_on_the_agreements_value(app, client, auth,
         add_evidence(actor, obligation, EvidenceInput(note="Answered", trigger_event_id=late_id))
         db.session.commit()
     page = client.get(f"/obligations/{obligation_id}").get_data(as_text=True)
-    assert _fmt(now - timedelta(hours=1) + value * unit) in page  # the on-time request keeps its own clock
+    assert _fmt(_due(now - timedelta(hours=1), name, value, unit)) in page  # the on-time request keeps its own clock
 
     with app.app_context():
         actor = db.session.get(User, staff)
@@ -127,17 +136,19 @@ def test_a_changed_setting_moves_the_open_clock_at_once_and_is_audited(app, clie
         record_event(actor, obligation, occurred_at=occurred, summary="Access request by e-mail")
         db.session.commit()
         agreement_id, obligation_id, cached_before = agreement.id, obligation.id, obligation.cached_due_on
-    assert cached_before == (occurred + timedelta(days=BY_NAME["dsr_forward_days"].default)).date()
+    day = timedelta(days=1)
+    assert cached_before == _due(occurred, "dsr_forward_days", BY_NAME["dsr_forward_days"].default, day).date()
 
     auth.login("staff@example.com")
     form = {**AGREEMENT_SETTINGS_FORM, "dsr_forward_days": "10"}
     assert auth.post(f"/agreements/{agreement_id}/settings", form).status_code == 302
     page = client.get(f"/agreements/{agreement_id}").get_data(as_text=True)
     row = re.search(r'<tr data-setting="dsr_forward_days">(.*?)</tr>', page, re.S).group(1)
-    assert "9.1" in row and "10 days" in row
-    assert _fmt(occurred + timedelta(days=10)) in client.get(f"/obligations/{obligation_id}").get_data(as_text=True)
+    assert "9.1" in row and "10 working days" in row
+    due = _due(occurred, "dsr_forward_days", 10, day)
+    assert _fmt(due) in client.get(f"/obligations/{obligation_id}").get_data(as_text=True)
     with app.app_context():
-        assert db.session.get(Obligation, obligation_id).cached_due_on == (occurred + timedelta(days=10)).date()
+        assert db.session.get(Obligation, obligation_id).cached_due_on == due.date()
         event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "agreement.settings")).one()
         assert event.changes == {"dsr_forward_days": [BY_NAME["dsr_forward_days"].default, 10]}
 
@@ -151,10 +162,10 @@ def test_the_pages_show_every_setting_with_its_unit_and_clause(app, client, auth
     form_page = client.get(f"/clients/{acme_id}/agreements/new").get_data(as_text=True)
     detail = client.get(f"/agreements/{agreement_id}").get_data(as_text=True)
     for setting in SETTINGS:
-        assert f"({setting.unit}, clause {setting.clause})" in form_page
+        assert f"({setting.unit_text}, clause {setting.clause})" in form_page
         assert f'name="{setting.name}"' in form_page
         row = re.search(rf'<tr data-setting="{setting.name}">(.*?)</tr>', detail, re.S).group(1)
-        assert setting.clause in row and f"{setting.default} {setting.unit}" in row
+        assert setting.clause in row and f"{setting.default} {setting.unit_text}" in row
 
 
 @pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.name)

@@ -388,6 +388,36 @@ def _one_row_of_each_protected_table(conn) -> dict[str, int]:
         due_on=day,
         title="Clause 8.1",
     )
+    if not inspect(conn).has_table("law_transfer"):  # a revision before transfers required by law (0024)
+        return rows
+    rows["law_transfer"] = add(
+        "law_transfer",
+        agreement_id=agreement,
+        learnt_at=now,
+        authority="Court of Algiers",
+        law="Code of criminal procedure, art. 47",
+        destination_country="US",
+        destination="US Department of Justice",
+        data_concerned="Mailbox of one employee",
+        proof_sha256="a" * 64,
+        proof_filename="order.pdf",
+        proof_content_type="application/pdf",
+        proof_size=10,
+        notice_forbidden=False,
+        forbidden_ground="",
+        event_id=event,
+        recorded_at=now,
+    )
+    rows["breach_action"] = add(
+        "breach_action",
+        breach_id=rows["breach"],
+        kind="containment",
+        description="Laptop wiped remotely",
+        owner="IT",
+        done_on=day,
+        evidence="MDM wipe log",
+        created_at=now,
+    )
     return rows
 
 
@@ -423,6 +453,8 @@ CHANGES = {
     "finding_closure": ("closed_on", "'2030-01-01'"),
     "reminder_digest": ("body", "'edited'"),
     "reminder_item": ("state", "'due_soon'"),
+    "law_transfer": ("law", "'edited'"),
+    "breach_action": ("evidence", "'edited'"),
 }
 
 

@@ -17,7 +17,7 @@ from dpa_tracker.agent.services import assign as assign_agent
 from dpa_tracker.auth.services import create_token, hash_password
 from dpa_tracker.breach.notices import queue_notice
 from dpa_tracker.breach.notices import send_pending as send_breach_notices
-from dpa_tracker.breach.services import BreachInput, record_breach
+from dpa_tracker.breach.services import ActionInput, BreachInput, add_action, mark_action_done, record_breach
 from dpa_tracker.deadline.services import create_feed
 from dpa_tracker.deletion.services import (
     CompletionInput,
@@ -77,6 +77,7 @@ from dpa_tracker.models import (
     InspectionRequest,
     Instruction,
     InstructionFlag,
+    LawTransfer,
     NoticeDelivery,
     NoticePhase,
     NoticeRecipient,
@@ -110,6 +111,7 @@ from dpa_tracker.record.services import (
 )
 from dpa_tracker.subprocessor.notices import propose_change, send_pending
 from dpa_tracker.subprocessor.services import SubProcessorInput, authorise, create_subprocessor
+from dpa_tracker.transfer.lawful import LawTransferInput, record_law_transfer
 from dpa_tracker.transfer.services import ConsentInput, DisclosureInput, record_consent, record_disclosure
 from tests.factories import AGREEMENT_FORM, AGREEMENT_SETTINGS_FORM, make_agreement, make_client, make_user
 from tests.support import PASSWORD, AuthActions, emptied_app
@@ -481,6 +483,23 @@ ROUTES = [
     ("POST", "/disclosure-authorisations/{disclosure_of_role}/withdraw", "staff", {"wd-reason": "Revoked"}),
     ("GET", "/transfer-consents/{consent}/document", "read", None),
     ("GET", "/disclosure-authorisations/{disclosure}/document", "read", None),
+    # transfers required by law (clause 10(2)(b)); {law_transfer_of_role}: each staff role notifies its own
+    (
+        "POST",
+        "/clients/{client}/law-transfers",
+        "staff",
+        {
+            "law-agreement_id": "{agreement}",
+            "law-learnt_at": "2026-02-03T09:00",
+            "law-authority": "Court ({role})",
+            "law-law": "Code of criminal procedure, art. 47",
+            "law-destination": "Interpol",
+            "law-data_concerned": "Login history",
+            "law-proof": FILE,
+        },
+    ),
+    ("POST", "/law-transfers/{law_transfer_of_role}/notify", "staff", {}),
+    ("GET", "/law-transfers/{law_transfer}/proof", "read", None),
     # the breach register (clause 8)
     ("GET", "/breaches", "list", None),
     ("GET", "/breaches/register.csv", "list", None),
@@ -518,6 +537,13 @@ ROUTES = [
         "staff_on",
         {"action-kind": "remedy", "action-description": "Page action by {role}"},
     ),
+    (
+        "POST",
+        "/breaches/{breach}/actions/done",
+        "staff_on",
+        {"done-action_id": "{breach_action_of_role}", "done-done_on": "2026-02-05", "done-evidence": "Done ({role})"},
+    ),
+    ("GET", "/breach-actions/{done_action}/evidence", "staff_on", None),
     # data-subject requests (clause 9.1) and instructions (clause 3.1(3))
     ("GET", "/requests", "list", None),
     ("GET", "/requests/new", "staff", None),
@@ -830,6 +856,23 @@ API_ROUTES = [
         {"recipient": "API tax office ({role})", "purpose": "Audit", "authorised_on": "2026-02-01"},
     ),
     ("POST", "/api/v1/disclosure-authorisations/{disclosure_of_role}/withdraw", "staff_on", {"reason": "Revoked"}),
+    ("GET", "/api/v1/law-transfers", "list", None),
+    ("GET", "/api/v1/law-transfers/{law_transfer}", "read", None),
+    (
+        "POST",
+        "/api/v1/clients/{client}/law-transfers",
+        "staff_on",
+        {
+            "agreement_id": "{agreement}",
+            "learnt_at": "2026-02-03T09:00:00+00:00",
+            "authority": "API court ({role})",
+            "law": "Code of criminal procedure, art. 47",
+            "destination": "Interpol",
+            "data_concerned": "Login history",
+            "proof": FILE,
+        },
+    ),
+    ("POST", "/api/v1/law-transfers/{law_transfer_of_role}/notify", "staff_on", {}),
     # the breach register (clause 8)
     ("GET", "/api/v1/breaches", "list", None),
     (
@@ -860,6 +903,12 @@ API_ROUTES = [
         "/api/v1/breaches/{breach}/actions",
         "staff_on",
         {"kind": "containment", "description": "API action by {role}"},
+    ),
+    (
+        "POST",
+        "/api/v1/breach-actions/{breach_action_of_role}/done",
+        "staff_on",
+        {"done_on": "2026-02-05", "evidence": "API done ({role})"},
     ),
     # data-subject requests (clause 9.1) and instructions (clause 3.1(3))
     ("GET", "/api/v1/requests", "list", None),
@@ -977,19 +1026,21 @@ MULTIPART = (
     "/close",
     "/done",
     "/certifications",
+    "/law-transfers",
 )  # API routes that take a multipart body
 # POSTs that change an existing object answer 200; the other POSTs create one and answer 201.
 API_POST_CHANGES = (
     "/answer",
+    "/done",
     "/end",
     "/mission",
+    "/notify",
     "/password",
     "/retry",
     "/revoke",
     "/sync",
     "/withdraw",
     "/audit",
-    "/done",
 )
 
 # tested in test_pages / test_api_v1 / test_deadlines (the calendar feed: its token is the credential)
@@ -1147,6 +1198,35 @@ def arrange_disclosure(case: Case) -> dict[str, int]:
     )
     db.session.commit()
     return {"disclosure_of_role": authorisation.id}
+
+
+def arrange_open_action(case: Case) -> dict[str, int]:
+    """An open clause 8.1(2) action of the test's own (an action is marked done once)."""
+    action = add_action(
+        staff_user(),
+        db.session.get_one(Breach, case["breach"]),
+        ActionInput(kind="remedy", description=f"Open action ({case.role}) {next(SERIAL)}"),
+    )
+    db.session.commit()
+    return {"breach_action_of_role": action.id}
+
+
+def arrange_law_transfer(case: Case) -> dict[str, int]:
+    """A transfer required by law of the test's own (the client is notified once)."""
+    row = record_law_transfer(
+        staff_user(),
+        db.session.get_one(Agreement, case["agreement"]),
+        LawTransferInput(
+            datetime(2026, 2, 3, 9, tzinfo=UTC),
+            f"Court ({case.role}) {next(SERIAL)}",
+            "Code of criminal procedure, art. 47",
+            "Interpol",
+            data_concerned="Login history",
+        ),
+        Upload(io.BytesIO(b"Court order\n"), "order.txt"),
+    )
+    db.session.commit()
+    return {"law_transfer_of_role": row.id}
 
 
 def arrange_spare_agreement(case: Case) -> dict[str, int]:
@@ -1468,6 +1548,12 @@ OUTCOMES: dict[str, Outcome] = {
     "POST transfer.withdraw_consent": Outcome(
         column(TransferConsent, "withdrawn_at", "consent_of_role"), arrange_consent
     ),
+    "POST transfer.add_law_transfer": Outcome(
+        lambda c: count(LawTransfer, LawTransfer.authority == f"Court ({c.role})")
+    ),
+    "POST transfer.notify_law_transfer": Outcome(
+        lambda c: count(RequestNotice, RequestNotice.law_transfer_id == c["law_transfer_of_role"]), arrange_law_transfer
+    ),
     "POST transfer.withdraw_disclosure": Outcome(
         column(DisclosureAuthorisation, "withdrawn_at", "disclosure_of_role"), arrange_disclosure
     ),
@@ -1477,6 +1563,10 @@ OUTCOMES: dict[str, Outcome] = {
     "POST breach.new": Outcome(lambda c: count(Breach, Breach.title == f"Breach recorded by {c.role}")),
     "POST breach.add_agreement": Outcome(breach_agreements, arrange_spare_agreement),
     "POST breach.notify": Outcome(breach_notices),
+    "POST breach.action_done": Outcome(column(BreachAction, "done_on", "breach_action_of_role"), arrange_open_action),
+    "POST api_v1.mark_breach_action_done_api": Outcome(
+        column(BreachAction, "done_on", "breach_action_of_role"), arrange_open_action
+    ),
     "POST breach.action": Outcome(
         lambda c: count(BreachAction, BreachAction.description == f"Page action by {c.role}")
     ),
@@ -1534,6 +1624,12 @@ OUTCOMES: dict[str, Outcome] = {
     "POST api_v1.add_comment_api": Outcome(comments_with("API comment by {role}")),
     "POST api_v1.record_transfer_consent_api": Outcome(
         lambda c: count(TransferConsent, TransferConsent.given_by == f"API CEO ({c.role})")
+    ),
+    "POST api_v1.record_law_transfer_api": Outcome(
+        lambda c: count(LawTransfer, LawTransfer.authority == f"API court ({c.role})")
+    ),
+    "POST api_v1.notify_law_transfer_api": Outcome(
+        lambda c: count(RequestNotice, RequestNotice.law_transfer_id == c["law_transfer_of_role"]), arrange_law_transfer
     ),
     "POST api_v1.withdraw_transfer_consent_api": Outcome(
         column(TransferConsent, "withdrawn_at", "consent_of_role"), arrange_consent
@@ -1697,6 +1793,10 @@ def _build_world() -> tuple[dict[str, int], dict[str, str]]:
         Upload(io.BytesIO(b"Backup GmbH: we lost tape 17\n"), "backup-gmbh-notice.txt"),
     )
     queue_notice(staff, breach, breach.affected[0], NoticePhase.INITIAL)
+    done_action = add_action(staff, breach, ActionInput(kind="containment", description="Tape wiped", owner="Ops"))
+    mark_action_done(
+        staff, done_action, date(2026, 2, 2), "Wipe log", Upload(io.BytesIO(b"Wipe log\n"), "wipe-log.txt")
+    )
     dsr = log_request(
         staff, agreement, RequestInput(datetime(2026, 2, 2, 9, tzinfo=UTC), "email", "erasure", "customer 17")
     )
@@ -1741,6 +1841,18 @@ def _build_world() -> tuple[dict[str, int], dict[str, str]]:
         staff,
         CertificationInput("iso27001", "World ISO 27001", "Cert Body", date(2025, 6, 1)),
         Upload(io.BytesIO(b"ISO 27001 certificate\n"), "iso.txt"),
+    )
+    law_transfer = record_law_transfer(
+        staff,
+        agreement,
+        LawTransferInput(
+            datetime(2026, 2, 3, 9, tzinfo=UTC),
+            "Tribunal of Algiers",
+            "Code of criminal procedure, art. 47",
+            "Interpol",
+            data_concerned="Login history",
+        ),
+        Upload(io.BytesIO(b"Court order\n"), "order.txt"),
     )
     db.session.commit()
     ids = {
@@ -1804,6 +1916,10 @@ def _build_world() -> tuple[dict[str, int], dict[str, str]]:
         "consent_of_role": consent.id,
         "disclosure": disclosure.id,
         "disclosure_of_role": disclosure.id,
+        "law_transfer": law_transfer.id,
+        "done_action": done_action.id,
+        "breach_action_of_role": done_action.id,
+        "law_transfer_of_role": law_transfer.id,
         "notice_sub": create_subprocessor(
             staff, SubProcessorInput(legal_name="Proposed GmbH", country="DE", service="Monitoring")
         ).id,

@@ -23,7 +23,7 @@ from dpa_tracker.agent.services import AgentInput, AttestationInput, add_attesta
 from dpa_tracker.agent.services import assign as assign_agent
 from dpa_tracker.auth.services import create_token, update_user
 from dpa_tracker.breach.notices import queue_notice
-from dpa_tracker.breach.services import ActionInput, BreachInput, add_action, record_breach
+from dpa_tracker.breach.services import ActionInput, BreachInput, add_action, mark_action_done, record_breach
 from dpa_tracker.checklist.services import add_comment
 from dpa_tracker.deadline.services import create_feed
 from dpa_tracker.deletion.services import (
@@ -76,6 +76,7 @@ from dpa_tracker.record.services import (
 )
 from dpa_tracker.subprocessor.notices import answer, propose_change
 from dpa_tracker.subprocessor.services import SubProcessorInput, authorise, create_subprocessor
+from dpa_tracker.transfer.lawful import LawTransferInput, queue_law_notice, record_law_transfer
 from dpa_tracker.transfer.services import ConsentInput, DisclosureInput, record_consent, record_disclosure
 from dpa_tracker.transfer.services import withdraw as withdraw_clause_ten
 from tests.factories import make_agreement, make_client, make_user
@@ -202,9 +203,16 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
         Upload(io.BytesIO(f"{m} commitment body\n".encode()), f"{m}-commitment.txt"),
     )
     add_attestation(staff, agent, AttestationInput("training", date(2026, 1, 11), course=f"{m} course", provider="X"))
-    entry = record_breach(staff, _breach_input(m, sub=own_sub.id), [agreement])
+    entry = record_breach(staff, _breach_input(m, sub=own_sub.id, agent=agent.id), [agreement])
     breach_notices = queue_notice(staff, entry, entry.affected[0], NoticePhase.INITIAL)
-    add_action(staff, entry, ActionInput(kind="containment", description=f"{m} action", owner=f"{m} owner"))
+    action = add_action(staff, entry, ActionInput(kind="containment", description=f"{m} action", owner=f"{m} owner"))
+    mark_action_done(
+        staff,
+        action,
+        app_clock.today(),
+        f"{m} action evidence",
+        Upload(io.BytesIO(f"{m} action evidence body\n".encode()), f"{m}-action.txt"),
+    )
     received = app_clock.now() - timedelta(hours=2)
     dsr = log_request(staff, agreement, RequestInput(received, "email", "erasure", f"{m} subject reference"))
     queue_forward(staff, dsr)
@@ -286,6 +294,25 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
         f"{m} provided note",
         Upload(io.BytesIO(f"{m} provided body\n".encode()), f"{m}-provided.txt"),
     )
+    law_transfers = [
+        record_law_transfer(
+            staff,
+            agreement,
+            LawTransferInput(
+                received,
+                f"{m} authority",
+                f"{m} law",
+                f"{m} destination",
+                "US",
+                f"{m} data concerned",
+                notice_forbidden=forbidden,
+                forbidden_ground=f"{m} public-interest ground" if forbidden else "",
+            ),
+            Upload(io.BytesIO(f"{m} legal proof body\n".encode()), f"{m}-proof.txt"),
+        )
+        for forbidden in (False, True)
+    ]
+    queue_law_notice(staff, law_transfers[0])
     db.session.commit()
     return {
         "task_id": [t.id for t in workflow.tasks],
@@ -296,6 +323,8 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
         "breach_notice_id": [n.id for n in breach_notices],
         "consent_id": [consent.id],
         "authorisation_id": [disclosure.id],
+        "law_transfer_id": [t.id for t in law_transfers],
+        "action_id": [action.id],
         "agent_id": [agent.id],
         "attestation_id": [commitment.id],
         "client_id": [client.id],
@@ -316,7 +345,7 @@ def seed_tenant(t: str, staff: Any, shared_sub: Any, spare_sub: Any, measure: An
     }
 
 
-def _breach_input(m: str, sub: int | None = None) -> BreachInput:
+def _breach_input(m: str, sub: int | None = None, agent: int | None = None) -> BreachInput:
     """A breach with the canary ``m`` in every text field (``m`` empty: the processor's neutral text)."""
     now = app_clock.now()
     return BreachInput(
@@ -336,6 +365,7 @@ def _breach_input(m: str, sub: int | None = None) -> BreachInput:
         measures_proposed=f"{m} measures proposed",
         agreement_failures=f"{m} failures",
         subprocessor_ids=[sub] if sub else [],
+        agent_ids=[agent] if agent else [],
     )
 
 

@@ -41,3 +41,9 @@ class ProcessorForm(SingleLineForm):
     dpo_email = EmailField("DPO e-mail", validators=[Optional(), Length(max=254)])
     representative = StringField("Representative (Art. 27)", validators=[Optional(), Length(max=200)])
     representative_contact = StringField("Representative's contact details", validators=[Optional(), Length(max=500)])
+    country = StringField(
+        "Country (working-day calendar)",
+        validators=[Optional(), Length(max=2)],
+        description="Two-letter ISO code, e.g. DZ or FR: its weekends and public holidays count the clause 9.1 "
+        "forwarding target in working days. Empty: Saturday-Sunday weekends, no public holidays.",
+    )

@@ -155,6 +155,7 @@ def processor() -> str | Response | tuple[str, int]:
                     dpo_email=form.dpo_email.data or "",
                     representative=form.representative.data or "",
                     representative_contact=form.representative_contact.data or "",
+                    country=form.country.data or "",
                 ),
             )
         except DomainError as error:

@@ -22,7 +22,7 @@ def _with_settings(form: F) -> F:
                 setting.title,
                 default=setting.default,
                 validators=[InputRequired(), NumberRange(setting.low, setting.high)],
-                description=f"{setting.low}-{setting.high} {setting.unit}; default {setting.default}",
+                description=f"{setting.low}-{setting.high} {setting.unit_text}; default {setting.default}",
             ),
         )
     return form

@@ -21,6 +21,7 @@ class Setting:
     low: int
     high: int
     constraint: str = ""  # check constraint name (without the ck_agreement_ prefix); default "<name>_range"
+    working_days: bool = False  # days counted on the processor's working-day calendar (dpa_tracker/workdays.py)
 
     @property
     def check_name(self) -> str:
@@ -31,9 +32,14 @@ class Setting:
         return f"{self.name} BETWEEN {self.low} AND {self.high}"
 
     @property
+    def unit_text(self) -> str:
+        """The unit as pages say it: "working days" for a count on the working-day calendar."""
+        return "working days" if self.working_days else self.unit
+
+    @property
     def title(self) -> str:
         """What a form or page shows: the label, its unit and its clause."""
-        return f"{self.label} ({self.unit}, clause {self.clause})"
+        return f"{self.label} ({self.unit_text}, clause {self.clause})"
 
     def describe(self) -> str:
         return f"{self.title}; {self.low}-{self.high}, default {self.default}."
@@ -58,13 +64,14 @@ SETTINGS: tuple[Setting, ...] = (  # in clause order, as the pages list them
         constraint="objection_days_range",
     ),
     Setting("breach_notice_hours", "Breach notice target", "hours", "8.1", 24, 1, 720, constraint="breach_hours_range"),
-    Setting("dsr_forward_days", "Forward a data-subject request", "days", "9.1", 2, 1, 30),
+    Setting("dsr_forward_days", "Forward a data-subject request", "days", "9.1", 2, 1, 30, working_days=True),
     Setting("document_request_days", "Provide documents requested for an audit", "days", "11.1", 15, 1, 90),
     Setting("audit_notice_days", "Agree the terms of an audit after the request", "days", "11.2", 30, 1, 180),
     Setting("deletion_days", "Deletion period after the end", "days", "13", 10, 1, 365),
 )
 BY_NAME: Mapping[str, Setting] = {s.name: s for s in SETTINGS}
 NAMES: frozenset[str] = frozenset(BY_NAME)
+WORKING_DAY_SETTINGS: frozenset[str] = frozenset(s.name for s in SETTINGS if s.working_days)
 
 
 def defaults() -> dict[str, int]:
@@ -78,5 +85,5 @@ def out_of_range(values: Mapping[str, object]) -> tuple[str, str] | None:
         if setting is None:
             return name, f"{name} is not an agreement setting."
         if isinstance(value, bool) or not isinstance(value, int) or not setting.low <= value <= setting.high:
-            return name, f"{setting.label} must be between {setting.low} and {setting.high} {setting.unit}."
+            return name, f"{setting.label} must be between {setting.low} and {setting.high} {setting.unit_text}."
     return None

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from dpa_tracker import dates
 from dpa_tracker.api.common import blp, checked_first, current, fail, refused, require_write
 from dpa_tracker.api.paging import LINK_HEADER, PageQuery, page_of, paginate_list
 from dpa_tracker.api.schemas import ID_RANGE, Line, StrictSchema, Text
@@ -23,16 +25,19 @@ from dpa_tracker.breach.services import (
     agreements_for,
     breach_loader,
     clock_of,
+    mark_action_done,
     record_breach,
     visible_breaches,
 )
 from dpa_tracker.errors import DomainError
+from dpa_tracker.evidence.services import Upload
 from dpa_tracker.extensions import db
 from dpa_tracker.models import (
     ActionKind,
     Agreement,
     AgreementStatus,
     Breach,
+    BreachAction,
     BreachNature,
     BreachNotice,
     NoticePhase,
@@ -58,7 +63,12 @@ class BreachIn(StrictSchema):
     description = Text(required=True, validate=validate.Length(min=1, max=10000))
     contact_point = Text(required=True, validate=validate.Length(min=1, max=2000))
     systems = Text(load_default="", validate=_TEXT)
-    agents = Text(load_default="", validate=_TEXT)
+    agents = Text(load_default="", validate=_TEXT, metadata={"description": "People involved who are not agents"})
+    agent_ids = fields.List(
+        fields.Integer(strict=True, validate=ID_RANGE),
+        load_default=list,
+        metadata={"description": "The agents (clause 5 register) involved"},
+    )
     data_subject_categories = Text(load_default="", validate=_TEXT)
     data_subjects_approx = fields.Integer(strict=True, load_default=None, allow_none=True, validate=validate.Range(0))
     record_categories = Text(load_default="", validate=_TEXT)
@@ -127,6 +137,14 @@ class BreachActionOut(Schema):
     due_on = fields.Date(allow_none=True)
     done_on = fields.Date(allow_none=True)
     evidence = fields.String()
+    evidence_sha256 = fields.String(allow_none=True, metadata={"description": "The document showing it done"})
+    evidence_filename = fields.String(allow_none=True)
+
+
+class InvolvedAgentOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    function = fields.String()
 
 
 class BreachOut(Schema):
@@ -138,7 +156,8 @@ class BreachOut(Schema):
     natures = fields.List(fields.String())
     description = fields.String()
     systems = fields.String()
-    agents = fields.String()
+    agents = fields.String(metadata={"description": "People involved who are not agents"})
+    involved_agents = fields.List(fields.Nested(InvolvedAgentOut))
     subprocessors = fields.List(fields.String())
     source_subprocessor = fields.String(allow_none=True)
     data_subject_categories = fields.String()
@@ -164,6 +183,7 @@ def breach_out(breach: Breach) -> dict[str, Any]:
     return {
         **{name: getattr(breach, name) for name in BreachOut._declared_fields if hasattr(Breach, name)},
         "subprocessors": [s.legal_name for s in breach.subprocessors],
+        "involved_agents": [{"id": a.id, "name": a.name, "function": a.function} for a in breach.involved_agents],
         "source_subprocessor": breach.source_subprocessor.legal_name if breach.source_subprocessor else None,
         "risk": breach.risk.value,
         "clocks": [
@@ -201,6 +221,8 @@ def breach_out(breach: Breach) -> dict[str, Any]:
                 "due_on": x.due_on,
                 "done_on": x.done_on,
                 "evidence": x.evidence,
+                "evidence_sha256": x.evidence_sha256,
+                "evidence_filename": x.evidence_filename,
             }
             for x in breach.actions
         ],
@@ -244,6 +266,8 @@ EXAMPLE = {
     "likely_consequences": "phishing against customers",
     "measures_taken": "bucket made private; keys rotated",
     "measures_proposed": "weekly public-exposure scan",
+    "agent_ids": [4],
+    "agents": "a visitor from the cleaning company",
     "agreement_ids": [1, 2],
 }
 
@@ -332,6 +356,61 @@ def add_breach_action_api(data: dict[str, Any], breach_id: int) -> Any:
         refused(error)
     db.session.commit()
     return breach_out(_load(breach_id))
+
+
+class ActionDoneIn(StrictSchema):
+    done_on = dates.Date(required=True)
+    evidence = Text(load_default="", validate=validate.Length(max=4000))
+
+
+class ActionDoneFile(Schema):
+    file = fields.Raw(metadata={"type": "string", "format": "binary"})
+
+
+def writable_breach_action(action_id: int) -> None:
+    action = db.session.get(BreachAction, action_id)
+    if action is None:
+        fail(404, f"No breach action with id {action_id}.")
+    writable_breach(action.breach_id)
+
+
+@blp.route("/breach-actions/<int:action_id>/done", methods=["POST"])
+@checked_first(writable_breach_action)
+@blp.arguments(ActionDoneIn, location="form")
+@blp.arguments(ActionDoneFile, location="files")
+@blp.response(
+    200,
+    BreachOut,
+    example={
+        "id": 7,
+        "title": "Backup bucket readable from the internet",
+        "actions": [
+            {
+                "id": 12,
+                "kind": "containment",
+                "description": "Bucket made private",
+                "owner": "Ops",
+                "due_on": None,
+                "done_on": "2026-03-04",
+                "evidence": "Ticket OPS-1432",
+                "evidence_sha256": None,
+                "evidence_filename": None,
+            }
+        ],
+    },
+)
+def mark_breach_action_done_api(form: dict[str, Any], files: dict[str, Any], action_id: int) -> Any:
+    """Mark an open clause 8.1(2) action done (staff only): multipart with `done_on`, `evidence` (text) and/or an
+    optional `file`; once done it never changes. Answers the breach."""
+    action = db.session.get_one(BreachAction, action_id)
+    file = request.files.get("file")
+    upload = Upload(file.stream, file.filename or "evidence") if file is not None and file.filename else None
+    try:
+        mark_action_done(current(), action, form["done_on"], form["evidence"], upload)
+    except DomainError as error:
+        refused(error)
+    db.session.commit()
+    return breach_out(_load(action.breach_id))
 
 
 class FailedBreachNoticeOut(Schema):

@@ -20,6 +20,7 @@ from dpa_tracker.dsr.services import (
     flag_unlawful,
     forward_due_at,
     forward_state,
+    forward_target,
     forwarded_at,
     instructions_query,
     live_agreements,
@@ -80,7 +81,13 @@ class RequestOut(Schema):
     type = fields.String()
     subject_reference = fields.String()
     event_id = fields.Integer()
-    forward_due_at = fields.DateTime(metadata={"description": "Receipt + dsr_forward_days (calendar days)"})
+    forward_due_at = fields.DateTime(
+        metadata={
+            "description": "End (23:59:59 UTC) of the dsr_forward_days-th working day after receipt, on the "
+            "processor's working-day calendar (its country's weekends and public holidays)"
+        }
+    )
+    forward_target = fields.String(metadata={"description": 'How the target is counted: "2 working days, DZ calendar"'})
     forwarded_at = fields.DateTime(allow_none=True)
     forward_state = fields.String(metadata={"description": "running, queued, overdue, met or late"})
     controller_answer_on = fields.Date(metadata={"description": "Receipt + 1 month (Art. 12(3)), for context"})
@@ -144,6 +151,7 @@ def request_out(r: DataSubjectRequest) -> dict[str, Any]:
         "subject_reference": r.subject_reference,
         "event_id": r.event_id,
         "forward_due_at": forward_due_at(r),
+        "forward_target": forward_target(r),
         "forwarded_at": forwarded_at(r),
         "forward_state": forward_state(r),
         "controller_answer_on": controller_answer_on(r),
@@ -213,7 +221,8 @@ REQUEST_EXAMPLE = {
     "type": "erasure",
     "subject_reference": "customer 4711",
     "event_id": 12,
-    "forward_due_at": "2026-03-04T09:30:00+00:00",
+    "forward_due_at": "2026-03-04T23:59:59+00:00",
+    "forward_target": "2 working days, DZ calendar",
     "forwarded_at": None,
     "forward_state": "queued",
     "controller_answer_on": "2026-04-02",

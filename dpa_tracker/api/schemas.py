@@ -108,7 +108,7 @@ def _setting_fields(*, load_defaults: bool) -> dict[str, fields.Field]:
             strict=True,
             validate=validate.Range(s.low, s.high),
             metadata={
-                "description": f"Clause {s.clause}: {s.label.lower()}, in {s.unit} ({s.low}-{s.high}); "
+                "description": f"Clause {s.clause}: {s.label.lower()}, in {s.unit_text} ({s.low}-{s.high}); "
                 f"default {s.default}"
             },
             load_default=s.default if load_defaults else missing,
@@ -173,7 +173,7 @@ AgreementOut: type[Schema] = type(
     "AgreementOut",
     (_AgreementOut,),
     {
-        s.name: fields.Integer(metadata={"description": f"Clause {s.clause}: {s.label.lower()}, in {s.unit}"})
+        s.name: fields.Integer(metadata={"description": f"Clause {s.clause}: {s.label.lower()}, in {s.unit_text}"})
         for s in SETTINGS
     },
 )

@@ -117,6 +117,11 @@ class ProcessorIn(StrictSchema):
         load_default="", validate=validate.Length(max=200), metadata={"description": "Art. 27 representative"}
     )
     representative_contact = Line(load_default="", validate=validate.Length(max=500))
+    country = Line(
+        load_default="",
+        validate=validate.Length(max=2),
+        metadata={"description": "ISO 3166-1 alpha-2: the working-day calendar of clause 9.1 (empty: default)"},
+    )
 
 
 class ProcessorOut(Schema):
@@ -128,6 +133,7 @@ class ProcessorOut(Schema):
     dpo_email = fields.String()
     representative = fields.String()
     representative_contact = fields.String()
+    country = fields.String()
 
 
 def require_admin(**_: Any) -> None:
@@ -258,6 +264,7 @@ def change_own_password_api(data: dict[str, Any]) -> Any:
         "contact_email": "privacy@altinsoft.example",
         "dpo_name": "Lina Haddad",
         "dpo_email": "dpo@altinsoft.example",
+        "country": "DZ",
     },
 )
 @blp.response(
@@ -272,6 +279,7 @@ def change_own_password_api(data: dict[str, Any]) -> Any:
         "dpo_email": "dpo@altinsoft.example",
         "representative": "",
         "representative_contact": "",
+        "country": "DZ",
     },
 )
 def save_processor_api(data: dict[str, Any]) -> Any:

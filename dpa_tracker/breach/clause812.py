@@ -2,7 +2,8 @@
 
 For each breach event of an agreement's clause 8.1 (``breach_agreement``), 8.1(2) reads the breach's actions:
 a kind (containment, remedy, investigation) is done when an action of that kind was done (done on a date, with
-its evidence, recorded by the day assessed); the breach is contained, remedied and investigated when all three
+its evidence, recorded done by the day assessed: an action marked done later counts from that day, its evidence
+never predating the record); the breach is contained, remedied and investigated when all three
 kinds are, on the latest of their first done dates (counted from 00:00 UTC that day: actions carry dates, not
 times). That moment answers the event's clock: within 30 days of awareness ``met``, after it ``late``; a kind not
 done leaves the event open, ``overdue`` once the 30 days have run, the reason naming the open actions (or the
@@ -55,10 +56,16 @@ def decide(breach: Breach, event_id: int, as_of: date) -> tuple[ActionsEvidence 
     first_done: dict[ActionKind, date] = {}
     recorded: list[datetime] = []
     for action in known:
-        if action.done_on is not None and action.done_on <= as_of and action.evidence.strip():
+        # done as known on ``as_of``: an action marked done later counts from the day it was marked
+        if (
+            action.done_on is not None
+            and action.done_on <= as_of
+            and action.known_done_at.date() <= as_of
+            and action.evidence.strip()
+        ):
             if action.kind not in first_done or action.done_on < first_done[action.kind]:
                 first_done[action.kind] = action.done_on
-            recorded.append(action.created_at)
+            recorded.append(action.known_done_at)
     pending: list[str] = []
     for kind, word in KIND_WORDS.items():
         if kind in first_done:

@@ -33,7 +33,8 @@ class BreachForm(SingleLineForm):
     subprocessor_ids = SelectMultipleField("Sub-processors involved", coerce=str, validators=[Optional()])
     source_subprocessor_id = SelectField("Caused or reported by (sub-processor)", coerce=str, validators=[Optional()])
     source_notice = FileField("The sub-processor's own notice to us")
-    agents = TextAreaField("Agents involved", validators=[Length(max=4000)])
+    agent_ids = SelectMultipleField("Agents involved (clause 5 register)", coerce=str, validators=[Optional()])
+    agents = TextAreaField("Other people involved (not agents)", validators=[Length(max=4000)])
     data_subject_categories = TextAreaField("Categories of data subjects", validators=[Length(max=4000)])
     data_subjects_approx = IntegerField("Approximate number of data subjects", validators=[Optional(), NumberRange(0)])
     record_categories = TextAreaField("Categories of personal data records", validators=[Length(max=4000)])
@@ -70,3 +71,12 @@ class ActionForm(SingleLineForm):
     due_on = DateField("Due on", validators=[Optional(), within_range])
     done_on = DateField("Done on", validators=[Optional(), within_range])
     evidence = TextAreaField("Evidence that it is done", validators=[Length(max=4000)])
+
+
+class ActionDoneForm(SingleLineForm):
+    """Clause 8.1(2): mark an open action done, with what shows it."""
+
+    action_id = SelectField("Action", coerce=str, validators=[DataRequired()])
+    done_on = DateField("Done on", validators=[InputRequired(), within_range])
+    evidence = TextAreaField("Evidence that it is done (a report, a ticket, a link)", validators=[Length(max=4000)])
+    file = FileField("Or attach the document")

@@ -19,6 +19,7 @@ from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence, e
 from dpa_tracker.extensions import db
 from dpa_tracker.models import (
     ActionKind,
+    Agent,
     Agreement,
     AgreementStatus,
     Breach,
@@ -62,6 +63,7 @@ class BreachInput:
     agreement_failures: str = ""
     risk: str = RiskLevel.NOT_ASSESSED.value
     subprocessor_ids: Sequence[int] = ()
+    agent_ids: Sequence[int] = ()  # the agents (clause 5) involved; ``agents`` keeps the other people
     source_subprocessor_id: int | None = None
     agreement_ids: Sequence[int] = field(default_factory=tuple)
 
@@ -144,6 +146,7 @@ def record_breach(
     if not agreements:
         raise DomainError("Choose at least one affected agreement.", field="agreement_ids")
     subs = _subprocessors(data.subprocessor_ids)
+    involved = _agents(data.agent_ids)
     source = None
     if data.source_subprocessor_id is not None:
         source = db.session.get(SubProcessor, data.source_subprocessor_id)
@@ -174,6 +177,7 @@ def record_breach(
         contact_point=data.contact_point.strip(),
         source_subprocessor=source,
         subprocessors=subs,
+        involved_agents=involved,
         recorded_by=actor,
     )
     if source_notice is not None:
@@ -200,6 +204,8 @@ def record_breach(
             "natures": natures,
             "risk": risk.value,
             "subprocessors": [s.legal_name for s in subs],
+            "agents_involved": [agent_label(a) for a in involved],
+            "agents": breach.agents,
             "source_subprocessor": source.legal_name if source else None,
             "source_notice_sha256": breach.source_notice_sha256,
         },
@@ -218,6 +224,27 @@ def _subprocessors(ids: Sequence[int]) -> list[SubProcessor]:
     if missing:
         raise DomainError(f"Unknown sub-processor id {missing[0]}.", field="subprocessor_ids")
     return [found[i] for i in ids]
+
+
+def _agents(ids: Sequence[int]) -> list[Agent]:
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        return []
+    found = {a.id: a for a in db.session.scalars(select(Agent).where(Agent.id.in_(ids)))}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise DomainError(f"Unknown agent id {missing[0]}.", field="agent_ids")
+    return [found[i] for i in ids]
+
+
+def agent_label(agent: Agent) -> str:
+    """An agent as the register names it: name and function."""
+    return f"{agent.name} ({agent.function})" if agent.function else agent.name
+
+
+def agents_text(breach: Breach) -> str:
+    """Everyone involved: the linked agents, then the free text for people who are not agents."""
+    return "; ".join([*(agent_label(a) for a in breach.involved_agents), *([breach.agents] if breach.agents else [])])
 
 
 def _clause(agreement: Agreement, number: str) -> Obligation:
@@ -320,6 +347,50 @@ def add_action(actor: User, breach: Breach, data: ActionInput) -> BreachAction:
     return action
 
 
+def mark_action_done(
+    actor: User, action: BreachAction, done_on: date | None, evidence: str, upload: Upload | None = None
+) -> BreachAction:
+    """Clause 8.1(2): an open action is done on ``done_on``, shown by ``evidence`` (text) and/or a document. Once
+    done the action never changes (trigger); 8.1(2) of every affected agreement is re-assessed."""
+    if action.done_on is not None:
+        raise DomainError(f"This action was already marked done on {action.done_on}.", field="done_on")
+    if done_on is None:
+        raise DomainError("Give the date the action was done.", field="done_on")
+    check_date(done_on, "done_on")
+    if done_on > utcnow().date():
+        raise DomainError("An action cannot be done in the future.", field="done_on")
+    if done_on < action.breach.detected_at.date():
+        raise DomainError("An action cannot be done before the breach was detected.", field="done_on")
+    text = evidence.strip()
+    if not text and upload is None:
+        raise DomainError(
+            "Say what shows the action done (a report, a ticket, a link) or attach the document.", field="evidence"
+        )
+    if upload is not None:
+        blob = evidence_store().save(upload.stream, int(current_app.config["MAX_CONTENT_LENGTH"]))
+        action.evidence_sha256, action.evidence_size = blob.sha256, blob.size
+        action.evidence_content_type = blob.content_type
+        action.evidence_filename = (upload.filename.replace("\\", "/").rsplit("/", 1)[-1] or "evidence")[:255]
+        text = text or f"Document {action.evidence_filename}"
+    action.done_on, action.evidence = done_on, text
+    action.done_recorded_at, action.done_by_id = utcnow(), actor.id
+    db.session.flush()
+    record(
+        actor,
+        "breach.action_done",
+        action,
+        {
+            "breach_id": action.breach_id,
+            "kind": action.kind.value,
+            "done_on": done_on,
+            "evidence": text,
+            "evidence_sha256": action.evidence_sha256,
+        },
+    )
+    refresh_breach_action_obligations([a.agreement_id for a in action.breach.affected])
+    return action
+
+
 # --- reading ----------------------------------------------------------------------------------------
 
 
@@ -378,6 +449,7 @@ def breach_loader() -> tuple[LoaderOption, ...]:
             selectinload(BreachAgreement.notices),
         ),
         selectinload(Breach.subprocessors),
+        selectinload(Breach.involved_agents),
         selectinload(Breach.source_subprocessor),
         selectinload(Breach.actions),
     )
@@ -417,7 +489,7 @@ def register_row(breach: Breach, client_ids: set[int] | None) -> dict[str, objec
         "systems": breach.systems,
         "subprocessors": [s.legal_name for s in breach.subprocessors],
         "source_subprocessor": breach.source_subprocessor.legal_name if breach.source_subprocessor else "",
-        "agents": breach.agents,
+        "agents": agents_text(breach),
         "data_subject_categories": breach.data_subject_categories,
         "data_subjects_approx": breach.data_subjects_approx,
         "record_categories": breach.record_categories,

@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from dpa_tracker.breach.forms import ActionForm, AffectedForm, BreachForm, NotifyForm
+from dpa_tracker.breach.forms import ActionDoneForm, ActionForm, AffectedForm, BreachForm, NotifyForm
 from dpa_tracker.breach.notices import queue_notice, requeue
 from dpa_tracker.breach.services import (
     ActionInput,
@@ -19,9 +19,11 @@ from dpa_tracker.breach.services import (
     add_action,
     add_affected_agreement,
     affected_for,
+    agent_label,
     agreements_for,
     breach_loader,
     clock_of,
+    mark_action_done,
     record_breach,
     register_row,
     visible_breaches,
@@ -31,7 +33,17 @@ from dpa_tracker.evidence.download import send_stored_file
 from dpa_tracker.evidence.services import Upload
 from dpa_tracker.extensions import db
 from dpa_tracker.ids import parse_id
-from dpa_tracker.models import Agreement, AgreementStatus, Breach, BreachNotice, Client, NoticePhase, SubProcessor
+from dpa_tracker.models import (
+    Agent,
+    Agreement,
+    AgreementStatus,
+    Breach,
+    BreachAction,
+    BreachNotice,
+    Client,
+    NoticePhase,
+    SubProcessor,
+)
 from dpa_tracker.models.base import utcnow
 from dpa_tracker.models.breach import RISK_TITLES
 from dpa_tracker.permissions import can_see_client, client_filter, require_login, staff_only, visible_client_ids
@@ -101,6 +113,8 @@ def new() -> Any:
     subs = db.session.scalars(select(SubProcessor).order_by(SubProcessor.legal_name)).all()
     form.subprocessor_ids.choices = [(str(s.id), s.legal_name) for s in subs]
     form.source_subprocessor_id.choices = [("", "none"), *((str(s.id), s.legal_name) for s in subs)]
+    people = db.session.scalars(select(Agent).order_by(Agent.name, Agent.id)).all()
+    form.agent_ids.choices = [(str(a.id), agent_label(a)) for a in people]
     if form.validate_on_submit():
         try:
             upload = form.source_notice.data
@@ -124,6 +138,7 @@ def new() -> Any:
                 agreement_failures=form.agreement_failures.data or "",
                 risk=form.risk.data or "",
                 subprocessor_ids=[parse_id(v) or 0 for v in form.subprocessor_ids.data or []],
+                agent_ids=[parse_id(v) or 0 for v in form.agent_ids.data or []],
                 source_subprocessor_id=parse_id(form.source_subprocessor_id.data or "") or None,
             )
             chosen = agreements_for(_ids(form.agreement_ids.data), agreements)
@@ -160,7 +175,9 @@ def _detail(breach: Breach, **forms: Any) -> Any:
         (str(a.agreement_id), f"{a.agreement.reference} — {a.agreement.client.legal_name}") for a in affected
     ]
     action_form = forms.get("action_form") or ActionForm(prefix="action")
-    status = max(form_status(f) for f in (add_form, notify_form, action_form))
+    done_form = forms.get("done_form") or ActionDoneForm(prefix="done")
+    done_form.action_id.choices = _open_actions(breach)
+    status = max(form_status(f) for f in (add_form, notify_form, action_form, done_form))
     return render_template(
         "breach/detail.html",
         breach=breach,
@@ -169,6 +186,7 @@ def _detail(breach: Breach, **forms: Any) -> Any:
         add_form=add_form,
         notify_form=notify_form,
         action_form=action_form,
+        done_form=done_form,
         risk_title=RISK_TITLES[breach.risk],
         now=utcnow(),
     ), status
@@ -270,6 +288,52 @@ def action(breach_id: int) -> Any:
             flash("Action recorded.", "success")
             return redirect(url_for("breach.detail", breach_id=breach.id))
     return _detail(breach, action_form=form)
+
+
+def _open_actions(breach: Breach) -> list[tuple[str, str]]:
+    return [(str(a.id), f"{a.kind.value}: {a.description}") for a in breach.actions if a.done_on is None]
+
+
+@bp.route("/breaches/<int:breach_id>/actions/done", methods=["POST"])
+def action_done(breach_id: int) -> Any:
+    """Clause 8.1(2): mark one of the breach's open actions done (date, evidence text and/or document)."""
+    breach = _staff_breach(breach_id)
+    form = ActionDoneForm(prefix="done")
+    form.action_id.choices = _open_actions(breach)
+    if form.validate_on_submit():
+        try:
+            action_id = parse_id(form.action_id.data or "")
+            chosen = next((a for a in breach.actions if a.id == action_id), None)
+            if chosen is None:
+                raise DomainError("Choose one of this breach's open actions.", field="action_id")
+            upload = form.file.data
+            mark_action_done(
+                current_user,
+                chosen,
+                form.done_on.data,
+                form.evidence.data or "",
+                Upload(upload.stream, upload.filename) if upload and upload.filename else None,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("Action marked done.", "success")
+            return redirect(url_for("breach.detail", breach_id=breach.id))
+    return _detail(breach, done_form=form)
+
+
+@bp.route("/breach-actions/<int:action_id>/evidence")
+def action_evidence(action_id: int) -> Response:
+    """The document showing an action done. Staff only: it may speak of other clients."""
+    action = db.get_or_404(BreachAction, action_id)
+    _staff_breach(action.breach_id)
+    if action.evidence_sha256 is None:
+        abort(404, description="No document is kept for this action.")
+    return send_stored_file(
+        action.evidence_sha256, action.evidence_content_type, action.evidence_filename or f"action-{action.id}"
+    )
 
 
 def _register() -> tuple[list[dict[str, object]], str]:

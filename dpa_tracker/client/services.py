@@ -12,6 +12,7 @@ from dpa_tracker.errors import Conflict, DomainError
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Client, ProcessorProfile, User
 from dpa_tracker.validation import check_lines, line
+from dpa_tracker.workdays import WorkCalendar, calendar_for
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,10 @@ class ProcessorInput:
     dpo_email: str = line("DPO e-mail", default="")
     representative: str = line("Representative", default="")
     representative_contact: str = line("Representative's contact details", default="")
+    country: str = line("Country", default="")
+
+
+_CALENDAR_KEY = "dpa_tracker.processor_calendar"
 
 
 def get_processor() -> ProcessorProfile | None:
@@ -108,6 +113,14 @@ def save_processor(actor: User | None, data: ProcessorInput) -> ProcessorProfile
     if not data.name.strip():
         raise DomainError("The processor's name is required.", field="name")
     values = {k: v.strip() for k, v in asdict(data).items()}
+    values["country"] = values["country"].upper()
+    if values["country"] and (
+        len(values["country"]) != 2 or not values["country"].isalpha() or not values["country"].isascii()
+    ):
+        raise DomainError(
+            "The country must be a two-letter ISO code such as DZ or FR (or empty for the default calendar).",
+            field="country",
+        )
     for key in ("contact_email", "dpo_email"):
         if values[key]:
             values[key] = check_email(values[key], key)
@@ -121,6 +134,23 @@ def save_processor(actor: User | None, data: ProcessorInput) -> ProcessorProfile
         for key, value in values.items():
             setattr(profile, key, value)
     db.session.flush()
+    db.session.info.pop(_CALENDAR_KEY, None)
     if changes:
         record(actor, "processor.update", profile, changes)
+    if "country" in changes:
+        # the clocks counted in working days follow the new calendar at once (imported here: the engine
+        # reads the calendar from this module)
+        from dpa_tracker.obligation.services import refresh_working_day_clocks
+
+        refresh_working_day_clocks()
     return profile
+
+
+def processor_calendar() -> WorkCalendar:
+    """The working-day calendar of the processor's country (clause 9.1's forwarding target); read once per
+    session, so that assessing many obligations costs one statement."""
+    calendar = db.session.info.get(_CALENDAR_KEY)
+    if calendar is None:
+        country = db.session.scalar(select(ProcessorProfile.country).where(ProcessorProfile.id == 1))
+        calendar = db.session.info[_CALENDAR_KEY] = calendar_for(country or "")
+    return calendar

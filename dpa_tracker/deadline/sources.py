@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from dpa_tracker.agent.clause5 import agent_authorisation
+from dpa_tracker.dsr.services import forward_due_at
 from dpa_tracker.extensions import db
 from dpa_tracker.models import (
     ActionStatus,
@@ -309,7 +310,7 @@ def request_forwarding(scope: Scope) -> list[Deadline]:
     for request in db.session.scalars(stmt).unique():
         if any(n.state is DeliveryState.SENT for n in request.notices):
             continue
-        target = request.received_at + timedelta(days=request.agreement.dsr_forward_days)
+        target = forward_due_at(request)  # working days on the processor's calendar, as the engine counts
         if target.date() > scope.until:
             continue
         found.append(

@@ -51,9 +51,11 @@ def _addresses(agreement: Agreement) -> list[str]:
     return addresses
 
 
-def _queue(
+def queue_client_notice(
     actor: User, agreement: Agreement, clause: str, event_id: int, subject: str, body: str, **about: object
 ) -> list[RequestNotice]:
+    """Queue one e-mail per contact address of the client, answering ``event_id`` of ``clause`` once sent;
+    ``about`` names its subject (request, instruction or law_transfer)."""
     domain = current_app.config["MAIL_SENDER"].rsplit("@", 1)[-1]
     notices = [
         RequestNotice(
@@ -80,6 +82,7 @@ def _queue(
                 "clause": clause,
                 "request_id": notice.request_id,
                 "instruction_id": notice.instruction_id,
+                "law_transfer_id": notice.law_transfer_id,
                 "agreement": agreement.reference,
                 "email": notice.email,
             },
@@ -111,7 +114,7 @@ def queue_forward(actor: User, request: DataSubjectRequest) -> list[RequestNotic
             "content only as far as needed to pass it on.",
         ]
     )
-    return _queue(actor, agreement, FORWARD_CLAUSE, request.event_id, subject, body, request=request)
+    return queue_client_notice(actor, agreement, FORWARD_CLAUSE, request.event_id, subject, body, request=request)
 
 
 def queue_flag_notice(actor: User, instruction: Instruction) -> list[RequestNotice]:
@@ -137,7 +140,9 @@ def queue_flag_notice(actor: User, instruction: Instruction) -> list[RequestNoti
             "Please confirm, change or withdraw the instruction in writing.",
         ]
     )
-    return _queue(actor, agreement, INSTRUCTION_CLAUSE, flag.event_id, subject, body, instruction=instruction)
+    return queue_client_notice(
+        actor, agreement, INSTRUCTION_CLAUSE, flag.event_id, subject, body, instruction=instruction
+    )
 
 
 def _prepare(notice: RequestNotice) -> Prepared:
@@ -168,11 +173,12 @@ def _mark_sent(notice: RequestNotice, message: EmailMessage) -> None:
             Obligation.agreement_id == notice.agreement_id, Obligation.clause_number == notice.clause_number
         )
     ).one()
-    what = (
-        f"Data-subject request #{notice.request_id} forwarded"
-        if notice.request_id is not None
-        else f"Unlawful instruction #{notice.instruction_id} flagged"
-    )
+    if notice.request_id is not None:
+        what = f"Data-subject request #{notice.request_id} forwarded"
+    elif notice.instruction_id is not None:
+        what = f"Unlawful instruction #{notice.instruction_id} flagged"
+    else:
+        what = f"Transfer required by law #{notice.law_transfer_id} notified with the proof of the legal obligation"
     evidence = add_evidence(
         notice.created_by,
         obligation,
@@ -196,4 +202,4 @@ def _mark_sent(notice: RequestNotice, message: EmailMessage) -> None:
     )
 
 
-__all__ = ["forward_due_at", "queue_flag_notice", "queue_forward", "send_pending"]
+__all__ = ["forward_due_at", "queue_client_notice", "queue_flag_notice", "queue_forward", "send_pending"]

@@ -3,19 +3,20 @@ client's documented instructions (clause 3.1(3)). Services flush; the caller com
 
 Clause 9.1: the processor forwards a request to the client, who answers the data subject. Recording a request
 records the 9.1 event (aware at receipt), so the obligation engine runs the forwarding clock
-(``dsr_forward_days``, counted in calendar days like every ``days`` clock of the engine)."""
+(``dsr_forward_days``, counted in working days on the processor's calendar: dpa_tracker/workdays.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
 from dpa_tracker.audit.services import record
+from dpa_tracker.client.services import processor_calendar
 from dpa_tracker.dates import check_date
 from dpa_tracker.errors import DomainError
 from dpa_tracker.extensions import db
@@ -270,8 +271,18 @@ def forwarded_at(request: DataSubjectRequest) -> datetime | None:
 
 
 def forward_due_at(request: DataSubjectRequest) -> datetime:
-    """Clause 9.1 target: receipt + ``dsr_forward_days`` calendar days (the engine's count)."""
-    return request.received_at + timedelta(days=request.agreement.dsr_forward_days)
+    """Clause 9.1 target: the end (UTC) of the ``dsr_forward_days``-th working day after receipt, on the
+    processor's calendar (the engine's count)."""
+    return processor_calendar().due_at(request.received_at, request.agreement.dsr_forward_days)
+
+
+def forward_target(request: DataSubjectRequest) -> str:
+    """How the target is counted, for pages: "2 working days, DZ calendar; skips Sun 01 Nov (Revolution Day)"."""
+    calendar = processor_calendar()
+    days = request.agreement.dsr_forward_days
+    text = f"{days} working day{'s' if days != 1 else ''}, {calendar.label}"
+    skipped = calendar.skipped(request.received_at.date(), forward_due_at(request).date())
+    return f"{text}; skips {', '.join(skipped)}" if skipped else text
 
 
 def controller_answer_on(request: DataSubjectRequest) -> date:

@@ -80,7 +80,7 @@ from dpa_tracker.models.subprocessor import (
     NoticeRecipient,
     SubProcessor,
 )
-from dpa_tracker.models.transfer import DisclosureAuthorisation, TransferConsent
+from dpa_tracker.models.transfer import DisclosureAuthorisation, LawTransfer, TransferConsent
 from dpa_tracker.models.user import ApiToken, Role, User, auditor_client
 
 __all__ = [
@@ -134,6 +134,7 @@ __all__ = [
     "InspectionRequest",
     "Instruction",
     "InstructionFlag",
+    "LawTransfer",
     "MeasureHeading",
     "NoticeDelivery",
     "NoticePhase",

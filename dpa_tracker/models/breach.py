@@ -15,6 +15,7 @@ from dpa_tracker.models.protection import install_on_create
 from dpa_tracker.models.subprocessor import DeliveryState
 
 if TYPE_CHECKING:
+    from dpa_tracker.models.agent import Agent
     from dpa_tracker.models.agreement import Agreement, TriggerEvent
     from dpa_tracker.models.subprocessor import SubProcessor
     from dpa_tracker.models.user import User
@@ -77,6 +78,16 @@ breach_subprocessor = Table(
 )
 
 
+# The agents (clause 5) involved in a breach, linked when it is recorded; people who are not agents stay in the
+# free text of ``Breach.agents``.
+breach_agent = Table(
+    "breach_agent",
+    Base.metadata,
+    Column("breach_id", ForeignKey("breach.id", ondelete="RESTRICT"), primary_key=True),
+    Column("agent_id", ForeignKey("agent.id", ondelete="RESTRICT"), primary_key=True),
+)
+
+
 class Breach(Base):
     """One personal data breach as entered in the register (clause 8.3)."""
 
@@ -98,7 +109,7 @@ class Breach(Base):
     natures: Mapped[list[str]] = mapped_column(JSON)  # BreachNature values, one or more
     description: Mapped[str] = mapped_column(Text)
     systems: Mapped[str] = mapped_column(Text, default="")
-    agents: Mapped[str] = mapped_column(Text, default="")  # free text until agents are modelled (clause 5)
+    agents: Mapped[str] = mapped_column(Text, default="")  # people involved who are not agents (free text)
     data_subject_categories: Mapped[str] = mapped_column(Text, default="")
     data_subjects_approx: Mapped[int | None]
     record_categories: Mapped[str] = mapped_column(Text, default="")
@@ -121,6 +132,7 @@ class Breach(Base):
     subprocessors: Mapped[list[SubProcessor]] = relationship(
         secondary=breach_subprocessor, order_by="SubProcessor.legal_name"
     )
+    involved_agents: Mapped[list[Agent]] = relationship(secondary=breach_agent, order_by="Agent.name")
     source_subprocessor: Mapped[SubProcessor | None] = relationship(foreign_keys=[source_subprocessor_id])
     recorded_by: Mapped[User | None] = relationship()
     affected: Mapped[list[BreachAgreement]] = relationship(back_populates="breach", order_by="BreachAgreement.id")
@@ -164,10 +176,23 @@ class BreachAction(Base):
     due_on: Mapped[date | None]
     done_on: Mapped[date | None]
     evidence: Mapped[str] = mapped_column(Text, default="")  # what shows it done (a report, a ticket, a link)
+    # A document showing it done (evidence store), and when and by whom it was marked done after being recorded
+    # open (None: recorded done at once, ``created_at``). Once done, the row never changes (trigger).
+    evidence_sha256: Mapped[str | None] = mapped_column(String(64))
+    evidence_filename: Mapped[str | None] = mapped_column(String(255))
+    evidence_content_type: Mapped[str | None] = mapped_column(String(100))
+    evidence_size: Mapped[int | None]
+    done_recorded_at: Mapped[datetime | None]
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     breach: Mapped[Breach] = relationship(back_populates="actions")
+
+    @property
+    def known_done_at(self) -> datetime:
+        """When the register learnt it was done: evidence never predates it."""
+        return self.done_recorded_at or self.created_at
 
 
 class BreachNotice(Base):
@@ -207,5 +232,6 @@ class BreachNotice(Base):
 
 
 install_on_create(Breach.__table__)  # the register entry: never edited, never deleted
+install_on_create(BreachAction.__table__)  # an action, once done
 install_on_create(BreachAgreement.__table__)  # which clients it touched
 install_on_create(BreachNotice.__table__)  # an e-mail, once sent

@@ -30,6 +30,9 @@ class ProcessorProfile(Base):
     # Art. 30(2)(a): the processor's representative (Art. 27, for a processor outside the EU) and how to reach it.
     representative: Mapped[str] = mapped_column(String(200), default="")
     representative_contact: Mapped[str] = mapped_column(String(500), default="")
+    # ISO 3166-1 alpha-2 of the processor's establishment: its working-day calendar counts clause 9.1's
+    # forwarding target (dpa_tracker/workdays.py); empty = the default calendar (Saturday-Sunday, no holidays).
+    country: Mapped[str] = mapped_column(String(2), default="", server_default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -18,6 +18,7 @@ from dpa_tracker.models.subprocessor import DeliveryState
 
 if TYPE_CHECKING:
     from dpa_tracker.models.agreement import Agreement, TriggerEvent
+    from dpa_tracker.models.transfer import LawTransfer
     from dpa_tracker.models.user import User
 
 
@@ -145,13 +146,20 @@ class InstructionFlag(Base):
     event: Mapped[TriggerEvent] = relationship()
 
 
+ONE_SUBJECT = (
+    "(CASE WHEN request_id IS NULL THEN 0 ELSE 1 END) + (CASE WHEN instruction_id IS NULL THEN 0 ELSE 1 END) "
+    "+ (CASE WHEN law_transfer_id IS NULL THEN 0 ELSE 1 END) = 1"
+)
+
+
 class RequestNotice(Base):
-    """One e-mail to one client address: a data-subject request forwarded (clause 9.1) or an unlawful
-    instruction flagged (clause 3.1(3)); queued by a page or the API, sent by ``flask notices send``."""
+    """One e-mail to one client address: a data-subject request forwarded (clause 9.1), an unlawful
+    instruction flagged (clause 3.1(3)) or a transfer required by law announced with its proof (clause
+    10(2)(b)); queued by a page or the API, sent by ``flask notices send``."""
 
     __tablename__ = "request_notice"
     __table_args__ = (
-        CheckConstraint("(request_id IS NULL) <> (instruction_id IS NULL)", name="one_subject"),
+        CheckConstraint(ONE_SUBJECT, name="one_subject"),
         CheckConstraint("(state = 'sent') = (sent_at IS NOT NULL)", name="sent_iff_sent_at"),
     )
 
@@ -160,8 +168,9 @@ class RequestNotice(Base):
         ForeignKey("data_subject_request.id", ondelete="RESTRICT"), index=True
     )
     instruction_id: Mapped[int | None] = mapped_column(ForeignKey("instruction.id", ondelete="RESTRICT"), index=True)
+    law_transfer_id: Mapped[int | None] = mapped_column(ForeignKey("law_transfer.id", ondelete="RESTRICT"), index=True)
     agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id", ondelete="RESTRICT"))
-    clause_number: Mapped[str] = mapped_column(String(20))  # 9.1 or 3.1(3): the obligation the e-mail meets
+    clause_number: Mapped[str] = mapped_column(String(20))  # 9.1, 3.1(3), 10(2)(b): the obligation it meets
     event_id: Mapped[int] = mapped_column(ForeignKey("trigger_event.id", ondelete="RESTRICT"))
     email: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
@@ -180,6 +189,7 @@ class RequestNotice(Base):
 
     request: Mapped[DataSubjectRequest | None] = relationship(back_populates="notices")
     instruction: Mapped[Instruction | None] = relationship(back_populates="notices")
+    law_transfer: Mapped[LawTransfer | None] = relationship(back_populates="notices")
     agreement: Mapped[Agreement] = relationship()
     created_by: Mapped[User | None] = relationship()
 

@@ -38,6 +38,7 @@ IMMUTABLE_TABLES = (
     "audit_finding",
     "finding_closure",
     "reminder_item",
+    "law_transfer",
 )
 WRITE_ONCE_COLUMNS = {
     "evidence": (
@@ -119,6 +120,7 @@ SETTLED_WHEN = {
     "breach_notice": "OLD.state = 'sent'",
     "request_notice": "OLD.state = 'sent'",
     "reminder_digest": "OLD.state = 'sent'",
+    "breach_action": "OLD.done_on IS NOT NULL",
 }
 PROTECTED_TABLES = IMMUTABLE_TABLES + tuple(WRITE_ONCE_COLUMNS) + tuple(SETTLED_WHEN)
 

@@ -22,9 +22,10 @@ from dpa_tracker.agent.clause5 import (
     removal_blockers,
 )
 from dpa_tracker.agent.clause5 import RULES as AGENT_RULES
-from dpa_tracker.agreement.settings import SETTINGS
+from dpa_tracker.agreement.settings import SETTINGS, WORKING_DAY_SETTINGS
 from dpa_tracker.audit.services import record
 from dpa_tracker.breach.clause812 import ACTIONS_RULE, ActionInputs, action_inputs
+from dpa_tracker.client.services import processor_calendar
 from dpa_tracker.deletion.clause13 import DeletionInputs, deletion_inputs
 from dpa_tracker.errors import DomainError
 from dpa_tracker.extensions import db
@@ -42,7 +43,14 @@ from dpa_tracker.models.base import utcnow
 from dpa_tracker.obligation.status import AgreementTerms, Assessment, assess
 from dpa_tracker.record.builder import active_activity_names_by_client, problems_by_client, scope_gaps_by_client
 from dpa_tracker.subprocessor.documents import REQUIRED_KIND, document_inputs, inputs_by_obligation
-from dpa_tracker.transfer.clause10 import CONSENT_RULE, ConsentInputs, consent_inputs
+from dpa_tracker.transfer.clause10 import (
+    CONSENT_RULE,
+    LAW_CLAUSE,
+    NOT_NOTIFIED,
+    ConsentInputs,
+    consent_inputs,
+    not_notified_grounds,
+)
 
 DONE = (ObligationStatus.MET, ObligationStatus.LATE)
 
@@ -72,6 +80,8 @@ def terms_of(agreement: Agreement, data_deleted_on: date | None = None) -> Agree
         settings={setting.name: getattr(agreement, setting.name) for setting in SETTINGS},
         data_deleted_on=data_deleted_on,
         late_lookback_months=int(current_app.config["LATE_LOOKBACK_MONTHS"]),
+        working_day_settings=WORKING_DAY_SETTINGS,
+        workdays=processor_calendar(),
     )
 
 
@@ -306,6 +316,8 @@ def assess_obligation(
             result,
             reason=f"{len(deletion.pending)} deletion task(s) open, {due}: {'; '.join(deletion.pending[:3])}{more}",
         )
+    if obligation.clause_number == LAW_CLAUSE and result.status is not ObligationStatus.NOT_APPLICABLE:
+        result = _with_legal_grounds(obligation, evidence, day, result)
     if consents is not None and result.status is not ObligationStatus.NOT_APPLICABLE:
         if consents.no_record:  # an empty record states nothing about transfers: claim nothing
             result = replace(
@@ -316,6 +328,21 @@ def assess_obligation(
             result = replace(result, reason=f"{consents.summary}.")
     # Clause 11.2: an audit finding on this clause, open past its due date, makes it overdue.
     return apply_findings(result, facts_by_id.findings.get(obligation.id, []), day, due_soon_days())
+
+
+def _with_legal_grounds(obligation: Obligation, evidence: Sequence[Any], day: date, result: Assessment) -> Assessment:
+    """Clause 10(2)(b): an event answered by a legal ground was not notified; the reason says so, never "notified
+    in time" (no silent green)."""
+    grounds = not_notified_grounds(evidence, day)
+    if not grounds:
+        return result
+    said = "; ".join(f"{NOT_NOTIFIED}{ground}" for ground in grounds)
+    if result.status is ObligationStatus.MET and "; " in result.reason:
+        events = [e for e in events_of(obligation) if e.recorded_at.date() <= day]
+        others = len(events) - len(grounds)
+        notified = f"{others} other transfer(s) required by law notified in time; " if others > 0 else ""
+        return replace(result, reason=f"{said}. {notified}{result.reason.split('; ', 1)[1]}")
+    return replace(result, reason=f"{result.reason}. {said}")
 
 
 def clause_facts(obligations: Sequence[Obligation], day: date, fixed_queries: bool = False) -> Facts:
@@ -420,6 +447,15 @@ def assess_many(obligations: Sequence[Obligation], as_of: date | None = None) ->
             )
         )
     return results
+
+
+def refresh_working_day_clocks() -> None:
+    """The processor's calendar changed: refresh every obligation whose clock counts working days (clause 9.1)."""
+    refresh_cache(
+        db.session.scalars(
+            db.select(Obligation).where(Obligation.rule["days_setting"].as_string().in_(sorted(WORKING_DAY_SETTINGS)))
+        ).all()
+    )
 
 
 def refresh_cache(obligations: Sequence[Obligation]) -> None:

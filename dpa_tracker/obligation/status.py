@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from dpa_tracker.models.agreement import ObligationStatus as S
+from dpa_tracker.workdays import WorkCalendar
 
 
 class EvidenceLike(Protocol):
@@ -42,6 +43,10 @@ class AgreementTerms:
     # date assessed: standing and recurring duties stay in force until then.
     data_deleted_on: date | None = None
     late_lookback_months: int = 12
+    # Settings counted in working days (clause 9.1) and the calendar that counts them (the processor's);
+    # without a calendar they count calendar days.
+    working_day_settings: frozenset[str] = frozenset()
+    workdays: WorkCalendar | None = None
 
 
 @dataclass(frozen=True)
@@ -311,8 +316,16 @@ def _assess_events(
     start_word = "awareness" if rule["type"] == "event" else "receipt"
     hours = _setting(rule, terms, "hours")
     in_hours = hours is not None
-    delta = timedelta(hours=hours) if hours is not None else timedelta(days=_setting(rule, terms, "days") or 0)
+    days = _setting(rule, terms, "days") or 0
+    delta = timedelta(hours=hours) if hours is not None else timedelta(days=days)
     target = _duration(delta, in_hours)
+    calendar = terms.workdays if not in_hours and rule.get("days_setting") in terms.working_day_settings else None
+    if calendar is not None:
+        target = f"{days} working days, {calendar.label}"
+
+    def due_at(ev: EventLike) -> datetime:
+        start = clock_start(ev)
+        return start + delta if calendar is None else calendar.due_at(start, days)
 
     answered: dict[int, datetime] = {}
     for e in counted:
@@ -324,7 +337,7 @@ def _assess_events(
         handled = answered.get(ev.id)
         if handled is None:
             open_events.append(ev)
-        elif handled > clock_start(ev) + delta:
+        elif handled > due_at(ev):
             late_events.append((ev, handled))
     open_events.sort(key=lambda ev: clock_start(ev))
 
@@ -345,13 +358,13 @@ def _assess_events(
         until = _late_until(handled.date(), terms)
         if late_until is None or until > late_until:
             late_until, worst_late = until, (ev, handled)
-    dues = [d for d in [ready_due, *((clock_start(ev) + delta).date() for ev in open_events)] if d is not None]
+    dues = [d for d in [ready_due, *(due_at(ev).date() for ev in open_events)] if d is not None]
     due_on = min(dues) if dues else None
     base = "met" if ready and not open_events else "open"
     status = project(base, due_on, None, as_of, window, late_until)
 
     first_open = open_events[0] if open_events else None
-    event_due = (clock_start(first_open) + delta) if first_open else None
+    event_due = due_at(first_open) if first_open else None
     event_drives = first_open is not None and event_due is not None and event_due.date() == due_on
     more = f" ({len(open_events)} open)" if len(open_events) > 1 else ""
     ready_text = f"{readiness} valid until {ready_until}" if ready_until else f"no {readiness} documented"

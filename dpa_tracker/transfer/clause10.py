@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
@@ -30,6 +31,8 @@ from dpa_tracker.record.eea import in_eea, location_country
 from dpa_tracker.subprocessor.authorised import AuthorisedEntry, authorised_for_agreements
 
 CONSENT_RULE = "transfer_consent"  # clause 10(2)
+LAW_CLAUSE = "10(2)(b)"  # a transfer required by law: tell the client first, with the proof
+NOT_NOTIFIED = "Not notified: "  # the note of the evidence a legal ground gives (read by the status reason)
 
 
 @dataclass(frozen=True)
@@ -213,4 +216,15 @@ def client_view(client_id: int, agreement_ids: Sequence[int], as_of: date) -> li
     return [
         (item, next((c.id for c in consents if c.covers(item.country, item.transfer_id)), None))
         for item in seen.values()
+    ]
+
+
+def not_notified_grounds(evidence: Sequence[Any], day: date) -> list[str]:
+    """Clause 10(2)(b): the legal grounds (law forbids telling the client) that answer events, as of ``day``."""
+    return [
+        e.note[len(NOT_NOTIFIED) :]
+        for e in evidence
+        if (e.note or "").startswith(NOT_NOTIFIED)
+        and e.added_at.date() <= day
+        and (e.ended_at is None or e.ended_at.date() > day)
     ]

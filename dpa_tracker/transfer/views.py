@@ -4,6 +4,7 @@ auditors read their own."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -20,6 +21,7 @@ from dpa_tracker.models import (
     AgreementStatus,
     Client,
     DisclosureAuthorisation,
+    LawTransfer,
     ProcessingActivity,
     Transfer,
     TransferConsent,
@@ -27,7 +29,14 @@ from dpa_tracker.models import (
 from dpa_tracker.obligation.services import today
 from dpa_tracker.permissions import ensure_client_visible, require_login, staff_only
 from dpa_tracker.transfer.clause10 import client_view
-from dpa_tracker.transfer.forms import ConsentForm, DisclosureForm, WithdrawForm
+from dpa_tracker.transfer.forms import ConsentForm, DisclosureForm, LawTransferForm, NotifyForm, WithdrawForm
+from dpa_tracker.transfer.lawful import (
+    LawTransferInput,
+    law_transfers_query,
+    notified_at,
+    queue_law_notice,
+    record_law_transfer,
+)
 from dpa_tracker.transfer.services import (
     ConsentInput,
     DisclosureInput,
@@ -60,15 +69,27 @@ def _transfer_choices(client: Client) -> list[tuple[str, str]]:
     return [(str(i), f"#{i} {name}: {recipient} ({dest})") for i, name, recipient, dest in rows]
 
 
-def _page(client: Client, status: int = 200, **forms: Any) -> Any:
-    as_of = as_of_from_request() or today()
-    agreement_ids = list(
+def _live_agreements(client: Client) -> list[Agreement]:
+    return list(
         db.session.scalars(
-            select(Agreement.id).where(Agreement.client_id == client.id, Agreement.status != AgreementStatus.DRAFT)
+            select(Agreement)
+            .where(Agreement.client_id == client.id, Agreement.status != AgreementStatus.DRAFT)
+            .order_by(Agreement.reference)
         )
     )
+
+
+def _page(client: Client, status: int = 200, **forms: Any) -> Any:
+    as_of = as_of_from_request() or today()
+    agreements = _live_agreements(client)
+    agreement_ids = [a.id for a in agreements]
     consent_form = forms.get("consent_form") or ConsentForm(prefix="consent")
     consent_form.transfer_ids.choices = _transfer_choices(client)
+    law_form = forms.get("law_form") or LawTransferForm(prefix="law")
+    law_form.agreement_id.choices = [(str(a.id), a.reference) for a in agreements]
+    laws = db.session.scalars(
+        law_transfers_query(current_user, client.id).order_by(LawTransfer.learnt_at.desc(), LawTransfer.id.desc())
+    ).all()
     return (
         render_template(
             "transfer/client.html",
@@ -80,6 +101,9 @@ def _page(client: Client, status: int = 200, **forms: Any) -> Any:
             consent_form=consent_form,
             disclosure_form=forms.get("disclosure_form") or DisclosureForm(prefix="disclosure"),
             withdraw_form=forms.get("withdraw_form") or WithdrawForm(prefix="wd"),
+            law_form=law_form,
+            notify_form=forms.get("notify_form") or NotifyForm(prefix="notify"),
+            laws=[(row, notified_at(row)) for row in laws],
         ),
         status,
     )
@@ -202,3 +226,80 @@ def consent_document(consent_id: int) -> Any:
 @bp.route("/disclosure-authorisations/<int:authorisation_id>/document")
 def disclosure_document(authorisation_id: int) -> Any:
     return _document(_visible(DisclosureAuthorisation, authorisation_id))
+
+
+# --- clause 10(2)(b): transfers required by law ------------------------------------------------------
+
+
+@bp.route("/clients/<int:client_id>/law-transfers", methods=["POST"])
+@staff_only
+def add_law_transfer(client_id: int) -> Any:
+    client = _client(client_id)
+    form = LawTransferForm(prefix="law")
+    agreements = _live_agreements(client)
+    form.agreement_id.choices = [(str(a.id), a.reference) for a in agreements]
+    if form.validate_on_submit():
+        try:
+            agreement_id = parse_id(form.agreement_id.data or "")
+            agreement = next((a for a in agreements if a.id == agreement_id), None)
+            if agreement is None:
+                raise DomainError("Choose one of this client's agreements.", field="agreement_id")
+            proof = form.proof.data
+            row = record_law_transfer(
+                current_user,
+                agreement,
+                LawTransferInput(
+                    learnt_at=form.learnt_at.data.replace(tzinfo=UTC) if form.learnt_at.data else None,
+                    authority=form.authority.data or "",
+                    law=form.law.data or "",
+                    destination=form.destination.data or "",
+                    destination_country=form.destination_country.data or "",
+                    data_concerned=form.data_concerned.data or "",
+                    notice_forbidden=bool(form.notice_forbidden.data),
+                    forbidden_ground=form.forbidden_ground.data or "",
+                ),
+                Upload(proof.stream, proof.filename) if proof and proof.filename else None,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(
+                f"Transfer required by law #{row.id} recorded; "
+                + ("not notified: the law forbids it." if row.notice_forbidden else "notify the client before it."),
+                "success",
+            )
+            return redirect(url_for("transfer.client_transfers", client_id=client.id))
+    return _page(client, 422, law_form=form)
+
+
+def _visible_law(transfer_id: int) -> LawTransfer:
+    row = db.session.scalar(law_transfers_query(current_user).where(LawTransfer.id == transfer_id))
+    if row is None:
+        abort(404)
+    return row
+
+
+@bp.route("/law-transfers/<int:law_transfer_id>/notify", methods=["POST"])
+@staff_only
+def notify_law_transfer(law_transfer_id: int) -> Any:
+    row = _visible_law(law_transfer_id)
+    form = NotifyForm(prefix="notify")
+    if form.validate_on_submit():
+        try:
+            queue_law_notice(current_user, row)
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("Notice to the client queued with the proof; `flask notices send` sends it.", "success")
+            return redirect(url_for("transfer.client_transfers", client_id=row.agreement.client_id))
+    return _page(row.agreement.client, 422, notify_form=form)
+
+
+@bp.route("/law-transfers/<int:law_transfer_id>/proof")
+def law_transfer_proof(law_transfer_id: int) -> Any:
+    row = _visible_law(law_transfer_id)
+    return send_stored_file(row.proof_sha256, row.proof_content_type, row.proof_filename)

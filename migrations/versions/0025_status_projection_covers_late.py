@@ -1,7 +1,7 @@
 """The dashboard's covering index also holds the clause number and the `late` column
 
 Revision ID: 0025
-Revises: 0023
+Revises: 0024
 Create Date: 2026-12-06
 
 The status expression reads `cached_late_until` since the `late` status (0012), which the index of 0003 did not
@@ -10,7 +10,7 @@ hold, and the kept counts group by clause family: without both columns every cou
 from alembic import op
 
 revision = "0025"
-down_revision = "0023"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 

@@ -67,6 +67,7 @@ from dpa_tracker.record.services import (
 )
 from dpa_tracker.subprocessor.notices import propose_change
 from dpa_tracker.subprocessor.services import SubProcessorInput, authorise, create_subprocessor
+from dpa_tracker.transfer.lawful import LawTransferInput, record_law_transfer
 from tests.factories import make_agreement, make_client, make_user
 from tests.support import PASSWORD
 
@@ -100,6 +101,8 @@ NOT_PAGES = {
     "inspection.file": "a file download (an audit's declaration, closing report or evidence of closure)",
     "inspection.certification_file": "a file download (a certification or third-party report)",
     "calendar.feed": "an iCalendar file (text/calendar) for calendar apps; tests/test_deadlines.py checks it",
+    "transfer.law_transfer_proof": "a file download (the proof of a transfer required by law, clause 10(2)(b))",
+    "breach.action_evidence": "a file download (the document showing a clause 8.1(2) action done)",
 }
 NOT_PAGE_PREFIXES = {
     "api_v1.": "the JSON API: machine answers, no HTML",
@@ -251,6 +254,22 @@ def seed(app: Flask) -> tuple[dict[str, int], dict[str, str]]:
             CertificationInput("iso27001", "ISO/IEC 27001:2022 certificate", "Cert Body SA", date(2025, 6, 1)),
             Upload(io.BytesIO(b"ISO certificate\n"), "iso27001.txt"),
         )
+        for forbidden in (False, True):  # the transfers page lists both kinds (clause 10(2)(b))
+            record_law_transfer(
+                staff,
+                agreement,
+                LawTransferInput(
+                    received,
+                    "Tribunal of Algiers",
+                    "Code of criminal procedure, art. 47",
+                    "Interpol",
+                    "",
+                    "Login history of one account",
+                    notice_forbidden=forbidden,
+                    forbidden_ground="Secrecy of the investigation, art. 11" if forbidden else "",
+                ),
+                Upload(io.BytesIO(b"Court order\n"), "order.txt"),
+            )
         db.session.commit()
         ids = {
             "inspection_id": audit.id,
