@@ -168,10 +168,11 @@ def rows_per_client(
 ) -> list[tuple[int, int]] | None:
     """How many rows the list holds for each client, in the list's client order (``client_ids``, the visible
     clients by name then id as the database sorts them), read from the kept status counts; None when a filter
-    (owner, due within, clause family) is not in those counts."""
-    if filters.owner_id is not None or filters.due_within is not None or filters.family is not None:
+    (owner, due within) is not in those counts."""
+    if filters.owner_id is not None or filters.due_within is not None:
         return None
     wanted = {s.value for s in filters.statuses}
+    f = filters.family
     rows = []
     for client_id in client_ids:
         if filters.client_id is not None and client_id != filters.client_id:
@@ -179,7 +180,9 @@ def rows_per_client(
         kept = counts.get(client_id)
         if kept is None:
             continue
-        rows.append((client_id, sum(n for state, n in kept.statuses.items() if state in wanted)))
+        # A family counts what _where's test selects: the clause itself and its sub-clauses "7.1" and "7(2)".
+        by_status = kept.statuses if f is None else kept.by_family.get(f, {})
+        rows.append((client_id, sum(n for state, n in by_status.items() if state in wanted)))
     return rows
 
 

@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from dpa_tracker.dashboard.charts import Series, heat_cells, line_chart
-from dpa_tracker.dashboard.counts import family_scores, status_counts
+from dpa_tracker.dashboard.counts import status_counts
 from dpa_tracker.dashboard.listing import families, obligation_page, parse_filters, rows_per_client
 from dpa_tracker.dashboard.scores import add, family_key, score
 from dpa_tracker.dashboard.trend import trend
@@ -77,8 +77,7 @@ def index() -> tuple[str, int]:
         agreement_scores.setdefault(client_id, []).append((agreement_id, reference, agreement_score))
 
     columns = families()
-    families_of = family_scores(day, window, {c.id for c in shown})
-    heat = {c.id: families_of.get(c.id, {}) for c in shown}
+    heat = {c.id: counts[c.id].family_scores if c.id in counts else {} for c in shown}
     columns += sorted({f for row in heat.values() for f in row} - set(columns), key=family_key)
 
     points = trend(day, client_filter(current_user, StatusSnapshot.client_id), totals)
