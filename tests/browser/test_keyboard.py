@@ -60,7 +60,9 @@ def test_compliance_user_uploads_evidence_with_the_keyboard_only(live_app: Flask
         make_user(Role.COMPLIANCE, "karim@example.com")
 
     page.goto(f"{live_server}/login")
-    # Sign in: the e-mail field has the focus on arrival; Tab to the password; Enter.
+    # Sign in: the e-mail field has the focus on arrival (autofocus, applied once the page is laid out: wait for
+    # it, a loaded machine can be slower than the first read); Tab to the password; Enter.
+    expect(page.get_by_label("E-mail", exact=True)).to_be_focused()
     assert focused(page)["name"] == "E-mail"
     page.keyboard.type("karim@example.com")
     page.keyboard.press("Tab")
