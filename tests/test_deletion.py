@@ -121,6 +121,7 @@ def test_acceptance_3_deletion_due_overdue_late_and_certificate(app, client, clo
     assert list(tasks) == ["return", "system", "location", "backups", "subprocessor", "agent_access"]
     assert "Paris DC1, FR" in page and "Frankfurt, DE" in page and "Cloudy Backup GmbH" in page
     assert "Nadia Ops" in page and "Commercial code, art. 12" in page
+    assert "Return the data to the client" in page and "Delete from backups" in page  # what each task is, in words
     detail = staff._client.get(f"/agreements/{agreement_id}").get_data(as_text=True)
     assert "active until 2031-06-30" in detail  # clause 2.2: five years after the end
 

@@ -23,6 +23,7 @@ from dpa_tracker.evidence.download import send_stored_file
 from dpa_tracker.evidence.services import Upload
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, DeletionTask, DeletionWorkflow
+from dpa_tracker.models.deletion import TASK_TITLES
 from dpa_tracker.obligation.services import today
 from dpa_tracker.permissions import ensure_client_visible, require_login, staff_only
 from dpa_tracker.web import show_domain_error
@@ -51,6 +52,7 @@ def _page(agreement: Agreement, status: int = 200, **forms: Any) -> Any:
             "deletion/workflow.html",
             agreement=agreement,
             workflow=workflow,
+            task_titles=TASK_TITLES,
             today=today(),
             open_tasks=[t for t in workflow.tasks if t.completion is None],
             exception_form=forms.get("exception_form") or ExceptionForm(prefix="exc"),
