@@ -16,7 +16,6 @@ from dpa_tracker.catalogue import load_templates
 from dpa_tracker.dashboard.counts import ClientCounts
 from dpa_tracker.dashboard.scores import clause_family, family_key
 from dpa_tracker.extensions import db
-from dpa_tracker.ids import parse_id
 from dpa_tracker.models import Agreement, AgreementStatus, Client, Obligation, ObligationStatus
 from dpa_tracker.obligation.services import (
     assess_obligation,
@@ -27,15 +26,14 @@ from dpa_tracker.obligation.services import (
     terms_by_agreement,
 )
 from dpa_tracker.obligation.status import Assessment
+from dpa_tracker.query_args import QueryArgs
 from dpa_tracker.record.builder import problems_by_client, scope_gaps_by_client
 from dpa_tracker.subprocessor.documents import inputs_by_obligation
 
 PAGE_SIZE = 25
-MAX_PAGE = 100_000
 MAX_DUE_DAYS = 3650
 ATTENTION = (ObligationStatus.OVERDUE, ObligationStatus.LATE, ObligationStatus.DUE_SOON)
 _FAMILY = re.compile(r"[0-9]{1,3}")
-_NUMBER = re.compile(r"[0-9]{1,6}")
 
 
 def families() -> list[str]:
@@ -84,44 +82,24 @@ def parse_filters(
     args: Mapping[str, str], default_statuses: tuple[ObligationStatus, ...] = ATTENTION
 ) -> tuple[Filters, list[str]]:
     """Filters from GET arguments; a bad value gives a message and leaves that filter out."""
-    errors: list[str] = []
-    found: dict[str, Any] = {}
-
-    def text(name: str) -> str | None:
-        value = (args.get(name) or "").strip()
-        return value or None
-
-    if (raw := text("client")) is not None:
-        if (client_id := parse_id(raw)) is None:
-            errors.append(f"Client: “{raw[:40]}” is not a client number.")
-        else:
-            found["client_id"] = client_id
-    if (raw := text("family")) is not None:
-        if not _FAMILY.fullmatch(raw):
-            errors.append(f"Clause family: “{raw[:40]}” is not a clause number such as 4 or 8.")
-        else:
-            found["family"] = raw
-    if (raw := text("owner")) is not None:
-        if (owner_id := parse_id(raw)) is None:
-            errors.append(f"Owner: “{raw[:40]}” is not a user number.")
-        else:
-            found["owner_id"] = owner_id
-    if (raw := text("status")) is not None:
-        if raw != "all" and raw not in {s.value for s in ObligationStatus}:
-            errors.append(f"Status: “{raw[:40]}” is not a status (met, due_soon, overdue, late, open, not_applicable).")
-        else:
-            found["status"] = raw
-    if (raw := text("due")) is not None:
-        if not _NUMBER.fullmatch(raw) or int(raw) > MAX_DUE_DAYS:
-            errors.append(f"Due within: “{raw[:40]}” is not a number of days from 0 to {MAX_DUE_DAYS}.")
-        else:
-            found["due_within"] = int(raw)
-    if (raw := text("page")) is not None:
-        if not _NUMBER.fullmatch(raw) or not 1 <= int(raw) <= MAX_PAGE:
-            errors.append(f"Page: “{raw[:40]}” is not a page number.")
-        else:
-            found["page"] = int(raw)
-    return Filters(default_statuses=default_statuses, **found), errors
+    read = QueryArgs(args)
+    read.object_id("client", "client_id", "Client", "a client number")
+    read.choice(
+        "family",
+        "family",
+        lambda raw: _FAMILY.fullmatch(raw) is not None,
+        "Clause family: “{raw}” is not a clause number such as 4 or 8.",
+    )
+    read.object_id("owner", "owner_id", "Owner", "a user number")
+    read.choice(
+        "status",
+        "status",
+        lambda raw: raw == "all" or raw in {s.value for s in ObligationStatus},
+        "Status: “{raw}” is not a status (met, due_soon, overdue, late, open, not_applicable).",
+    )
+    read.days("due", "due_within", "Due within", MAX_DUE_DAYS)
+    read.page()
+    return Filters(default_statuses=default_statuses, **read.found), read.errors
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -16,17 +15,15 @@ from dpa_tracker.audit.services import record
 from dpa_tracker.deadline.sources import KINDS, Deadline, Scope, collect
 from dpa_tracker.errors import DomainError
 from dpa_tracker.extensions import db
-from dpa_tracker.ids import parse_id
 from dpa_tracker.models import Agreement, CalendarFeed, User
 from dpa_tracker.models.base import utcnow
 from dpa_tracker.obligation.services import due_soon_days
 from dpa_tracker.permissions import client_filter
+from dpa_tracker.query_args import QueryArgs
 
 PAGE_SIZE = 50
-MAX_PAGE = 100_000
 MAX_WITHIN = 366
 FEED_PREFIX = "cal_"
-_NUMBER = re.compile(r"[0-9]{1,6}")
 
 
 @dataclass(frozen=True)
@@ -55,39 +52,13 @@ class DeadlineFilters:
 
 def parse_filters(args: Mapping[str, str]) -> tuple[DeadlineFilters, list[str]]:
     """Filters from the page's GET arguments; a bad value gives a message naming it."""
-    errors: list[str] = []
-    found: dict[str, Any] = {}
-
-    def text(name: str) -> str | None:
-        value = (args.get(name) or "").strip()
-        return value or None
-
-    if (raw := text("client")) is not None:
-        if (client_id := parse_id(raw)) is None:
-            errors.append(f"Client: “{raw[:40]}” is not a client number.")
-        else:
-            found["client_id"] = client_id
-    if (raw := text("owner")) is not None:
-        if (owner_id := parse_id(raw)) is None:
-            errors.append(f"Owner: “{raw[:40]}” is not a user number.")
-        else:
-            found["owner_id"] = owner_id
-    if (raw := text("kind")) is not None:
-        if raw not in KINDS:
-            errors.append(f"Kind: “{raw[:40]}” is not one of {', '.join(KINDS)}.")
-        else:
-            found["kind"] = raw
-    if (raw := text("within")) is not None:
-        if not _NUMBER.fullmatch(raw) or int(raw) > MAX_WITHIN:
-            errors.append(f"Within: “{raw[:40]}” is not a number of days from 0 to {MAX_WITHIN}.")
-        else:
-            found["within"] = int(raw)
-    if (raw := text("page")) is not None:
-        if not _NUMBER.fullmatch(raw) or not 1 <= int(raw) <= MAX_PAGE:
-            errors.append(f"Page: “{raw[:40]}” is not a page number.")
-        else:
-            found["page"] = int(raw)
-    return DeadlineFilters(**found), errors
+    read = QueryArgs(args)
+    read.object_id("client", "client_id", "Client", "a client number")
+    read.object_id("owner", "owner_id", "Owner", "a user number")
+    read.choice("kind", "kind", lambda raw: raw in KINDS, f"Kind: “{{raw}}” is not one of {', '.join(KINDS)}.")
+    read.days("within", "within", "Within", MAX_WITHIN)
+    read.page()
+    return DeadlineFilters(**read.found), read.errors
 
 
 def scope_for(user: User | None, filters: DeadlineFilters, now: datetime | None = None) -> Scope:
