@@ -133,6 +133,7 @@ def test_phone_menu_opens_and_signs_out_with_the_keyboard(live_app: Flask, live_
         make_user(Role.COMPLIANCE, "karim@example.com")
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{live_server}/login")
+    expect(page.get_by_label("E-mail", exact=True)).to_be_focused()  # autofocus: wait for it, as above
     assert focused(page)["name"] == "E-mail"
     page.keyboard.type("karim@example.com")
     page.keyboard.press("Tab")
