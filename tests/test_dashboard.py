@@ -61,7 +61,14 @@ def test_client_user_counts_only_its_own_obligations(app, client, auth):
 def test_kept_counts_match_a_fresh_count_after_every_kind_of_change(app):
     """The dashboard re-counts only the clients named by new audit events; it must always agree with a full count."""
     from dpa_tracker.agreement.services import end_agreement
-    from dpa_tracker.dashboard.counts import ClientCounts, _count, clear_counts_cache, status_counts
+    from dpa_tracker.dashboard.counts import (
+        ClientCounts,
+        _count,
+        _count_families,
+        clear_counts_cache,
+        family_counts,
+        status_counts,
+    )
     from dpa_tracker.evidence.services import EvidenceInput, add_evidence
     from dpa_tracker.extensions import db
     from dpa_tracker.obligation.services import due_soon_days, set_not_applicable, today
@@ -79,6 +86,8 @@ def test_kept_counts_match_a_fresh_count_after_every_kind_of_change(app):
             db.session.commit()
             kept = status_counts(day, window)
             assert kept == _count(day, window)
+            # the heat-map's per-family counts, kept for the clients read so far, agree with a fresh count too
+            assert family_counts(day, window, kept) == _count_families(day, window, kept)
             return kept
 
         obligation = next(o for o in beta.obligations if o.clause_number == "7.1")

@@ -86,6 +86,33 @@ def test_heat_map_cells_carry_text_not_only_colour(app, client, auth):
     assert "/?client=" in heat and "family=7" in heat
 
 
+def test_heat_map_and_family_filter_follow_a_change_made_after_the_first_view(app, client, auth):
+    """The per-family counts are kept between requests: a change to the client must show on the next view."""
+    with app.app_context():
+        staff = make_user(Role.COMPLIANCE, "staff@example.com")
+        client_id, agreement_id = _scored_client(staff)
+    auth.login("staff@example.com")
+
+    def cell(family: str) -> str:
+        heat = _section(client.get("/").get_data(as_text=True), "heatmap")
+        return re.search(rf'data-cell="{client_id}-{family}"><a [^>]*>(.*?)</a>', heat).group(1)
+
+    def overdue_in_family(family: str) -> str:
+        html = client.get(f"/?status=overdue&family={family}").get_data(as_text=True)
+        return re.search(r'id="list-count">(\d+ obligations?)', html).group(1)
+
+    assert "1 overdue" in cell("5") and overdue_in_family("5") == "1 obligation"
+    with app.app_context():
+        actor = db.session.scalars(db.select(User).where(User.email == "staff@example.com")).one()
+        five = db.session.scalars(
+            db.select(Obligation).where(Obligation.agreement_id == agreement_id, Obligation.clause_number == "5.1")
+        ).one()
+        add_evidence(actor, five, EvidenceInput(note="Designation letters signed"))
+        db.session.commit()
+    assert "✓</span> 1/1" in cell("5") and "overdue" not in cell("5")
+    assert overdue_in_family("5") == "0 obligations"
+
+
 def test_trend_shows_evidence_added_last_month_in_that_month(app, client, auth, runner, clock):
     clock.set(datetime(2026, 8, 10, 9, tzinfo=UTC))
     with app.app_context():

@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from dpa_tracker.dashboard.charts import Series, heat_cells, line_chart
-from dpa_tracker.dashboard.counts import status_counts
+from dpa_tracker.dashboard.counts import NO_FAMILIES, family_counts, status_counts
 from dpa_tracker.dashboard.listing import families, obligation_page, parse_filters, rows_per_client
 from dpa_tracker.dashboard.scores import add, family_key, score
 from dpa_tracker.dashboard.trend import trend
@@ -77,7 +77,8 @@ def index() -> tuple[str, int]:
         agreement_scores.setdefault(client_id, []).append((agreement_id, reference, agreement_score))
 
     columns = families()
-    heat = {c.id: counts[c.id].family_scores if c.id in counts else {} for c in shown}
+    shown_families = family_counts(day, window, [c.id for c in shown if c.id in counts])
+    heat = {c.id: shown_families.get(c.id, NO_FAMILIES).scores for c in shown}
     columns += sorted({f for row in heat.values() for f in row} - set(columns), key=family_key)
 
     points = trend(day, client_filter(current_user, StatusSnapshot.client_id), totals)
@@ -105,7 +106,12 @@ def index() -> tuple[str, int]:
             day,
             window,
             client_filter(current_user, Agreement.client_id),
-            rows_per_client(filters, counts, [c.id for c in clients]),
+            rows_per_client(
+                filters,
+                counts,
+                [c.id for c in clients],
+                family_counts(day, window, counts) if filters.family is not None else {},
+            ),
         )
         if not errors
         else None
