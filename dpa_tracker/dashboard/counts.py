@@ -141,7 +141,7 @@ def status_counts(day: date, window: int) -> dict[int, ClientCounts]:
     event they are valid up to. Every change writes an audit event in its own transaction, and the
     audit chain serialises those transactions (each event carries the hash of the one before), so the
     events after that one name exactly the clients whose counts may have changed: only those are
-    counted again (and their family counts forgotten, read again when shown). An event without a client
+    counted again, with their family counts. An event without a client
     (e.g. a change to the shared measure or sub-processor libraries), a new day, or a different database
     means counting everything again.
     """
@@ -165,9 +165,10 @@ def status_counts(day: date, window: int) -> dict[int, ClientCounts]:
         return _count_all(database, day, window)
     changed = {e.client_id for e in relevant}
     per_client = {cid: counts for cid, counts in state.per_client.items() if cid not in changed}
-    if changed:
-        per_client.update(_count(day, window, changed))
     families = {cid: counts for cid, counts in state.families.items() if cid not in changed}
+    if changed:  # families too, now rather than when shown: as many statements whoever the changed clients are
+        per_client.update(_count(day, window, changed))
+        families.update(_count_families(day, window, changed))
     _counts = _Counts(database, day, window, events[-1].id, events[-1].hash, per_client, families)
     return per_client
 
@@ -175,9 +176,9 @@ def status_counts(day: date, window: int) -> dict[int, ClientCounts]:
 def family_counts(day: date, window: int, client_ids: Iterable[int]) -> dict[int, FamilyCounts]:
     """The per-family counts of these clients, read for those not yet read and kept with the status counts.
 
-    Call after ``status_counts`` in the same request: it brings the kept counts up to date (forgetting the
-    families of changed clients). Counts read here may include a change made since; the next ``status_counts``
-    sees that change's event and forgets them again, so they are never older than the status counts."""
+    Call after ``status_counts`` in the same request: it brings the kept counts up to date (the families of
+    changed clients read again). Counts read here may include a change made since; the next ``status_counts``
+    sees that change's event and reads them again, so they are never older than the status counts."""
     global _counts
     wanted = set(client_ids)
     state = _counts
