@@ -29,17 +29,20 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, event, select, text  # noqa: E402
+from sqlalchemy import create_engine, delete, event, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 PASSWORD = "bench-password-1234"
 ADMIN_EMAIL = "bench-admin@example.com"
 PG_SCRATCH = "dpa_bench"
-TARGETS_MS = {
+# None: no target, shown for what it costs (a new process before the day's `flask obligations refresh` counts
+# every obligation once).
+TARGETS_MS: dict[str, float | None] = {
     "dashboard": 150.0,
     "dashboard after a change": 150.0,
     "dashboard, cold": 150.0,
+    "dashboard, cold, none stored": None,
     "dashboard, filtered p.2": 150.0,
     "my obligations": 150.0,
     "agreement page": 100.0,
@@ -540,6 +543,13 @@ def generate(app: Any, scale: float, seed: int) -> dict[str, Any]:
         admin = db.session.get(User, 1)
         _, plain = create_token(None, admin, "bench")
         db.session.commit()
+        # What the daily `flask obligations refresh` stores: today's dashboard counts of every client.
+        from dpa_tracker.dashboard.counts import store_counts
+
+        t = time.perf_counter()
+        store_counts()
+        db.session.commit()
+        step("stored counts", t)
         agreement_ids = [a["id"] for a in agreements]
     return {"counts": counts, "timings": timings, "token": plain, "agreement_ids": agreement_ids}
 
@@ -591,7 +601,7 @@ def measure(app: Any, data: dict[str, Any], requests: int, seed: int) -> dict[st
     rule = api_rule(app)
     from dpa_tracker.dashboard.counts import clear_counts_cache
     from dpa_tracker.evidence.services import EvidenceInput, add_evidence
-    from dpa_tracker.models import Obligation, User
+    from dpa_tracker.models import Obligation, StoredCounts, User
 
     def change_something() -> None:
         """What a compliance officer does between two looks at the dashboard: evidence on a random obligation."""
@@ -603,11 +613,19 @@ def measure(app: Any, data: dict[str, Any], requests: int, seed: int) -> dict[st
             add_evidence(actor, obligation, EvidenceInput(note="Reviewed during the benchmark"))
             db.session.commit()
 
+    def forget_stored_counts() -> None:
+        """A new process before the day's refresh: no counts stored for today."""
+        clear_counts_cache()
+        with app.app_context():
+            db.session.execute(delete(StoredCounts))
+            db.session.commit()
+
     # (name, untimed preparation before each request, the timed request)
     endpoints: list[tuple[str, Any, Any]] = [
         ("dashboard", None, lambda: client.get("/")),
         ("dashboard after a change", change_something, lambda: client.get("/")),
         ("dashboard, cold", clear_counts_cache, lambda: client.get("/")),
+        ("dashboard, cold, none stored", forget_stored_counts, lambda: client.get("/")),
         ("dashboard, filtered p.2", None, lambda: client.get("/?status=all&family=7&page=2")),
         ("my obligations", None, lambda: client.get("/my/obligations")),
         ("agreement page", None, lambda: client.get(f"/agreements/{rng.choice(ids)}")),
@@ -761,7 +779,7 @@ def main() -> int:
     tenth = runs.get(args.scale / 10)
     print()
     header = (
-        f"{'endpoint':<24} {'scale':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'stmts/req':>9} "
+        f"{'endpoint':<30} {'scale':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'stmts/req':>9} "
         f"{'target p95':>10}  result"
     )
     print(header)
@@ -770,19 +788,20 @@ def main() -> int:
         for scale, run in runs.items():
             r = run["results"].get(name)
             if r is not None and r.get("error"):
-                print(f"{name:<24} {scale:>5g}  (failed: {r['error']})")
+                print(f"{name:<30} {scale:>5g}  (failed: {r['error']})")
                 continue
             if r is None or r.get("missing"):
-                print(f"{name:<24} {scale:>5g}  (endpoint not registered: GET /api/v1/agreements/<id>/obligations)")
+                print(f"{name:<30} {scale:>5g}  (endpoint not registered: GET /api/v1/agreements/<id>/obligations)")
                 continue
-            ok = "ok" if r["p95"] < TARGETS_MS[name] else "OVER TARGET"
+            target = TARGETS_MS[name]
+            ok = "no target" if target is None else "ok" if r["p95"] < target else "OVER TARGET"
             print(
-                f"{name:<24} {scale:>5g} {r['p50']:>8.1f} {r['p95']:>8.1f} {r['max']:>8.1f} {fmt_stmts(r):>9} "
-                f"{TARGETS_MS[name]:>10.0f}  {ok}"
+                f"{name:<30} {scale:>5g} {r['p50']:>8.1f} {r['p95']:>8.1f} {r['max']:>8.1f} {fmt_stmts(r):>9} "
+                f"{'-' if target is None else f'{target:.0f}':>10}  {ok}"
             )
     if tenth is not None:
         print()
-        print(f"{'endpoint':<24} {'p50 full/tenth':>14} {'p95 full/tenth':>14}  statements equal?")
+        print(f"{'endpoint':<30} {'p50 full/tenth':>14} {'p95 full/tenth':>14}  statements equal?")
         for name in TARGETS_MS:
             a, b = full["results"].get(name), tenth["results"].get(name)
             if not a or not b or "p50" not in a or "p50" not in b:
@@ -792,7 +811,7 @@ def main() -> int:
                 if (a["stmt_min"], a["stmt_max"]) == (b["stmt_min"], b["stmt_max"])
                 else f"NO ({fmt_stmts(a)} vs {fmt_stmts(b)})"
             )
-            print(f"{name:<24} {a['p50'] / b['p50']:>14.2f} {a['p95'] / b['p95']:>14.2f}  {same}")
+            print(f"{name:<30} {a['p50'] / b['p50']:>14.2f} {a['p95'] / b['p95']:>14.2f}  {same}")
     print()
     for scale, run in runs.items():
         print(f"generation at scale {scale:g}: {run['generation']:.1f} s")

@@ -159,10 +159,13 @@ def obligations_group() -> None:
 @obligations_group.command("refresh")
 @with_appcontext
 def obligations_refresh() -> None:
-    """Recompute every obligation's cached status projection (run daily from cron)."""
+    """Recompute every obligation's cached status projection and store today's dashboard counts (run daily from
+    cron, after midnight: a status can change with the date alone)."""
+    from dpa_tracker.dashboard.counts import store_counts
     from dpa_tracker.obligation.services import refresh_all
 
     total, changed = refresh_all()
+    store_counts()
     db.session.commit()
     click.echo(f"{total} obligation(s) checked, {changed} changed.")
 

@@ -65,6 +65,7 @@ def test_kept_counts_match_a_fresh_count_after_every_kind_of_change(app):
         ClientCounts,
         _count,
         _count_families,
+        _fresh_stored_counts,
         clear_counts_cache,
         family_counts,
         status_counts,
@@ -88,6 +89,10 @@ def test_kept_counts_match_a_fresh_count_after_every_kind_of_change(app):
             assert kept == _count(day, window)
             # the heat-map's per-family counts, kept for the clients read so far, agree with a fresh count too
             assert family_counts(day, window, kept) == _count_families(day, window, kept)
+            # and so do the counts the change stored for a new process, for every client
+            stored = _fresh_stored_counts(day, window)
+            assert {cid: counts for cid, (counts, _) in stored.items() if cid in kept} == kept
+            assert {cid: families for cid, (_, families) in stored.items()} == _count_families(day, window, stored)
             return kept
 
         obligation = next(o for o in beta.obligations if o.clause_number == "7.1")
@@ -251,3 +256,76 @@ def test_dashboard_queries_do_not_grow_with_the_ended_agreements_it_lists(app, c
     stopped = re.findall(r"processing activity “Mail relay (\d)” is still active", html_five)
     assert sorted(set(stopped)) == ["0", "1", "2", "3", "4"]
     assert none == one == five
+
+
+def _dashboard_tiles(client) -> list[int]:
+    html = client.get("/").get_data(as_text=True)
+    return [tile(html, s) for s in ("met", "due_soon", "overdue", "open", "not_applicable")]
+
+
+def test_a_new_process_reads_the_stored_counts_and_counts_only_a_client_changed_since(app, client, auth, monkeypatch):
+    """What each change stores lets a new process skip counting every obligation; a stored row older than a later
+    event of its client is not trusted."""
+    import dpa_tracker.dashboard.counts as counts
+    from dpa_tracker.evidence.services import EvidenceInput, add_evidence
+    from dpa_tracker.extensions import db
+    from dpa_tracker.models import AuditEvent, StoredCounts
+
+    with app.app_context():
+        staff = make_user(Role.COMPLIANCE, "staff@example.com")
+        alpha = make_agreement(make_client("Alpha"), staff)
+        beta = make_agreement(make_client("Beta"), staff)
+        add_evidence(staff, next(o for o in beta.obligations if o.clause_number == "7.1"), EvidenceInput(note="v3"))
+        db.session.commit()
+        alpha_id, beta_id = alpha.client_id, beta.client_id
+        assert set(db.session.scalars(db.select(StoredCounts.client_id))) == {alpha_id, beta_id}
+    auth.login("staff@example.com")
+    truth = _dashboard_tiles(client)
+    counted: list[object] = []
+    real_count = counts._count
+    monkeypatch.setattr(counts, "_count", lambda *args: counted.append(args[2:]) or real_count(*args))
+
+    counts.clear_counts_cache()  # a new process
+    assert _dashboard_tiles(client) == truth
+    assert counted == []  # nothing counted: every stored row is fresh
+
+    with app.app_context():  # Alpha's row is made older than Alpha's last event, and wrong
+        row = db.session.get(StoredCounts, alpha_id)
+        last = db.session.scalar(db.select(db.func.max(AuditEvent.id)).where(AuditEvent.client_id == alpha_id))
+        row.upto_event_id = last - 1
+        row.counts = {**row.counts, "statuses": {"met": 999}}
+        db.session.commit()
+    counts.clear_counts_cache()
+    assert _dashboard_tiles(client) == truth  # not the 999 of the stale row
+    assert counted == [({alpha_id},)]  # only Alpha counted again
+
+
+def test_stored_counts_of_another_day_are_not_used(app, client, auth, clock, monkeypatch):
+    """A status can change with the date alone (due then, overdue later): counts stored on another day are not
+    today's, until the daily refresh stores today's."""
+    from datetime import UTC, datetime
+
+    import dpa_tracker.dashboard.counts as counts
+    from dpa_tracker.extensions import db
+    from dpa_tracker.models import StoredCounts
+
+    clock.set(datetime(2026, 3, 1, 9, tzinfo=UTC))
+    with app.app_context():
+        staff = make_user(Role.COMPLIANCE, "staff@example.com")
+        client_id = make_agreement(make_client("Alpha"), staff, effective_on=date(2026, 2, 1)).client_id
+        march = db.session.get(StoredCounts, client_id).counts["statuses"]
+    clock.set(datetime(2026, 9, 1, 9, tzinfo=UTC))  # months later: duties due since are overdue
+    counts.clear_counts_cache()
+    counted: list[object] = []
+    real_count = counts._count
+    monkeypatch.setattr(counts, "_count", lambda *args: counted.append(args[2:]) or real_count(*args))
+    auth.login("staff@example.com")
+    later = _dashboard_tiles(client)
+    assert counted == [()]  # everything counted: no row of today
+    assert later[2] > march.get("overdue", 0)  # the stored March figures were not shown
+    result = app.test_cli_runner().invoke(args=["obligations", "refresh"])
+    assert result.exit_code == 0, result.output
+    counted.clear()
+    counts.clear_counts_cache()
+    assert _dashboard_tiles(client) == later
+    assert counted == []  # today's rows, stored by the refresh

@@ -32,6 +32,13 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+# Events about accounts and tokens (a sign-in, a new user) never change an obligation's status.
+NO_STATUS_EFFECT = ("user.", "token.")
+# session.info key: the clients whose status counts this transaction may have changed (None: any client), for
+# the dashboard's stored counts (``dashboard.counts``, written before the commit).
+CHANGED_CLIENTS = "dpa_changed_clients"
+
+
 def record(
     actor: User | None,
     action: str,
@@ -61,6 +68,8 @@ def record(
     event.hash = event.compute_hash()
     session.add(event)
     session.flush()
+    if not action.startswith(NO_STATUS_EFFECT):
+        session.info.setdefault(CHANGED_CLIENTS, set()).add(client_id)
     return event
 
 

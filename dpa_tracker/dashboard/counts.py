@@ -9,12 +9,14 @@ from datetime import date
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy.orm import Session
 
+from dpa_tracker.audit.services import CHANGED_CLIENTS, NO_STATUS_EFFECT
 from dpa_tracker.dashboard.scores import Score, score
 from dpa_tracker.extensions import db
-from dpa_tracker.models import Agreement, AgreementStatus, AuditEvent, Obligation
-from dpa_tracker.obligation.services import status_expression
+from dpa_tracker.models import Agreement, AgreementStatus, AuditEvent, Client, Obligation, StoredCounts
+from dpa_tracker.obligation.services import due_soon_days, status_expression, today
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,6 @@ class _Counts:
 
 _counts: _Counts | None = None  # per process; replaced whole, never mutated
 RECENT_EVENTS = 500  # more changes than this since the last count: count everything again
-# Events about accounts and tokens (a sign-in, a new user) never change an obligation's status.
-NO_STATUS_EFFECT = ("user.", "token.")
 NO_FAMILIES = FamilyCounts({})
 
 
@@ -126,12 +126,113 @@ def _count_families(day: date, window: int, client_ids: Iterable[int]) -> dict[i
 
 
 def _count_all(database: str, day: date, window: int) -> dict[int, ClientCounts]:
+    """Every client's counts for a process that has none: the stored counts of today that no later event of their
+    client makes stale, and a count of the others (every client, before the day's first change or refresh)."""
     global _counts
-    # Read the chain head first, then count: the counts include at least every change up to it.
+    # Read the chain head first, then the counts: they include at least every change up to it.
     head = db.session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
-    per_client = _count(day, window)
-    _counts = _Counts(database, day, window, head.id, head.hash, per_client, {}) if head else None
+    if head is None:
+        _counts = None
+        return {}
+    stored = _fresh_stored_counts(day, window)
+    per_client = {cid: counts for cid, (counts, _) in stored.items()}
+    families = {cid: family for cid, (_, family) in stored.items()}
+    if not stored:
+        per_client = _count(day, window)
+    else:
+        others = set(db.session.scalars(select(Client.id))) - stored.keys()
+        if others:
+            per_client.update(_count(day, window, others))
+    _counts = _Counts(database, day, window, head.id, head.hash, per_client, families)
     return per_client
+
+
+def _fresh_stored_counts(day: date, window: int) -> dict[int, tuple[ClientCounts, FamilyCounts]]:
+    """Today's stored counts whose client has no event after them (an event of no client concerns them all)."""
+    rows = db.session.execute(
+        select(StoredCounts.client_id, StoredCounts.upto_event_id, StoredCounts.counts).where(
+            StoredCounts.day == day, StoredCounts.due_soon_days == window
+        )
+    ).all()
+    if not rows:
+        return {}
+    # The events since the oldest row, read by id range (a GROUP BY here let SQLite walk the client index of the
+    # whole log: 100 ms at a million events): a day's changes at most, as the daily refresh stores every row.
+    latest: dict[int | None, int] = {}
+    for client_id, event_id, action in db.session.execute(
+        select(AuditEvent.client_id, AuditEvent.id, AuditEvent.action).where(
+            AuditEvent.id > min(row.upto_event_id for row in rows)
+        )
+    ):
+        if not action.startswith(NO_STATUS_EFFECT):
+            latest[client_id] = max(event_id, latest.get(client_id, 0))
+    anyone = latest.get(None, 0)
+    return {
+        row.client_id: _from_json(row.counts)
+        for row in rows
+        if max(anyone, latest.get(row.client_id, 0)) <= row.upto_event_id
+    }
+
+
+def _to_json(counts: ClientCounts | None, families: FamilyCounts) -> dict[str, Any]:
+    return {
+        "statuses": counts.statuses if counts else {},
+        "agreements": {str(k): v for k, v in counts.by_agreement.items()} if counts else {},
+        "families": families.by_family,
+    }
+
+
+def _from_json(stored: dict[str, Any]) -> tuple[ClientCounts, FamilyCounts]:
+    agreements = {int(k): v for k, v in stored["agreements"].items()}
+    return ClientCounts(stored["statuses"], agreements), FamilyCounts(stored["families"])
+
+
+def store_counts(client_ids: set[int] | None = None) -> None:
+    """Store today's counts of these clients (of every client: None) in the current transaction, after its audit
+    events, so that a new process reads them rather than counting (``_count_all``)."""
+    day, window = today(), due_soon_days()
+    session = db.session
+    upto = session.scalar(select(func.max(AuditEvent.id))) or 0
+    ids = set(session.scalars(select(Client.id))) if client_ids is None else set(client_ids)
+    per_client = _count(day, window, client_ids)
+    families = _count_families(day, window, ids)
+    if client_ids is None:
+        session.execute(delete(StoredCounts))
+    elif ids:
+        session.execute(delete(StoredCounts).where(StoredCounts.client_id.in_(sorted(ids))))
+    if ids:
+        session.execute(
+            insert(StoredCounts),
+            [
+                {
+                    "client_id": cid,
+                    "day": day,
+                    "due_soon_days": window,
+                    "upto_event_id": upto,
+                    "counts": _to_json(per_client.get(cid), families[cid]),
+                }
+                for cid in sorted(ids)
+            ],
+        )
+    pending = session.info.get(CHANGED_CLIENTS)
+    if pending is not None:
+        if client_ids is None:
+            pending.clear()
+        else:
+            pending -= ids
+
+
+@event.listens_for(Session, "before_commit")
+def _store_changed_counts(session: Session) -> None:
+    """Before a commit that recorded changes (``audit.services.record``): store the changed clients' counts."""
+    changed = session.info.pop(CHANGED_CLIENTS, None)
+    if changed:
+        store_counts(None if None in changed else {cid for cid in changed if cid is not None})
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_changed_clients(session: Session, previous_transaction: Any) -> None:
+    session.info.pop(CHANGED_CLIENTS, None)
 
 
 def status_counts(day: date, window: int) -> dict[int, ClientCounts]:

@@ -69,7 +69,7 @@ from dpa_tracker.models.record import (
     TransferMechanism,
 )
 from dpa_tracker.models.reminder import CalendarFeed, ReminderDigest, ReminderItem
-from dpa_tracker.models.snapshot import SNAPSHOT_STATUSES, StatusSnapshot
+from dpa_tracker.models.snapshot import SNAPSHOT_STATUSES, StatusSnapshot, StoredCounts
 from dpa_tracker.models.subprocessor import (
     AnswerState,
     Authorisation,
@@ -157,6 +157,7 @@ __all__ = [
     "SecurityMeasure",
     "Severity",
     "StatusSnapshot",
+    "StoredCounts",
     "SubProcessor",
     "SupportingDocument",
     "TaskKind",

@@ -1,10 +1,11 @@
-"""Status counts per client at each month end, for the dashboard's 12-month trend."""
+"""Status counts per client: at each month end (the dashboard's 12-month trend), and today's, stored."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dpa_tracker.models.base import Base, utcnow
@@ -37,3 +38,21 @@ class StatusSnapshot(Base):
     open: Mapped[int] = mapped_column(default=0)
     not_applicable: Mapped[int] = mapped_column(default=0)
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StoredCounts(Base):
+    """One client's dashboard status counts on one day, as ``dashboard.counts`` computes them (in all, per
+    agreement, per clause family), stored so that a new process reads 400 rows rather than counting every
+    obligation.
+
+    A cache, not a record: written in the same transaction as every change to the client (after its audit
+    event, ``upto_event_id``) and for every client by the daily ``flask obligations refresh``; a row older than
+    a later event of its client, or of another day, is ignored and the client counted again."""
+
+    __tablename__ = "stored_counts"
+
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date]
+    due_soon_days: Mapped[int]  # the window of `due_soon` the counts were made with
+    upto_event_id: Mapped[int]
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON)
