@@ -242,9 +242,9 @@ def status_counts(day: date, window: int) -> dict[int, ClientCounts]:
     event they are valid up to. Every change writes an audit event in its own transaction, and the
     audit chain serialises those transactions (each event carries the hash of the one before), so the
     events after that one name exactly the clients whose counts may have changed: only those are
-    counted again, with their family counts. An event without a client
-    (e.g. a change to the shared measure or sub-processor libraries), a new day, or a different database
-    means counting everything again.
+    counted again, with their family counts. An event without a client (e.g. a change to the shared measure
+    or sub-processor libraries), a new day, or a different database means starting again from the stored
+    counts (``_count_all``).
     """
     global _counts
     database = db.engine.url.render_as_string()
