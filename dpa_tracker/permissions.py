@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -14,6 +14,7 @@ from sqlalchemy.orm import QueryableAttribute
 from dpa_tracker.models import Role, User, auditor_client
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def visible_client_ids(user: User) -> set[int] | None:
@@ -42,6 +43,13 @@ def can_see_client(user: User, client_id: int) -> bool:
 def ensure_client_visible(user: User, client_id: int) -> None:
     if not can_see_client(user, client_id):
         abort(404)
+
+
+def visible_or_404(user: User, row: T | None, client_ids: Callable[[T], Iterable[int]]) -> T:
+    """``row`` if it exists and belongs to a client ``user`` may see (one of ``client_ids(row)``), else 404."""
+    if row is None or not any(can_see_client(user, client_id) for client_id in client_ids(row)):
+        abort(404)
+    return row
 
 
 def can_write(user: User) -> bool:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import TypeVar
 
-from flask import abort, request
+from flask import abort, flash, request
 from flask_wtf import FlaskForm
 
 from dpa_tracker.dates import EARLIEST, LATEST, parse_date
 from dpa_tracker.errors import DomainError
+from dpa_tracker.extensions import db
 from dpa_tracker.ids import MAX_ID, parse_id
+
+T = TypeVar("T")
 
 
 def show_domain_error(form: FlaskForm, error: DomainError) -> None:
@@ -21,6 +26,25 @@ def show_domain_error(form: FlaskForm, error: DomainError) -> None:
         field.errors.append(error.message)
     else:
         form.form_errors.append(error.message)
+
+
+def run_action(form: FlaskForm, action: Callable[[], T], success: str | Callable[[T], str]) -> T | None:
+    """Run a page's change: the one commit of the request and its flash, or the refusal shown on ``form``.
+
+    ``action`` calls the service and returns what it wrote (never None). On a ``DomainError`` nothing is kept
+    (rollback), the message goes next to its field, and the result is None: the view re-displays the form.
+    Otherwise the session is committed, ``success`` (text, or made from the result) is flashed, and the result
+    is returned for the view to redirect.
+    """
+    try:
+        result = action()
+    except DomainError as error:
+        db.session.rollback()
+        show_domain_error(form, error)
+        return None
+    db.session.commit()
+    flash(success if isinstance(success, str) else success(result), "success")
+    return result
 
 
 def as_of_from_request() -> date | None:

@@ -229,7 +229,7 @@ def add_attestation(
     return attestation
 
 
-def withdraw_attestation(actor: User, attestation: AgentAttestation, reason: str) -> None:
+def withdraw_attestation(actor: User, attestation: AgentAttestation, reason: str) -> AgentAttestation:
     """A mistaken record is withdrawn with who, when and why; it still counts for the days before."""
     if not reason.strip():
         raise DomainError("Say why the record is withdrawn.", field="reason")
@@ -240,9 +240,10 @@ def withdraw_attestation(actor: User, attestation: AgentAttestation, reason: str
     db.session.flush()
     record(actor, "agent.withdraw", attestation.agent, {"attestation": attestation.id, "reason": reason.strip()})
     refresh_agent_obligations([a.agreement_id for a in attestation.agent.assignments])
+    return attestation
 
 
-def end_mission(actor: User, agent: Agent, ends_on: date | None, removed: bool) -> None:
+def end_mission(actor: User, agent: Agent, ends_on: date | None, removed: bool) -> Agent:
     """Clause 5.3(3): the mission's end, and the confirmation that the agent's access was removed."""
     if ends_on is None:
         raise DomainError("Give the last day of the mission.", field="mission_ends_on")
@@ -260,10 +261,11 @@ def end_mission(actor: User, agent: Agent, ends_on: date | None, removed: bool) 
         agent.access_removed_at, agent.access_removed_by_id = now, actor.id
         changes["access_removed_at"] = [None, now]
     if not changes:
-        return
+        return agent
     db.session.flush()
     record(actor, "agent.mission", agent, changes)
     refresh_agent_obligations([a.agreement_id for a in agent.assignments])
+    return agent
 
 
 # --- reading -------------------------------------------------------------------------------------------------

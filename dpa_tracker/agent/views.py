@@ -22,8 +22,8 @@ from dpa_tracker.agent.services import (
     assign,
     create_agent,
     end_mission,
-    get_visible_agent,
     training_expiry_of,
+    visible_agents_query,
     visible_assignments,
     withdraw_attestation,
 )
@@ -32,10 +32,10 @@ from dpa_tracker.evidence.download import send_stored_file
 from dpa_tracker.evidence.services import Upload
 from dpa_tracker.extensions import db
 from dpa_tracker.ids import parse_id
-from dpa_tracker.models import AgentAttestation, Agreement, SubProcessor
+from dpa_tracker.models import Agent, AgentAssignment, AgentAttestation, Agreement, SubProcessor
 from dpa_tracker.obligation.services import today
 from dpa_tracker.permissions import require_login, staff_only
-from dpa_tracker.web import as_of_from_request, form_status, id_from_request, show_domain_error
+from dpa_tracker.web import as_of_from_request, form_status, id_from_request, run_action
 
 bp = Blueprint("agent", __name__)
 require_login(bp)
@@ -66,26 +66,20 @@ def register() -> Any:
     if form.is_submitted() and not current_user.can_write:
         abort(403)
     if form.validate_on_submit():
-        try:
-            agent = create_agent(
-                current_user,
-                AgentInput(
-                    name=form.name.data or "",
-                    email=form.email.data or "",
-                    function=form.function.data or "",
-                    employer_kind=form.employer_kind.data or "",
-                    employer_name=form.employer_name.data or "",
-                    subprocessor_id=parse_id(form.subprocessor_id.data or ""),
-                    experience_note=form.experience_note.data or "",
-                    mission_ends_on=form.mission_ends_on.data,
-                ),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"{agent.name} added to the agent register.", "success")
+        data = AgentInput(
+            name=form.name.data or "",
+            email=form.email.data or "",
+            function=form.function.data or "",
+            employer_kind=form.employer_kind.data or "",
+            employer_name=form.employer_name.data or "",
+            subprocessor_id=parse_id(form.subprocessor_id.data or ""),
+            experience_note=form.experience_note.data or "",
+            mission_ends_on=form.mission_ends_on.data,
+        )
+        agent = run_action(
+            form, lambda: create_agent(current_user, data), lambda agent: f"{agent.name} added to the agent register."
+        )
+        if agent is not None:
             return redirect(url_for("agent.detail", agent_id=agent.id))
     return _register_page(form=form, import_form=ImportForm(prefix="imp"))
 
@@ -177,11 +171,8 @@ def _detail_page(agent: Any, status: int = 200, **forms: Any) -> Any:
     )
 
 
-def _agent_or_404(agent_id: int) -> Any:
-    agent = get_visible_agent(current_user, agent_id)
-    if agent is None:
-        abort(404)
-    return agent
+def _agent_or_404(agent_id: int) -> Agent:
+    return db.first_or_404(visible_agents_query(current_user).where(Agent.id == agent_id))
 
 
 @bp.route("/agents/<int:agent_id>")
@@ -198,16 +189,16 @@ def assign_agent(agent_id: int) -> Any:
     if form.validate_on_submit():
         agreement_pk = parse_id(form.agreement_id.data or "")
         agreement = db.session.get(Agreement, agreement_pk) if agreement_pk else None
-        try:
+
+        def assign_chosen() -> AgentAssignment:
             if agreement is None:
                 raise DomainError("Choose an agreement.", field="agreement_id")
-            assign(current_user, agent, agreement, form.scope.data or "", form.since_on.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"{agent.name} now works on {agreement.reference}.", "success")
+            return assign(current_user, agent, agreement, form.scope.data or "", form.since_on.data)
+
+        assignment = run_action(
+            form, assign_chosen, lambda done: f"{agent.name} now works on {done.agreement.reference}."
+        )
+        if assignment is not None:
             return redirect(url_for("agent.detail", agent_id=agent.id))
     return _detail_page(agent, 422, assign_form=form)
 
@@ -219,26 +210,16 @@ def attest(agent_id: int) -> Any:
     form = AttestationForm(prefix="att")
     if form.validate_on_submit():
         upload = form.file.data
-        try:
-            add_attestation(
-                current_user,
-                agent,
-                AttestationInput(
-                    kind=form.kind.data or "",
-                    done_on=form.done_on.data,
-                    by_whom=form.by_whom.data or "",
-                    course=form.course.data or "",
-                    provider=form.provider.data or "",
-                    note=form.note.data or "",
-                ),
-                Upload(upload.stream, upload.filename) if upload and upload.filename else None,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Recorded.", "success")
+        data = AttestationInput(
+            kind=form.kind.data or "",
+            done_on=form.done_on.data,
+            by_whom=form.by_whom.data or "",
+            course=form.course.data or "",
+            provider=form.provider.data or "",
+            note=form.note.data or "",
+        )
+        file = Upload(upload.stream, upload.filename) if upload and upload.filename else None
+        if run_action(form, lambda: add_attestation(current_user, agent, data, file), "Recorded.") is not None:
             return redirect(url_for("agent.detail", agent_id=agent.id))
     return _detail_page(agent, 422, attest_form=form)
 
@@ -249,22 +230,19 @@ def mission(agent_id: int) -> Any:
     agent = _agent_or_404(agent_id)
     form = MissionForm(prefix="mission")
     if form.validate_on_submit():
-        try:
-            end_mission(current_user, agent, form.mission_ends_on.data, bool(form.removed.data))
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Mission updated.", "success")
+        ended = run_action(
+            form,
+            lambda: end_mission(current_user, agent, form.mission_ends_on.data, bool(form.removed.data)),
+            "Mission updated.",
+        )
+        if ended is not None:
             return redirect(url_for("agent.detail", agent_id=agent.id))
     return _detail_page(agent, 422, mission_form=form)
 
 
 def _attestation_or_404(attestation_id: int) -> AgentAttestation:
-    attestation = db.session.get(AgentAttestation, attestation_id)
-    if attestation is None or get_visible_agent(current_user, attestation.agent_id) is None:
-        abort(404)
+    attestation = db.get_or_404(AgentAttestation, attestation_id)
+    _agent_or_404(attestation.agent_id)
     return attestation
 
 
@@ -274,14 +252,12 @@ def withdraw(attestation_id: int) -> Any:
     attestation = _attestation_or_404(attestation_id)
     form = WithdrawForm(prefix="wd")
     if form.validate_on_submit():
-        try:
-            withdraw_attestation(current_user, attestation, form.reason.data or "")
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Withdrawn; it stays in the history.", "success")
+        withdrawn = run_action(
+            form,
+            lambda: withdraw_attestation(current_user, attestation, form.reason.data or ""),
+            "Withdrawn; it stays in the history.",
+        )
+        if withdrawn is not None:
             return redirect(url_for("agent.detail", agent_id=attestation.agent_id))
     return _detail_page(attestation.agent, 422, withdraw_form=form)
 

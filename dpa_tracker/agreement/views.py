@@ -27,7 +27,7 @@ from dpa_tracker.obligation.services import assess_agreement, today
 from dpa_tracker.obligation.status import add_years
 from dpa_tracker.permissions import ensure_client_visible, require_login, staff_only
 from dpa_tracker.reports.record_pdf import render_status_report_pdf
-from dpa_tracker.web import as_of_from_request, form_status, show_domain_error
+from dpa_tracker.web import as_of_from_request, form_status, run_action
 
 bp = Blueprint("agreement", __name__)
 require_login(bp)
@@ -53,13 +53,12 @@ def create(client_id: int) -> str | Response | tuple[str, int]:
             subprocessor_authorisation=AuthorisationType(form.subprocessor_authorisation.data),
             permitted_locations=(form.permitted_locations.data or "").splitlines(),
         )
-        try:
-            agreement = create_agreement(current_user, client, data)
-        except DomainError as error:
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"Agreement {agreement.reference} created with {len(agreement.obligations)} obligations.", "success")
+        agreement = run_action(
+            form,
+            lambda: create_agreement(current_user, client, data),
+            lambda agreement: f"Agreement {agreement.reference} created with {len(agreement.obligations)} obligations.",
+        )
+        if agreement is not None:
             return redirect(url_for("agreement.detail", agreement_id=agreement.id))
     return render_template("agreement/form.html", form=form, client=client, settings=SETTINGS), form_status(form)
 
@@ -95,18 +94,16 @@ def settings(agreement_id: int) -> str | Response | tuple[str, int]:
     agreement = db.get_or_404(Agreement, agreement_id)
     form = SettingsForm(obj=agreement)
     if form.validate_on_submit():
-        try:
-            changes = change_settings(current_user, agreement, {s.name: form[s.name].data for s in SETTINGS})
-        except DomainError as error:
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(
+        changes = run_action(
+            form,
+            lambda: change_settings(current_user, agreement, {s.name: form[s.name].data for s in SETTINGS}),
+            lambda changes: (
                 f"{len(changes)} setting(s) changed; the obligations' clocks follow them."
                 if changes
-                else "No setting changed.",
-                "success",
-            )
+                else "No setting changed."
+            ),
+        )
+        if changes is not None:
             return redirect(url_for("agreement.detail", agreement_id=agreement.id))
     return (
         render_template("agreement/settings.html", form=form, agreement=agreement, settings=SETTINGS),

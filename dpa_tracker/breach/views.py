@@ -39,6 +39,7 @@ from dpa_tracker.models import (
     AgreementStatus,
     Breach,
     BreachAction,
+    BreachAgreement,
     BreachNotice,
     Client,
     NoticePhase,
@@ -46,9 +47,16 @@ from dpa_tracker.models import (
 )
 from dpa_tracker.models.base import utcnow
 from dpa_tracker.models.breach import RISK_TITLES
-from dpa_tracker.permissions import can_see_client, client_filter, require_login, staff_only, visible_client_ids
+from dpa_tracker.permissions import (
+    can_see_client,
+    client_filter,
+    require_login,
+    staff_only,
+    visible_client_ids,
+    visible_or_404,
+)
 from dpa_tracker.reports.breach_register import render_register_csv, render_register_pdf
-from dpa_tracker.web import form_status, id_from_request, show_domain_error
+from dpa_tracker.web import form_status, id_from_request, run_action
 
 bp = Blueprint("breach", __name__)
 require_login(bp)
@@ -75,9 +83,7 @@ def _agreements() -> list[Agreement]:
 def _visible_breach(breach_id: int) -> Breach:
     """The breach, or 404 when it touches no agreement of a client the user may see."""
     breach = db.session.scalar(select(Breach).where(Breach.id == breach_id).options(*breach_loader()))
-    if breach is None or not any(can_see_client(current_user, a.agreement.client_id) for a in breach.affected):
-        abort(404)
-    return breach
+    return visible_or_404(current_user, breach, lambda breach: (a.agreement.client_id for a in breach.affected))
 
 
 def _client_scope() -> tuple[int | None, str]:
@@ -116,7 +122,8 @@ def new() -> Any:
     people = db.session.scalars(select(Agent).order_by(Agent.name, Agent.id)).all()
     form.agent_ids.choices = [(str(a.id), agent_label(a)) for a in people]
     if form.validate_on_submit():
-        try:
+
+        def record() -> Breach:
             upload = form.source_notice.data
             data = BreachInput(
                 title=form.title.data or "",
@@ -142,18 +149,17 @@ def new() -> Any:
                 source_subprocessor_id=parse_id(form.source_subprocessor_id.data or "") or None,
             )
             chosen = agreements_for(_ids(form.agreement_ids.data), agreements)
-            breach = record_breach(
+            return record_breach(
                 current_user,
                 data,
                 chosen,
                 Upload(upload.stream, upload.filename) if upload and upload.filename else None,
             )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"Breach #{breach.id} entered in the register; the notice clocks are running.", "success")
+
+        breach = run_action(
+            form, record, lambda breach: f"Breach #{breach.id} entered in the register; the notice clocks are running."
+        )
+        if breach is not None:
             return redirect(url_for("breach.detail", breach_id=breach.id))
     return render_template("breach/new.html", form=form), form_status(form)
 
@@ -223,15 +229,15 @@ def add_agreement(breach_id: int) -> Any:
     form = AffectedForm(prefix="add")
     form.agreement_id.choices = [(str(a.id), a.reference) for a in _agreements()]
     if form.validate_on_submit():
-        try:
+
+        def add() -> BreachAgreement:
             (agreement,) = agreements_for(_ids([form.agreement_id.data or ""]), _agreements())
-            add_affected_agreement(current_user, breach, agreement)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"{agreement.reference} added; its notice clock runs from awareness.", "success")
+            return add_affected_agreement(current_user, breach, agreement)
+
+        affected = run_action(
+            form, add, lambda affected: f"{affected.agreement.reference} added; its notice clock runs from awareness."
+        )
+        if affected is not None:
             return redirect(url_for("breach.detail", breach_id=breach.id))
     return _detail(_visible_breach(breach_id), add_form=form)
 
@@ -243,21 +249,22 @@ def notify(breach_id: int) -> Any:
     form.agreement_id.choices = [(str(a.agreement_id), a.agreement.reference) for a in breach.affected]
     if form.validate_on_submit():
         affected = next((a for a in breach.affected if str(a.agreement_id) == form.agreement_id.data), None)
-        try:
+
+        def queue() -> list[BreachNotice]:
             if affected is None:
                 raise DomainError("That agreement is not affected by this breach.", field="agreement_id")
-            notices = queue_notice(
+            return queue_notice(
                 current_user, breach, affected, NoticePhase(form.phase.data), form.new_information.data or ""
             )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(
-                f"Notice queued to {', '.join(n.email for n in notices)}; it leaves with the next mail run.",
-                "success",
-            )
+
+        notices = run_action(
+            form,
+            queue,
+            lambda notices: (
+                f"Notice queued to {', '.join(n.email for n in notices)}; it leaves with the next mail run."
+            ),
+        )
+        if notices is not None:
             return redirect(url_for("breach.detail", breach_id=breach.id))
     return _detail(breach, notify_form=form)
 
@@ -267,25 +274,15 @@ def action(breach_id: int) -> Any:
     breach = _staff_breach(breach_id)
     form = ActionForm(prefix="action")
     if form.validate_on_submit():
-        try:
-            add_action(
-                current_user,
-                breach,
-                ActionInput(
-                    kind=form.kind.data or "",
-                    description=form.description.data or "",
-                    owner=form.owner.data or "",
-                    due_on=form.due_on.data,
-                    done_on=form.done_on.data,
-                    evidence=form.evidence.data or "",
-                ),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Action recorded.", "success")
+        data = ActionInput(
+            kind=form.kind.data or "",
+            description=form.description.data or "",
+            owner=form.owner.data or "",
+            due_on=form.due_on.data,
+            done_on=form.done_on.data,
+            evidence=form.evidence.data or "",
+        )
+        if run_action(form, lambda: add_action(current_user, breach, data), "Action recorded.") is not None:
             return redirect(url_for("breach.detail", breach_id=breach.id))
     return _detail(breach, action_form=form)
 
@@ -301,25 +298,22 @@ def action_done(breach_id: int) -> Any:
     form = ActionDoneForm(prefix="done")
     form.action_id.choices = _open_actions(breach)
     if form.validate_on_submit():
-        try:
+
+        def mark_done() -> BreachAction:
             action_id = parse_id(form.action_id.data or "")
             chosen = next((a for a in breach.actions if a.id == action_id), None)
             if chosen is None:
                 raise DomainError("Choose one of this breach's open actions.", field="action_id")
             upload = form.file.data
-            mark_action_done(
+            return mark_action_done(
                 current_user,
                 chosen,
                 form.done_on.data,
                 form.evidence.data or "",
                 Upload(upload.stream, upload.filename) if upload and upload.filename else None,
             )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Action marked done.", "success")
+
+        if run_action(form, mark_done, "Action marked done.") is not None:
             return redirect(url_for("breach.detail", breach_id=breach.id))
     return _detail(breach, done_form=form)
 

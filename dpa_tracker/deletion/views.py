@@ -25,17 +25,15 @@ from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, DeletionTask, DeletionWorkflow
 from dpa_tracker.models.deletion import TASK_TITLES
 from dpa_tracker.obligation.services import today
-from dpa_tracker.permissions import ensure_client_visible, require_login, staff_only
-from dpa_tracker.web import show_domain_error
+from dpa_tracker.permissions import require_login, staff_only, visible_or_404
+from dpa_tracker.web import run_action
 
 bp = Blueprint("deletion", __name__)
 require_login(bp)
 
 
 def _agreement(agreement_id: int) -> Agreement:
-    agreement = db.get_or_404(Agreement, agreement_id)
-    ensure_client_visible(current_user, agreement.client_id)
-    return agreement
+    return visible_or_404(current_user, db.session.get(Agreement, agreement_id), lambda a: [a.client_id])
 
 
 def _workflow(agreement: Agreement) -> DeletionWorkflow:
@@ -75,18 +73,14 @@ def add_exception_page(agreement_id: int) -> Any:
     agreement = _agreement(agreement_id)
     form = ExceptionForm(prefix="exc")
     if form.validate_on_submit():
-        try:
-            add_exception(
-                current_user,
-                _workflow(agreement),
-                ExceptionInput(form.what.data or "", form.legal_basis.data or "", form.until_on.data),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Retention exception recorded; it will be listed on the certificate.", "success")
+        workflow = _workflow(agreement)
+        data = ExceptionInput(form.what.data or "", form.legal_basis.data or "", form.until_on.data)
+        added = run_action(
+            form,
+            lambda: add_exception(current_user, workflow, data),
+            "Retention exception recorded; it will be listed on the certificate.",
+        )
+        if added is not None:
             return redirect(url_for("deletion.workflow", agreement_id=agreement.id))
     return _page(agreement, 422, exception_form=form)
 
@@ -99,19 +93,12 @@ def complete(task_id: int) -> Any:
     form = CompleteTaskForm(prefix=f"task{task.id}")
     if form.validate_on_submit():
         upload = form.file.data
-        try:
-            complete_task(
-                current_user,
-                task,
-                CompletionInput(form.done_on.data, form.done_by.data or "", form.method.data or ""),
-                Upload(upload.stream, upload.filename) if upload and upload.filename else None,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"Task done: {task.place}.", "success")
+        data = CompletionInput(form.done_on.data, form.done_by.data or "", form.method.data or "")
+        proof = Upload(upload.stream, upload.filename) if upload and upload.filename else None
+        completion = run_action(
+            form, lambda: complete_task(current_user, task, data, proof), f"Task done: {task.place}."
+        )
+        if completion is not None:
             return redirect(url_for("deletion.workflow", agreement_id=agreement.id, _anchor=f"task-{task.id}"))
     return _page(agreement, 422, **{f"task_form_{task.id}": form})
 

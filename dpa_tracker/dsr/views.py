@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask import request as http
 from flask_login import current_user
 
@@ -32,9 +32,16 @@ from dpa_tracker.dsr.services import (
 from dpa_tracker.errors import DomainError
 from dpa_tracker.extensions import db
 from dpa_tracker.ids import parse_id
-from dpa_tracker.models import REQUEST_TYPE_TITLES, Agreement, DataSubjectRequest, Instruction, RequestType
+from dpa_tracker.models import (
+    REQUEST_TYPE_TITLES,
+    Agreement,
+    DataSubjectRequest,
+    Instruction,
+    RequestNotice,
+    RequestType,
+)
 from dpa_tracker.permissions import require_login, staff_only
-from dpa_tracker.web import form_status, id_from_request, show_domain_error
+from dpa_tracker.web import form_status, id_from_request, run_action, show_domain_error
 
 bp = Blueprint("dsr", __name__)
 require_login(bp)
@@ -81,32 +88,24 @@ def new_request() -> Any:
     agreements = list(live_agreements(current_user))
     form.agreement_id.choices = _choices(agreements)
     if form.validate_on_submit():
-        try:
-            request = log_request(
-                current_user,
-                _agreement(form.agreement_id.data, agreements),
-                RequestInput(
-                    received_at=_utc(form.received_at.data),
-                    channel=form.channel.data or "",
-                    type=form.type.data or "",
-                    subject_reference=form.subject_reference.data or "",
-                ),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"Request #{request.id} logged; forward it to the client (clause 9.1).", "success")
+        data = RequestInput(
+            received_at=_utc(form.received_at.data),
+            channel=form.channel.data or "",
+            type=form.type.data or "",
+            subject_reference=form.subject_reference.data or "",
+        )
+        request = run_action(
+            form,
+            lambda: log_request(current_user, _agreement(form.agreement_id.data, agreements), data),
+            lambda request: f"Request #{request.id} logged; forward it to the client (clause 9.1).",
+        )
+        if request is not None:
             return redirect(url_for("dsr.request_detail", request_id=request.id))
     return render_template("dsr/new.html", form=form), form_status(form)
 
 
 def _visible_request(request_id: int) -> DataSubjectRequest:
-    found = db.session.scalar(requests_query(current_user).where(DataSubjectRequest.id == request_id))
-    if found is None:
-        abort(404)
-    return found
+    return db.first_or_404(requests_query(current_user).where(DataSubjectRequest.id == request_id))
 
 
 def _staff_request(request_id: int) -> DataSubjectRequest:
@@ -146,16 +145,14 @@ def forward(request_id: int) -> Any:
     request = _staff_request(request_id)
     form = ForwardForm(prefix="forward")
     if form.validate_on_submit():
-        try:
-            notices = queue_forward(current_user, request)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(
-                f"Forward queued to {', '.join(n.email for n in notices)}; it leaves with the next mail run.", "success"
-            )
+        notices = run_action(
+            form,
+            lambda: queue_forward(current_user, request),
+            lambda notices: (
+                f"Forward queued to {', '.join(n.email for n in notices)}; it leaves with the next mail run."
+            ),
+        )
+        if notices is not None:
             return redirect(url_for("dsr.request_detail", request_id=request_id))
     return _request_page(request, forward_form=form)
 
@@ -179,14 +176,12 @@ def help_request(request_id: int) -> Any:
     request = _staff_request(request_id)
     form = HelpForm(prefix="help")
     if form.validate_on_submit():
-        try:
-            add_help_request(current_user, request, form.clause_number.data or "", _utc(form.received_at.data))
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Help request recorded; its clock runs.", "success")
+        added = run_action(
+            form,
+            lambda: add_help_request(current_user, request, form.clause_number.data or "", _utc(form.received_at.data)),
+            "Help request recorded; its clock runs.",
+        )
+        if added is not None:
             return redirect(url_for("dsr.request_detail", request_id=request_id))
     return _request_page(request, help_form=form)
 
@@ -211,32 +206,24 @@ def new_instruction() -> Any:
     agreements = list(live_agreements(current_user))
     form.agreement_id.choices = _choices(agreements)
     if form.validate_on_submit():
-        try:
-            instruction = record_instruction(
-                current_user,
-                _agreement(form.agreement_id.data, agreements),
-                InstructionInput(
-                    received_on=form.received_on.data,
-                    channel=form.channel.data or "",
-                    content=form.content.data or "",
-                    about_transfers=bool(form.about_transfers.data),
-                ),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"Instruction #{instruction.id} registered.", "success")
+        data = InstructionInput(
+            received_on=form.received_on.data,
+            channel=form.channel.data or "",
+            content=form.content.data or "",
+            about_transfers=bool(form.about_transfers.data),
+        )
+        instruction = run_action(
+            form,
+            lambda: record_instruction(current_user, _agreement(form.agreement_id.data, agreements), data),
+            lambda instruction: f"Instruction #{instruction.id} registered.",
+        )
+        if instruction is not None:
             return redirect(url_for("dsr.instruction_detail", instruction_id=instruction.id))
     return render_template("dsr/instruction_new.html", form=form), form_status(form)
 
 
 def _visible_instruction(instruction_id: int) -> Instruction:
-    found = db.session.scalar(instructions_query(current_user).where(Instruction.id == instruction_id))
-    if found is None:
-        abort(404)
-    return found
+    return db.first_or_404(instructions_query(current_user).where(Instruction.id == instruction_id))
 
 
 def _instruction_page(instruction: Instruction, flag_form: FlagForm | None = None) -> Any:
@@ -256,14 +243,16 @@ def flag(instruction_id: int) -> Any:
         abort(403)
     form = FlagForm(prefix="flag")
     if form.validate_on_submit():
-        try:
+
+        def flag_and_notify() -> list[RequestNotice]:
             flag_unlawful(current_user, instruction, form.reason.data or "")
-            notices = queue_flag_notice(current_user, instruction)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"Flagged unlawful; notice queued to {', '.join(n.email for n in notices)}.", "success")
+            return queue_flag_notice(current_user, instruction)
+
+        notices = run_action(
+            form,
+            flag_and_notify,
+            lambda notices: f"Flagged unlawful; notice queued to {', '.join(n.email for n in notices)}.",
+        )
+        if notices is not None:
             return redirect(url_for("dsr.instruction_detail", instruction_id=instruction_id))
     return _instruction_page(instruction, form)

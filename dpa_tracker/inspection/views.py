@@ -68,8 +68,15 @@ from dpa_tracker.models import (
 from dpa_tracker.models.base import utcnow
 from dpa_tracker.models.inspection import CERTIFICATION_TITLES
 from dpa_tracker.obligation.services import assess_obligation
-from dpa_tracker.permissions import can_see_client, client_filter, require_login, staff_only, visible_client_ids
-from dpa_tracker.web import form_status, id_from_request, show_domain_error
+from dpa_tracker.permissions import (
+    can_see_client,
+    client_filter,
+    require_login,
+    staff_only,
+    visible_client_ids,
+    visible_or_404,
+)
+from dpa_tracker.web import form_status, id_from_request, run_action
 
 bp = Blueprint("inspection", __name__)
 require_login(bp)
@@ -95,9 +102,7 @@ def _visible(inspection_id: int) -> InspectionRequest:
     inspection = db.session.scalar(
         select(InspectionRequest).where(InspectionRequest.id == inspection_id).options(*inspection_loader())
     )
-    if inspection is None or not can_see_client(current_user, inspection.agreement.client_id):
-        abort(404)
-    return inspection
+    return visible_or_404(current_user, inspection, lambda inspection: [inspection.agreement.client_id])
 
 
 def _staff(inspection_id: int) -> InspectionRequest:
@@ -134,10 +139,11 @@ def create() -> Any:
     form.agreement_id.choices = [(str(a.id), a.reference) for a in agreements]
     if form.validate_on_submit():
         agreement = next((a for a in agreements if str(a.id) == form.agreement_id.data), None)
-        try:
+
+        def record() -> InspectionRequest:
             if agreement is None:
                 raise DomainError("Unknown agreement.", field="agreement_id")
-            inspection = record_inspection(
+            return record_inspection(
                 current_user,
                 agreement,
                 InspectionInput(
@@ -148,15 +154,15 @@ def create() -> Any:
                     subject=form.subject.data or "",
                 ),
             )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(
-                f"Request #{inspection.id} recorded; clause {inspection.event.obligation.clause_number}'s clock runs.",
-                "success",
-            )
+
+        inspection = run_action(
+            form,
+            record,
+            lambda inspection: (
+                f"Request #{inspection.id} recorded; clause {inspection.event.obligation.clause_number}'s clock runs."
+            ),
+        )
+        if inspection is not None:
             return redirect(url_for("inspection.detail", inspection_id=inspection.id))
     return index(form)
 
@@ -218,9 +224,7 @@ def detail(inspection_id: int) -> Any:
     return _detail(_visible(inspection_id))
 
 
-def _done(inspection: InspectionRequest, message: str) -> Any:
-    db.session.commit()
-    flash(message, "success")
+def _to_detail(inspection: InspectionRequest) -> Any:
     return redirect(url_for("inspection.detail", inspection_id=inspection.id))
 
 
@@ -229,13 +233,15 @@ def documents(inspection_id: int) -> Any:
     inspection = _staff(inspection_id)
     form = DocumentsForm(prefix="docs")
     if form.validate_on_submit():
-        try:
-            provide_documents(current_user, inspection, form.provided_on.data, form.note.data or "", _upload(form.file))
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            return _done(inspection, "Documents provided recorded; they answer the request.")
+        provided = run_action(
+            form,
+            lambda: provide_documents(
+                current_user, inspection, form.provided_on.data, form.note.data or "", _upload(form.file)
+            ),
+            "Documents provided recorded; they answer the request.",
+        )
+        if provided is not None:
+            return _to_detail(inspection)
     return _detail(_visible(inspection_id), documents_form=form)
 
 
@@ -247,8 +253,10 @@ def share(inspection_id: int) -> Any:
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
-        return redirect(url_for("inspection.detail", inspection_id=inspection.id))
-    return _done(inspection, "Certification shared: the client can download it.")
+    else:
+        db.session.commit()
+        flash("Certification shared: the client can download it.", "success")
+    return _to_detail(inspection)
 
 
 @bp.route("/inspections/<int:inspection_id>/audit", methods=["POST"])
@@ -256,32 +264,26 @@ def audit(inspection_id: int) -> Any:
     inspection = _staff(inspection_id)
     form = EngagementForm(prefix="audit")
     if form.validate_on_submit():
-        try:
-            save_engagement(
-                current_user,
-                inspection,
-                EngagementInput(
-                    auditor_organisation=form.auditor_organisation.data or "",
-                    auditor_people=form.auditor_people.data or "",
-                    appointed_by=form.appointed_by.data or "",
-                    controller_mandate=bool(form.controller_mandate.data),
-                    planned_on=form.planned_on.data,
-                    starts_on=form.starts_on.data,
-                    ends_on=form.ends_on.data,
-                    scope=form.scope.data or "",
-                    continuity_conditions=form.continuity_conditions.data or "",
-                    cost_amount=form.cost_amount.data or "",
-                    cost_currency=form.cost_currency.data or "",
-                    cost_note=form.cost_note.data or "",
-                ),
-                _upload(form.declaration),
-                _upload(form.report),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            return _done(inspection, "Audit saved.")
+        data = EngagementInput(
+            auditor_organisation=form.auditor_organisation.data or "",
+            auditor_people=form.auditor_people.data or "",
+            appointed_by=form.appointed_by.data or "",
+            controller_mandate=bool(form.controller_mandate.data),
+            planned_on=form.planned_on.data,
+            starts_on=form.starts_on.data,
+            ends_on=form.ends_on.data,
+            scope=form.scope.data or "",
+            continuity_conditions=form.continuity_conditions.data or "",
+            cost_amount=form.cost_amount.data or "",
+            cost_currency=form.cost_currency.data or "",
+            cost_note=form.cost_note.data or "",
+        )
+        declaration, report = _upload(form.declaration), _upload(form.report)
+        saved = run_action(
+            form, lambda: save_engagement(current_user, inspection, data, declaration, report), "Audit saved."
+        )
+        if saved is not None:
+            return _to_detail(inspection)
     return _detail(_visible(inspection_id), engagement_form=form)
 
 
@@ -296,10 +298,11 @@ def finding(inspection_id: int) -> Any:
         )
     ]
     if form.validate_on_submit():
-        try:
+
+        def add() -> Finding:
             if inspection.engagement is None:
                 raise DomainError("Record the audit before its findings.", field="clause")
-            add_finding(
+            return add_finding(
                 current_user,
                 inspection.engagement,
                 FindingInput(
@@ -309,11 +312,9 @@ def finding(inspection_id: int) -> Any:
                     due_on=form.due_on.data,
                 ),
             )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            return _done(inspection, "Finding recorded; open past its due date it makes its clause overdue.")
+
+        if run_action(form, add, "Finding recorded; open past its due date it makes its clause overdue.") is not None:
+            return _to_detail(inspection)
     return _detail(_visible(inspection_id), finding_form=form)
 
 
@@ -329,13 +330,13 @@ def close(finding_id: int) -> Any:
     inspection = found.engagement.inspection
     form = CloseFindingForm(prefix=f"close{found.id}")
     if form.validate_on_submit():
-        try:
-            close_finding(current_user, found, form.closed_on.data, form.note.data or "", _upload(form.file))
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            return _done(inspection, f"Finding #{found.id} closed with evidence.")
+        closed = run_action(
+            form,
+            lambda: close_finding(current_user, found, form.closed_on.data, form.note.data or "", _upload(form.file)),
+            f"Finding #{found.id} closed with evidence.",
+        )
+        if closed is not None:
+            return _to_detail(inspection)
     return _detail(_visible(inspection.id), **{f"close_{found.id}": form})
 
 
@@ -349,21 +350,14 @@ def remediation(finding_id: int) -> Any:
         for u in db.session.scalars(select(User).where(User.role.in_([Role.ADMIN, Role.COMPLIANCE])))
     ]
     if form.validate_on_submit():
-        try:
-            add_remediation(
-                current_user,
-                found,
-                RemediationInput(
-                    description=form.description.data or "",
-                    owner_id=parse_id(form.owner_id.data or ""),
-                    due_on=form.due_on.data,
-                ),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            return _done(inspection, "Remediation action recorded.")
+        data = RemediationInput(
+            description=form.description.data or "",
+            owner_id=parse_id(form.owner_id.data or ""),
+            due_on=form.due_on.data,
+        )
+        added = run_action(form, lambda: add_remediation(current_user, found, data), "Remediation action recorded.")
+        if added is not None:
+            return _to_detail(inspection)
     return _detail(_visible(inspection.id), **{f"remediation_{found.id}": form})
 
 
@@ -373,13 +367,13 @@ def remediation_done(action_id: int) -> Any:
     inspection = _staff(action.finding.engagement.inspection_id)
     form = RemediationDoneForm(prefix=f"done{action.id}")
     if form.validate_on_submit():
-        try:
-            complete_remediation(current_user, action, form.done_on.data, _upload(form.file))
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            return _done(inspection, "Remediation action done, with its evidence.")
+        done = run_action(
+            form,
+            lambda: complete_remediation(current_user, action, form.done_on.data, _upload(form.file)),
+            "Remediation action done, with its evidence.",
+        )
+        if done is not None:
+            return _to_detail(inspection)
     return _detail(_visible(inspection.id), **{f"done_{action.id}": form})
 
 
@@ -440,24 +434,20 @@ def certification_list(
 def certification_add() -> Any:
     form = CertificationForm(prefix="cert")
     if form.validate_on_submit():
-        try:
-            certification = add_certification(
-                current_user,
-                CertificationInput(
-                    kind=form.kind.data or "",
-                    name=form.name.data or "",
-                    issuer=form.issuer.data or "",
-                    issued_on=form.issued_on.data,
-                    expires_on=form.expires_on.data,
-                ),
-                _upload(form.file),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"{certification.name} added.", "success")
+        data = CertificationInput(
+            kind=form.kind.data or "",
+            name=form.name.data or "",
+            issuer=form.issuer.data or "",
+            issued_on=form.issued_on.data,
+            expires_on=form.expires_on.data,
+        )
+        upload = _upload(form.file)
+        certification = run_action(
+            form,
+            lambda: add_certification(current_user, data, upload),
+            lambda certification: f"{certification.name} added.",
+        )
+        if certification is not None:
             return redirect(url_for("inspection.certification_list"))
     return certification_list(form=form)
 
@@ -476,16 +466,20 @@ def certification_request(certification_id: int) -> Any:
     form.agreement_id.choices = [(str(a.id), a.reference) for a in agreements]
     if form.validate_on_submit():
         agreement = next((a for a in agreements if str(a.id) == form.agreement_id.data), None)
-        try:
+
+        def ask() -> InspectionRequest:
             if agreement is None:
                 raise DomainError("Unknown agreement.", field="agreement_id")
-            inspection = request_certification(current_user, certification, agreement)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"Requested: {certification.name}. The compliance team answers request #{inspection.id}.", "success")
+            return request_certification(current_user, certification, agreement)
+
+        inspection = run_action(
+            form,
+            ask,
+            lambda inspection: (
+                f"Requested: {certification.name}. The compliance team answers request #{inspection.id}."
+            ),
+        )
+        if inspection is not None:
             return redirect(url_for("inspection.certification_list"))
     return certification_list(request_form=form)
 

@@ -60,12 +60,12 @@ def record_event(
     return event
 
 
-def set_awareness(actor: User, event: TriggerEvent, aware_at: datetime) -> None:
+def set_awareness(actor: User, event: TriggerEvent, aware_at: datetime) -> TriggerEvent:
     """Correct when the processor became aware of the event (back-dating allowed); audited with the old value."""
     _check_awareness(event.occurred_at, aware_at, utcnow())
     before = event.aware_at
     if before == aware_at:
-        return
+        return event
     event.aware_at = aware_at
     db.session.flush()
     refresh_cache([event.obligation])
@@ -76,3 +76,4 @@ def set_awareness(actor: User, event: TriggerEvent, aware_at: datetime) -> None:
         {"aware_at": [before, aware_at]},
         client_id=event.obligation.agreement.client_id,
     )
+    return event

@@ -548,7 +548,7 @@ def status_expression(as_of: date, window: int) -> ColumnElement[str]:
     )
 
 
-def update_obligation(actor: User, obligation: Obligation, *, owner: User | None, notes: str) -> None:
+def update_obligation(actor: User, obligation: Obligation, *, owner: User | None, notes: str) -> Obligation:
     if owner is not None and not owner.can_write:
         raise DomainError("The owner must be a member of the compliance team.", field="owner_id")
     changes = {}
@@ -561,16 +561,17 @@ def update_obligation(actor: User, obligation: Obligation, *, owner: User | None
     if changes:
         db.session.flush()
         record(actor, "obligation.update", obligation, changes, client_id=obligation.agreement.client_id)
+    return obligation
 
 
-def set_not_applicable(actor: User, obligation: Obligation, reason: str | None) -> None:
+def set_not_applicable(actor: User, obligation: Obligation, reason: str | None) -> Obligation:
     """Mark (reason given) or unmark (None) an obligation as not applicable."""
     if reason is not None:
         reason = reason.strip()
         if not reason:
             raise DomainError("Say why the obligation does not apply.", field="reason")
     if reason == obligation.na_reason:
-        return
+        return obligation
     before = obligation.na_reason
     now = utcnow()
     for mark in obligation.na_marks:
@@ -588,6 +589,7 @@ def set_not_applicable(actor: User, obligation: Obligation, reason: str | None) 
         {"reason": [before, reason]},
         client_id=obligation.agreement.client_id,
     )
+    return obligation
 
 
 def refresh_subprocessor_obligations(agreement_ids: list[int] | None = None) -> None:

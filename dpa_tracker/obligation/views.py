@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import Any, TypedDict
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from dpa_tracker.checklist.services import can_comment, comments_of
-from dpa_tracker.errors import DomainError
 from dpa_tracker.evidence.services import EvidenceInput, Upload, add_evidence
 from dpa_tracker.extensions import db
 from dpa_tracker.ids import parse_id
@@ -26,7 +25,7 @@ from dpa_tracker.obligation.services import (
     update_obligation,
 )
 from dpa_tracker.permissions import ensure_client_visible, require_login, staff_only
-from dpa_tracker.web import as_of_from_request, show_domain_error
+from dpa_tracker.web import as_of_from_request, run_action
 
 bp = Blueprint("obligation", __name__, url_prefix="/obligations")
 require_login(bp)
@@ -137,14 +136,12 @@ def upload(obligation_id: int) -> Response | tuple[str, int]:
             acted_at=acted_at,
         )
         upload_ = Upload(file.stream, file.filename or "evidence") if file and file.filename else None
-        try:
-            evidence = add_evidence(current_user, obligation, data, upload_)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"Evidence #{evidence.id} added. Status: {assess_obligation(obligation).reason}.", "success")
+        evidence = run_action(
+            form,
+            lambda: add_evidence(current_user, obligation, data, upload_),
+            lambda evidence: f"Evidence #{evidence.id} added. Status: {assess_obligation(obligation).reason}.",
+        )
+        if evidence is not None:
             return redirect(url_for("obligation.detail", obligation_id=obligation.id))
     return _page(obligation, forms, 422)
 
@@ -162,16 +159,14 @@ def add_event(obligation_id: int) -> Response | tuple[str, int]:
         except _NoTime:
             return _page(obligation, forms, 422)
         assert occurred_at is not None  # InputRequired
-        try:
-            record_event(
+        event = run_action(
+            form,
+            lambda: record_event(
                 current_user, obligation, occurred_at=occurred_at, aware_at=aware_at, summary=form.summary.data or ""
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Event recorded; its clock has started.", "success")
+            ),
+            "Event recorded; its clock has started.",
+        )
+        if event is not None:
             return redirect(url_for("obligation.detail", obligation_id=obligation.id))
     return _page(obligation, forms, 422)
 
@@ -192,17 +187,12 @@ def awareness(obligation_id: int, event_id: int) -> Response | tuple[str, int]:
         except _NoTime:
             return _page(obligation, forms, 422)
         assert aware_at is not None  # InputRequired
-        try:
-            set_awareness(current_user, event, aware_at)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(
-                f"Awareness of event #{event.id} set to {aware_at:%Y-%m-%d %H:%M} UTC; its clock starts there.",
-                "success",
-            )
+        corrected = run_action(
+            form,
+            lambda: set_awareness(current_user, event, aware_at),
+            f"Awareness of event #{event.id} set to {aware_at:%Y-%m-%d %H:%M} UTC; its clock starts there.",
+        )
+        if corrected is not None:
             return redirect(url_for("obligation.detail", obligation_id=obligation.id))
     return _page(obligation, forms, 422)
 
@@ -215,13 +205,12 @@ def applicability(obligation_id: int) -> Response | tuple[str, int]:
     form: NotApplicableForm = forms["na_form"]
     if form.validate_on_submit():
         reason = (form.reason.data or "") if obligation.na_reason is None else None
-        try:
-            set_not_applicable(current_user, obligation, reason)
-        except DomainError as error:
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Marked not applicable." if reason else "The obligation applies again.", "success")
+        marked = run_action(
+            form,
+            lambda: set_not_applicable(current_user, obligation, reason),
+            "Marked not applicable." if reason else "The obligation applies again.",
+        )
+        if marked is not None:
             return redirect(url_for("obligation.detail", obligation_id=obligation.id))
     return _page(obligation, forms, 422)
 
@@ -235,12 +224,11 @@ def update(obligation_id: int) -> Response | tuple[str, int]:
     if form.validate_on_submit():
         owner_id = parse_id(form.owner_id.data)
         owner = db.session.get(User, owner_id) if owner_id else None
-        try:
-            update_obligation(current_user, obligation, owner=owner, notes=form.notes.data or "")
-        except DomainError as error:
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Obligation updated.", "success")
+        updated = run_action(
+            form,
+            lambda: update_obligation(current_user, obligation, owner=owner, notes=form.notes.data or ""),
+            "Obligation updated.",
+        )
+        if updated is not None:
             return redirect(url_for("obligation.detail", obligation_id=obligation.id))
     return _page(obligation, forms, 422)

@@ -149,7 +149,7 @@ def create_activity(actor: User, client: Client, data: ActivityInput) -> Process
     return activity
 
 
-def update_activity(actor: User, activity: ProcessingActivity, data: ActivityInput) -> None:
+def update_activity(actor: User, activity: ProcessingActivity, data: ActivityInput) -> ProcessingActivity:
     if activity.archived_at is not None:
         raise DomainError("This activity is archived.")
     values = _activity_values(data)
@@ -173,6 +173,7 @@ def update_activity(actor: User, activity: ProcessingActivity, data: ActivityInp
         db.session.flush()
         record(actor, "activity.update", activity, changes, client_id=activity.client_id)
         refresh_record_obligations(activity.client_id)
+    return activity
 
 
 def archive_activity(actor: User, activity: ProcessingActivity, reason: str) -> None:

@@ -58,7 +58,7 @@ from dpa_tracker.record.services import (
     update_activity,
 )
 from dpa_tracker.reports.record_files import MIMETYPES, record_response
-from dpa_tracker.web import as_of_from_request, form_status, show_domain_error
+from dpa_tracker.web import as_of_from_request, form_status, run_action
 
 bp = Blueprint("record", __name__)
 require_login(bp)
@@ -261,13 +261,10 @@ def new_activity(client_id: int) -> Any:
     client = visible_client(client_id)
     form = _activity_form(None)
     if form.validate_on_submit():
-        try:
-            create_activity(current_user, client, _activity_input(form))
-        except DomainError as error:
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Activity added to the record.", "success")
+        activity = run_action(
+            form, lambda: create_activity(current_user, client, _activity_input(form)), "Activity added to the record."
+        )
+        if activity is not None:
             return redirect(url_for("record.show", client_id=client.id))
     return render_template("record/activity_form.html", form=form, client=client, activity=None), form_status(form)
 
@@ -280,13 +277,10 @@ def edit_activity(activity_id: int) -> Any:
         abort(403)
     form = _activity_form(activity)
     if current_user.can_write and form.validate_on_submit():
-        try:
-            update_activity(current_user, activity, _activity_input(form))
-        except DomainError as error:
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Activity updated.", "success")
+        updated = run_action(
+            form, lambda: update_activity(current_user, activity, _activity_input(form)), "Activity updated."
+        )
+        if updated is not None:
             return redirect(url_for("record.edit_activity", activity_id=activity.id))
     return render_template(
         "record/activity_form.html",
@@ -342,20 +336,12 @@ def measures() -> Any:
         abort(403)
     form = MeasureForm()
     if current_user.can_write and form.validate_on_submit():
-        try:
-            create_measure(
-                current_user,
-                MeasureInput(
-                    heading=form.heading.data or "",
-                    title=form.title.data or "",
-                    description=form.description.data or "",
-                ),
-            )
-        except DomainError as error:
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Measure added to the library.", "success")
+        data = MeasureInput(
+            heading=form.heading.data or "",
+            title=form.title.data or "",
+            description=form.description.data or "",
+        )
+        if run_action(form, lambda: create_measure(current_user, data), "Measure added to the library.") is not None:
             return redirect(url_for("record.measures"))
     rows = db.session.scalars(select(SecurityMeasure).order_by(SecurityMeasure.heading, SecurityMeasure.title)).all()
     return render_template(

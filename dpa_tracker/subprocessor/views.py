@@ -46,7 +46,7 @@ from dpa_tracker.subprocessor.authorised import (
 from dpa_tracker.subprocessor.forms import AnswerForm, AuthoriseForm, NoticeForm, SubProcessorForm
 from dpa_tracker.subprocessor.notices import answer, failed_deliveries, propose_change, requeue
 from dpa_tracker.subprocessor.services import SubProcessorInput, authorise, create_subprocessor
-from dpa_tracker.web import as_of_from_request, form_status, show_domain_error
+from dpa_tracker.web import as_of_from_request, form_status, run_action, show_domain_error
 
 bp = Blueprint("subprocessor", __name__)
 require_login(bp)
@@ -63,26 +63,23 @@ def catalogue() -> Any:
     if form.is_submitted() and not current_user.can_write:
         abort(403)
     if form.validate_on_submit():
-        try:
-            sub = create_subprocessor(
-                current_user,
-                SubProcessorInput(
-                    legal_name=form.legal_name.data or "",
-                    country=form.country.data or "",
-                    service=form.service.data or "",
-                    data_categories=_lines(form.data_categories.data),
-                    locations=_lines(form.locations.data),
-                    transfer_mechanism=form.transfer_mechanism.data or "",
-                    contact_email=form.contact_email.data or "",
-                    dpo_name=form.dpo_name.data or "",
-                    dpo_email=form.dpo_email.data or "",
-                ),
-            )
-        except DomainError as error:
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"{sub.legal_name} added to the catalogue.", "success")
+        data = SubProcessorInput(
+            legal_name=form.legal_name.data or "",
+            country=form.country.data or "",
+            service=form.service.data or "",
+            data_categories=_lines(form.data_categories.data),
+            locations=_lines(form.locations.data),
+            transfer_mechanism=form.transfer_mechanism.data or "",
+            contact_email=form.contact_email.data or "",
+            dpo_name=form.dpo_name.data or "",
+            dpo_email=form.dpo_email.data or "",
+        )
+        sub = run_action(
+            form,
+            lambda: create_subprocessor(current_user, data),
+            lambda sub: f"{sub.legal_name} added to the catalogue.",
+        )
+        if sub is not None:
             return redirect(url_for("subprocessor.detail", subprocessor_id=sub.id))
     rows = db.session.scalars(select(SubProcessor).order_by(SubProcessor.legal_name)).all()
     return render_template("subprocessor/catalogue.html", subprocessors=rows, form=form), form_status(form)
@@ -205,8 +202,10 @@ def new_notice() -> Any:
         agreements = list(
             db.session.scalars(select(Agreement).where(Agreement.id.in_(parse_ids(form.agreement_ids.data))))
         )
-        try:
-            notice = propose_change(
+        # Only queued: `flask notices send` (cron) talks to the SMTP server, never a request.
+        notice = run_action(
+            form,
+            lambda: propose_change(
                 current_user,
                 ChangeKind(form.kind.data),
                 sub,
@@ -214,17 +213,13 @@ def new_notice() -> Any:
                 form.reason.data or "",
                 replaces=replaces,
                 corrects=corrects,
-            )
-        except DomainError as error:
-            show_domain_error(form, error)
-        else:
-            queued = sum(len(r.deliveries) for r in notice.recipients)
-            db.session.commit()
-            # Only queued: `flask notices send` (cron) talks to the SMTP server, never a request.
-            flash(
-                f"Notice #{notice.id} saved; queued: {queued} e-mail(s). They are sent by the next flask notices send.",
-                "success",
-            )
+            ),
+            lambda notice: (
+                f"Notice #{notice.id} saved; queued: {sum(len(r.deliveries) for r in notice.recipients)} e-mail(s). "
+                "They are sent by the next flask notices send."
+            ),
+        )
+        if notice is not None:
             return redirect(url_for("subprocessor.notices"))
     return render_template("subprocessor/notice_form.html", form=form), form_status(form)
 

@@ -167,7 +167,9 @@ def record_disclosure(
     return authorisation
 
 
-def withdraw(actor: User, row: DisclosureAuthorisation | TransferConsent, reason: str) -> None:
+def withdraw(
+    actor: User, row: DisclosureAuthorisation | TransferConsent, reason: str
+) -> DisclosureAuthorisation | TransferConsent:
     """A consent or authorisation the client revoked (or recorded by mistake) is withdrawn with who, when and
     why; it still counts for the days before."""
     if not reason.strip():
@@ -180,6 +182,7 @@ def withdraw(actor: User, row: DisclosureAuthorisation | TransferConsent, reason
     record(actor, f"transfer.{kind}_withdraw", row, {"reason": reason.strip()}, client_id=row.client_id)
     if isinstance(row, TransferConsent):
         refresh_transfer_obligations([row.client_id])
+    return row
 
 
 def consents_of(client: Client) -> list[TransferConsent]:

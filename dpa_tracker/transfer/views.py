@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -27,7 +27,7 @@ from dpa_tracker.models import (
     TransferConsent,
 )
 from dpa_tracker.obligation.services import today
-from dpa_tracker.permissions import ensure_client_visible, require_login, staff_only
+from dpa_tracker.permissions import require_login, staff_only, visible_or_404
 from dpa_tracker.transfer.clause10 import client_view
 from dpa_tracker.transfer.forms import ConsentForm, DisclosureForm, LawTransferForm, NotifyForm, WithdrawForm
 from dpa_tracker.transfer.lawful import (
@@ -47,16 +47,14 @@ from dpa_tracker.transfer.services import (
     record_disclosure,
     withdraw,
 )
-from dpa_tracker.web import as_of_from_request, show_domain_error
+from dpa_tracker.web import as_of_from_request, run_action
 
 bp = Blueprint("transfer", __name__)
 require_login(bp)
 
 
 def _client(client_id: int) -> Client:
-    client = db.get_or_404(Client, client_id)
-    ensure_client_visible(current_user, client.id)
-    return client
+    return visible_or_404(current_user, db.session.get(Client, client_id), lambda client: [client.id])
 
 
 def _transfer_choices(client: Client) -> list[tuple[str, str]]:
@@ -126,9 +124,10 @@ def add_consent(client_id: int) -> Any:
     form = ConsentForm(prefix="consent")
     form.transfer_ids.choices = _transfer_choices(client)
     if form.validate_on_submit():
-        try:
+
+        def record() -> TransferConsent:
             ids = [parse_id(i) for i in form.transfer_ids.data or []]
-            record_consent(
+            return record_consent(
                 current_user,
                 client,
                 ConsentInput(
@@ -140,12 +139,8 @@ def add_consent(client_id: int) -> Any:
                 ),
                 _upload(form),
             )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Consent recorded.", "success")
+
+        if run_action(form, record, "Consent recorded.") is not None:
             return redirect(url_for("transfer.client_transfers", client_id=client.id))
     return _page(client, 422, consent_form=form)
 
@@ -156,46 +151,31 @@ def add_disclosure(client_id: int) -> Any:
     client = _client(client_id)
     form = DisclosureForm(prefix="disclosure")
     if form.validate_on_submit():
-        try:
-            record_disclosure(
-                current_user,
-                client,
-                DisclosureInput(
-                    recipient=form.recipient.data or "",
-                    purpose=form.purpose.data or "",
-                    authorised_on=form.authorised_on.data,
-                ),
-                _upload(form),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Authorisation recorded.", "success")
+        data = DisclosureInput(
+            recipient=form.recipient.data or "",
+            purpose=form.purpose.data or "",
+            authorised_on=form.authorised_on.data,
+        )
+        upload = _upload(form)
+        authorisation = run_action(
+            form, lambda: record_disclosure(current_user, client, data, upload), "Authorisation recorded."
+        )
+        if authorisation is not None:
             return redirect(url_for("transfer.client_transfers", client_id=client.id))
     return _page(client, 422, disclosure_form=form)
 
 
 def _visible(model: Any, row_id: int) -> Any:
-    row = db.session.get(model, row_id)
-    if row is None:
-        abort(404)
-    ensure_client_visible(current_user, row.client_id)
-    return row
+    return visible_or_404(current_user, db.session.get(model, row_id), lambda row: [row.client_id])
 
 
 def _withdraw(row: TransferConsent | DisclosureAuthorisation) -> Any:
     form = WithdrawForm(prefix="wd")
     if form.validate_on_submit():
-        try:
-            withdraw(current_user, row, form.reason.data or "")
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Withdrawn; it stays in the history.", "success")
+        withdrawn = run_action(
+            form, lambda: withdraw(current_user, row, form.reason.data or ""), "Withdrawn; it stays in the history."
+        )
+        if withdrawn is not None:
             return redirect(url_for("transfer.client_transfers", client_id=row.client_id))
     return _page(db.session.get_one(Client, row.client_id), 422, withdraw_form=form)
 
@@ -239,13 +219,14 @@ def add_law_transfer(client_id: int) -> Any:
     agreements = _live_agreements(client)
     form.agreement_id.choices = [(str(a.id), a.reference) for a in agreements]
     if form.validate_on_submit():
-        try:
+
+        def record() -> LawTransfer:
             agreement_id = parse_id(form.agreement_id.data or "")
             agreement = next((a for a in agreements if a.id == agreement_id), None)
             if agreement is None:
                 raise DomainError("Choose one of this client's agreements.", field="agreement_id")
             proof = form.proof.data
-            row = record_law_transfer(
+            return record_law_transfer(
                 current_user,
                 agreement,
                 LawTransferInput(
@@ -260,25 +241,22 @@ def add_law_transfer(client_id: int) -> Any:
                 ),
                 Upload(proof.stream, proof.filename) if proof and proof.filename else None,
             )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(
+
+        row = run_action(
+            form,
+            record,
+            lambda row: (
                 f"Transfer required by law #{row.id} recorded; "
-                + ("not notified: the law forbids it." if row.notice_forbidden else "notify the client before it."),
-                "success",
-            )
+                + ("not notified: the law forbids it." if row.notice_forbidden else "notify the client before it.")
+            ),
+        )
+        if row is not None:
             return redirect(url_for("transfer.client_transfers", client_id=client.id))
     return _page(client, 422, law_form=form)
 
 
 def _visible_law(transfer_id: int) -> LawTransfer:
-    row = db.session.scalar(law_transfers_query(current_user).where(LawTransfer.id == transfer_id))
-    if row is None:
-        abort(404)
-    return row
+    return db.first_or_404(law_transfers_query(current_user).where(LawTransfer.id == transfer_id))
 
 
 @bp.route("/law-transfers/<int:law_transfer_id>/notify", methods=["POST"])
@@ -287,14 +265,12 @@ def notify_law_transfer(law_transfer_id: int) -> Any:
     row = _visible_law(law_transfer_id)
     form = NotifyForm(prefix="notify")
     if form.validate_on_submit():
-        try:
-            queue_law_notice(current_user, row)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Notice to the client queued with the proof; `flask notices send` sends it.", "success")
+        queued = run_action(
+            form,
+            lambda: queue_law_notice(current_user, row),
+            "Notice to the client queued with the proof; `flask notices send` sends it.",
+        )
+        if queued is not None:
             return redirect(url_for("transfer.client_transfers", client_id=row.agreement.client_id))
     return _page(row.agreement.client, 422, notify_form=form)
 
