@@ -11,24 +11,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import contains_eager
 
-from dpa_tracker.agent.clause5 import REMOVAL_RULE, clause5_inputs
 from dpa_tracker.catalogue import load_templates
 from dpa_tracker.dashboard.counts import NO_FAMILIES, ClientCounts, FamilyCounts
 from dpa_tracker.dashboard.scores import clause_family, family_key
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, AgreementStatus, Client, Obligation, ObligationStatus
-from dpa_tracker.obligation.services import (
-    assess_obligation,
-    borrowed_events,
-    clause_facts,
-    obligation_loader,
-    status_expression,
-    terms_by_agreement,
-)
+from dpa_tracker.obligation.services import EngineInputs, obligation_loader, status_expression
 from dpa_tracker.obligation.status import Assessment
 from dpa_tracker.query_args import QueryArgs
-from dpa_tracker.record.builder import problems_by_client, scope_gaps_by_client
-from dpa_tracker.subprocessor.documents import inputs_by_obligation
 
 PAGE_SIZE = 25
 MAX_DUE_DAYS = 3650
@@ -224,46 +214,7 @@ def obligation_page(
 
 def assess_rows(obligations: Sequence[Obligation], day: date) -> list[tuple[Obligation, Assessment]]:
     """Live statuses and reasons of the listed rows, with what they share read once for all of them."""
-    # Clause 4.1 takes its status from the record: check the records of those clients all at once. Like every
-    # input below, the check runs even when no row needs it (on no client), so that the page's statement count
-    # does not depend on which rows it lists.
-    in_record = [o for o in obligations if o.rule.get("requires") == "art30_record"]
-    record_clients = {o.agreement.client_id: o.agreement.client for o in in_record}
-    record_problems = problems_by_client(list(record_clients.values()), day)
-    # Clause 2.1 checks the same record's categories: all at once as well.
-    in_scope = [o for o in obligations if o.rule.get("requires") == "processing_scope"]
-    scope_clients = {o.agreement.client_id: o.agreement.client for o in in_scope}
-    scope_gaps = scope_gaps_by_client(list(scope_clients.values()), day)
-    documents = inputs_by_obligation(obligations, day)  # clauses 6.2/6.3, all at once
-    events = borrowed_events(
-        obligations, fixed_queries=True
-    )  # clauses 8.1(2) and 8.3 count clause 8.1's breaches, all at once
-    agents, removals = clause5_inputs(obligations, day, fixed_queries=True)  # clauses 5.2/5.3: the agents, all at once
-    # Each listed agreement's terms once (not once per row); clause 13 of the ended ones for all of them at once.
-    terms, stopped = terms_by_agreement(list({o.agreement_id: o.agreement for o in obligations}.values()), day)
-    # clauses 10(2), 8.1(2) and 13: consents, breach actions and deletion tasks, all at once
-    facts = clause_facts(obligations, day, fixed_queries=True)
-    return [
-        (
-            o,
-            assess_obligation(
-                o,
-                day,
-                record_problems.get(o.agreement.client_id, [])
-                if o in in_record
-                else scope_gaps.get(o.agreement.client_id, [])
-                if o in in_scope
-                else removals.get(o.agreement_id, [])
-                if o.rule.get("requires") == REMOVAL_RULE
-                else stopped.get(o.agreement_id, [])
-                if o.rule.get("requires") == "processing_stopped"
-                else [],
-                documents,
-                events_by_id=events,
-                agents_by_id=agents,
-                terms=terms[o.agreement_id],
-                facts_by_id=facts,
-            ),
-        )
-        for o in obligations
-    ]
+    # Every input is read even when no row needs it (clause 4.1's record check on no client...), so that the
+    # page's statement count does not depend on which rows it lists.
+    inputs = EngineInputs.load(obligations, day, fixed_queries=True)
+    return [(o, inputs.assess(o)) for o in obligations]

@@ -67,6 +67,42 @@ class Deadline:
     object_id: int
     state: str  # overdue | due_soon
 
+    @classmethod
+    def of(
+        cls,
+        agreement: Agreement,
+        *,
+        kind: str,
+        ref: str,
+        when: date,
+        title: str,
+        endpoint: str,
+        arg: str,
+        object_id: int,
+        state: str,
+        at: datetime | None = None,
+        owner_id: int | None = None,
+        owner_name: str = "",
+    ) -> Deadline:
+        """A deadline about ``agreement``: its client and reference filled from it (the client loaded)."""
+        return cls(
+            kind=kind,
+            ref=ref,
+            when=when,
+            at=at,
+            title=title,
+            client_id=agreement.client_id,
+            client_name=agreement.client.legal_name,
+            agreement_id=agreement.id,
+            agreement_reference=agreement.reference,
+            owner_id=owner_id,
+            owner_name=owner_name,
+            endpoint=endpoint,
+            arg=arg,
+            object_id=object_id,
+            state=state,
+        )
+
     @property
     def key(self) -> str:
         """What a reminder remembers: the object and its date (a new period is a new deadline)."""
@@ -130,22 +166,18 @@ def obligations_due(scope: Scope) -> list[Deadline]:
             continue
         agreement = obligation.agreement
         found.append(
-            Deadline(
+            Deadline.of(
+                agreement,
                 kind="obligation",
                 ref=f"obligation-{obligation.id}",
                 when=due,
-                at=None,
                 title=f"Clause {obligation.clause_number} {obligation.title}",
-                client_id=agreement.client_id,
-                client_name=agreement.client.legal_name,
-                agreement_id=agreement.id,
-                agreement_reference=agreement.reference,
-                owner_id=obligation.owner_id,
-                owner_name=obligation.owner.display_name if obligation.owner else "",
                 endpoint="obligation.detail",
                 arg="obligation_id",
                 object_id=obligation.id,
                 state=OVERDUE if state == ObligationStatus.OVERDUE.value else DUE_SOON,
+                owner_id=obligation.owner_id,
+                owner_name=obligation.owner.display_name if obligation.owner else "",
             )
         )
     return found
@@ -173,18 +205,12 @@ def notice_answers(scope: Scope) -> list[Deadline]:
         )
     )
     return [
-        Deadline(
+        Deadline.of(
+            r.agreement,
             kind="notice_answer",
             ref=f"notice-recipient-{r.id}",
             when=r.objection_deadline,
-            at=None,
             title=f"Answer to sub-processor change notice #{r.notice_id} (clause 6.1)",
-            client_id=r.agreement.client_id,
-            client_name=r.agreement.client.legal_name,
-            agreement_id=r.agreement_id,
-            agreement_reference=r.agreement.reference,
-            owner_id=None,
-            owner_name="",
             endpoint="subprocessor.client_notices",
             arg="client_id",
             object_id=r.agreement.client_id,
@@ -221,22 +247,17 @@ def breach_clocks(scope: Scope) -> list[Deadline]:
         if target.date() > scope.until:
             continue
         found.append(
-            Deadline(
+            Deadline.of(
+                affected.agreement,
                 kind="breach_clock",
                 ref=f"breach-agreement-{affected.id}",
                 when=target.date(),
-                at=target,
                 title=f"Notify breach #{breach.id} to the client (clause 8.1)",
-                client_id=affected.agreement.client_id,
-                client_name=affected.agreement.client.legal_name,
-                agreement_id=affected.agreement_id,
-                agreement_reference=affected.agreement.reference,
-                owner_id=None,
-                owner_name="",
                 endpoint="breach.detail",
                 arg="breach_id",
                 object_id=breach.id,
                 state=OVERDUE if target < scope.now else DUE_SOON,
+                at=target,
             )
         )
     return found
@@ -270,18 +291,12 @@ def trainings_expiring(scope: Scope) -> list[Deadline]:
             continue
         agreement = assignment.agreement
         found.append(
-            Deadline(
+            Deadline.of(
+                agreement,
                 kind="training",
                 ref=f"agent-{agent.id}-agreement-{agreement.id}",
                 when=expires,
-                at=None,
                 title=f"Training of {agent.name} lapses (clause 5.2(2))",
-                client_id=agreement.client_id,
-                client_name=agreement.client.legal_name,
-                agreement_id=agreement.id,
-                agreement_reference=agreement.reference,
-                owner_id=None,
-                owner_name="",
                 endpoint="agent.detail",
                 arg="agent_id",
                 object_id=agent.id,
@@ -314,22 +329,17 @@ def request_forwarding(scope: Scope) -> list[Deadline]:
         if target.date() > scope.until:
             continue
         found.append(
-            Deadline(
+            Deadline.of(
+                request.agreement,
                 kind="dsr_forward",
                 ref=f"request-{request.id}",
                 when=target.date(),
-                at=target,
                 title=f"Forward data-subject request #{request.id} to the client (clause 9.1)",
-                client_id=request.agreement.client_id,
-                client_name=request.agreement.client.legal_name,
-                agreement_id=request.agreement_id,
-                agreement_reference=request.agreement.reference,
-                owner_id=None,
-                owner_name="",
                 endpoint="dsr.request_detail",
                 arg="request_id",
                 object_id=request.id,
                 state=OVERDUE if target < scope.now else DUE_SOON,
+                at=target,
             )
         )
     return found
@@ -362,22 +372,18 @@ def remediation_actions(scope: Scope) -> list[Deadline]:
         if not finding.open_on(scope.day):
             continue
         found.append(
-            Deadline(
+            Deadline.of(
+                agreement,
                 kind="remediation",
                 ref=f"remediation-{action.id}",
                 when=action.due_on,
-                at=None,
                 title=f"Audit finding #{finding.id} remediation: {action.description}",
-                client_id=agreement.client_id,
-                client_name=agreement.client.legal_name,
-                agreement_id=agreement.id,
-                agreement_reference=agreement.reference,
-                owner_id=action.owner_id,
-                owner_name=action.owner.display_name,
                 endpoint="inspection.detail",
                 arg="inspection_id",
                 object_id=inspection.id,
                 state=scope.state_of(action.due_on),
+                owner_id=action.owner_id,
+                owner_name=action.owner.display_name,
             )
         )
     return found
@@ -401,18 +407,12 @@ def deletion_tasks(scope: Scope) -> list[Deadline]:
         if task.done_on_day(scope.day) is not None:
             continue
         found.append(
-            Deadline(
+            Deadline.of(
+                agreement,
                 kind="deletion_task",
                 ref=f"deletion-task-{task.id}",
                 when=workflow.due_on,
-                at=None,
                 title=f"Delete the client's data at the end (clause 13): {task.place}",
-                client_id=agreement.client_id,
-                client_name=agreement.client.legal_name,
-                agreement_id=agreement.id,
-                agreement_reference=agreement.reference,
-                owner_id=None,
-                owner_name="",
                 endpoint="deletion.workflow",
                 arg="agreement_id",
                 object_id=agreement.id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, NamedTuple
 
@@ -34,6 +34,7 @@ from dpa_tracker.models import (
     Agreement,
     AgreementStatus,
     ApplicabilityMark,
+    Client,
     Obligation,
     ObligationStatus,
     TriggerEvent,
@@ -42,7 +43,13 @@ from dpa_tracker.models import (
 from dpa_tracker.models.base import utcnow
 from dpa_tracker.obligation.status import AgreementTerms, Assessment, assess
 from dpa_tracker.record.builder import active_activity_names_by_client, problems_by_client, scope_gaps_by_client
-from dpa_tracker.subprocessor.documents import REQUIRED_KIND, document_inputs, inputs_by_obligation
+from dpa_tracker.subprocessor.authorised import (
+    AuthorisedEntry,
+    agreements_of_clients,
+    authorised_for_agreements,
+    merged_by_client,
+)
+from dpa_tracker.subprocessor.documents import REQUIRED_KIND, DocumentInputs, document_inputs, inputs_by_obligation
 from dpa_tracker.transfer.clause10 import (
     CONSENT_RULE,
     LAW_CLAUSE,
@@ -153,28 +160,59 @@ def processing_after_end_by_agreement(
 
 
 def terms_by_agreement(
-    agreements: Sequence[Agreement], day: date
+    agreements: Sequence[Agreement],
+    day: date,
+    fixed_queries: bool = True,
+    listed: Sequence[Obligation] = (),
+    listed_facts: Facts | None = None,
 ) -> tuple[dict[int, AgreementTerms], dict[int, list[str]]]:
     """Each agreement's terms on ``day`` (``agreement_terms``) and clause 13's "processing stopped" blockers
     (``processing_after_end``) in the same statements whatever the agreements, ended or not: their clause 13 end
     deadlines in one query (with their evidence, events and marks: three more), the "processing stopped" checks of
-    the ended ones in two. Pages that list obligations of many agreements use it (the dashboard, the API)."""
+    the ended ones in two. Pages that list obligations of many agreements use it (the dashboard, the API).
+
+    Without ``fixed_queries`` only the agreements ended by ``day`` are read (the terms of an agreement not ended do
+    not depend on its clause 13), and not those whose clause 13 end deadline is in ``listed`` (obligations already
+    read, with their ``clause_facts`` as ``listed_facts``): no statement when none of the others has ended."""
     if not agreements:
         return {}, {}
+    known: dict[int, list[Obligation]] = defaultdict(list)
+    if not fixed_queries:
+        for obligation in listed:
+            if is_end_deadline(obligation):
+                known[obligation.agreement_id].append(obligation)
+    read = [
+        a for a in agreements if fixed_queries or (a.ends_on is not None and a.ends_on <= day and a.id not in known)
+    ]
     deadlines: dict[int, list[Obligation]] = {a.id: [] for a in agreements}
-    for obligation in db.session.scalars(
-        db.select(Obligation)
-        .where(Obligation.agreement_id.in_(sorted(deadlines)), Obligation.rule["after"].as_string() == "agreement_end")
-        .options(*obligation_loader())
-    ):
-        deadlines[obligation.agreement_id].append(obligation)
-    stopped = processing_after_end_by_agreement(agreements, day, fixed_queries=True)
+    if read:
+        for obligation in db.session.scalars(
+            db.select(Obligation)
+            .where(
+                Obligation.agreement_id.in_(sorted(a.id for a in read)),
+                Obligation.rule["after"].as_string() == "agreement_end",
+            )
+            .options(*obligation_loader())
+        ):
+            deadlines[obligation.agreement_id].append(obligation)
+    stopped = processing_after_end_by_agreement(agreements, day, fixed_queries)
     ended = [o for found in deadlines.values() for o in found]
     # clause 13's tasks and the audit findings on clause 13: one query each, whatever the agreements
     facts = Facts(
-        {}, {}, deletion_inputs(ended, day, fixed_queries=True), finding_inputs(ended, day, fixed_queries=True)
+        {},
+        {},
+        deletion_inputs(ended, day, fixed_queries=fixed_queries),
+        finding_inputs(ended, day, fixed_queries=fixed_queries),
     )
-    terms = {a.id: terms_of(a, _deletion_day(a, day, deadlines[a.id], stopped[a.id], facts)) for a in agreements}
+    terms = {
+        a.id: terms_of(
+            a,
+            _deletion_day(a, day, known[a.id], stopped[a.id], listed_facts)
+            if a.id in known
+            else _deletion_day(a, day, deadlines[a.id], stopped[a.id], facts),
+        )
+        for a in agreements
+    }
     return terms, stopped
 
 
@@ -246,8 +284,9 @@ def assess_obligation(
 ) -> Assessment:
     """Status of one obligation; its agreement, evidence and events should already be loaded.
 
-    For many obligations at once, pass what is shared, computed once: ``documents_by_id`` (clause 6.2/6.3
-    inputs, ``inputs_by_obligation``), ``events_by_id`` (``borrowed_events``) and ``terms`` (``agreement_terms``)."""
+    For many obligations at once, ``EngineInputs`` reads what they share once and passes it here:
+    ``documents_by_id`` (clause 6.2/6.3 inputs), ``events_by_id`` (``borrowed_events``), ``terms``, ``agents_by_id``
+    (clause 5.2) and ``facts_by_id`` (``clause_facts``)."""
     day = as_of or today()
     evidence: Sequence[Any] = obligation.evidence
     blockers = blockers_for(obligation, day) if blockers is None else blockers
@@ -345,17 +384,107 @@ def _with_legal_grounds(obligation: Obligation, evidence: Sequence[Any], day: da
     return replace(result, reason=f"{result.reason}. {said}")
 
 
-def clause_facts(obligations: Sequence[Obligation], day: date, fixed_queries: bool = False) -> Facts:
+def clause_facts(
+    obligations: Sequence[Obligation],
+    day: date,
+    fixed_queries: bool = False,
+    authorised: Mapping[int, list[AuthorisedEntry]] | None = None,
+) -> Facts:
     """Clause 10(2)'s consents, clause 8.1(2)'s breach actions, clause 13's deletion tasks and the open audit
     findings (clause 11.2) of many obligations, in a fixed number of queries (their agreements and clients
     loaded); with ``fixed_queries`` the same queries whatever the obligations' clauses (pages whose statement
-    count must not depend on the rows they list)."""
+    count must not depend on the rows they list); ``authorised``: their agreements' authorised sub-processors
+    when already read."""
     return Facts(
-        consent_inputs(obligations, day, fixed_queries),
+        consent_inputs(obligations, day, fixed_queries, authorised),
         action_inputs(obligations, day, fixed_queries),
         deletion_inputs(obligations, day, fixed_queries=fixed_queries),
         finding_inputs(obligations, day, fixed_queries=fixed_queries),
     )
+
+
+def _clients_requiring(obligations: Sequence[Obligation], requires: str) -> dict[int, Client]:
+    """The clients of the obligations whose rule requires ``requires``, by id."""
+    return {o.agreement.client_id: o.agreement.client for o in obligations if o.rule.get("requires") == requires}
+
+
+@dataclass(frozen=True)
+class EngineInputs:
+    """What the engine reads besides each obligation's evidence, events and marks, read once for many
+    obligations (``load``) and shared by their assessments (``assess``)."""
+
+    day: date
+    terms: Mapping[int, AgreementTerms]  # by agreement id
+    record_problems: Mapping[int, list[str]]  # clause 4.1: the Art. 30(2) record's gaps, by client id
+    scope_gaps: Mapping[int, list[str]]  # clause 2.1, by client id
+    stopped: Mapping[int, list[str]]  # clause 13: processing not stopped after the end, by agreement id
+    removals: Mapping[int, list[str]]  # clause 5.3(3): access removals not confirmed, by agreement id
+    agents: Mapping[int, AgentInputs]  # clause 5.2, by obligation id
+    documents: Mapping[int, DocumentInputs | None]  # clauses 6.2/6.3, by obligation id
+    events: Mapping[int, list[TriggerEvent]]  # clauses 8.1(2)/8.3: the events they borrow, by obligation id
+    facts: Facts  # clauses 10(2), 8.1(2), 13 and 11.2, by obligation id
+
+    @classmethod
+    def load(cls, obligations: Sequence[Obligation], day: date, *, fixed_queries: bool = False) -> EngineInputs:
+        """Read what ``obligations`` share (load them with ``obligation_loader()``) in a number of statements
+        that does not grow with them; with ``fixed_queries`` the same statements whatever their clauses (pages
+        whose statement count must not depend on the rows they list)."""
+        record_clients = _clients_requiring(obligations, "art30_record")
+        scope_clients = _clients_requiring(obligations, "processing_scope")
+        # The sub-processors authorised under the agreements, read once for clause 4.1 (the record lists those
+        # of every agreement of the client), clauses 6.2/6.3 (their documents) and clause 10(2) (their countries).
+        client_of = agreements_of_clients(record_clients) if record_clients or fixed_queries else {}
+        users = {o.agreement_id for o in obligations if o.rule.get("requires") in (*REQUIRED_KIND, CONSENT_RULE)}
+        read_authorised = bool(users or record_clients or fixed_queries)
+        authorised = authorised_for_agreements(sorted(users | set(client_of)), day) if read_authorised else {}
+        agents, removals = clause5_inputs(obligations, day, fixed_queries)  # the agents once, for 5.2 and 5.3(3)
+        facts = clause_facts(obligations, day, fixed_queries, authorised)
+        agreements = list({o.agreement_id: o.agreement for o in obligations}.values())
+        terms, stopped = terms_by_agreement(agreements, day, fixed_queries, obligations, facts)
+        return cls(
+            day=day,
+            terms=terms,
+            record_problems=problems_by_client(
+                list(record_clients.values()), day, merged_by_client(record_clients, client_of, authorised)
+            )
+            if record_clients or fixed_queries
+            else {},
+            scope_gaps=scope_gaps_by_client(list(scope_clients.values()), day)
+            if scope_clients or fixed_queries
+            else {},
+            stopped=stopped,
+            removals=removals,
+            agents=agents,
+            documents=inputs_by_obligation(obligations, day, authorised),
+            events=borrowed_events(obligations, fixed_queries),
+            facts=facts,
+        )
+
+    def blockers_for(self, obligation: Obligation) -> list[str]:
+        """``blockers_for`` from what was read."""
+        requires = obligation.rule.get("requires")
+        if requires == "art30_record":
+            return self.record_problems[obligation.agreement.client_id]
+        if requires == "processing_stopped":
+            return self.stopped[obligation.agreement_id]
+        if requires == "processing_scope":  # clause 2.1
+            return self.scope_gaps[obligation.agreement.client_id]
+        if requires == REMOVAL_RULE:  # clause 5.3(3)
+            return self.removals[obligation.agreement_id]
+        return []
+
+    def assess(self, obligation: Obligation) -> Assessment:
+        """``assess_obligation`` with what was read (``obligation`` must be one of those given to ``load``)."""
+        return assess_obligation(
+            obligation,
+            self.day,
+            self.blockers_for(obligation),
+            self.documents,
+            self.events,
+            self.terms[obligation.agreement_id],
+            self.agents,
+            self.facts,
+        )
 
 
 def _lower_first(text: str) -> str:
@@ -378,23 +507,8 @@ def assess_agreement(agreement: Agreement, as_of: date | None = None) -> list[tu
         .options(*obligation_loader())
         .order_by(Obligation.position)
     ).all()
-    day = as_of or today()
-    record_problems: list[str] | None = None
-    documents = inputs_by_obligation(obligations, day)
-    events = borrowed_events(obligations)
-    facts = clause_facts(obligations, day)
-    terms = agreement_terms(agreement, day, obligations, facts)
-    results = []
-    for obligation in obligations:
-        blockers: list[str] | None = None  # blockers_for decides (no query unless the rule requires a fact)
-        if obligation.rule.get("requires") == "art30_record":
-            if record_problems is None:
-                record_problems = blockers_for(obligation, day)
-            blockers = record_problems
-        results.append(
-            (obligation, assess_obligation(obligation, day, blockers, documents, events, terms, facts_by_id=facts))
-        )
-    return results
+    inputs = EngineInputs.load(obligations, as_of or today())
+    return [(obligation, inputs.assess(obligation)) for obligation in obligations]
 
 
 def assess_many(obligations: Sequence[Obligation], as_of: date | None = None) -> list[tuple[Obligation, Assessment]]:
@@ -403,50 +517,8 @@ def assess_many(obligations: Sequence[Obligation], as_of: date | None = None) ->
 
     Ended agreements read their clause 13 (one query for all of them) and its "processing stopped" check (two
     queries for all of them)."""
-    day = as_of or today()
-    documents = inputs_by_obligation(obligations, day)
-    events = borrowed_events(obligations)
-    agents, removals = clause5_inputs(obligations, day)  # clauses 5.2/5.3(3): the agents of all agreements at once
-    terms, stopped = terms_by_agreement(list({o.agreement_id: o.agreement for o in obligations}.values()), day)
-    in_record = {
-        o.agreement.client_id: o.agreement.client for o in obligations if o.rule.get("requires") == "art30_record"
-    }
-    in_scope = {
-        o.agreement.client_id: o.agreement.client for o in obligations if o.rule.get("requires") == "processing_scope"
-    }
-    record_problems = problems_by_client(list(in_record.values()), day) if in_record else {}
-    scope_gaps = scope_gaps_by_client(list(in_scope.values()), day) if in_scope else {}
-    facts = clause_facts(obligations, day)
-    results = []
-    for obligation in obligations:
-        requires = obligation.rule.get("requires")
-        blockers = (
-            record_problems[obligation.agreement.client_id]
-            if requires == "art30_record"
-            else scope_gaps[obligation.agreement.client_id]
-            if requires == "processing_scope"
-            else stopped.get(obligation.agreement_id, [])
-            if requires == "processing_stopped"
-            else removals.get(obligation.agreement_id, [])
-            if requires == REMOVAL_RULE
-            else None  # blockers_for decides (no query unless the rule requires a fact)
-        )
-        results.append(
-            (
-                obligation,
-                assess_obligation(
-                    obligation,
-                    day,
-                    blockers,
-                    documents,
-                    events,
-                    terms[obligation.agreement_id],
-                    agents_by_id=agents,
-                    facts_by_id=facts,
-                ),
-            )
-        )
-    return results
+    inputs = EngineInputs.load(obligations, as_of or today())
+    return [(obligation, inputs.assess(obligation)) for obligation in obligations]
 
 
 def refresh_working_day_clocks() -> None:
@@ -473,24 +545,9 @@ def refresh_cache(obligations: Sequence[Obligation]) -> None:
                 for o in db.session.scalars(db.select(Obligation).where(Obligation.agreement_id.in_(sorted(spread))))
             }
         )
-    day = now.date()
-    events = borrowed_events(list(wanted.values()))
-    terms: dict[int, AgreementTerms] = {}  # per agreement: clause 13 is read once, not once per obligation
-    # Clause 5: the agents of all these agreements are loaded once.
-    agents, removals = clause5_inputs(list(wanted.values()), day)
-    facts = clause_facts(list(wanted.values()), day)
+    inputs = EngineInputs.load(list(wanted.values()), now.date())
     for obligation in wanted.values():
-        if obligation.agreement_id not in terms:
-            terms[obligation.agreement_id] = agreement_terms(obligation.agreement, day, facts=facts)
-        result = assess_obligation(
-            obligation,
-            day,
-            removals.get(obligation.agreement_id) if obligation.rule.get("requires") == REMOVAL_RULE else None,
-            events_by_id=events,
-            terms=terms[obligation.agreement_id],
-            agents_by_id=agents,
-            facts_by_id=facts,
-        )
+        result = inputs.assess(obligation)
         obligation.cached_base = result.base
         obligation.cached_due_on = result.due_on
         obligation.cached_lapses_on = result.lapses_on

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -26,7 +26,7 @@ from dpa_tracker.models import (
 from dpa_tracker.models.base import utcnow
 from dpa_tracker.models.record import MeasureHeading, TransferMechanism
 from dpa_tracker.record.eea import in_eea, location_country
-from dpa_tracker.subprocessor.authorised import authorised_for_clients, subprocessor_row
+from dpa_tracker.subprocessor.authorised import AuthorisedEntry, authorised_for_clients, subprocessor_row
 
 SCHEMA = "dpa-tracker/art30-2-record/v1"
 HEADING_TITLES = {
@@ -306,14 +306,18 @@ def _client_part(client: Client) -> dict[str, Any]:
     }
 
 
-def problems_by_client(clients: list[Client], as_of: date) -> dict[int, list[str]]:
+def problems_by_client(
+    clients: list[Client], as_of: date, authorised: Mapping[int, list[AuthorisedEntry]] | None = None
+) -> dict[int, list[str]]:
     """``completeness_problems`` of several clients' records at once, in a fixed number of queries
-    (the dashboard needs them for every clause 4.1 row it lists)."""
+    (the dashboard needs them for every clause 4.1 row it lists); ``authorised``: the clients' authorised
+    sub-processors (``authorised_for_clients``) when already read."""
     by_client: dict[int, list[ProcessingActivity]] = {c.id: [] for c in clients}
     for activity in _activities(list(by_client), as_of):
         by_client[activity.client_id].append(activity)
     processor = _processor_part()
-    authorised = authorised_for_clients(list(by_client), as_of)
+    if authorised is None:
+        authorised = authorised_for_clients(list(by_client), as_of)
     return {
         client.id: completeness_problems(
             {

@@ -18,7 +18,7 @@ the old one, still authorised, stays on the list).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -173,18 +173,32 @@ def authorised_for_clients(client_ids: Iterable[int], as_of: date) -> dict[int, 
     """``authorised_for_client`` for several clients in a fixed number of queries (the record's completeness
     check runs for every client the dashboard lists)."""
     ids = list(client_ids)
+    client_of = agreements_of_clients(ids)
+    return merged_by_client(ids, client_of, authorised_for_agreements(client_of, as_of))
+
+
+def agreements_of_clients(client_ids: Iterable[int]) -> dict[int, int]:
+    """{agreement id: client id} of the clients' agreements that are not drafts (one query)."""
     agreements = db.session.execute(
         select(Agreement.id, Agreement.client_id).where(
-            Agreement.client_id.in_(ids), Agreement.status != AgreementStatus.DRAFT
+            Agreement.client_id.in_(list(client_ids)), Agreement.status != AgreementStatus.DRAFT
         )
     ).all()
-    client_of = {agreement_id: client_id for agreement_id, client_id in agreements}
-    merged: dict[int, dict[int, AuthorisedEntry]] = {cid: {} for cid in ids}
-    for agreement_id, entries in authorised_for_agreements(client_of, as_of).items():
-        for entry in entries:
-            known = merged[client_of[agreement_id]].get(entry.subprocessor.id)
+    return {agreement_id: client_id for agreement_id, client_id in agreements}
+
+
+def merged_by_client(
+    client_ids: Iterable[int], client_of: Mapping[int, int], authorised: Mapping[int, list[AuthorisedEntry]]
+) -> dict[int, list[AuthorisedEntry]]:
+    """Each client's sub-processors from its agreements' (``client_of``, ``agreements_of_clients``) in
+    ``authorised`` (``authorised_for_agreements`` of those agreements at least): a sub-processor authorised
+    under several agreements counts from its earliest day."""
+    merged: dict[int, dict[int, AuthorisedEntry]] = {cid: {} for cid in client_ids}
+    for agreement_id, client_id in client_of.items():
+        for entry in authorised[agreement_id]:
+            known = merged[client_id].get(entry.subprocessor.id)
             if known is None or entry.since_on < known.since_on:
-                merged[client_of[agreement_id]][entry.subprocessor.id] = entry
+                merged[client_id][entry.subprocessor.id] = entry
     return {cid: sorted(entries.values(), key=lambda e: e.subprocessor.legal_name) for cid, entries in merged.items()}
 
 

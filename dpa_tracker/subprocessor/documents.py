@@ -23,7 +23,7 @@ from sqlalchemy import select
 from dpa_tracker.extensions import db
 from dpa_tracker.models import DocumentKind, Obligation, SupportingDocument
 from dpa_tracker.obligation.status import add_months
-from dpa_tracker.subprocessor.authorised import authorised_for_agreements
+from dpa_tracker.subprocessor.authorised import AuthorisedEntry, authorised_for_agreements
 
 REQUIRED_KIND = {"subprocessor_guarantees": DocumentKind.GUARANTEE, "subprocessor_flow_down": DocumentKind.FLOW_DOWN}
 LABEL = {
@@ -62,13 +62,17 @@ def document_inputs(obligation: Obligation, as_of: date) -> DocumentInputs | Non
     return inputs_by_obligation([obligation], as_of).get(obligation.id)
 
 
-def inputs_by_obligation(obligations: Sequence[Obligation], as_of: date) -> dict[int, DocumentInputs | None]:
-    """``document_inputs`` for many obligations in a fixed number of queries (pages that list many)."""
+def inputs_by_obligation(
+    obligations: Sequence[Obligation], as_of: date, authorised: Mapping[int, list[AuthorisedEntry]] | None = None
+) -> dict[int, DocumentInputs | None]:
+    """``document_inputs`` for many obligations in a fixed number of queries (pages that list many);
+    ``authorised``: their agreements' authorised sub-processors (``authorised_for_agreements``) when already read."""
     wanted = [o for o in obligations if o.rule.get("requires") in REQUIRED_KIND]
     if not wanted:
         return {}
-    authorised = authorised_for_agreements({o.agreement_id for o in wanted}, as_of)
-    sub_ids = {e.subprocessor.id for entries in authorised.values() for e in entries}
+    if authorised is None:
+        authorised = authorised_for_agreements({o.agreement_id for o in wanted}, as_of)
+    sub_ids = {e.subprocessor.id for agreement_id in {o.agreement_id for o in wanted} for e in authorised[agreement_id]}
     documents = (
         [
             d

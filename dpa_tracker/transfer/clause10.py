@@ -17,7 +17,7 @@ agreement authorises, on the date:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -103,7 +103,7 @@ def outside_eea(
     activities: Sequence[ProcessingActivity],
     agreement_id: int,
     as_of: date,
-    authorised: dict[int, list[AuthorisedEntry]] | None = None,
+    authorised: Mapping[int, list[AuthorisedEntry]] | None = None,
 ) -> list[OutsideEea]:
     """Every storage or transfer outside the EU/EEA in the record on ``as_of`` and the agreement's sub-processors
     (``authorised``: the agreements' authorised sub-processors, when already loaded)."""
@@ -183,17 +183,22 @@ def decide(
 
 
 def consent_inputs(
-    obligations: Sequence[Obligation], as_of: date, fixed_queries: bool = False
+    obligations: Sequence[Obligation],
+    as_of: date,
+    fixed_queries: bool = False,
+    authorised: Mapping[int, list[AuthorisedEntry]] | None = None,
 ) -> dict[int, ConsentInputs]:
     """Clause 10(2) obligations: the engine's evidence and blockers on ``as_of`` (by obligation id); with
-    ``fixed_queries`` the queries are made even when no obligation is of clause 10(2)."""
+    ``fixed_queries`` the queries are made even when no obligation is of clause 10(2); ``authorised``: their
+    agreements' authorised sub-processors (``authorised_for_agreements``) when already read."""
     wanted = [o for o in obligations if o.rule.get("requires") == CONSENT_RULE]
     if not wanted and not fixed_queries:
         return {}
     client_of = {o.agreement_id: o.agreement.client_id for o in wanted}
     activities = activities_of(list(client_of.values()), as_of)
     consents = consents_of(list(client_of.values()), as_of)
-    authorised = authorised_for_agreements(list(client_of), as_of)
+    if authorised is None:
+        authorised = authorised_for_agreements(list(client_of), as_of)
     found: dict[int, ConsentInputs] = {}
     for o in wanted:
         mine = activities[client_of[o.agreement_id]]
