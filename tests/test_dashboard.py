@@ -64,10 +64,11 @@ def test_kept_counts_match_a_fresh_count_after_every_kind_of_change(app):
     from dpa_tracker.dashboard.counts import (
         ClientCounts,
         _count,
-        _count_families,
+        _count_details,
         _fresh_stored_counts,
+        _stored_details,
         clear_counts_cache,
-        family_counts,
+        client_details,
         status_counts,
     )
     from dpa_tracker.evidence.services import EvidenceInput, add_evidence
@@ -87,12 +88,12 @@ def test_kept_counts_match_a_fresh_count_after_every_kind_of_change(app):
             db.session.commit()
             kept = status_counts(day, window)
             assert kept == _count(day, window)
-            # the heat-map's per-family counts, kept for the clients read so far, agree with a fresh count too
-            assert family_counts(day, window, kept) == _count_families(day, window, kept)
+            # the details (per agreement, per family), kept for the clients read so far, agree with a fresh count too
+            assert client_details(day, window, kept) == _count_details(day, window, kept)
             # and so do the counts the change stored for a new process, for every client
             stored = _fresh_stored_counts(day, window)
-            assert {cid: counts for cid, (counts, _) in stored.items() if cid in kept} == kept
-            assert {cid: families for cid, (_, families) in stored.items()} == _count_families(day, window, stored)
+            assert {cid: counts for cid, counts in stored.items() if cid in kept} == kept
+            assert _stored_details(set(stored)) == _count_details(day, window, stored)
             return kept
 
         obligation = next(o for o in beta.obligations if o.clause_number == "7.1")
@@ -280,24 +281,27 @@ def test_a_new_process_reads_the_stored_counts_and_counts_only_a_client_changed_
         alpha_id, beta_id = alpha.client_id, beta.client_id
         assert set(db.session.scalars(db.select(StoredCounts.client_id))) == {alpha_id, beta_id}
     auth.login("staff@example.com")
-    truth = _dashboard_tiles(client)
+    truth = without_csrf(client.get("/").get_data(as_text=True))  # tiles, scores, agreement scores, heat-map
     counted: list[object] = []
-    real_count = counts._count
+    detailed: list[object] = []
+    real_count, real_details = counts._count, counts._count_details
     monkeypatch.setattr(counts, "_count", lambda *args: counted.append(args[2:]) or real_count(*args))
+    monkeypatch.setattr(counts, "_count_details", lambda *args: detailed.append(args[2]) or real_details(*args))
 
     counts.clear_counts_cache()  # a new process
-    assert _dashboard_tiles(client) == truth
-    assert counted == []  # nothing counted: every stored row is fresh
+    assert without_csrf(client.get("/").get_data(as_text=True)) == truth
+    assert counted == [] and detailed == []  # nothing counted: every stored row is fresh
 
     with app.app_context():  # Alpha's row is made older than Alpha's last event, and wrong
         row = db.session.get(StoredCounts, alpha_id)
         last = db.session.scalar(db.select(db.func.max(AuditEvent.id)).where(AuditEvent.client_id == alpha_id))
         row.upto_event_id = last - 1
-        row.counts = {**row.counts, "statuses": {"met": 999}}
+        row.statuses = {"met": 999}
+        row.by_family = {family: {"met": 999} for family in row.by_family}
         db.session.commit()
     counts.clear_counts_cache()
-    assert _dashboard_tiles(client) == truth  # not the 999 of the stale row
-    assert counted == [({alpha_id},)]  # only Alpha counted again
+    assert without_csrf(client.get("/").get_data(as_text=True)) == truth  # not the 999s of the stale row
+    assert counted == [({alpha_id},)] and detailed == [{alpha_id}]  # only Alpha counted again
 
 
 def test_stored_counts_of_another_day_are_not_used(app, client, auth, clock, monkeypatch):
@@ -313,7 +317,7 @@ def test_stored_counts_of_another_day_are_not_used(app, client, auth, clock, mon
     with app.app_context():
         staff = make_user(Role.COMPLIANCE, "staff@example.com")
         client_id = make_agreement(make_client("Alpha"), staff, effective_on=date(2026, 2, 1)).client_id
-        march = db.session.get(StoredCounts, client_id).counts["statuses"]
+        march = db.session.get(StoredCounts, client_id).statuses
     clock.set(datetime(2026, 9, 1, 9, tzinfo=UTC))  # months later: duties due since are overdue
     counts.clear_counts_cache()
     counted: list[object] = []

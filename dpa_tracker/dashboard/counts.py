@@ -21,16 +21,24 @@ from dpa_tracker.obligation.services import due_soon_days, status_expression, to
 
 @dataclass(frozen=True)
 class ClientCounts:
-    """One client's status counts: in all and per agreement.
+    """One client's status counts in all: the tiles, the ranking of clients and their scores.
 
-    Kept between requests with the counts, and so are the scores made from them (computed on first use)."""
+    Kept between requests with the counts, and so is the score made from them (computed on first use)."""
 
     statuses: dict[str, int]
-    by_agreement: dict[int, dict[str, int]]
 
     @cached_property
     def score(self) -> Score:
         return score(self.statuses)
+
+
+@dataclass(frozen=True)
+class ClientDetails:
+    """One client's status counts per agreement (its agreement scores) and per clause family (its heat-map row,
+    and the list's family filter): needed only for the clients a page shows, so read on demand."""
+
+    by_agreement: dict[int, dict[str, int]]
+    by_family: dict[str, dict[str, int]]
 
     @cached_property
     def _agreement_scores(self) -> dict[int, Score]:
@@ -39,24 +47,22 @@ class ClientCounts:
     def agreement_score(self, agreement_id: int) -> Score:
         return self._agreement_scores.get(agreement_id) or score({})
 
-
-@dataclass(frozen=True)
-class FamilyCounts:
-    """One client's status counts per clause family: its heat-map row, and the list's family filter."""
-
-    by_family: dict[str, dict[str, int]]
-
     @cached_property
-    def scores(self) -> dict[str, Score]:
+    def family_scores(self) -> dict[str, Score]:
         """The heat-map row: a score per clause family."""
         return {family: score(counts) for family, counts in self.by_family.items()}
 
 
+NO_DETAILS = ClientDetails({}, {})
+
+
 @dataclass(frozen=True)
 class _Counts:
-    """Status counts of every client, valid up to (and including) one audit event, and the per-family counts of
-    the clients read so far (read on demand: the heat-map shows 50 clients, and only the family filter needs
-    every client's)."""
+    """Status counts of every client, valid up to (and including) one audit event, and the details of the clients
+    read so far (read on demand: a page shows 50 clients, and only the family filter needs every client's).
+
+    ``stored`` are the clients whose stored row was up to date when the counts were read: their details are read
+    from that row rather than counted."""
 
     database: str
     day: date
@@ -64,12 +70,12 @@ class _Counts:
     upto_id: int
     upto_hash: str
     per_client: dict[int, ClientCounts]
-    families: dict[int, FamilyCounts]
+    details: dict[int, ClientDetails]
+    stored: frozenset[int]
 
 
 _counts: _Counts | None = None  # per process; replaced whole, never mutated
 RECENT_EVENTS = 500  # more changes than this since the last count: count everything again
-NO_FAMILIES = FamilyCounts({})
 
 
 def clear_counts_cache() -> None:
@@ -87,15 +93,15 @@ def _family(clause_number: Any) -> Any:
     return func.trim(head)
 
 
-def _grouped(column: Any, day: date, window: int, client_ids: Iterable[int] | None) -> Any:
-    """(client id, ``column``, status, count) over the obligations of agreements in force (not drafts)."""
+def _grouped(columns: tuple[Any, ...], day: date, window: int, client_ids: Iterable[int] | None) -> Any:
+    """(client id, *``columns``, status, count) over the obligations of agreements in force (not drafts)."""
     status = status_expression(day, window).label("status")
     stmt = (
-        select(Agreement.client_id, column, status, func.count())
+        select(Agreement.client_id, *columns, status, func.count())
         .select_from(Obligation)
         .join(Obligation.agreement)
         .where(Agreement.status != AgreementStatus.DRAFT)
-        .group_by(Agreement.client_id, column, status)
+        .group_by(Agreement.client_id, *columns, status)
     )
     if client_ids is not None:
         stmt = stmt.where(Agreement.client_id.in_(sorted(client_ids)))
@@ -103,26 +109,27 @@ def _grouped(column: Any, day: date, window: int, client_ids: Iterable[int] | No
 
 
 def _count(day: date, window: int, client_ids: set[int] | None = None) -> dict[int, ClientCounts]:
-    """One GROUP BY query (per agreement and status), whatever the number of clients."""
-    statuses: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    by_agreement: dict[int, dict[int, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
-    for client_id, agreement_id, state, count in _grouped(Agreement.id, day, window, client_ids):
-        by_agreement[client_id][agreement_id][state] = count
-        statuses[client_id][state] += count
-    return {cid: ClientCounts(dict(statuses[cid]), dict(by_agreement[cid])) for cid in by_agreement}
+    """One GROUP BY query (per client and status), whatever the number of clients."""
+    statuses: dict[int, dict[str, int]] = defaultdict(dict)
+    for client_id, state, count in _grouped((), day, window, client_ids):
+        statuses[client_id][state] = count
+    return {cid: ClientCounts(counts) for cid, counts in statuses.items()}
 
 
-def _count_families(day: date, window: int, client_ids: Iterable[int]) -> dict[int, FamilyCounts]:
-    """One GROUP BY query per clause family and status, for these clients (each gets an entry, even empty).
+def _count_details(day: date, window: int, client_ids: Iterable[int]) -> dict[int, ClientDetails]:
+    """Two GROUP BY queries (per agreement, per clause family), for these clients (each gets an entry, even empty).
 
-    Grouping by family rather than by clause number gives a third of the rows; and a client's families are read
+    Grouping by family rather than by clause number gives a third of the rows; and a client's details are read
     only when a page shows them: counting them for every client doubled the cost of a cold dashboard."""
     wanted = set(client_ids)
+    by_agreement: dict[int, dict[int, dict[str, int]]] = {cid: defaultdict(dict) for cid in wanted}
     by_family: dict[int, dict[str, dict[str, int]]] = {cid: defaultdict(dict) for cid in wanted}
     if wanted:
-        for client_id, family, state, count in _grouped(_family(Obligation.clause_number), day, window, wanted):
+        for client_id, agreement_id, state, count in _grouped((Agreement.id,), day, window, wanted):
+            by_agreement[client_id][agreement_id][state] = count
+        for client_id, family, state, count in _grouped((_family(Obligation.clause_number),), day, window, wanted):
             by_family[client_id][family][state] = count
-    return {cid: FamilyCounts(dict(families)) for cid, families in by_family.items()}
+    return {cid: ClientDetails(dict(by_agreement[cid]), dict(by_family[cid])) for cid in wanted}
 
 
 def _count_all(database: str, day: date, window: int) -> dict[int, ClientCounts]:
@@ -134,23 +141,22 @@ def _count_all(database: str, day: date, window: int) -> dict[int, ClientCounts]
     if head is None:
         _counts = None
         return {}
-    stored = _fresh_stored_counts(day, window)
-    per_client = {cid: counts for cid, (counts, _) in stored.items()}
-    families = {cid: family for cid, (_, family) in stored.items()}
+    per_client = _fresh_stored_counts(day, window)
+    stored = frozenset(per_client)
     if not stored:
         per_client = _count(day, window)
     else:
-        others = set(db.session.scalars(select(Client.id))) - stored.keys()
+        others = set(db.session.scalars(select(Client.id))) - stored
         if others:
             per_client.update(_count(day, window, others))
-    _counts = _Counts(database, day, window, head.id, head.hash, per_client, families)
+    _counts = _Counts(database, day, window, head.id, head.hash, per_client, {}, stored)
     return per_client
 
 
-def _fresh_stored_counts(day: date, window: int) -> dict[int, tuple[ClientCounts, FamilyCounts]]:
+def _fresh_stored_counts(day: date, window: int) -> dict[int, ClientCounts]:
     """Today's stored counts whose client has no event after them (an event of no client concerns them all)."""
     rows = db.session.execute(
-        select(StoredCounts.client_id, StoredCounts.upto_event_id, StoredCounts.counts).where(
+        select(StoredCounts.client_id, StoredCounts.upto_event_id, StoredCounts.statuses).where(
             StoredCounts.day == day, StoredCounts.due_soon_days == window
         )
     ).all()
@@ -168,23 +174,23 @@ def _fresh_stored_counts(day: date, window: int) -> dict[int, tuple[ClientCounts
             latest[client_id] = max(event_id, latest.get(client_id, 0))
     anyone = latest.get(None, 0)
     return {
-        row.client_id: _from_json(row.counts)
+        row.client_id: ClientCounts(row.statuses)
         for row in rows
         if max(anyone, latest.get(row.client_id, 0)) <= row.upto_event_id
     }
 
 
-def _to_json(counts: ClientCounts | None, families: FamilyCounts) -> dict[str, Any]:
+def _stored_details(client_ids: set[int]) -> dict[int, ClientDetails]:
+    """The stored details of these clients (whose rows were up to date when their counts were read: a row
+    written since is newer still)."""
     return {
-        "statuses": counts.statuses if counts else {},
-        "agreements": {str(k): v for k, v in counts.by_agreement.items()} if counts else {},
-        "families": families.by_family,
+        client_id: ClientDetails({int(k): v for k, v in agreements.items()}, families)
+        for client_id, agreements, families in db.session.execute(
+            select(StoredCounts.client_id, StoredCounts.by_agreement, StoredCounts.by_family).where(
+                StoredCounts.client_id.in_(sorted(client_ids))
+            )
+        )
     }
-
-
-def _from_json(stored: dict[str, Any]) -> tuple[ClientCounts, FamilyCounts]:
-    agreements = {int(k): v for k, v in stored["agreements"].items()}
-    return ClientCounts(stored["statuses"], agreements), FamilyCounts(stored["families"])
 
 
 def store_counts(client_ids: set[int] | None = None) -> None:
@@ -195,7 +201,7 @@ def store_counts(client_ids: set[int] | None = None) -> None:
     upto = session.scalar(select(func.max(AuditEvent.id))) or 0
     ids = set(session.scalars(select(Client.id))) if client_ids is None else set(client_ids)
     per_client = _count(day, window, client_ids)
-    families = _count_families(day, window, ids)
+    details = _count_details(day, window, ids)
     if client_ids is None:
         session.execute(delete(StoredCounts))
     elif ids:
@@ -209,7 +215,9 @@ def store_counts(client_ids: set[int] | None = None) -> None:
                     "day": day,
                     "due_soon_days": window,
                     "upto_event_id": upto,
-                    "counts": _to_json(per_client.get(cid), families[cid]),
+                    "statuses": per_client[cid].statuses if cid in per_client else {},
+                    "by_agreement": {str(k): v for k, v in details[cid].by_agreement.items()},
+                    "by_family": details[cid].by_family,
                 }
                 for cid in sorted(ids)
             ],
@@ -242,7 +250,7 @@ def status_counts(day: date, window: int) -> dict[int, ClientCounts]:
     event they are valid up to. Every change writes an audit event in its own transaction, and the
     audit chain serialises those transactions (each event carries the hash of the one before), so the
     events after that one name exactly the clients whose counts may have changed: only those are
-    counted again, with their family counts. An event without a client (e.g. a change to the shared measure
+    counted again, with their details. An event without a client (e.g. a change to the shared measure
     or sub-processor libraries), a new day, or a different database means starting again from the stored
     counts (``_count_all``).
     """
@@ -266,29 +274,35 @@ def status_counts(day: date, window: int) -> dict[int, ClientCounts]:
         return _count_all(database, day, window)
     changed = {e.client_id for e in relevant}
     per_client = {cid: counts for cid, counts in state.per_client.items() if cid not in changed}
-    families = {cid: counts for cid, counts in state.families.items() if cid not in changed}
-    if changed:  # families too, now rather than when shown: as many statements whoever the changed clients are
+    details = {cid: counts for cid, counts in state.details.items() if cid not in changed}
+    if changed:  # details too, now rather than when shown: as many statements whoever the changed clients are
         per_client.update(_count(day, window, changed))
-        families.update(_count_families(day, window, changed))
-    _counts = _Counts(database, day, window, events[-1].id, events[-1].hash, per_client, families)
+        details.update(_count_details(day, window, changed))
+    _counts = _Counts(
+        database, day, window, events[-1].id, events[-1].hash, per_client, details, state.stored - changed
+    )
     return per_client
 
 
-def family_counts(day: date, window: int, client_ids: Iterable[int]) -> dict[int, FamilyCounts]:
-    """The per-family counts of these clients, read for those not yet read and kept with the status counts.
+def client_details(day: date, window: int, client_ids: Iterable[int]) -> dict[int, ClientDetails]:
+    """The per-agreement and per-family counts of these clients, read for those not yet read (from their stored
+    row when it was up to date, else counted) and kept with the status counts.
 
-    Call after ``status_counts`` in the same request: it brings the kept counts up to date (the families of
-    changed clients read again). Counts read here may include a change made since; the next ``status_counts``
-    sees that change's event and reads them again, so they are never older than the status counts."""
+    Call after ``status_counts`` in the same request: it brings the kept counts up to date (the details of
+    changed clients counted again). Details read here may include a change made since; the next
+    ``status_counts`` sees that change's event and counts them again, so they are never older than the status
+    counts."""
     global _counts
     wanted = set(client_ids)
     state = _counts
     if state is None or (state.database, state.day, state.window) != (db.engine.url.render_as_string(), day, window):
-        return _count_families(day, window, wanted)  # nothing kept to add them to
-    missing = wanted - state.families.keys()
+        return _count_details(day, window, wanted)  # nothing kept to add them to
+    missing = wanted - state.details.keys()
     if not missing:
-        return {cid: state.families[cid] for cid in wanted}
-    read = _count_families(day, window, missing)
+        return {cid: state.details[cid] for cid in wanted}
+    read = _stored_details(missing & state.stored) if missing & state.stored else {}
+    if missing - read.keys():
+        read.update(_count_details(day, window, missing - read.keys()))
     if _counts is state:  # not replaced meanwhile (another thread): keep what was read
-        _counts = replace(state, families={**state.families, **read})
-    return {cid: read[cid] if cid in read else state.families[cid] for cid in wanted}
+        _counts = replace(state, details={**state.details, **read})
+    return {cid: read[cid] if cid in read else state.details[cid] for cid in wanted}

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from dpa_tracker.catalogue import load_templates
-from dpa_tracker.dashboard.counts import NO_FAMILIES, ClientCounts, FamilyCounts
+from dpa_tracker.dashboard.counts import NO_DETAILS, ClientCounts, ClientDetails
 from dpa_tracker.dashboard.scores import clause_family, family_key
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, AgreementStatus, Client, Obligation, ObligationStatus
@@ -135,12 +135,12 @@ def rows_per_client(
     filters: Filters,
     counts: Mapping[int, ClientCounts],
     client_ids: Sequence[int],
-    families: Mapping[int, FamilyCounts],
+    details: Mapping[int, ClientDetails],
 ) -> list[tuple[int, int]] | None:
     """How many rows the list holds for each client, in the list's client order (``client_ids``, the visible
     clients by name then id as the database sorts them), read from the kept status counts; None when a filter
-    (owner, due within) is not in those counts. With a family filter, ``families`` holds every client's
-    ``family_counts``."""
+    (owner, due within) is not in those counts. With a family filter, ``details`` holds every client's
+    ``client_details``."""
     if filters.owner_id is not None or filters.due_within is not None:
         return None
     wanted = {s.value for s in filters.statuses}
@@ -153,7 +153,7 @@ def rows_per_client(
         if kept is None:
             continue
         # A family counts what _where's test selects: the clause itself and its sub-clauses "7.1" and "7(2)".
-        by_status = kept.statuses if f is None else families.get(client_id, NO_FAMILIES).by_family.get(f, {})
+        by_status = kept.statuses if f is None else details.get(client_id, NO_DETAILS).by_family.get(f, {})
         rows.append((client_id, sum(n for state, n in by_status.items() if state in wanted)))
     return rows
 

@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from dpa_tracker.dashboard.charts import Series, heat_cells, line_chart
-from dpa_tracker.dashboard.counts import NO_FAMILIES, family_counts, status_counts
+from dpa_tracker.dashboard.counts import NO_DETAILS, client_details, status_counts
 from dpa_tracker.dashboard.listing import families, obligation_page, parse_filters, rows_per_client
 from dpa_tracker.dashboard.scores import add, family_key, score
 from dpa_tracker.dashboard.trend import trend
@@ -71,14 +71,15 @@ def index() -> tuple[str, int]:
         if shown
         else []
     )
+    # Per agreement and per clause family: only for the clients shown.
+    details = client_details(day, window, [c.id for c in shown if c.id in counts])
     agreement_scores: dict[int, list[tuple[int, str, object]]] = {}
     for agreement_id, reference, client_id in agreements:
-        agreement_score = counts[client_id].agreement_score(agreement_id) if client_id in counts else score({})
+        agreement_score = details.get(client_id, NO_DETAILS).agreement_score(agreement_id)
         agreement_scores.setdefault(client_id, []).append((agreement_id, reference, agreement_score))
 
     columns = families()
-    shown_families = family_counts(day, window, [c.id for c in shown if c.id in counts])
-    heat = {c.id: shown_families.get(c.id, NO_FAMILIES).scores for c in shown}
+    heat = {c.id: details.get(c.id, NO_DETAILS).family_scores for c in shown}
     columns += sorted({f for row in heat.values() for f in row} - set(columns), key=family_key)
 
     points = trend(day, client_filter(current_user, StatusSnapshot.client_id), totals)
@@ -110,7 +111,7 @@ def index() -> tuple[str, int]:
                 filters,
                 counts,
                 [c.id for c in clients],
-                family_counts(day, window, counts) if filters.family is not None else {},
+                client_details(day, window, counts) if filters.family is not None else {},
             ),
         )
         if not errors

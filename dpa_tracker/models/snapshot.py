@@ -55,4 +55,6 @@ class StoredCounts(Base):
     day: Mapped[date]
     due_soon_days: Mapped[int]  # the window of `due_soon` the counts were made with
     upto_event_id: Mapped[int]
-    counts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    statuses: Mapped[dict[str, Any]] = mapped_column(JSON)  # {status: count}
+    by_agreement: Mapped[dict[str, Any]] = mapped_column(JSON)  # {agreement id: {status: count}}
+    by_family: Mapped[dict[str, Any]] = mapped_column(JSON)  # {clause family: {status: count}}

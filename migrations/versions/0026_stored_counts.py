@@ -23,7 +23,9 @@ def upgrade():
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('due_soon_days', sa.Integer(), nullable=False),
     sa.Column('upto_event_id', sa.Integer(), nullable=False),
-    sa.Column('counts', sa.JSON(), nullable=False),
+    sa.Column('statuses', sa.JSON(), nullable=False),
+    sa.Column('by_agreement', sa.JSON(), nullable=False),
+    sa.Column('by_family', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['client_id'], ['client.id'], name=op.f('fk_stored_counts_client_id_client'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('client_id', name=op.f('pk_stored_counts'))
     )
