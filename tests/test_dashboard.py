@@ -66,7 +66,7 @@ def test_kept_counts_match_a_fresh_count_after_every_kind_of_change(app):
         _count,
         _count_details,
         _fresh_stored_counts,
-        _stored_details,
+        _stored_rows,
         clear_counts_cache,
         client_details,
         status_counts,
@@ -93,7 +93,8 @@ def test_kept_counts_match_a_fresh_count_after_every_kind_of_change(app):
             # and so do the counts the change stored for a new process, for every client
             stored = _fresh_stored_counts(day, window)
             assert {cid: counts for cid, counts in stored.items() if cid in kept} == kept
-            assert _stored_details(set(stored)) == _count_details(day, window, stored)
+            details = {cid: row[2] for cid, row in _stored_rows(day, window, set(stored)).items()}
+            assert details == _count_details(day, window, stored)
             return kept
 
         obligation = next(o for o in beta.obligations if o.clause_number == "7.1")
@@ -270,7 +271,7 @@ def test_a_new_process_reads_the_stored_counts_and_counts_only_a_client_changed_
     import dpa_tracker.dashboard.counts as counts
     from dpa_tracker.evidence.services import EvidenceInput, add_evidence
     from dpa_tracker.extensions import db
-    from dpa_tracker.models import AuditEvent, StoredCounts
+    from dpa_tracker.models import AuditEvent, Obligation, StoredCounts
 
     with app.app_context():
         staff = make_user(Role.COMPLIANCE, "staff@example.com")
@@ -278,7 +279,8 @@ def test_a_new_process_reads_the_stored_counts_and_counts_only_a_client_changed_
         beta = make_agreement(make_client("Beta"), staff)
         add_evidence(staff, next(o for o in beta.obligations if o.clause_number == "7.1"), EvidenceInput(note="v3"))
         db.session.commit()
-        alpha_id, beta_id = alpha.client_id, beta.client_id
+        alpha_id, beta_id, staff_id = alpha.client_id, beta.client_id, staff.id
+        alpha_obligation = next(o.id for o in alpha.obligations if o.clause_number == "7.1")
         assert set(db.session.scalars(db.select(StoredCounts.client_id))) == {alpha_id, beta_id}
     auth.login("staff@example.com")
     truth = without_csrf(client.get("/").get_data(as_text=True))  # tiles, scores, agreement scores, heat-map
@@ -302,6 +304,23 @@ def test_a_new_process_reads_the_stored_counts_and_counts_only_a_client_changed_
     counts.clear_counts_cache()
     assert without_csrf(client.get("/").get_data(as_text=True)) == truth  # not the 999s of the stale row
     assert counted == [({alpha_id},)] and detailed == [{alpha_id}]  # only Alpha counted again
+
+    # A running process reads a changed client's row too, if the change stored it; else it counts the client.
+    with app.app_context():
+        actor = db.session.get(type(staff), staff_id)
+        add_evidence(actor, db.session.get(Obligation, alpha_obligation), EvidenceInput(note="Policy v4"))
+        db.session.commit()
+        row = db.session.get(StoredCounts, alpha_id)
+        row.upto_event_id -= 1  # as if written before the change's event, and wrong
+        row.statuses = {"met": 999}
+        row.by_family = {family: {"met": 999} for family in row.by_family}
+        db.session.commit()
+    counted.clear()
+    detailed.clear()
+    running = without_csrf(client.get("/").get_data(as_text=True))
+    assert counted == [({alpha_id},)] and detailed == [{alpha_id}]
+    counts.clear_counts_cache()
+    assert running == without_csrf(client.get("/").get_data(as_text=True)) and ">999<" not in running
 
 
 def test_stored_counts_of_another_day_are_not_used(app, client, auth, clock, monkeypatch):

@@ -180,14 +180,21 @@ def _fresh_stored_counts(day: date, window: int) -> dict[int, ClientCounts]:
     }
 
 
-def _stored_details(client_ids: set[int]) -> dict[int, ClientDetails]:
-    """The stored details of these clients (whose rows were up to date when their counts were read: a row
-    written since is newer still)."""
+def _stored_rows(day: date, window: int, client_ids: set[int]) -> dict[int, tuple[int, ClientCounts, ClientDetails]]:
+    """{client id: (the event the row is up to, its counts, its details)} of these clients' rows of today."""
     return {
-        client_id: ClientDetails({int(k): v for k, v in agreements.items()}, families)
-        for client_id, agreements, families in db.session.execute(
-            select(StoredCounts.client_id, StoredCounts.by_agreement, StoredCounts.by_family).where(
-                StoredCounts.client_id.in_(sorted(client_ids))
+        client_id: (upto, ClientCounts(statuses), ClientDetails({int(k): v for k, v in agreements.items()}, families))
+        for client_id, upto, statuses, agreements, families in db.session.execute(
+            select(
+                StoredCounts.client_id,
+                StoredCounts.upto_event_id,
+                StoredCounts.statuses,
+                StoredCounts.by_agreement,
+                StoredCounts.by_family,
+            ).where(
+                StoredCounts.client_id.in_(sorted(client_ids)),
+                StoredCounts.day == day,
+                StoredCounts.due_soon_days == window,
             )
         )
     }
@@ -272,12 +279,20 @@ def status_counts(day: date, window: int) -> dict[int, ClientCounts]:
     relevant = [e for e in events[1:] if not e.action.startswith(NO_STATUS_EFFECT)]
     if any(e.client_id is None for e in relevant):
         return _count_all(database, day, window)
-    changed = {e.client_id for e in relevant}
+    latest = {e.client_id: e.id for e in relevant}  # events in id order: each changed client's last
+    changed = set(latest)
     per_client = {cid: counts for cid, counts in state.per_client.items() if cid not in changed}
     details = {cid: counts for cid, counts in state.details.items() if cid not in changed}
-    if changed:  # details too, now rather than when shown: as many statements whoever the changed clients are
-        per_client.update(_count(day, window, changed))
-        details.update(_count_details(day, window, changed))
+    if changed:
+        # What each change stored for its clients, in its own transaction (so including its event); the others
+        # (a row missing or older than the client's last event) counted, details too, whoever they are.
+        for cid, (upto, counts, client) in _stored_rows(day, window, changed).items():
+            if upto >= latest[cid]:
+                per_client[cid], details[cid] = counts, client
+        stale = changed - per_client.keys()
+        if stale:
+            per_client.update(_count(day, window, stale))
+            details.update(_count_details(day, window, stale))
     _counts = _Counts(
         database, day, window, events[-1].id, events[-1].hash, per_client, details, state.stored - changed
     )
@@ -300,7 +315,9 @@ def client_details(day: date, window: int, client_ids: Iterable[int]) -> dict[in
     missing = wanted - state.details.keys()
     if not missing:
         return {cid: state.details[cid] for cid in wanted}
-    read = _stored_details(missing & state.stored) if missing & state.stored else {}
+    # A stored row that was up to date when the counts were read (a row written since is newer still).
+    from_store = missing & state.stored
+    read = {cid: row[2] for cid, row in _stored_rows(day, window, from_store).items()} if from_store else {}
     if missing - read.keys():
         read.update(_count_details(day, window, missing - read.keys()))
     if _counts is state:  # not replaced meanwhile (another thread): keep what was read
