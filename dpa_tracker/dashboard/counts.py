@@ -13,7 +13,7 @@ from sqlalchemy import delete, event, func, insert, select
 from sqlalchemy.orm import Session
 
 from dpa_tracker.audit.services import CHANGED_CLIENTS, NO_STATUS_EFFECT
-from dpa_tracker.dashboard.scores import Score, score
+from dpa_tracker.dashboard.scores import Score, add, score
 from dpa_tracker.extensions import db
 from dpa_tracker.models import Agreement, AgreementStatus, AuditEvent, Client, Obligation, StoredCounts
 from dpa_tracker.obligation.services import due_soon_days, status_expression, today
@@ -207,8 +207,7 @@ def store_counts(client_ids: set[int] | None = None) -> None:
     session = db.session
     upto = session.scalar(select(func.max(AuditEvent.id))) or 0
     ids = set(session.scalars(select(Client.id))) if client_ids is None else set(client_ids)
-    per_client = _count(day, window, client_ids)
-    details = _count_details(day, window, ids)
+    details = _count_details(day, window, ids)  # the status counts in all are its agreements' summed
     if client_ids is None:
         session.execute(delete(StoredCounts))
     elif ids:
@@ -222,7 +221,7 @@ def store_counts(client_ids: set[int] | None = None) -> None:
                     "day": day,
                     "due_soon_days": window,
                     "upto_event_id": upto,
-                    "statuses": per_client[cid].statuses if cid in per_client else {},
+                    "statuses": add(details[cid].by_agreement.values()),
                     "by_agreement": {str(k): v for k, v in details[cid].by_agreement.items()},
                     "by_family": details[cid].by_family,
                 }

@@ -507,8 +507,7 @@ def assess_agreement(agreement: Agreement, as_of: date | None = None) -> list[tu
         .options(*obligation_loader())
         .order_by(Obligation.position)
     ).all()
-    inputs = EngineInputs.load(obligations, as_of or today())
-    return [(obligation, inputs.assess(obligation)) for obligation in obligations]
+    return assess_many(obligations, as_of)
 
 
 def assess_many(obligations: Sequence[Obligation], as_of: date | None = None) -> list[tuple[Obligation, Assessment]]:
